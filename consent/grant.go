@@ -1,0 +1,77 @@
+package consent
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// AppRoleAssignment gives a principal one app role of a resource
+// (Graph: appRoleAssignment). Admin consent to an application permission
+// creates one for the client's service principal.
+type AppRoleAssignment struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenantId"`
+	// AppRoleID is the role's id on the resource application.
+	AppRoleID string `json:"appRoleId"`
+	// PrincipalID is the object id of a client service principal or a user.
+	PrincipalID          string    `json:"principalId"`
+	PrincipalType        string    `json:"principalType"` // "ServicePrincipal" or "User"
+	PrincipalDisplayName string    `json:"principalDisplayName"`
+	ResourceID           string    `json:"resourceId"` // the resource's service principal
+	ResourceDisplayName  string    `json:"resourceDisplayName"`
+	CreatedDateTime      time.Time `json:"createdDateTime"`
+}
+
+// Principal types of an assignment.
+const (
+	PrincipalServicePrincipal = "ServicePrincipal"
+	PrincipalUser             = "User"
+)
+
+// PermissionGrant gives a client delegated scopes on a resource
+// (Graph: oAuth2PermissionGrant).
+type PermissionGrant struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"` // the client's service principal
+	// ConsentType is AllPrincipals (admin consent for every user) or
+	// Principal (one user's own consent).
+	ConsentType string `json:"consentType"`
+	PrincipalID string `json:"principalId"` // the user, for Principal grants
+	ResourceID  string `json:"resourceId"`  // the resource's service principal
+	// Scope is the space-separated list of scope values, as in Graph.
+	Scope string `json:"scope"`
+}
+
+// Consent types of a permission grant.
+const (
+	AllPrincipals = "AllPrincipals"
+	Principal     = "Principal"
+)
+
+// Scopes splits the grant's scope string.
+func (g PermissionGrant) Scopes() []string { return strings.Fields(g.Scope) }
+
+// Store persists grants. Each method is one transaction. IDs are lowercase
+// GUIDs; errors wrap tenant.ErrNotFound and tenant.ErrExists.
+type Store interface {
+	// CreateAppRoleAssignment fails with ErrExists when the principal already
+	// holds that role of that resource.
+	CreateAppRoleAssignment(ctx context.Context, a AppRoleAssignment) error
+	DeleteAppRoleAssignment(ctx context.Context, tenantID, id string) error
+	ListAppRoleAssignments(ctx context.Context, tenantID string) ([]AppRoleAssignment, error)
+	// AppRoleAssignmentsOf lists what one principal holds on one resource
+	// (an indexed read: it is on the token path).
+	AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]AppRoleAssignment, error)
+
+	// PutPermissionGrant creates the grant or, when one exists for the same
+	// (client, resource, consent type, principal), calls merge on it inside
+	// the same transaction and stores the result.
+	PutPermissionGrant(ctx context.Context, g PermissionGrant, merge func(existing *PermissionGrant) error) (PermissionGrant, error)
+	DeletePermissionGrant(ctx context.Context, tenantID, id string) error
+	ListPermissionGrants(ctx context.Context, tenantID string) ([]PermissionGrant, error)
+	// PermissionGrantsOf lists the grants of one client on one resource, of
+	// every consent type (an indexed read: it is on the token path).
+	PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]PermissionGrant, error)
+}

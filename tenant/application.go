@@ -1,0 +1,184 @@
+package tenant
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Sign-in audiences of an application (Graph: signInAudience).
+const (
+	AudienceMyOrg          = "AzureADMyOrg"
+	AudienceMultipleOrgs   = "AzureADMultipleOrgs"
+	defaultTokenVersion    = 1
+	maxIdentifierURILength = 250
+)
+
+// Application is an app registration. It lives in its home tenant; a service
+// principal instantiates it in each tenant where it is used.
+type Application struct {
+	ID             string    `json:"id"` // object id
+	AppID          string    `json:"appId"`
+	HomeTenantID   string    `json:"homeTenantId"`
+	DisplayName    string    `json:"displayName"`
+	SignInAudience string    `json:"signInAudience"`
+	IdentifierURIs []string  `json:"identifierUris"`
+	API            API       `json:"api"`
+	AppRoles       []AppRole `json:"appRoles"`
+	// RequiredResourceAccess declares the permissions the application needs
+	// from other applications; admin consent grants exactly these.
+	RequiredResourceAccess []RequiredResourceAccess `json:"requiredResourceAccess"`
+	PasswordCredentials    []PasswordCredential     `json:"passwordCredentials"`
+	KeyCredentials         []KeyCredential          `json:"keyCredentials"`
+	// IsFallbackPublicClient marks a public client ("Allow public client
+	// flows"): it authenticates with its client_id alone.
+	IsFallbackPublicClient bool      `json:"isFallbackPublicClient"`
+	CreatedDateTime        time.Time `json:"createdDateTime"`
+}
+
+// API is the exposed-API part of an application (Graph: apiApplication).
+type API struct {
+	// RequestedAccessTokenVersion is the access token version the
+	// application accepts as a resource: nil or 1 for v1.0, 2 for v2.0
+	// (legacy manifest: accessTokenAcceptedVersion).
+	RequestedAccessTokenVersion *int              `json:"requestedAccessTokenVersion"`
+	OAuth2PermissionScopes      []PermissionScope `json:"oauth2PermissionScopes"`
+}
+
+// AppRole is an application permission (member type Application) or a role
+// users can hold (member type User).
+type AppRole struct {
+	ID                 string   `json:"id"`
+	Value              string   `json:"value"`
+	DisplayName        string   `json:"displayName"`
+	Description        string   `json:"description"`
+	AllowedMemberTypes []string `json:"allowedMemberTypes"`
+	IsEnabled          bool     `json:"isEnabled"`
+}
+
+// Member types of an app role.
+const (
+	MemberTypeApplication = "Application"
+	MemberTypeUser        = "User"
+)
+
+// Allows reports whether the role may be assigned to the member type.
+func (r AppRole) Allows(memberType string) bool {
+	for _, t := range r.AllowedMemberTypes {
+		if t == memberType {
+			return true
+		}
+	}
+	return false
+}
+
+// PermissionScope is a delegated permission the application exposes
+// (Graph: permissionScope). Type "User" may be consented by users and admins,
+// "Admin" by admins only.
+type PermissionScope struct {
+	ID                      string `json:"id"`
+	Value                   string `json:"value"`
+	Type                    string `json:"type"`
+	AdminConsentDisplayName string `json:"adminConsentDisplayName"`
+	AdminConsentDescription string `json:"adminConsentDescription"`
+	UserConsentDisplayName  string `json:"userConsentDisplayName"`
+	UserConsentDescription  string `json:"userConsentDescription"`
+	IsEnabled               bool   `json:"isEnabled"`
+}
+
+// Consent types of a permission scope.
+const (
+	ScopeTypeUser  = "User"
+	ScopeTypeAdmin = "Admin"
+)
+
+// RequiredResourceAccess lists the permissions a client needs from one resource.
+type RequiredResourceAccess struct {
+	ResourceAppID  string           `json:"resourceAppId"`
+	ResourceAccess []ResourceAccess `json:"resourceAccess"`
+}
+
+// ResourceAccess names one permission: Type "Scope" (delegated, ID of a
+// PermissionScope) or "Role" (application, ID of an AppRole).
+type ResourceAccess struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// Resource access types.
+const (
+	AccessScope = "Scope"
+	AccessRole  = "Role"
+)
+
+// IsMultiTenant reports whether other tenants may instantiate the application.
+func (a Application) IsMultiTenant() bool { return a.SignInAudience == AudienceMultipleOrgs }
+
+// TokenVersion is the access token version issued for this application as a
+// resource: Entra issues v1.0 unless requestedAccessTokenVersion is 2,
+// whichever endpoint the client called.
+func (a Application) TokenVersion() int {
+	if v := a.API.RequestedAccessTokenVersion; v != nil && *v == 2 {
+		return 2
+	}
+	return defaultTokenVersion
+}
+
+// AppRoleByValue returns the app role with the given value (case-sensitive,
+// as role values are in tokens).
+func (a Application) AppRoleByValue(value string) (AppRole, bool) {
+	for _, r := range a.AppRoles {
+		if r.Value == value {
+			return r, true
+		}
+	}
+	return AppRole{}, false
+}
+
+// ScopeByValue returns the exposed delegated permission with the given value.
+// Entra compares scope values case-insensitively.
+func (a Application) ScopeByValue(value string) (PermissionScope, bool) {
+	for _, s := range a.API.OAuth2PermissionScopes {
+		if strings.EqualFold(s.Value, value) {
+			return s, true
+		}
+	}
+	return PermissionScope{}, false
+}
+
+// HasName reports whether name (an appId or identifier URI, any case) names
+// this application.
+func (a Application) HasName(name string) bool {
+	n := NormalizeName(name)
+	if n == a.AppID {
+		return true
+	}
+	for _, u := range a.IdentifierURIs {
+		if NormalizeName(u) == n {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateIdentifierURI checks the form Entra requires of an App ID URI: an
+// absolute URI with a scheme (api://…, https://…, urn:…), no fragment, no
+// wildcard, at most 250 characters.
+func ValidateIdentifierURI(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil, u.Scheme == "", len(s) > maxIdentifierURILength,
+		strings.ContainsAny(s, "*# \t"), u.Opaque == "" && u.Host == "" && u.Path == "":
+		return fmt.Errorf("%w: %q is not a valid identifier URI (want e.g. api://name or https://domain/path)", ErrInvalid, s)
+	}
+	return nil
+}
+
+// IdentifierURIConflict reports whether two different applications may not
+// both hold an identifier URI. Entra requires App ID URIs to be unique
+// tenant-wide for single-tenant applications and globally for multi-tenant
+// ones; we apply that rule between every pair of applications.
+func IdentifierURIConflict(a, b Application) bool {
+	return a.AppID != b.AppID && (a.IsMultiTenant() || b.IsMultiTenant() || a.HomeTenantID == b.HomeTenantID)
+}

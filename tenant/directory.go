@@ -1,0 +1,645 @@
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Directory applies the directory's rules over a Store: how tenants,
+// applications, service principals, secrets and users come to be. It is the
+// one implementation behind the CLI, seed files and the admin API.
+type Directory struct {
+	store Store
+	now   func() time.Time
+	newID func() string
+	rand  io.Reader
+}
+
+// Option configures a Directory.
+type Option func(*Directory)
+
+// WithClock sets the time source (default time.Now).
+func WithClock(now func() time.Time) Option { return func(d *Directory) { d.now = now } }
+
+// WithIDs sets the GUID source for new objects (default NewGUID).
+func WithIDs(newID func() string) Option { return func(d *Directory) { d.newID = newID } }
+
+// WithRandom sets the source of secrets and salts (default crypto/rand).
+func WithRandom(r io.Reader) Option { return func(d *Directory) { d.rand = r } }
+
+// NewDirectory returns a Directory over s.
+func NewDirectory(s Store, opts ...Option) *Directory {
+	d := &Directory{store: s, now: time.Now, newID: NewGUID, rand: rand.Reader}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Store returns the underlying store.
+func (d *Directory) Store() Store { return d.store }
+
+// Now returns the directory's current time.
+func (d *Directory) Now() time.Time { return d.now() }
+
+// ---- tenants ----
+
+// TenantSpec describes a tenant to create.
+type TenantSpec struct {
+	Name    string   // display name; also forms the initial domain
+	Domains []string // extra domains
+	ID      string   // fixed GUID, or empty for a new one
+}
+
+// CreateTenant creates a tenant with the initial domain <name>.onmicrosoft.com
+// followed by any extra domains.
+func (d *Directory) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, error) {
+	initial, err := InitialDomain(spec.Name)
+	if err != nil {
+		return Tenant{}, err
+	}
+	domains := []string{initial}
+	for _, dom := range spec.Domains {
+		v, err := ValidateDomain(dom)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if !slices.Contains(domains, v) {
+			domains = append(domains, v)
+		}
+	}
+	id, err := d.idOrNew(spec.ID)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t := Tenant{ID: id, DisplayName: strings.TrimSpace(spec.Name), Domains: domains,
+		UserConsent: UserConsentAllowed, CreatedDateTime: d.now().UTC()}
+	if err := d.store.CreateTenant(ctx, t); err != nil {
+		return Tenant{}, fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
+	}
+	return t, nil
+}
+
+func (d *Directory) idOrNew(id string) (string, error) {
+	if id == "" {
+		return d.newID(), nil
+	}
+	return CanonicalGUID(id)
+}
+
+// ResolveTenant finds a tenant by GUID or by any of its domains, in any case.
+func (d *Directory) ResolveTenant(ctx context.Context, ref string) (Tenant, error) {
+	ref = strings.TrimSpace(ref)
+	if IsGUID(ref) {
+		return d.store.GetTenant(ctx, strings.ToLower(ref))
+	}
+	if !ValidTenantSegment(ref) {
+		return Tenant{}, fmt.Errorf("%w: %q is neither a tenant id nor a domain", ErrInvalid, ref)
+	}
+	return d.store.GetTenantByDomain(ctx, NormalizeName(ref))
+}
+
+// ListTenants lists every tenant.
+func (d *Directory) ListTenants(ctx context.Context) ([]Tenant, error) { return d.store.ListTenants(ctx) }
+
+// UpdateTenant applies update to the tenant named by ref.
+func (d *Directory) UpdateTenant(ctx context.Context, ref string, update func(*Tenant) error) (Tenant, error) {
+	t, err := d.ResolveTenant(ctx, ref)
+	if err != nil {
+		return Tenant{}, err
+	}
+	err = d.store.UpdateTenant(ctx, t.ID, func(t2 *Tenant) error {
+		if err := update(t2); err != nil {
+			return err
+		}
+		t = *t2
+		return nil
+	})
+	return t, err
+}
+
+// AddDomain adds a domain to a tenant.
+func (d *Directory) AddDomain(ctx context.Context, ref, domain string) (Tenant, error) {
+	v, err := ValidateDomain(domain)
+	if err != nil {
+		return Tenant{}, err
+	}
+	return d.UpdateTenant(ctx, ref, func(t *Tenant) error {
+		if !slices.Contains(t.Domains, v) {
+			t.Domains = append(t.Domains, v)
+		}
+		return nil
+	})
+}
+
+// RemoveTenant deletes a tenant and everything in it.
+func (d *Directory) RemoveTenant(ctx context.Context, ref string) error {
+	t, err := d.ResolveTenant(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return d.store.DeleteTenant(ctx, t.ID)
+}
+
+// ---- applications ----
+
+// ApplicationSpec describes an application to register.
+type ApplicationSpec struct {
+	DisplayName    string
+	IdentifierURIs []string
+	// TokenVersion is requestedAccessTokenVersion: 0 (unset), 1 or 2.
+	TokenVersion int
+	MultiTenant  bool
+	PublicClient bool
+	AppID        string // fixed appId, or empty for a new one
+	ObjectID     string // fixed object id, or empty for a new one
+}
+
+// RegisterApplication registers an application in its home tenant and creates
+// its service principal there, as the Entra portal does.
+func (d *Directory) RegisterApplication(ctx context.Context, tenantRef string, spec ApplicationSpec) (Application, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return Application{}, err
+	}
+	name := strings.TrimSpace(spec.DisplayName)
+	if name == "" || len(name) > 120 {
+		return Application{}, fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
+	}
+	appID, err := d.idOrNew(spec.AppID)
+	if err != nil {
+		return Application{}, err
+	}
+	objectID, err := d.idOrNew(spec.ObjectID)
+	if err != nil {
+		return Application{}, err
+	}
+	app := Application{
+		ID: objectID, AppID: appID, HomeTenantID: t.ID, DisplayName: name,
+		SignInAudience: AudienceMyOrg, IdentifierURIs: []string{},
+		AppRoles: []AppRole{}, RequiredResourceAccess: []RequiredResourceAccess{},
+		PasswordCredentials: []PasswordCredential{}, KeyCredentials: []KeyCredential{},
+		API:                    API{OAuth2PermissionScopes: []PermissionScope{}},
+		IsFallbackPublicClient: spec.PublicClient, CreatedDateTime: d.now().UTC(),
+	}
+	if spec.MultiTenant {
+		app.SignInAudience = AudienceMultipleOrgs
+	}
+	if err := SetTokenVersion(&app, spec.TokenVersion); err != nil {
+		return Application{}, err
+	}
+	if err := setIdentifierURIs(&app, t, spec.IdentifierURIs); err != nil {
+		return Application{}, err
+	}
+	sp := newServicePrincipal(d.newID(), t.ID, app)
+	if err := d.store.CreateApplication(ctx, app, sp); err != nil {
+		return Application{}, fmt.Errorf("registering application %s: %w", name, err)
+	}
+	return app, nil
+}
+
+// SetTokenVersion sets requestedAccessTokenVersion: 0 clears it (v1 tokens),
+// 1 or 2 set it.
+func SetTokenVersion(app *Application, v int) error {
+	switch v {
+	case 0:
+		app.API.RequestedAccessTokenVersion = nil
+	case 1, 2:
+		app.API.RequestedAccessTokenVersion = &v
+	default:
+		return fmt.Errorf("%w: token version must be 1 or 2, not %d", ErrInvalid, v)
+	}
+	return nil
+}
+
+// setIdentifierURIs validates and sets the App ID URIs. Entra requires an
+// https (or http) URI's host to be a verified domain of the home tenant, or a
+// subdomain of one; api:// and urn: URIs are free.
+func setIdentifierURIs(app *Application, home Tenant, uris []string) error {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, u := range uris {
+		u = strings.TrimSpace(u)
+		if err := ValidateIdentifierURI(u); err != nil {
+			return err
+		}
+		if p, _ := url.Parse(u); p.Scheme == "https" || p.Scheme == "http" {
+			if !hostInDomains(strings.ToLower(p.Hostname()), home.Domains) {
+				return fmt.Errorf("%w: identifier URI %q must use a domain of tenant %s (%s), or api://",
+					ErrInvalid, u, home.DisplayName, strings.Join(home.Domains, ", "))
+			}
+		}
+		if n := NormalizeName(u); !seen[n] {
+			seen[n] = true
+			out = append(out, u)
+		}
+	}
+	app.IdentifierURIs = out
+	return nil
+}
+
+func hostInDomains(host string, domains []string) bool {
+	for _, d := range domains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// GetApplication returns an application by appId.
+func (d *Directory) GetApplication(ctx context.Context, appID string) (Application, error) {
+	id, err := CanonicalGUID(strings.TrimSpace(appID))
+	if err != nil {
+		return Application{}, err
+	}
+	return d.store.GetApplication(ctx, id)
+}
+
+// ListApplications lists the applications homed in a tenant.
+func (d *Directory) ListApplications(ctx context.Context, tenantRef string) ([]Application, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return nil, err
+	}
+	return d.store.ListApplications(ctx, t.ID)
+}
+
+// ApplicationUpdate lists the changes `app update` may make; nil fields are
+// left alone.
+type ApplicationUpdate struct {
+	DisplayName    *string
+	IdentifierURIs *[]string
+	TokenVersion   *int
+	MultiTenant    *bool
+	PublicClient   *bool
+}
+
+// UpdateApplication applies the changes in u.
+func (d *Directory) UpdateApplication(ctx context.Context, appID string, u ApplicationUpdate) (Application, error) {
+	app, err := d.GetApplication(ctx, appID)
+	if err != nil {
+		return Application{}, err
+	}
+	home, err := d.store.GetTenant(ctx, app.HomeTenantID)
+	if err != nil {
+		return Application{}, err
+	}
+	return d.updateApplication(ctx, app.AppID, func(a *Application) error {
+		if u.DisplayName != nil {
+			if n := strings.TrimSpace(*u.DisplayName); n == "" || len(n) > 120 {
+				return fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
+			} else {
+				a.DisplayName = n
+			}
+		}
+		if u.TokenVersion != nil {
+			if err := SetTokenVersion(a, *u.TokenVersion); err != nil {
+				return err
+			}
+		}
+		if u.MultiTenant != nil {
+			a.SignInAudience = AudienceMyOrg
+			if *u.MultiTenant {
+				a.SignInAudience = AudienceMultipleOrgs
+			}
+		}
+		if u.PublicClient != nil {
+			a.IsFallbackPublicClient = *u.PublicClient
+		}
+		if u.IdentifierURIs != nil {
+			return setIdentifierURIs(a, home, *u.IdentifierURIs)
+		}
+		return nil
+	})
+}
+
+// updateApplication runs update in one store transaction and returns the
+// application as written.
+func (d *Directory) updateApplication(ctx context.Context, appID string, update func(*Application) error) (Application, error) {
+	var out Application
+	err := d.store.UpdateApplication(ctx, appID, func(a *Application) error {
+		if err := update(a); err != nil {
+			return err
+		}
+		out = *a
+		return nil
+	})
+	if err != nil {
+		return Application{}, fmt.Errorf("updating application %s: %w", appID, err)
+	}
+	return out, nil
+}
+
+// RemoveApplication deletes an application and its service principals.
+func (d *Directory) RemoveApplication(ctx context.Context, appID string) error {
+	app, err := d.GetApplication(ctx, appID)
+	if err != nil {
+		return err
+	}
+	return d.store.DeleteApplication(ctx, app.AppID)
+}
+
+// PasswordSpec describes a client secret to add.
+type PasswordSpec struct {
+	DisplayName string
+	// Lifetime is how long the secret is valid; zero means it never expires.
+	Lifetime time.Duration
+	// SecretText fixes the secret (seed files for tests); empty generates one.
+	SecretText string
+	KeyID      string // fixed keyId, or empty for a new one
+}
+
+// minSecretLength keeps fixed secrets out of guessing range; generated
+// secrets are much longer.
+const minSecretLength = 16
+
+// AddPassword adds a client secret and returns it with its text, which is
+// shown this once and never stored.
+func (d *Directory) AddPassword(ctx context.Context, appID string, spec PasswordSpec) (PasswordCredential, string, error) {
+	if spec.Lifetime < 0 {
+		return PasswordCredential{}, "", fmt.Errorf("%w: secret lifetime must not be negative", ErrInvalid)
+	}
+	secret := spec.SecretText
+	if secret == "" {
+		var err error
+		if secret, err = newSecret(d.rand); err != nil {
+			return PasswordCredential{}, "", err
+		}
+	} else if len(secret) < minSecretLength {
+		return PasswordCredential{}, "", fmt.Errorf("%w: a client secret needs at least %d characters", ErrInvalid, minSecretLength)
+	}
+	keyID, err := d.idOrNew(spec.KeyID)
+	if err != nil {
+		return PasswordCredential{}, "", err
+	}
+	start := d.now().UTC()
+	var end time.Time
+	if spec.Lifetime > 0 {
+		end = start.Add(spec.Lifetime)
+	}
+	cred, err := newPasswordCredential(d.rand, keyID, spec.DisplayName, secret, start, end)
+	if err != nil {
+		return PasswordCredential{}, "", err
+	}
+	app, err := d.GetApplication(ctx, appID)
+	if err != nil {
+		return PasswordCredential{}, "", err
+	}
+	_, err = d.updateApplication(ctx, app.AppID, func(a *Application) error {
+		for _, c := range a.PasswordCredentials {
+			if c.KeyID == cred.KeyID {
+				return fmt.Errorf("%w: secret %s", ErrExists, c.KeyID)
+			}
+		}
+		a.PasswordCredentials = append(a.PasswordCredentials, cred)
+		return nil
+	})
+	return cred, secret, err
+}
+
+// RemovePassword removes the client secret with the given keyId.
+func (d *Directory) RemovePassword(ctx context.Context, appID, keyID string) error {
+	app, err := d.GetApplication(ctx, appID)
+	if err != nil {
+		return err
+	}
+	_, err = d.updateApplication(ctx, app.AppID, func(a *Application) error {
+		i := slices.IndexFunc(a.PasswordCredentials, func(c PasswordCredential) bool { return strings.EqualFold(c.KeyID, keyID) })
+		if i < 0 {
+			return fmt.Errorf("secret %s: %w", keyID, ErrNotFound)
+		}
+		a.PasswordCredentials = slices.Delete(a.PasswordCredentials, i, i+1)
+		return nil
+	})
+	return err
+}
+
+// ---- service principals ----
+
+// AddServicePrincipal instantiates an application in a tenant. Only
+// multi-tenant applications may be instantiated outside their home tenant.
+func (d *Directory) AddServicePrincipal(ctx context.Context, tenantRef, appID string) (ServicePrincipal, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	app, err := d.GetApplication(ctx, appID)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	if app.HomeTenantID != t.ID && !app.IsMultiTenant() {
+		return ServicePrincipal{}, fmt.Errorf("application %s (%s) in tenant %s: %w",
+			app.AppID, app.DisplayName, t.DisplayName, ErrNotMultiTenant)
+	}
+	sp := newServicePrincipal(d.newID(), t.ID, app)
+	if err := d.store.CreateServicePrincipal(ctx, sp); err != nil {
+		return ServicePrincipal{}, fmt.Errorf("service principal of %s in %s: %w", app.AppID, t.DisplayName, err)
+	}
+	return sp, nil
+}
+
+// EnsureServicePrincipal returns the application's service principal in the
+// tenant, creating it when absent (consent provisions this way).
+func (d *Directory) EnsureServicePrincipal(ctx context.Context, tenantRef, appID string) (ServicePrincipal, bool, error) {
+	sp, err := d.AddServicePrincipal(ctx, tenantRef, appID)
+	if err == nil {
+		return sp, true, nil
+	}
+	if !errors.Is(err, ErrExists) {
+		return ServicePrincipal{}, false, err
+	}
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return ServicePrincipal{}, false, err
+	}
+	sp, err = d.store.GetServicePrincipal(ctx, t.ID, strings.ToLower(appID))
+	return sp, false, err
+}
+
+// ListServicePrincipals lists the service principals in a tenant.
+func (d *Directory) ListServicePrincipals(ctx context.Context, tenantRef string) ([]ServicePrincipal, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return nil, err
+	}
+	return d.store.ListServicePrincipals(ctx, t.ID)
+}
+
+// ServicePrincipalUpdate lists the changes `sp update` may make.
+type ServicePrincipalUpdate struct {
+	AccountEnabled            *bool
+	AppRoleAssignmentRequired *bool
+}
+
+// UpdateServicePrincipal changes the application's service principal in a tenant.
+func (d *Directory) UpdateServicePrincipal(ctx context.Context, tenantRef, appID string, u ServicePrincipalUpdate) (ServicePrincipal, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	id, err := CanonicalGUID(appID)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	var out ServicePrincipal
+	err = d.store.UpdateServicePrincipal(ctx, t.ID, id, func(sp *ServicePrincipal) error {
+		if u.AccountEnabled != nil {
+			sp.AccountEnabled = *u.AccountEnabled
+		}
+		if u.AppRoleAssignmentRequired != nil {
+			sp.AppRoleAssignmentRequired = *u.AppRoleAssignmentRequired
+		}
+		out = *sp
+		return nil
+	})
+	return out, err
+}
+
+// RemoveServicePrincipal deletes the application's service principal in a
+// tenant, with the grants and assignments that name it.
+func (d *Directory) RemoveServicePrincipal(ctx context.Context, tenantRef, appID string) error {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return err
+	}
+	id, err := CanonicalGUID(appID)
+	if err != nil {
+		return err
+	}
+	return d.store.DeleteServicePrincipal(ctx, t.ID, id)
+}
+
+// FindServicePrincipal resolves an application name (appId or identifier URI)
+// to its service principal in the tenant.
+func (d *Directory) FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error) {
+	return d.store.FindServicePrincipal(ctx, tenantID, name)
+}
+
+// ---- users ----
+
+// UserSpec describes a user to add.
+type UserSpec struct {
+	UserPrincipalName string
+	DisplayName       string
+	Password          string // empty: no password
+	Disabled          bool
+	ID                string // fixed object id, or empty for a new one
+}
+
+// AddUser adds a user to a tenant. The UPN's domain must be one of the
+// tenant's domains, as Entra requires for members.
+func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec) (User, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return User{}, err
+	}
+	upn, err := ValidateUPN(spec.UserPrincipalName)
+	if err != nil {
+		return User{}, err
+	}
+	if _, domain, _ := strings.Cut(upn, "@"); !slices.Contains(t.Domains, domain) {
+		return User{}, fmt.Errorf("%w: the domain of %s is not a domain of tenant %s (%s)",
+			ErrInvalid, upn, t.DisplayName, strings.Join(t.Domains, ", "))
+	}
+	id, err := d.idOrNew(spec.ID)
+	if err != nil {
+		return User{}, err
+	}
+	name := strings.TrimSpace(spec.DisplayName)
+	if name == "" {
+		name, _, _ = strings.Cut(upn, "@")
+	}
+	u := User{ID: id, TenantID: t.ID, UserPrincipalName: upn, DisplayName: name,
+		AccountEnabled: !spec.Disabled, CreatedDateTime: d.now().UTC()}
+	if spec.Password != "" {
+		if u.PasswordHash, err = hashPassword(d.rand, spec.Password); err != nil {
+			return User{}, err
+		}
+	}
+	if err := d.store.CreateUser(ctx, u); err != nil {
+		return User{}, fmt.Errorf("adding user %s: %w", upn, err)
+	}
+	return u, nil
+}
+
+// FindUser returns a user by UPN or object id.
+func (d *Directory) FindUser(ctx context.Context, tenantID, ref string) (User, error) {
+	if IsGUID(ref) {
+		return d.store.GetUser(ctx, tenantID, strings.ToLower(ref))
+	}
+	return d.store.GetUserByUPN(ctx, tenantID, NormalizeName(ref))
+}
+
+// ListUsers lists a tenant's users.
+func (d *Directory) ListUsers(ctx context.Context, tenantRef string) ([]User, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return nil, err
+	}
+	return d.store.ListUsers(ctx, t.ID)
+}
+
+// UserUpdate lists the changes `user update` may make.
+type UserUpdate struct {
+	DisplayName    *string
+	Password       *string // empty string removes the password
+	AccountEnabled *bool
+}
+
+// UpdateUser changes a user named by UPN or object id.
+func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u UserUpdate) (User, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return User{}, err
+	}
+	cur, err := d.FindUser(ctx, t.ID, userRef)
+	if err != nil {
+		return User{}, err
+	}
+	var hash *string
+	if u.Password != nil {
+		h := ""
+		if *u.Password != "" {
+			if h, err = hashPassword(d.rand, *u.Password); err != nil {
+				return User{}, err
+			}
+		}
+		hash = &h
+	}
+	var out User
+	err = d.store.UpdateUser(ctx, t.ID, cur.ID, func(usr *User) error {
+		if u.DisplayName != nil {
+			usr.DisplayName = strings.TrimSpace(*u.DisplayName)
+		}
+		if hash != nil {
+			usr.PasswordHash = *hash
+		}
+		if u.AccountEnabled != nil {
+			usr.AccountEnabled = *u.AccountEnabled
+		}
+		out = *usr
+		return nil
+	})
+	return out, err
+}
+
+// RemoveUser deletes a user named by UPN or object id.
+func (d *Directory) RemoveUser(ctx context.Context, tenantRef, userRef string) error {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return err
+	}
+	u, err := d.FindUser(ctx, t.ID, userRef)
+	if err != nil {
+		return err
+	}
+	return d.store.DeleteUser(ctx, t.ID, u.ID)
+}

@@ -1,0 +1,68 @@
+package tenant
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// NewGUID returns a random (version 4) GUID in the lowercase canonical form
+// Entra uses for tenant, application and object ids.
+func NewGUID() string { return newGUID(rand.Reader) }
+
+func newGUID(r io.Reader) string {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		panic("tenant: reading random bytes: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// IsGUID reports whether s has the 8-4-4-4-12 hexadecimal form, in any case.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// CanonicalGUID lowercases a GUID, or returns an ErrInvalid error.
+func CanonicalGUID(s string) (string, error) {
+	if !IsGUID(s) {
+		return "", fmt.Errorf("%w: %q is not a GUID", ErrInvalid, s)
+	}
+	return strings.ToLower(s), nil
+}
+
+// NormalizeName is the one normalisation for names used as lookup keys:
+// domains, user principal names and identifier URIs compare
+// case-insensitively in Entra.
+func NormalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// IdentifierKey is the lookup key of an identifier URI: NormalizeName with
+// one trailing slash dropped, so that "https://api.contoso.com/" and
+// "https://API.contoso.com" name the same resource (Entra derives the resource
+// of "https://management.azure.com//.default" as "https://management.azure.com/").
+func IdentifierKey(uri string) string {
+	return strings.TrimSuffix(NormalizeName(uri), "/")
+}

@@ -1,0 +1,83 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors. Store implementations and Directory wrap them with %w so
+// callers can test with errors.Is and still read which object was missing.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrInvalid marks input that breaks a directory rule (a malformed GUID,
+	// an empty name, …). The wrapped message says which rule.
+	ErrInvalid = errors.New("invalid")
+
+	// ErrSecretMismatch: no password credential of the application matches.
+	ErrSecretMismatch = errors.New("client secret does not match")
+	// ErrCredentialExpired: the presented secret matches only expired credentials.
+	ErrCredentialExpired = errors.New("credential expired")
+	// ErrNotMultiTenant: a single-tenant application cannot get a service
+	// principal outside its home tenant.
+	ErrNotMultiTenant = errors.New("application is not multi-tenant")
+)
+
+// Store persists the directory. Each method is exactly one transaction, so a
+// caller sees either all or none of its effect. Read-modify-write goes through
+// an update callback that runs inside the transaction; returning an error from
+// it aborts the write.
+//
+// Lookups by name are case-insensitive: implementations normalise domains,
+// user principal names and identifier URIs with NormalizeName.
+type Store interface {
+	// CreateTenant fails with ErrExists if the ID or any domain is taken.
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	GetTenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+	// UpdateTenant keeps the domain index in step with the new Domains and
+	// fails with ErrExists if an added domain belongs to another tenant.
+	UpdateTenant(ctx context.Context, id string, update func(*Tenant) error) error
+	// DeleteTenant removes the tenant with everything inside it, the
+	// applications homed there and their service principals in other tenants.
+	DeleteTenant(ctx context.Context, id string) error
+
+	// CreateApplication stores a new application together with its service
+	// principal in the home tenant. It fails with ErrExists if the appId is
+	// taken or an identifier URI conflicts (see IdentifierURIConflict).
+	CreateApplication(ctx context.Context, app Application, home ServicePrincipal) error
+	GetApplication(ctx context.Context, appID string) (Application, error)
+	// ListApplications lists the applications homed in a tenant.
+	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
+	// UpdateApplication re-checks identifier URI conflicts and keeps the URI
+	// index in step.
+	UpdateApplication(ctx context.Context, appID string, update func(*Application) error) error
+	// DeleteApplication removes the application, its service principals in
+	// every tenant and every grant or assignment that names one of them.
+	DeleteApplication(ctx context.Context, appID string) error
+
+	// CreateServicePrincipal fails with ErrExists if the application already
+	// has a service principal in sp.TenantID.
+	CreateServicePrincipal(ctx context.Context, sp ServicePrincipal) error
+	// GetServicePrincipal returns the application's service principal in a tenant.
+	GetServicePrincipal(ctx context.Context, tenantID, appID string) (ServicePrincipal, error)
+	ListServicePrincipals(ctx context.Context, tenantID string) ([]ServicePrincipal, error)
+	UpdateServicePrincipal(ctx context.Context, tenantID, appID string, update func(*ServicePrincipal) error) error
+	// DeleteServicePrincipal also removes grants and assignments naming it.
+	DeleteServicePrincipal(ctx context.Context, tenantID, appID string) error
+	// FindServicePrincipal resolves name (an appId GUID or an identifier URI,
+	// any case) to the application that has a service principal in tenantID,
+	// and returns both in one read. ErrNotFound if no application of that
+	// name is present in the tenant.
+	FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error)
+
+	// CreateUser fails with ErrExists if the UPN is taken in the tenant.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	UpdateUser(ctx context.Context, tenantID, id string, update func(*User) error) error
+	// DeleteUser also removes the user's grants and assignments.
+	DeleteUser(ctx context.Context, tenantID, id string) error
+}
