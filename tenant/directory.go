@@ -107,7 +107,9 @@ func (d *Directory) ResolveTenant(ctx context.Context, ref string) (Tenant, erro
 }
 
 // ListTenants lists every tenant.
-func (d *Directory) ListTenants(ctx context.Context) ([]Tenant, error) { return d.store.ListTenants(ctx) }
+func (d *Directory) ListTenants(ctx context.Context) ([]Tenant, error) {
+	return d.store.ListTenants(ctx)
+}
 
 // UpdateTenant applies update to the tenant named by ref.
 func (d *Directory) UpdateTenant(ctx context.Context, ref string, update func(*Tenant) error) (Tenant, error) {
