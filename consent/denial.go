@@ -56,8 +56,5 @@ func (req Request) deny(r Reason, format string, args ...any) *Denial {
 	if req.User != nil {
 		d.UserPrincipal = req.User.UserPrincipalName
 	}
-	if r == ReasonScopeNotFound {
-		d.Scopes = req.Scopes
-	}
 	return d
 }

@@ -138,11 +138,17 @@ func (e *Engine) decideDelegated(ctx context.Context, req Request) (Decision, er
 	if !req.User.AccountEnabled {
 		return Decision{}, req.deny(ReasonUserDisabled, "user %s has accountEnabled=false", req.User.UserPrincipalName)
 	}
+	var unknown []string
 	for _, s := range req.Scopes {
 		if ps, ok := req.ResourceApp.ScopeByValue(s); !ok || !ps.IsEnabled {
-			return Decision{}, req.deny(ReasonScopeNotFound, "resource %s (%s) exposes no enabled scope %q",
-				req.ResourceApp.AppID, req.ResourceApp.DisplayName, s)
+			unknown = append(unknown, s)
 		}
+	}
+	if len(unknown) > 0 {
+		d := req.deny(ReasonScopeNotFound, "resource %s (%s) exposes no enabled scope %s",
+			req.ResourceApp.AppID, req.ResourceApp.DisplayName, strings.Join(unknown, " "))
+		d.Scopes = unknown
+		return Decision{}, d
 	}
 	grants, err := e.store.PermissionGrantsOf(ctx, req.Tenant.ID, req.ClientSP.ID, req.ResourceSP.ID)
 	if err != nil {
