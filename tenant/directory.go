@@ -449,21 +449,28 @@ func (d *Directory) AddServicePrincipal(ctx context.Context, tenantRef, appID st
 }
 
 // EnsureServicePrincipal returns the application's service principal in the
-// tenant, creating it when absent (consent provisions this way).
+// tenant, creating it when absent (consent provisions this way). The bool
+// reports whether it was created. An existing service principal is returned
+// as it is, even if the application has since become single-tenant.
 func (d *Directory) EnsureServicePrincipal(ctx context.Context, tenantRef, appID string) (ServicePrincipal, bool, error) {
-	sp, err := d.AddServicePrincipal(ctx, tenantRef, appID)
-	if err == nil {
-		return sp, true, nil
-	}
-	if !errors.Is(err, ErrExists) {
-		return ServicePrincipal{}, false, err
-	}
 	t, err := d.ResolveTenant(ctx, tenantRef)
 	if err != nil {
 		return ServicePrincipal{}, false, err
 	}
-	sp, err = d.store.GetServicePrincipal(ctx, t.ID, strings.ToLower(appID))
-	return sp, false, err
+	id, err := CanonicalGUID(strings.TrimSpace(appID))
+	if err != nil {
+		return ServicePrincipal{}, false, err
+	}
+	get := func() (ServicePrincipal, error) { return d.store.GetServicePrincipal(ctx, t.ID, id) }
+	if sp, err := get(); !errors.Is(err, ErrNotFound) {
+		return sp, false, err
+	}
+	sp, err := d.AddServicePrincipal(ctx, t.ID, id)
+	if errors.Is(err, ErrExists) { // created meanwhile by another writer
+		sp, err = get()
+		return sp, false, err
+	}
+	return sp, err == nil, err
 }
 
 // ListServicePrincipals lists the service principals in a tenant.
