@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Options configure Open.
+type Options struct {
+	// Timeout is how long Open waits for the file lock; zero means one
+	// second. bbolt locks the file exclusively (shared for ReadOnly), and
+	// without a timeout a second Open would hang forever.
+	Timeout time.Duration
+	// ReadOnly opens the file with a shared lock. Write methods then fail
+	// with ErrReadOnly, and a file that needs migrating is refused.
+	ReadOnly bool
+}
+
+const defaultTimeout = time.Second
+
+// fileMode is the mode of a new database file: it holds signing keys and
+// password hashes.
+const fileMode = 0o600
+
+var (
+	// ErrLocked means another process holds the database file, typically
+	// a running `issuer serve`.
+	ErrLocked = errors.New("locked by another process")
+	// ErrNewerSchema means the file was written by a newer issuer whose
+	// layout this binary does not know.
+	ErrNewerSchema = errors.New("written by a newer issuer")
+	// ErrReadOnly is returned by write methods of a DB opened ReadOnly.
+	ErrReadOnly = errors.New("opened read-only")
+)
+
+// DB is the issuer's state in one bbolt file. It implements tenant.Store and
+// consent.Store, plus the signing key and settings stores package issuer
+// declares. It is safe for concurrent use: reads run in parallel, writes one
+// at a time.
+type DB struct {
+	bolt     *bbolt.DB
+	path     string
+	readOnly bool
+}
+
+var (
+	_ tenant.Store  = (*DB)(nil)
+	_ consent.Store = (*DB)(nil)
+)
+
+// Open opens or creates the database at path (a new file gets mode 0600),
+// runs pending schema migrations and creates the root buckets, in one
+// transaction. A file held by another process fails with an error wrapping
+// ErrLocked after opts.Timeout; a file written by a newer binary with one
+// wrapping ErrNewerSchema.
+func Open(path string, opts Options) (*DB, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		err = b.View(func(tx *bbolt.Tx) error { return checkSchemaTx(tx, path, migrations) })
+	} else {
+		err = b.Update(func(tx *bbolt.Tx) error { return migrateTx(tx, path, migrations, time.Now()) })
+		if errors.Is(err, errUpToDate) {
+			err = nil
+		}
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly}, nil
+}
+
+// Close releases the file and its lock.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("storage: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path returns the file the database was opened from.
+func (db *DB) Path() string { return db.path }
+
+// view runs fn in a read-only transaction. Every public read method makes
+// exactly one call to view.
+func (db *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+// update runs fn in a read-write transaction; an error from fn rolls it
+// back. Every public write method makes exactly one call to update.
+func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if db.readOnly {
+		return fmt.Errorf("database %s is %w", db.path, ErrReadOnly)
+	}
+	return db.bolt.Update(fn)
+}

@@ -1,0 +1,344 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+func TestOpenCreatesFileWithMode0600(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode of %s = %v; want -rw-------", path, got)
+	}
+	if got := db.Path(); got != path {
+		t.Errorf("Path() = %q; want %q", got, path)
+	}
+}
+
+func TestOpenCreatesRootBucketsAndVersion(t *testing.T) {
+	db := openTest(t)
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, name := range rootBuckets {
+			if tx.Bucket(name) == nil {
+				t.Errorf("root bucket %s missing after Open", name)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if got, want := string(meta.Get(metaSchemaVersion)), "1"; got != want {
+			t.Errorf("schema_version = %q; want %q", got, want)
+		}
+		if _, err := time.Parse(time.RFC3339, string(meta.Get(metaCreatedAt))); err != nil {
+			t.Errorf("created_at = %q: %v", meta.Get(metaCreatedAt), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTenant(ctx, newTenant(tenantA, "contoso.onmicrosoft.com")); err != nil {
+		t.Fatal(err)
+	}
+	var created string
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		created = string(tx.Bucket(bucketMeta).Get(metaCreatedAt))
+		return nil
+	})
+	db.Close()
+
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.GetTenant(ctx, tenantA); err != nil {
+		t.Errorf("GetTenant after reopen: %v", err)
+	}
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		if got := string(tx.Bucket(bucketMeta).Get(metaCreatedAt)); got != created {
+			t.Errorf("created_at after reopen = %q; want %q", got, created)
+		}
+		return nil
+	})
+}
+
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"read-write", Options{Timeout: 50 * time.Millisecond}},
+		{"read-only", Options{Timeout: 50 * time.Millisecond, ReadOnly: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			db2, err := Open(path, tc.opts)
+			if err == nil {
+				db2.Close()
+				t.Fatalf("second Open(%s) succeeded; want ErrLocked", tc.name)
+			}
+			if !errors.Is(err, ErrLocked) {
+				t.Errorf("second Open: got %v; want ErrLocked", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "is `issuer serve` running?") {
+				t.Errorf("second Open: message %q; want the path and the hint about issuer serve", msg)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("second Open took %v; want about the 50ms timeout", d)
+			}
+		})
+	}
+}
+
+func TestOpenReadOnly(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTenant(ctx, newTenant(tenantA, "contoso.onmicrosoft.com")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("Open read-only: %v", err)
+	}
+	defer ro.Close()
+	if _, err := ro.GetTenantByDomain(ctx, "CONTOSO.onmicrosoft.com"); err != nil {
+		t.Errorf("read-only GetTenantByDomain: %v", err)
+	}
+	ro2, err := Open(path, Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Errorf("second read-only Open: %v; want shared lock", err)
+	} else {
+		ro2.Close()
+	}
+
+	for _, tc := range []struct {
+		name  string
+		write func() error
+	}{
+		{"CreateTenant", func() error { return ro.CreateTenant(ctx, newTenant(tenantB, "fabrikam.onmicrosoft.com")) }},
+		{"DeleteTenant", func() error { return ro.DeleteTenant(ctx, tenantA) }},
+		{"PutSetting", func() error { return ro.PutSetting(ctx, "tls", []byte("x")) }},
+	} {
+		if err := tc.write(); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("read-only %s: got %v; want ErrReadOnly", tc.name, err)
+		}
+	}
+	if _, err := ro.GetTenant(ctx, tenantA); err != nil {
+		t.Errorf("tenant after refused writes: %v", err)
+	}
+}
+
+func TestOpenReadOnlyMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.db")
+	_, err := Open(path, Options{ReadOnly: true})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open read-only of a missing file: got %v; want fs.ErrNotExist", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("read-only Open created %s", path)
+	}
+}
+
+// writeRaw builds a bbolt file by hand, as an older or newer binary might
+// have left it.
+func writeRaw(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setVersion(v string) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaSchemaVersion, []byte(v))
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		name := map[bool]string{false: "read-write", true: "read-only"}[readOnly]
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "issuer.db")
+			writeRaw(t, path, setVersion("99"))
+			db, err := Open(path, Options{ReadOnly: readOnly})
+			if err == nil {
+				db.Close()
+				t.Fatal("Open of a version 99 file succeeded; want ErrNewerSchema")
+			}
+			if !errors.Is(err, ErrNewerSchema) {
+				t.Errorf("Open: got %v; want ErrNewerSchema", err)
+			}
+			// The refused file is left as it was.
+			b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			b.View(func(tx *bbolt.Tx) error {
+				if got := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)); got != "99" {
+					t.Errorf("schema_version after refused Open = %q; want 99", got)
+				}
+				if tx.Bucket(bucketTenants) != nil {
+					t.Error("refused Open created buckets")
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestOpenBadFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		prepare  func(t *testing.T, path string)
+		readOnly bool
+		want     string
+	}{
+		{"not a bbolt file", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat("not a database\n", 1000)), 0o600)
+		}, false, "storage: open"},
+		{"malformed schema version", func(t *testing.T, path string) { writeRaw(t, path, setVersion("one")) }, false, "malformed schema version"},
+		{"zero schema version", func(t *testing.T, path string) { writeRaw(t, path, setVersion("0")) }, false, "malformed schema version"},
+		{"missing root bucket", func(t *testing.T, path string) {
+			writeRaw(t, path, func(tx *bbolt.Tx) error {
+				if err := initialLayoutTx(tx); err != nil {
+					return err
+				}
+				if err := setVersion("1")(tx); err != nil {
+					return err
+				}
+				return tx.DeleteBucket(bucketAppHome)
+			})
+		}, false, "root bucket app_home is missing"},
+		{"read-only, never initialised", func(t *testing.T, path string) {
+			writeRaw(t, path, func(tx *bbolt.Tx) error { return nil })
+		}, true, "not an issuer database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "issuer.db")
+			tc.prepare(t, path)
+			db, err := Open(path, Options{ReadOnly: tc.readOnly})
+			if err == nil {
+				db.Close()
+				t.Fatalf("Open succeeded; want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Open: got %v; want an error containing %q", err, tc.want)
+			}
+			// The file is not locked after a failed Open.
+			db, err = Open(path, Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
+			if errors.Is(err, ErrLocked) {
+				t.Errorf("file still locked after failed Open")
+			}
+			if err == nil {
+				db.Close()
+			}
+		})
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := db.CreateTenant(ctx, newTenant(tenantA, "contoso.onmicrosoft.com")); !errors.Is(err, context.Canceled) {
+		t.Errorf("CreateTenant with canceled context: got %v; want context.Canceled", err)
+	}
+	if _, err := db.ListTenants(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("ListTenants with canceled context: got %v; want context.Canceled", err)
+	}
+	if got, err := db.ListTenants(t.Context()); err != nil || len(got) != 0 {
+		t.Errorf("ListTenants = %v, %v; want no tenants", got, err)
+	}
+}
+
+func TestKeyHelper(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		parts []string
+		want  string
+	}{
+		{"one part", []string{"a"}, "a"},
+		{"two parts", []string{"api://x", "id"}, "api://x\x00id"},
+		{"prefix", []string{"a", "b", ""}, "a\x00b\x00"},
+		{"empty parts", []string{"a", "", ""}, "a\x00\x00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(key(tc.parts...)); got != tc.want {
+				t.Errorf("key(%q) = %q; want %q", tc.parts, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckKeyPart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"guid", tenantA, true},
+		{"empty", "", false},
+		{"zero byte", "a\x00b", false},
+		{"too long", strings.Repeat("a", maxKeyPart+1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkKeyPart("x", tc.in)
+			if (err == nil) != tc.ok {
+				t.Errorf("checkKeyPart(%q) = %v; want ok=%v", tc.in, err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, tenant.ErrInvalid) {
+				t.Errorf("checkKeyPart(%q) = %v; want ErrInvalid", tc.in, err)
+			}
+		})
+	}
+}

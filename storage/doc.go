@@ -1,0 +1,73 @@
+// Package storage persists the issuer's state in one bbolt file: the
+// directory (tenant.Store), grants (consent.Store), signing keys and
+// settings. *DB implements all of them; no bbolt type leaves the package.
+//
+// # Layout
+//
+// Keep this drawing true: change it in the same commit as the structure,
+// and add a migration (migrate.go) when the change is not purely additive.
+// "\x00" is a zero byte joining the parts of a composite key (key in
+// buckets.go); values marked JSON are the record structs of records.go.
+//
+//	meta                                          root
+//	  schema_version : <decimal ASCII>            layout version, see migrations in migrate.go
+//	  created_at     : <RFC 3339 UTC>             when the file was initialised
+//	keys                                          root: signing keys, global as in Entra
+//	  ╘══ <kid> : keyRecord JSON                  {kid, privateKeyPkcs8 (DER), certificate (DER), created/retired/expires}
+//	settings                                      root: opaque values by name
+//	  ╘══ <name> : <bytes>                        e.g. "tls", the local TLS CA
+//	tenants                                       root
+//	  ╘══ <tenantID> : tenantRecord JSON
+//	tenant_by_domain                              root index
+//	  ╘══ <domainKey(domain)> : <tenantID>
+//	app_home                                      root index: where each application lives
+//	  ╘══ <appID> : <homeTenantID>
+//	app_by_uri                                    root index, global, for URI conflict checks:
+//	  ╘══ <uriKey(uri)>\x00<appID> : <empty>      single-tenant apps of different tenants may share a URI
+//	app_sps                                       root index: the tenants where an app has a
+//	  ╘══ <appID>\x00<tenantID> : <spID>          service principal (cascading deletes)
+//	tenant                                        root: one nested bucket per tenant
+//	  ╘══ <tenantID>
+//	      ├── applications             ╘══ <appID>      : applicationRecord JSON (apps homed here)
+//	      ├── service_principals       ╘══ <spID>       : servicePrincipalRecord JSON
+//	      ├── sp_by_app                ╘══ <appID>      : <spID>
+//	      ├── sp_by_uri                ╘══ <uriKey(uri)>: <appID>  (identifier URIs of the apps with an SP here)
+//	      ├── users                    ╘══ <userID>     : userRecord JSON
+//	      ├── user_by_upn              ╘══ <upnKey(upn)>: <userID>
+//	      ├── app_role_assignments     ╘══ <id>         : assignmentRecord JSON
+//	      ├── assignment_by_principal  ╘══ <principalID>\x00<resourceSPID>\x00<id> : <empty>
+//	      ├── permission_grants        ╘══ <id>         : grantRecord JSON
+//	      ├── grant_by_client          ╘══ <clientSPID>\x00<resourceSPID>\x00<id> : <empty>
+//	      └── grant_by_key             ╘══ <clientSPID>\x00<resourceSPID>\x00<consentType>\x00<principalID> : <id>
+//	                                       (principalID empty for AllPrincipals)
+//
+// Names used as keys are normalised by one function per kind, used for both
+// writing and looking up: domainKey and upnKey are tenant.NormalizeName,
+// uriKey is tenant.IdentifierKey (lowercase, one trailing slash dropped).
+// IDs are stored as given; the Directory canonicalises GUIDs to lowercase.
+//
+// # Transactions
+//
+// Every exported method runs exactly one bbolt transaction (View or
+// Update), so a caller sees all or none of its effect. Read-modify-write
+// methods take an update callback that runs inside the transaction; an error
+// from it rolls everything back, and an updater may not change key fields
+// (ErrInvalid). Helpers that need a transaction take it (or the tenant's
+// buckets) and end in Tx; they never open one. Nothing read from bbolt
+// outlives its transaction: records are decoded, keys are copied.
+//
+// Reads that are on the token path (FindServicePrincipal,
+// AppRoleAssignmentsOf, PermissionGrantsOf) are a handful of indexed reads.
+// A resource is found through the tenant of the request, as Entra does: the
+// tenant's sp_by_uri (or sp_by_app for an appId) names the application,
+// app_home leads to its record. sp_by_uri is kept per tenant, rather than
+// scanning app_by_uri, so that a URI shared by many single-tenant
+// applications still costs one read.
+// Cascading deletes scan the tenant's grants and assignments instead of
+// keeping reverse indexes.
+//
+// Errors wrap tenant.ErrNotFound, tenant.ErrExists and tenant.ErrInvalid with
+// the object they concern. A record that does not decode, or an index entry
+// pointing at nothing, is reported as an error, never a panic, and never as
+// ErrNotFound.
+package storage

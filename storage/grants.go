@@ -1,0 +1,383 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// CreateAppRoleAssignment stores an assignment in a.TenantID. It fails with
+// ErrExists when the id is taken or the principal already holds that role of
+// that resource, and with ErrNotFound when the tenant, the resource service
+// principal or the principal (a service principal or user of the tenant) is
+// missing: cascading deletes rely on assignments naming existing objects.
+func (db *DB) CreateAppRoleAssignment(ctx context.Context, a consent.AppRoleAssignment) error {
+	for _, p := range []struct{ what, v string }{
+		{"assignment id", a.ID}, {"assignment tenant id", a.TenantID},
+		{"assignment principal id", a.PrincipalID}, {"assignment resource id", a.ResourceID},
+	} {
+		if err := checkKeyPart(p.what, p.v); err != nil {
+			return err
+		}
+	}
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, a.TenantID)
+		if err != nil {
+			return err
+		}
+		if tb.assignments.Get([]byte(a.ID)) != nil {
+			return fmt.Errorf("app role assignment %s: %w", a.ID, tenant.ErrExists)
+		}
+		if tb.sps.Get([]byte(a.ResourceID)) == nil {
+			return fmt.Errorf("resource service principal %s in tenant %s: %w", a.ResourceID, a.TenantID, tenant.ErrNotFound)
+		}
+		if err := checkPrincipalTx(tb, a.PrincipalID, a.PrincipalType); err != nil {
+			return err
+		}
+		held, err := assignmentsOfTx(tb, a.PrincipalID, a.ResourceID)
+		if err != nil {
+			return err
+		}
+		for _, h := range held {
+			if h.AppRoleID == a.AppRoleID {
+				return fmt.Errorf("app role %s of resource %s for principal %s (assignment %s): %w",
+					a.AppRoleID, a.ResourceID, a.PrincipalID, h.ID, tenant.ErrExists)
+			}
+		}
+		if err := putRecord(tb.assignments, "app role assignment", a.ID, []byte(a.ID), fromAssignment(a)); err != nil {
+			return err
+		}
+		return put(tb.assignmentByPrincipal, key(a.PrincipalID, a.ResourceID, a.ID), []byte{})
+	})
+}
+
+// DeleteAppRoleAssignment removes an assignment.
+func (db *DB) DeleteAppRoleAssignment(ctx context.Context, tenantID, id string) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var rec assignmentRecord
+		if err := getRecord(tb.assignments, "app role assignment", id, &rec); err != nil {
+			return err
+		}
+		return deleteAssignmentTx(tb, rec)
+	})
+}
+
+// ListAppRoleAssignments lists a tenant's assignments, ordered by id.
+func (db *DB) ListAppRoleAssignments(ctx context.Context, tenantID string) ([]consent.AppRoleAssignment, error) {
+	out := []consent.AppRoleAssignment{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		return tb.assignments.ForEach(func(k, v []byte) error {
+			var rec assignmentRecord
+			if err := decodeRecord(v, "app role assignment", string(k), &rec); err != nil {
+				return err
+			}
+			out = append(out, rec.toAssignment())
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppRoleAssignmentsOf lists what one principal holds on one resource: a
+// prefix scan of the principal index.
+func (db *DB) AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]consent.AppRoleAssignment, error) {
+	var out []consent.AppRoleAssignment
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		recs, err := assignmentsOfTx(tb, principalID, resourceID)
+		if err != nil {
+			return err
+		}
+		out = convert(recs, assignmentRecord.toAssignment)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PutPermissionGrant creates g or, when a grant exists for the same
+// (client, resource, consent type, principal), calls merge on a copy of it
+// inside the same transaction and stores the result under the existing id.
+// A nil merge replaces the existing grant's scope with g.Scope. merge may
+// not change the key fields. Creating fails with ErrNotFound when the client
+// or resource service principal, or the user of a Principal grant, is
+// missing.
+func (db *DB) PutPermissionGrant(ctx context.Context, g consent.PermissionGrant, merge func(existing *consent.PermissionGrant) error) (consent.PermissionGrant, error) {
+	if err := checkGrant(g); err != nil {
+		return consent.PermissionGrant{}, err
+	}
+	var out consent.PermissionGrant
+	err := db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, g.TenantID)
+		if err != nil {
+			return err
+		}
+		gk := grantKey(g)
+		if id := tb.grantByKey.Get(gk); id != nil {
+			var rec grantRecord
+			if err := getRecord(tb.grants, "permission grant", string(id), &rec); err != nil {
+				return damaged("tenant %s: grant_by_key names grant %s: %v", g.TenantID, id, err)
+			}
+			existing := rec.toGrant()
+			merged := existing
+			if merge == nil {
+				merged.Scope = g.Scope
+			} else if err := merge(&merged); err != nil {
+				return err
+			}
+			if merged.ID != existing.ID || merged.TenantID != existing.TenantID || merged.ClientID != existing.ClientID ||
+				merged.ResourceID != existing.ResourceID || merged.ConsentType != existing.ConsentType || merged.PrincipalID != existing.PrincipalID {
+				return fmt.Errorf("%w: permission grant %s: a merge may only change the scope", tenant.ErrInvalid, existing.ID)
+			}
+			out = merged
+			return putRecord(tb.grants, "permission grant", merged.ID, []byte(merged.ID), fromGrant(merged))
+		}
+		if tb.grants.Get([]byte(g.ID)) != nil {
+			return fmt.Errorf("permission grant %s: %w", g.ID, tenant.ErrExists)
+		}
+		if tb.sps.Get([]byte(g.ClientID)) == nil {
+			return fmt.Errorf("client service principal %s in tenant %s: %w", g.ClientID, g.TenantID, tenant.ErrNotFound)
+		}
+		if tb.sps.Get([]byte(g.ResourceID)) == nil {
+			return fmt.Errorf("resource service principal %s in tenant %s: %w", g.ResourceID, g.TenantID, tenant.ErrNotFound)
+		}
+		if g.ConsentType == consent.Principal && tb.users.Get([]byte(g.PrincipalID)) == nil {
+			return fmt.Errorf("user %s in tenant %s: %w", g.PrincipalID, g.TenantID, tenant.ErrNotFound)
+		}
+		if err := putRecord(tb.grants, "permission grant", g.ID, []byte(g.ID), fromGrant(g)); err != nil {
+			return err
+		}
+		if err := put(tb.grantByClient, key(g.ClientID, g.ResourceID, g.ID), []byte{}); err != nil {
+			return err
+		}
+		out = g
+		return put(tb.grantByKey, gk, []byte(g.ID))
+	})
+	if err != nil {
+		return consent.PermissionGrant{}, err
+	}
+	return out, nil
+}
+
+// DeletePermissionGrant removes a grant.
+func (db *DB) DeletePermissionGrant(ctx context.Context, tenantID, id string) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var rec grantRecord
+		if err := getRecord(tb.grants, "permission grant", id, &rec); err != nil {
+			return err
+		}
+		return deleteGrantTx(tb, rec)
+	})
+}
+
+// ListPermissionGrants lists a tenant's grants, ordered by id.
+func (db *DB) ListPermissionGrants(ctx context.Context, tenantID string) ([]consent.PermissionGrant, error) {
+	out := []consent.PermissionGrant{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		return tb.grants.ForEach(func(k, v []byte) error {
+			var rec grantRecord
+			if err := decodeRecord(v, "permission grant", string(k), &rec); err != nil {
+				return err
+			}
+			out = append(out, rec.toGrant())
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PermissionGrantsOf lists the grants of one client on one resource, of
+// every consent type: a prefix scan of the client index.
+func (db *DB) PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]consent.PermissionGrant, error) {
+	out := []consent.PermissionGrant{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		return forEachPrefix(tb.grantByClient, key(clientID, resourceID, ""), func(id string) error {
+			var rec grantRecord
+			if err := getRecord(tb.grants, "permission grant", id, &rec); err != nil {
+				return damaged("tenant %s: grant_by_client names grant %s: %v", tenantID, id, err)
+			}
+			out = append(out, rec.toGrant())
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// grantKey is the natural key of a grant: one grant per (client, resource,
+// consent type, principal); the principal is empty for AllPrincipals.
+func grantKey(g consent.PermissionGrant) []byte {
+	return key(g.ClientID, g.ResourceID, g.ConsentType, g.PrincipalID)
+}
+
+// checkGrant refuses a grant that could not be indexed, or whose consent
+// type and principal disagree.
+func checkGrant(g consent.PermissionGrant) error {
+	for _, p := range []struct{ what, v string }{
+		{"grant id", g.ID}, {"grant tenant id", g.TenantID},
+		{"grant client id", g.ClientID}, {"grant resource id", g.ResourceID},
+	} {
+		if err := checkKeyPart(p.what, p.v); err != nil {
+			return err
+		}
+	}
+	switch g.ConsentType {
+	case consent.AllPrincipals:
+		if g.PrincipalID != "" {
+			return fmt.Errorf("%w: grant %s: an AllPrincipals grant has no principal (got %s)", tenant.ErrInvalid, g.ID, g.PrincipalID)
+		}
+	case consent.Principal:
+		return checkKeyPart("grant principal id", g.PrincipalID)
+	default:
+		return fmt.Errorf("%w: grant %s: consent type must be %s or %s, not %q",
+			tenant.ErrInvalid, g.ID, consent.AllPrincipals, consent.Principal, g.ConsentType)
+	}
+	return nil
+}
+
+// checkPrincipalTx checks that an assignment's principal exists in the
+// tenant: a user for principal type User, a service principal for
+// ServicePrincipal, either when the type is empty.
+func checkPrincipalTx(tb *tenantBuckets, id, principalType string) error {
+	isSP := tb.sps.Get([]byte(id)) != nil
+	isUser := tb.users.Get([]byte(id)) != nil
+	ok := isSP || isUser
+	switch principalType {
+	case consent.PrincipalServicePrincipal:
+		ok = isSP
+	case consent.PrincipalUser:
+		ok = isUser
+	}
+	if !ok {
+		what := "principal"
+		if principalType != "" {
+			what = principalType
+		}
+		return fmt.Errorf("%s %s in tenant %s: %w", what, id, tb.id, tenant.ErrNotFound)
+	}
+	return nil
+}
+
+// assignmentsOfTx reads a principal's assignments on a resource through the
+// principal index.
+func assignmentsOfTx(tb *tenantBuckets, principalID, resourceID string) ([]assignmentRecord, error) {
+	var out []assignmentRecord
+	err := forEachPrefix(tb.assignmentByPrincipal, key(principalID, resourceID, ""), func(id string) error {
+		var rec assignmentRecord
+		if err := getRecord(tb.assignments, "app role assignment", id, &rec); err != nil {
+			return damaged("tenant %s: assignment_by_principal names assignment %s: %v", tb.id, id, err)
+		}
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
+}
+
+// deleteAssignmentTx removes an assignment and its index entry.
+func deleteAssignmentTx(tb *tenantBuckets, rec assignmentRecord) error {
+	if err := del(tb.assignments, []byte(rec.ID)); err != nil {
+		return err
+	}
+	return del(tb.assignmentByPrincipal, key(rec.PrincipalID, rec.ResourceID, rec.ID))
+}
+
+// deleteAssignmentsTx removes the tenant's assignments that match. It reads
+// every assignment of the tenant: deletes are rare, and an index per
+// direction would be one more thing to keep consistent.
+func deleteAssignmentsTx(tb *tenantBuckets, match func(assignmentRecord) bool) error {
+	var doomed []assignmentRecord
+	if err := tb.assignments.ForEach(func(k, v []byte) error {
+		var rec assignmentRecord
+		if err := decodeRecord(v, "app role assignment", string(k), &rec); err != nil {
+			return err
+		}
+		if match(rec) {
+			doomed = append(doomed, rec)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, rec := range doomed {
+		if err := deleteAssignmentTx(tb, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteGrantTx removes a grant and its index entries.
+func deleteGrantTx(tb *tenantBuckets, rec grantRecord) error {
+	if err := del(tb.grants, []byte(rec.ID)); err != nil {
+		return err
+	}
+	if err := del(tb.grantByClient, key(rec.ClientID, rec.ResourceID, rec.ID)); err != nil {
+		return err
+	}
+	gk := grantKey(rec.toGrant())
+	if string(tb.grantByKey.Get(gk)) == rec.ID {
+		return del(tb.grantByKey, gk)
+	}
+	return nil
+}
+
+// deleteGrantsTx removes the tenant's grants that match, reading every grant
+// of the tenant (see deleteAssignmentsTx).
+func deleteGrantsTx(tb *tenantBuckets, match func(grantRecord) bool) error {
+	var doomed []grantRecord
+	if err := tb.grants.ForEach(func(k, v []byte) error {
+		var rec grantRecord
+		if err := decodeRecord(v, "permission grant", string(k), &rec); err != nil {
+			return err
+		}
+		if match(rec) {
+			doomed = append(doomed, rec)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, rec := range doomed {
+		if err := deleteGrantTx(tb, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}

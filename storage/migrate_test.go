@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+func TestMigrationsOrdered(t *testing.T) {
+	if len(migrations) == 0 {
+		t.Fatal("no migrations")
+	}
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Errorf("migrations[%d].version = %d; want %d (ordered, no gaps)", i, m.version, i+1)
+		}
+		if m.migrate == nil {
+			t.Errorf("migrations[%d].migrate is nil", i)
+		}
+	}
+}
+
+// TestMigration1 builds the layouts a version 1 file can come from (a new
+// file, an empty bbolt file, a file with only meta) and checks Open produces
+// the version 1 layout.
+func TestMigration1(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+	}{
+		{"no file", func(t *testing.T, path string) {}},
+		{"empty bbolt file", func(t *testing.T, path string) {
+			writeRaw(t, path, func(tx *bbolt.Tx) error { return nil })
+		}},
+		{"meta without version", func(t *testing.T, path string) {
+			writeRaw(t, path, func(tx *bbolt.Tx) error {
+				_, err := tx.CreateBucket(bucketMeta)
+				return err
+			})
+		}},
+		{"some buckets already there", func(t *testing.T, path string) {
+			writeRaw(t, path, func(tx *bbolt.Tx) error {
+				b, err := tx.CreateBucket(bucketSettings)
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte("tls"), []byte("kept"))
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "issuer.db")
+			tc.prepare(t, path)
+			db, err := Open(path, Options{})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			db.bolt.View(func(tx *bbolt.Tx) error {
+				for _, name := range []string{"meta", "keys", "settings", "tenants", "tenant_by_domain",
+					"app_home", "app_by_uri", "app_sps", "tenant"} {
+					if tx.Bucket([]byte(name)) == nil {
+						t.Errorf("bucket %s missing after migration 1", name)
+					}
+				}
+				if got := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)); got != "1" {
+					t.Errorf("schema_version = %q; want 1", got)
+				}
+				return nil
+			})
+			if tc.name == "some buckets already there" {
+				if got, err := db.Setting(t.Context(), "tls"); err != nil || string(got) != "kept" {
+					t.Errorf("Setting(tls) = %q, %v; want the value written before migrating", got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestMigrateTx runs the migration machinery with a longer list than the
+// real one: pending migrations run in order in one transaction, the version
+// is recorded, a failure rolls everything back, and an up-to-date file is
+// not written.
+func TestMigrateTx(t *testing.T) {
+	var ran []int
+	step := func(v int, fail bool) migration {
+		return migration{version: v, migrate: func(tx *bbolt.Tx) error {
+			ran = append(ran, v)
+			if fail {
+				return errors.New("boom")
+			}
+			_, err := tx.CreateBucket([]byte(fmt.Sprintf("v%d", v)))
+			return err
+		}}
+	}
+	list := []migration{{version: 1, migrate: initialLayoutTx}, step(2, false), step(3, false)}
+
+	for _, tc := range []struct {
+		name        string
+		from        string // schema version on disk; "" for a new file
+		list        []migration
+		wantRan     []int
+		wantVersion string
+		wantErr     string
+	}{
+		{"new file runs everything", "", list, []int{2, 3}, "3", ""},
+		{"version 1 runs 2 and 3", "1", list, []int{2, 3}, "3", ""},
+		{"version 2 runs 3", "2", list, []int{3}, "3", ""},
+		{"up to date runs nothing", "3", list, nil, "3", ""},
+		{"failure rolls back", "1", []migration{list[0], step(2, false), step(3, true)}, []int{2, 3}, "1", "migrating"},
+		{"newer refused", "4", list, nil, "4", "newer issuer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ran = nil
+			path := filepath.Join(t.TempDir(), "issuer.db")
+			b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if tc.from != "" {
+				from, _ := strconv.Atoi(tc.from)
+				err := b.Update(func(tx *bbolt.Tx) error {
+					if err := initialLayoutTx(tx); err != nil {
+						return err
+					}
+					for v := 2; v <= min(from, 3); v++ {
+						if _, err := tx.CreateBucket([]byte(fmt.Sprintf("v%d", v))); err != nil {
+							return err
+						}
+					}
+					return setVersion(tc.from)(tx)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = b.Update(func(tx *bbolt.Tx) error { return migrateTx(tx, path, tc.list, t0) })
+			if errors.Is(err, errUpToDate) {
+				err = nil
+			}
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("migrateTx: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("migrateTx: got %v; want an error containing %q", err, tc.wantErr)
+			}
+			if !slices.Equal(ran, tc.wantRan) {
+				t.Errorf("migrations run = %v; want %v", ran, tc.wantRan)
+			}
+			b.View(func(tx *bbolt.Tx) error {
+				got := ""
+				if meta := tx.Bucket(bucketMeta); meta != nil {
+					got = string(meta.Get(metaSchemaVersion))
+				}
+				if got != tc.wantVersion {
+					t.Errorf("schema_version = %q; want %q", got, tc.wantVersion)
+				}
+				if tc.wantErr == "" {
+					for _, name := range []string{"v2", "v3"} {
+						if tx.Bucket([]byte(name)) == nil {
+							t.Errorf("bucket %s missing after migrating", name)
+						}
+					}
+				}
+				if tc.name == "failure rolls back" && tx.Bucket([]byte("v2")) != nil {
+					t.Error("bucket v2 kept after a failed migration; want rollback")
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestOpenUpToDateDoesNotWrite checks that reopening a current file commits
+// nothing (Open rolls back when there is nothing to migrate).
+func TestOpenUpToDateDoesNotWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	txid := func() int {
+		b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		tx, err := b.Begin(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		return int(tx.ID())
+	}
+	before := txid()
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if after := txid(); after != before {
+		t.Errorf("transaction id after reopening = %d; want %d (no write)", after, before)
+	}
+}

@@ -1,0 +1,354 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Records are the stored JSON form of the domain types. JSON tags live only
+// here, so a change of a domain type's JSON (its Graph shape) never changes
+// the file format. A new field with a useful zero value needs no migration;
+// renaming or retyping one does.
+//
+// Converters copy every slice and pointer, so a value read from the store
+// never aliases another one (an updater may mutate freely). Times are stored
+// in UTC.
+
+type tenantRecord struct {
+	ID              string    `json:"id"`
+	DisplayName     string    `json:"displayName"`
+	Domains         []string  `json:"domains"`
+	UserConsent     string    `json:"userConsent,omitempty"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+}
+
+func fromTenant(t tenant.Tenant) tenantRecord {
+	return tenantRecord{
+		ID: t.ID, DisplayName: t.DisplayName, Domains: cloneStrings(t.Domains),
+		UserConsent: string(t.UserConsent), CreatedDateTime: t.CreatedDateTime.UTC(),
+	}
+}
+
+func (r tenantRecord) toTenant() tenant.Tenant {
+	return tenant.Tenant{
+		ID: r.ID, DisplayName: r.DisplayName, Domains: cloneStrings(r.Domains),
+		UserConsent: tenant.UserConsent(r.UserConsent), CreatedDateTime: r.CreatedDateTime,
+	}
+}
+
+type applicationRecord struct {
+	ID                     string                         `json:"id"`
+	AppID                  string                         `json:"appId"`
+	HomeTenantID           string                         `json:"homeTenantId"`
+	DisplayName            string                         `json:"displayName"`
+	SignInAudience         string                         `json:"signInAudience"`
+	IdentifierURIs         []string                       `json:"identifierUris"`
+	API                    apiRecord                      `json:"api"`
+	AppRoles               []appRoleRecord                `json:"appRoles"`
+	RequiredResourceAccess []requiredResourceAccessRecord `json:"requiredResourceAccess"`
+	PasswordCredentials    []passwordCredentialRecord     `json:"passwordCredentials"`
+	KeyCredentials         []keyCredentialRecord          `json:"keyCredentials"`
+	IsFallbackPublicClient bool                           `json:"isFallbackPublicClient,omitempty"`
+	CreatedDateTime        time.Time                      `json:"createdDateTime,omitzero"`
+}
+
+type apiRecord struct {
+	RequestedAccessTokenVersion *int                    `json:"requestedAccessTokenVersion,omitempty"`
+	OAuth2PermissionScopes      []permissionScopeRecord `json:"oauth2PermissionScopes"`
+}
+
+type appRoleRecord struct {
+	ID                 string   `json:"id"`
+	Value              string   `json:"value"`
+	DisplayName        string   `json:"displayName"`
+	Description        string   `json:"description"`
+	AllowedMemberTypes []string `json:"allowedMemberTypes"`
+	IsEnabled          bool     `json:"isEnabled"`
+}
+
+type permissionScopeRecord struct {
+	ID                      string `json:"id"`
+	Value                   string `json:"value"`
+	Type                    string `json:"type"`
+	AdminConsentDisplayName string `json:"adminConsentDisplayName"`
+	AdminConsentDescription string `json:"adminConsentDescription"`
+	UserConsentDisplayName  string `json:"userConsentDisplayName"`
+	UserConsentDescription  string `json:"userConsentDescription"`
+	IsEnabled               bool   `json:"isEnabled"`
+}
+
+type requiredResourceAccessRecord struct {
+	ResourceAppID  string                 `json:"resourceAppId"`
+	ResourceAccess []resourceAccessRecord `json:"resourceAccess"`
+}
+
+type resourceAccessRecord struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// passwordCredentialRecord keeps the salted hash of a client secret, never
+// the secret.
+type passwordCredentialRecord struct {
+	KeyID         string    `json:"keyId"`
+	DisplayName   string    `json:"displayName"`
+	Hint          string    `json:"hint"`
+	StartDateTime time.Time `json:"startDateTime,omitzero"`
+	EndDateTime   time.Time `json:"endDateTime,omitzero"`
+	Salt          []byte    `json:"salt"`
+	Hash          []byte    `json:"hash"`
+}
+
+type keyCredentialRecord struct {
+	KeyID               string    `json:"keyId"`
+	DisplayName         string    `json:"displayName"`
+	Type                string    `json:"type"`
+	Usage               string    `json:"usage"`
+	StartDateTime       time.Time `json:"startDateTime,omitzero"`
+	EndDateTime         time.Time `json:"endDateTime,omitzero"`
+	CustomKeyIdentifier []byte    `json:"customKeyIdentifier"`
+	Thumbprint256       []byte    `json:"thumbprintSha256"`
+	Key                 []byte    `json:"key"`
+}
+
+func fromApplication(a tenant.Application) applicationRecord {
+	return applicationRecord{
+		ID: a.ID, AppID: a.AppID, HomeTenantID: a.HomeTenantID, DisplayName: a.DisplayName,
+		SignInAudience: a.SignInAudience, IdentifierURIs: cloneStrings(a.IdentifierURIs),
+		API: apiRecord{
+			RequestedAccessTokenVersion: cloneInt(a.API.RequestedAccessTokenVersion),
+			OAuth2PermissionScopes:      convert(a.API.OAuth2PermissionScopes, fromPermissionScope),
+		},
+		AppRoles:               convert(a.AppRoles, fromAppRole),
+		RequiredResourceAccess: convert(a.RequiredResourceAccess, fromRequiredResourceAccess),
+		PasswordCredentials:    convert(a.PasswordCredentials, fromPasswordCredential),
+		KeyCredentials:         convert(a.KeyCredentials, fromKeyCredential),
+		IsFallbackPublicClient: a.IsFallbackPublicClient,
+		CreatedDateTime:        a.CreatedDateTime.UTC(),
+	}
+}
+
+func (r applicationRecord) toApplication() tenant.Application {
+	return tenant.Application{
+		ID: r.ID, AppID: r.AppID, HomeTenantID: r.HomeTenantID, DisplayName: r.DisplayName,
+		SignInAudience: r.SignInAudience, IdentifierURIs: cloneStrings(r.IdentifierURIs),
+		API: tenant.API{
+			RequestedAccessTokenVersion: cloneInt(r.API.RequestedAccessTokenVersion),
+			OAuth2PermissionScopes:      convert(r.API.OAuth2PermissionScopes, permissionScopeRecord.toPermissionScope),
+		},
+		AppRoles:               convert(r.AppRoles, appRoleRecord.toAppRole),
+		RequiredResourceAccess: convert(r.RequiredResourceAccess, requiredResourceAccessRecord.toRequiredResourceAccess),
+		PasswordCredentials:    convert(r.PasswordCredentials, passwordCredentialRecord.toPasswordCredential),
+		KeyCredentials:         convert(r.KeyCredentials, keyCredentialRecord.toKeyCredential),
+		IsFallbackPublicClient: r.IsFallbackPublicClient,
+		CreatedDateTime:        r.CreatedDateTime,
+	}
+}
+
+func fromAppRole(r tenant.AppRole) appRoleRecord {
+	return appRoleRecord{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
+		AllowedMemberTypes: cloneStrings(r.AllowedMemberTypes), IsEnabled: r.IsEnabled}
+}
+
+func (r appRoleRecord) toAppRole() tenant.AppRole {
+	return tenant.AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
+		AllowedMemberTypes: cloneStrings(r.AllowedMemberTypes), IsEnabled: r.IsEnabled}
+}
+
+func fromPermissionScope(s tenant.PermissionScope) permissionScopeRecord {
+	return permissionScopeRecord(s)
+}
+
+func (r permissionScopeRecord) toPermissionScope() tenant.PermissionScope {
+	return tenant.PermissionScope(r)
+}
+
+func fromRequiredResourceAccess(a tenant.RequiredResourceAccess) requiredResourceAccessRecord {
+	return requiredResourceAccessRecord{ResourceAppID: a.ResourceAppID,
+		ResourceAccess: convert(a.ResourceAccess, func(ra tenant.ResourceAccess) resourceAccessRecord { return resourceAccessRecord(ra) })}
+}
+
+func (r requiredResourceAccessRecord) toRequiredResourceAccess() tenant.RequiredResourceAccess {
+	return tenant.RequiredResourceAccess{ResourceAppID: r.ResourceAppID,
+		ResourceAccess: convert(r.ResourceAccess, func(ra resourceAccessRecord) tenant.ResourceAccess { return tenant.ResourceAccess(ra) })}
+}
+
+func fromPasswordCredential(c tenant.PasswordCredential) passwordCredentialRecord {
+	return passwordCredentialRecord{KeyID: c.KeyID, DisplayName: c.DisplayName, Hint: c.Hint,
+		StartDateTime: c.StartDateTime.UTC(), EndDateTime: c.EndDateTime.UTC(),
+		Salt: bytes.Clone(c.Salt), Hash: bytes.Clone(c.Hash)}
+}
+
+func (r passwordCredentialRecord) toPasswordCredential() tenant.PasswordCredential {
+	return tenant.PasswordCredential{KeyID: r.KeyID, DisplayName: r.DisplayName, Hint: r.Hint,
+		StartDateTime: r.StartDateTime, EndDateTime: r.EndDateTime,
+		Salt: bytes.Clone(r.Salt), Hash: bytes.Clone(r.Hash)}
+}
+
+func fromKeyCredential(c tenant.KeyCredential) keyCredentialRecord {
+	return keyCredentialRecord{KeyID: c.KeyID, DisplayName: c.DisplayName, Type: c.Type, Usage: c.Usage,
+		StartDateTime: c.StartDateTime.UTC(), EndDateTime: c.EndDateTime.UTC(),
+		CustomKeyIdentifier: bytes.Clone(c.CustomKeyIdentifier), Thumbprint256: bytes.Clone(c.Thumbprint256),
+		Key: bytes.Clone(c.Key)}
+}
+
+func (r keyCredentialRecord) toKeyCredential() tenant.KeyCredential {
+	return tenant.KeyCredential{KeyID: r.KeyID, DisplayName: r.DisplayName, Type: r.Type, Usage: r.Usage,
+		StartDateTime: r.StartDateTime, EndDateTime: r.EndDateTime,
+		CustomKeyIdentifier: bytes.Clone(r.CustomKeyIdentifier), Thumbprint256: bytes.Clone(r.Thumbprint256),
+		Key: bytes.Clone(r.Key)}
+}
+
+type servicePrincipalRecord struct {
+	ID                        string `json:"id"`
+	AppID                     string `json:"appId"`
+	TenantID                  string `json:"tenantId"`
+	AppOwnerOrganizationID    string `json:"appOwnerOrganizationId"`
+	DisplayName               string `json:"displayName"`
+	AccountEnabled            bool   `json:"accountEnabled"`
+	AppRoleAssignmentRequired bool   `json:"appRoleAssignmentRequired"`
+}
+
+func fromServicePrincipal(sp tenant.ServicePrincipal) servicePrincipalRecord {
+	return servicePrincipalRecord(sp)
+}
+
+func (r servicePrincipalRecord) toServicePrincipal() tenant.ServicePrincipal {
+	return tenant.ServicePrincipal(r)
+}
+
+type userRecord struct {
+	ID                string    `json:"id"`
+	TenantID          string    `json:"tenantId"`
+	UserPrincipalName string    `json:"userPrincipalName"`
+	DisplayName       string    `json:"displayName"`
+	AccountEnabled    bool      `json:"accountEnabled"`
+	CreatedDateTime   time.Time `json:"createdDateTime,omitzero"`
+	// PasswordHash is the argon2id PHC string, or empty.
+	PasswordHash string `json:"passwordHash,omitempty"`
+}
+
+func fromUser(u tenant.User) userRecord {
+	return userRecord{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
+		DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
+		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash}
+}
+
+func (r userRecord) toUser() tenant.User {
+	return tenant.User{ID: r.ID, TenantID: r.TenantID, UserPrincipalName: r.UserPrincipalName,
+		DisplayName: r.DisplayName, AccountEnabled: r.AccountEnabled,
+		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash}
+}
+
+type assignmentRecord struct {
+	ID                   string    `json:"id"`
+	TenantID             string    `json:"tenantId"`
+	AppRoleID            string    `json:"appRoleId"`
+	PrincipalID          string    `json:"principalId"`
+	PrincipalType        string    `json:"principalType"`
+	PrincipalDisplayName string    `json:"principalDisplayName"`
+	ResourceID           string    `json:"resourceId"`
+	ResourceDisplayName  string    `json:"resourceDisplayName"`
+	CreatedDateTime      time.Time `json:"createdDateTime,omitzero"`
+}
+
+func fromAssignment(a consent.AppRoleAssignment) assignmentRecord {
+	r := assignmentRecord(a)
+	r.CreatedDateTime = a.CreatedDateTime.UTC()
+	return r
+}
+
+func (r assignmentRecord) toAssignment() consent.AppRoleAssignment {
+	return consent.AppRoleAssignment(r)
+}
+
+type grantRecord struct {
+	ID          string `json:"id"`
+	TenantID    string `json:"tenantId"`
+	ClientID    string `json:"clientId"`
+	ConsentType string `json:"consentType"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ResourceID  string `json:"resourceId"`
+	Scope       string `json:"scope"`
+}
+
+func fromGrant(g consent.PermissionGrant) grantRecord { return grantRecord(g) }
+
+func (r grantRecord) toGrant() consent.PermissionGrant { return consent.PermissionGrant(r) }
+
+// keyRecord holds a signing key: the RSA private key as PKCS #8 DER and the
+// self-signed certificate as DER (both base64 in JSON).
+type keyRecord struct {
+	KeyID           string    `json:"kid"`
+	PrivateKey      []byte    `json:"privateKeyPkcs8"`
+	Certificate     []byte    `json:"certificate"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+	RetiredDateTime time.Time `json:"retiredDateTime,omitzero"`
+	ExpiresDateTime time.Time `json:"expiresDateTime,omitzero"`
+}
+
+func fromSigningKey(k tenant.SigningKey) (keyRecord, error) {
+	if k.PrivateKey == nil || k.Certificate == nil {
+		return keyRecord{}, fmt.Errorf("%w: signing key %s needs a private key and a certificate", tenant.ErrInvalid, k.KeyID)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k.PrivateKey)
+	if err != nil {
+		return keyRecord{}, fmt.Errorf("storage: encode signing key %s: %w", k.KeyID, err)
+	}
+	return keyRecord{
+		KeyID: k.KeyID, PrivateKey: der, Certificate: bytes.Clone(k.Certificate.Raw),
+		CreatedDateTime: k.CreatedDateTime.UTC(), RetiredDateTime: k.RetiredDateTime.UTC(),
+		ExpiresDateTime: k.ExpiresDateTime.UTC(),
+	}, nil
+}
+
+func (r keyRecord) toSigningKey() (tenant.SigningKey, error) {
+	priv, err := x509.ParsePKCS8PrivateKey(r.PrivateKey)
+	if err != nil {
+		return tenant.SigningKey{}, fmt.Errorf("storage: decode signing key %s: %w", r.KeyID, err)
+	}
+	rsaKey, ok := priv.(*rsa.PrivateKey)
+	if !ok {
+		return tenant.SigningKey{}, fmt.Errorf("storage: decode signing key %s: private key is %T, not RSA", r.KeyID, priv)
+	}
+	cert, err := x509.ParseCertificate(r.Certificate)
+	if err != nil {
+		return tenant.SigningKey{}, fmt.Errorf("storage: decode signing key %s: certificate: %w", r.KeyID, err)
+	}
+	return tenant.SigningKey{
+		KeyID: r.KeyID, PrivateKey: rsaKey, Certificate: cert,
+		CreatedDateTime: r.CreatedDateTime, RetiredDateTime: r.RetiredDateTime, ExpiresDateTime: r.ExpiresDateTime,
+	}, nil
+}
+
+// convert maps a slice, returning an empty (not nil) slice for an empty
+// input so that Graph-shaped JSON shows [] rather than null.
+func convert[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+func cloneInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

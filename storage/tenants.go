@@ -1,0 +1,206 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// CreateTenant stores a new tenant, indexes its domains and creates its
+// nested bucket. It fails with ErrExists if the ID or any domain is taken.
+func (db *DB) CreateTenant(ctx context.Context, t tenant.Tenant) error {
+	if err := checkKeyPart("tenant id", t.ID); err != nil {
+		return err
+	}
+	domains, err := nameKeys("domain", t.Domains, domainKey)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tenants := tx.Bucket(bucketTenants)
+		if tenants.Get([]byte(t.ID)) != nil || tx.Bucket(bucketTenant).Bucket([]byte(t.ID)) != nil {
+			return fmt.Errorf("tenant %s: %w", t.ID, tenant.ErrExists)
+		}
+		byDomain := tx.Bucket(bucketTenantByDomain)
+		for _, d := range domains {
+			if owner := byDomain.Get([]byte(d)); owner != nil {
+				return fmt.Errorf("domain %s belongs to tenant %s: %w", d, owner, tenant.ErrExists)
+			}
+			if err := put(byDomain, []byte(d), []byte(t.ID)); err != nil {
+				return err
+			}
+		}
+		if err := putRecord(tenants, "tenant", t.ID, []byte(t.ID), fromTenant(t)); err != nil {
+			return err
+		}
+		return createTenantBucketsTx(tx, t.ID)
+	})
+}
+
+// GetTenant returns a tenant by ID.
+func (db *DB) GetTenant(ctx context.Context, id string) (tenant.Tenant, error) {
+	var t tenant.Tenant
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		t, err = getTenantTx(tx, id)
+		return err
+	})
+	return t, err
+}
+
+// GetTenantByDomain returns the tenant owning a domain, in any case.
+func (db *DB) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
+	var t tenant.Tenant
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		d := domainKey(domain)
+		id := tx.Bucket(bucketTenantByDomain).Get([]byte(d))
+		if id == nil {
+			return fmt.Errorf("domain %s: %w", d, tenant.ErrNotFound)
+		}
+		var err error
+		if t, err = getTenantTx(tx, string(id)); err != nil {
+			return damaged("domain %s names tenant %s: %v", d, id, err)
+		}
+		return nil
+	})
+	return t, err
+}
+
+// ListTenants returns every tenant, ordered by ID.
+func (db *DB) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
+	out := []tenant.Tenant{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketTenants).ForEach(func(k, v []byte) error {
+			var rec tenantRecord
+			if err := decodeRecord(v, "tenant", string(k), &rec); err != nil {
+				return err
+			}
+			out = append(out, rec.toTenant())
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateTenant applies update to the tenant and keeps the domain index in
+// step: dropped domains leave the index, added ones join it, and a domain
+// owned by another tenant fails with ErrExists. update may not change the ID.
+func (db *DB) UpdateTenant(ctx context.Context, id string, update func(*tenant.Tenant) error) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		old, err := getTenantTx(tx, id)
+		if err != nil {
+			return err
+		}
+		t := fromTenant(old).toTenant() // a copy the updater may change freely
+		if err := update(&t); err != nil {
+			return err
+		}
+		if t.ID != old.ID {
+			return fmt.Errorf("%w: tenant %s: an update may not change the tenant id (to %s)", tenant.ErrInvalid, id, t.ID)
+		}
+		oldDomains, err := nameKeys("domain", old.Domains, domainKey)
+		if err != nil {
+			return damaged("tenant %s: %v", id, err)
+		}
+		newDomains, err := nameKeys("domain", t.Domains, domainKey)
+		if err != nil {
+			return err
+		}
+		byDomain := tx.Bucket(bucketTenantByDomain)
+		for _, d := range oldDomains {
+			if slices.Contains(newDomains, d) || string(byDomain.Get([]byte(d))) != id {
+				continue
+			}
+			if err := del(byDomain, []byte(d)); err != nil {
+				return err
+			}
+		}
+		for _, d := range newDomains {
+			owner := byDomain.Get([]byte(d))
+			if owner != nil && string(owner) != id {
+				return fmt.Errorf("domain %s belongs to tenant %s: %w", d, owner, tenant.ErrExists)
+			}
+			if owner == nil {
+				if err := put(byDomain, []byte(d), []byte(id)); err != nil {
+					return err
+				}
+			}
+		}
+		return putRecord(tx.Bucket(bucketTenants), "tenant", id, []byte(id), fromTenant(t))
+	})
+}
+
+// DeleteTenant removes the tenant and everything inside it: its users,
+// service principals, grants and assignments, and its domains. Applications
+// homed in the tenant go too, with their service principals, grants and
+// assignments in every other tenant (as DeleteApplication does). Service
+// principals here of applications homed elsewhere leave the app_sps index.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		t, err := getTenantTx(tx, id)
+		if err != nil {
+			return err
+		}
+		tb, err := tenantBucketsTx(tx, id)
+		if err != nil {
+			return damaged("tenant %s has a record but no bucket: %v", id, err)
+		}
+		var homed []string
+		if err := tb.apps.ForEach(func(k, _ []byte) error {
+			homed = append(homed, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, appID := range homed {
+			if err := deleteApplicationTx(tx, appID); err != nil {
+				return err
+			}
+		}
+		var guests []string
+		if err := tb.spByApp.ForEach(func(k, _ []byte) error {
+			guests = append(guests, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		appSPs := tx.Bucket(bucketAppSPs)
+		for _, appID := range guests {
+			if err := del(appSPs, key(appID, id)); err != nil {
+				return err
+			}
+		}
+		byDomain := tx.Bucket(bucketTenantByDomain)
+		for _, d := range t.Domains {
+			k := []byte(domainKey(d))
+			if string(byDomain.Get(k)) == id {
+				if err := del(byDomain, k); err != nil {
+					return err
+				}
+			}
+		}
+		if err := del(tx.Bucket(bucketTenants), []byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketTenant).DeleteBucket([]byte(id)); err != nil {
+			return fmt.Errorf("storage: deleting bucket of tenant %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// getTenantTx reads a tenant record.
+func getTenantTx(tx *bbolt.Tx, id string) (tenant.Tenant, error) {
+	var rec tenantRecord
+	if err := getRecord(tx.Bucket(bucketTenants), "tenant", id, &rec); err != nil {
+		return tenant.Tenant{}, err
+	}
+	return rec.toTenant(), nil
+}

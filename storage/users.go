@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// CreateUser stores a new user. It fails with ErrNotFound if the tenant does
+// not exist and with ErrExists if the object id or the user principal name
+// (any case) is taken in the tenant.
+func (db *DB) CreateUser(ctx context.Context, u tenant.User) error {
+	if err := checkUser(u); err != nil {
+		return err
+	}
+	upn := upnKey(u.UserPrincipalName)
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, u.TenantID)
+		if err != nil {
+			return err
+		}
+		if tb.users.Get([]byte(u.ID)) != nil || tb.sps.Get([]byte(u.ID)) != nil {
+			return fmt.Errorf("object %s in tenant %s: %w", u.ID, u.TenantID, tenant.ErrExists)
+		}
+		if tb.userByUPN.Get([]byte(upn)) != nil {
+			return fmt.Errorf("user %s in tenant %s: %w", upn, u.TenantID, tenant.ErrExists)
+		}
+		if err := putRecord(tb.users, "user", u.ID, []byte(u.ID), fromUser(u)); err != nil {
+			return err
+		}
+		return put(tb.userByUPN, []byte(upn), []byte(u.ID))
+	})
+}
+
+// GetUser returns a user by object id.
+func (db *DB) GetUser(ctx context.Context, tenantID, id string) (tenant.User, error) {
+	var u tenant.User
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		u, err = getUserTx(tb, id)
+		return err
+	})
+	return u, err
+}
+
+// GetUserByUPN returns a user by user principal name, in any case.
+func (db *DB) GetUserByUPN(ctx context.Context, tenantID, upn string) (tenant.User, error) {
+	var u tenant.User
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		k := upnKey(upn)
+		id := tb.userByUPN.Get([]byte(k))
+		if id == nil {
+			return fmt.Errorf("user %s in tenant %s: %w", k, tenantID, tenant.ErrNotFound)
+		}
+		if u, err = getUserTx(tb, string(id)); err != nil {
+			return damaged("tenant %s: user_by_upn names user %s: %v", tenantID, id, err)
+		}
+		return nil
+	})
+	return u, err
+}
+
+// ListUsers lists a tenant's users, ordered by object id.
+func (db *DB) ListUsers(ctx context.Context, tenantID string) ([]tenant.User, error) {
+	out := []tenant.User{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		return tb.users.ForEach(func(k, v []byte) error {
+			var rec userRecord
+			if err := decodeRecord(v, "user", string(k), &rec); err != nil {
+				return err
+			}
+			out = append(out, rec.toUser())
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateUser applies update to a user and keeps the UPN index in step: a
+// UPN taken by another user of the tenant fails with ErrExists. update may
+// not change the object id or the tenant.
+func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*tenant.User) error) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		old, err := getUserTx(tb, id)
+		if err != nil {
+			return err
+		}
+		u := old
+		if err := update(&u); err != nil {
+			return err
+		}
+		if u.ID != old.ID || u.TenantID != old.TenantID {
+			return fmt.Errorf("%w: user %s: an update may not change id or tenantId", tenant.ErrInvalid, id)
+		}
+		oldUPN, newUPN := upnKey(old.UserPrincipalName), upnKey(u.UserPrincipalName)
+		if err := checkKeyPart("user principal name", newUPN); err != nil {
+			return err
+		}
+		if newUPN != oldUPN {
+			if owner := tb.userByUPN.Get([]byte(newUPN)); owner != nil && string(owner) != id {
+				return fmt.Errorf("user %s in tenant %s: %w", newUPN, tenantID, tenant.ErrExists)
+			}
+			if string(tb.userByUPN.Get([]byte(oldUPN))) == id {
+				if err := del(tb.userByUPN, []byte(oldUPN)); err != nil {
+					return err
+				}
+			}
+			if err := put(tb.userByUPN, []byte(newUPN), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return putRecord(tb.users, "user", id, []byte(id), fromUser(u))
+	})
+}
+
+// DeleteUser removes a user with the user's own consent grants and the app
+// role assignments it holds.
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		u, err := getUserTx(tb, id)
+		if err != nil {
+			return err
+		}
+		if err := del(tb.users, []byte(id)); err != nil {
+			return err
+		}
+		upn := []byte(upnKey(u.UserPrincipalName))
+		if string(tb.userByUPN.Get(upn)) == id {
+			if err := del(tb.userByUPN, upn); err != nil {
+				return err
+			}
+		}
+		if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool { return a.PrincipalID == id }); err != nil {
+			return err
+		}
+		return deleteGrantsTx(tb, func(g grantRecord) bool { return g.PrincipalID == id })
+	})
+}
+
+// getUserTx reads a user of the tenant of tb.
+func getUserTx(tb *tenantBuckets, id string) (tenant.User, error) {
+	var rec userRecord
+	if err := getRecord(tb.users, "user", id, &rec); err != nil {
+		return tenant.User{}, fmt.Errorf("tenant %s: %w", tb.id, err)
+	}
+	return rec.toUser(), nil
+}
+
+func checkUser(u tenant.User) error {
+	if err := checkKeyPart("user id", u.ID); err != nil {
+		return err
+	}
+	if err := checkKeyPart("user tenant id", u.TenantID); err != nil {
+		return err
+	}
+	return checkKeyPart("user principal name", upnKey(u.UserPrincipalName))
+}
