@@ -1,0 +1,143 @@
+package issuer
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// backdate is how far Entra sets iat and nbf before the issue time
+// (protocol.md §3.5: exp-iat = 3900 with expires_in 3599).
+const backdate = 300 * time.Second
+
+// appIDACRSecret is appidacr/azpacr for a client that authenticated with a
+// secret ("2" is a certificate, "0" a public client).
+const appIDACRSecret = "1"
+
+// accessClaimsV1 is an app-only v1.0 access token. Members are declared in
+// Entra's order, aud, iss, iat, nbf, exp, then alphabetical (protocol.md
+// §3.3); encoding/json follows the declaration order.
+type accessClaimsV1 struct {
+	Aud      string   `json:"aud"`
+	Iss      string   `json:"iss"`
+	Iat      int64    `json:"iat"`
+	Nbf      int64    `json:"nbf"`
+	Exp      int64    `json:"exp"`
+	AIO      string   `json:"aio"`
+	AppID    string   `json:"appid"`
+	AppIDACR string   `json:"appidacr"`
+	IDP      string   `json:"idp"`
+	OID      string   `json:"oid"`
+	RH       string   `json:"rh"`
+	Roles    []string `json:"roles,omitempty"`
+	Sub      string   `json:"sub"`
+	TID      string   `json:"tid"`
+	UTI      string   `json:"uti"`
+	Ver      string   `json:"ver"`
+}
+
+// accessClaimsV2 is an app-only v2.0 access token, in Entra's order. idtyp
+// is absent: Entra sends it only when the resource configured that optional
+// claim.
+type accessClaimsV2 struct {
+	Aud    string   `json:"aud"`
+	Iss    string   `json:"iss"`
+	Iat    int64    `json:"iat"`
+	Nbf    int64    `json:"nbf"`
+	Exp    int64    `json:"exp"`
+	AIO    string   `json:"aio"`
+	AZP    string   `json:"azp"`
+	AZPACR string   `json:"azpacr"`
+	OID    string   `json:"oid"`
+	RH     string   `json:"rh"`
+	Roles  []string `json:"roles,omitempty"`
+	Sub    string   `json:"sub"`
+	TID    string   `json:"tid"`
+	UTI    string   `json:"uti"`
+	Ver    string   `json:"ver"`
+}
+
+// appToken is what an app-only token is built from: resolved directory
+// values only, never raw request input (DESIGN §5).
+type appToken struct {
+	Version       int       // token version, from the resource
+	TenantID      string    // tid
+	ClientAppID   string    // appid / azp
+	ClientSPID    string    // oid and sub: the client's service principal in the tenant
+	ResourceAppID string    // v2 aud
+	ResourceName  string    // v1 aud: the resource identifier as requested
+	Roles         []string  // app roles assigned to the client on the resource
+	ACR           string    // appidacr / azpacr
+	Issued        time.Time // the request time
+	Lifetime      time.Duration
+	ID            string // a GUID; uti and aio derive from it
+}
+
+// times returns iat (= nbf) and exp: iat backdated 300 s, exp one second
+// after the lifetime, so that expires_in = lifetime and exp-iat = lifetime +
+// 301 s (3900 with the default 3599 s), as in Entra's tokens.
+func (t appToken) times() (iat, exp int64) {
+	now := t.Issued.Unix()
+	return now - int64(backdate/time.Second), now + int64(t.Lifetime/time.Second) + 1
+}
+
+// claimsV1 builds the v1.0 claims; iss and idp are the same v1 issuer.
+func (t appToken) claimsV1(iss string) accessClaimsV1 {
+	iat, exp := t.times()
+	return accessClaimsV1{
+		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
+		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss,
+		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
+		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0",
+	}
+}
+
+// claimsV2 builds the v2.0 claims; aud is always the resource's appId.
+func (t appToken) claimsV2(iss string) accessClaimsV2 {
+	iat, exp := t.times()
+	return accessClaimsV2{
+		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
+		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR,
+		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
+		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
+	}
+}
+
+// guidBytes returns the 16 bytes of a GUID in Microsoft's mixed-endian
+// layout (the first three groups little-endian), the layout Entra's opaque
+// claims embed; a malformed GUID hashes instead, so the shape holds.
+func guidBytes(id string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
+	if err != nil || len(b) != 16 {
+		sum := sha256.Sum256([]byte(id))
+		return sum[:16]
+	}
+	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
+	b[4], b[5] = b[5], b[4]
+	b[6], b[7] = b[7], b[6]
+	return b
+}
+
+// uti is the 22-character base64url token identifier (protocol.md §3.3).
+func uti(id string) string { return base64.RawURLEncoding.EncodeToString(guidBytes(id)) }
+
+// aio is an opaque standard-base64 value with padding, as Entra's is;
+// derived from the token ID so that it is unique per token and
+// deterministic under a fixed ID source.
+func aio(id string) string {
+	sum := sha256.Sum256(append([]byte("aio:"), guidBytes(id)...))
+	return base64.StdEncoding.EncodeToString(sum[:22])
+}
+
+// rh is Entra's opaque "0.A…." claim. Entra's embeds the tenant and the
+// application ids in its binary form; ours does the same, so it is stable
+// per (tenant, resource) as Entra's is.
+func rh(tenantID, resourceAppID string) string {
+	b := []byte{0x01, 0x1f, 0x00}
+	b = append(b, guidBytes(tenantID)...)
+	b = append(b, guidBytes(resourceAppID)...)
+	b = append(b, 0x00, 0x00)
+	return "0." + base64.RawURLEncoding.EncodeToString(b) + "."
+}

@@ -1,0 +1,92 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// KeyStore holds the signing keys. *storage.DB implements it; the issuer
+// declares only what it uses so that it never imports storage.
+type KeyStore interface {
+	// SigningKeys returns every key, newest first.
+	SigningKeys(ctx context.Context) ([]tenant.SigningKey, error)
+	AddSigningKey(ctx context.Context, k tenant.SigningKey) error
+	UpdateSigningKey(ctx context.Context, kid string, update func(*tenant.SigningKey) error) error
+	DeleteSigningKey(ctx context.Context, kid string) error
+}
+
+// SettingStore holds opaque named settings (the local TLS material).
+// Setting returns an error wrapping tenant.ErrNotFound when name is absent.
+type SettingStore interface {
+	Setting(ctx context.Context, name string) ([]byte, error)
+	PutSetting(ctx context.Context, name string, value []byte) error
+}
+
+// DefaultTokenLifetime is expires_in of app-only tokens: Entra's
+// client-credentials responses consistently show 3599 (protocol.md §3.5).
+const DefaultTokenLifetime = 3599 * time.Second
+
+// Config configures a Server. BaseURL is the only source of the URLs the
+// server publishes; Now, NewID and Keys are injected so that tests and golden
+// files are deterministic.
+type Config struct {
+	// BaseURL is the public https://host[:port] clients use as authority
+	// host; no path, no trailing slash. MSAL refuses http authorities and
+	// compares the discovery issuer's host with it.
+	BaseURL string
+	// EntraIssuers makes iss and the discovery issuer use Microsoft's
+	// production strings (https://login.microsoftonline.com/{tid}/v2.0 and
+	// https://sts.windows.net/{tid}/), for validators hard-wired to them.
+	// Endpoints stay on BaseURL.
+	EntraIssuers bool
+	Directory    *tenant.Directory
+	Grants       consent.Store
+	Keys         KeyStore
+	Now          func() time.Time // default time.Now
+	NewID        func() string    // default tenant.NewGUID
+	Logger       *slog.Logger     // default discards
+	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
+	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
+	TokenLifetime time.Duration
+}
+
+// withDefaults validates c and fills the defaults.
+func (c Config) withDefaults() (Config, error) {
+	u, err := url.Parse(c.BaseURL)
+	switch {
+	case c.BaseURL == "":
+		return c, errors.New("issuer: Config.BaseURL is required")
+	case err != nil:
+		return c, fmt.Errorf("issuer: Config.BaseURL: %w", err)
+	case u.Scheme != "https":
+		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https: MSAL and azidentity refuse other authorities", c.BaseURL)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
+		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https://host[:port] with no path: clients take the first path segment as the tenant", c.BaseURL)
+	case c.Directory == nil || c.Grants == nil || c.Keys == nil:
+		return c, errors.New("issuer: Config.Directory, Grants and Keys are required")
+	case c.TokenLifetime < 0:
+		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
+	}
+	c.BaseURL = u.Scheme + "://" + u.Host
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = tenant.NewGUID
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TokenLifetime == 0 {
+		c.TokenLifetime = DefaultTokenLifetime
+	}
+	return c, nil
+}

@@ -1,0 +1,27 @@
+// Package issuer is the protocol edge of the emulator: it speaks Entra ID's
+// wire protocol so that unmodified Microsoft clients (MSAL, azidentity) and
+// JWT validators work against it.
+//
+// It serves, for every tenant segment (a tenant GUID or any of its domains,
+// or common, organizations and consumers):
+//
+//	POST /{tenant}/oauth2/v2.0/token                   token endpoint, v2
+//	POST /{tenant}/oauth2/token                        token endpoint, v1
+//	GET  /{tenant}/v2.0/.well-known/openid-configuration
+//	GET  /{tenant}/.well-known/openid-configuration
+//	GET  /{tenant}/discovery/v2.0/keys                 JWKS (keys carry issuer)
+//	GET  /{tenant}/discovery/keys                      JWKS
+//	GET  /common/discovery/instance                    MSAL instance discovery
+//	GET  /healthz
+//
+// A token request is parsed once into a typed request, dispatched on
+// grant_type to a grant method that resolves the directory objects, asks
+// the consent engine, builds v1 or v2 claims (the resource picks the
+// version, not the endpoint) and signs them. Every refusal is an *Error
+// carrying an AADSTS code; one table maps codes to the OAuth `error` and
+// HTTP status, and one writer produces Entra's error body.
+//
+// Time, IDs and keys are injected through Config, so responses are
+// deterministic under test. The package never imports storage: it declares
+// the small KeyStore and SettingStore interfaces it needs.
+package issuer

@@ -1,0 +1,170 @@
+package issuer
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// AADSTS codes this package answers with. Each appears once in codeTable,
+// which is the only place that says which OAuth `error` value and HTTP
+// status goes with it (protocol.md §5.2). Messages live where the error is
+// raised, because they quote request data.
+const (
+	CodeServerError          = 50000   // server_error 500: any failure that is ours, not the caller's
+	CodeTenantNotFound       = 90002   // invalid_request (token) / invalid_tenant (metadata)
+	CodeMalformedTenant      = 900023  // invalid_request: tenant segment neither GUID nor DNS name
+	CodeMissingParameter     = 900144  // invalid_request: required parameter missing
+	CodeTokenEndpointMethod  = 900561  // invalid_request: token endpoint called with GET
+	CodeMalformedRequest     = 9002313 // invalid_request: body malformed, duplicated parameter, …
+	CodeNoTenantInfo         = 50059   // invalid_request: /common, /organizations, /consumers with app-only grants
+	CodeResourceParameter    = 901002  // invalid_request: `resource` on the v2 endpoint
+	CodeUnsupportedGrantType = 70003   // unsupported_grant_type
+	CodeApplicationNotFound  = 700016  // unauthorized_client
+	CodeApplicationDisabled  = 7000112 // unauthorized_client
+	CodeMissingClientCred    = 7000218 // invalid_client 401: confidential client sent no credential
+	CodePublicClientCred     = 700025  // invalid_client 401: public client sent a credential
+	CodeInvalidClientSecret  = 7000215 // invalid_client 401
+	CodeClientSecretExpired  = 7000222 // invalid_client 401
+	CodeDefaultScopeRequired = 1002012 // invalid_scope: client credentials scope without /.default
+	CodeInvalidScope         = 70011   // invalid_scope
+	CodeResourceNotFound     = 500011  // invalid_resource
+	CodeResourceDisabled     = 500014  // invalid_resource
+	CodeClientNotAssigned    = 501051  // invalid_client 400 (see codeTable)
+	CodeUserNotAssigned      = 50105   // invalid_grant
+	CodeUserDisabled         = 50057   // invalid_grant
+	CodeConsentRequired      = 65001   // invalid_grant + suberror consent_required
+	CodeUnknownInstance      = 50049   // invalid_instance (instance discovery)
+)
+
+const (
+	// errorURIBase is Microsoft's error lookup page. error_uri keeps it even
+	// on our host: it is documentation of the code, not an endpoint of ours.
+	errorURIBase               = "https://login.microsoftonline.com/error?code="
+	subErrorConsentRequired    = "consent_required"
+	metadataErrorInvalidTenant = "invalid_tenant"
+)
+
+// codeInfo is what Entra sends with one AADSTS code.
+type codeInfo struct {
+	oauth  string // the OAuth `error` member at the token endpoint
+	status int
+	// metadata, when set, replaces oauth on discovery, JWKS and instance
+	// discovery: Entra answers AADSTS90002 there with invalid_tenant.
+	metadata string
+}
+
+// codeTable maps every AADSTS code we emit to its `error` value and status.
+// Sources and confidence are those of protocol.md §5.2; where Entra's
+// `error` value was never captured we chose the documented or nearest one
+// and say so.
+var codeTable = map[int]codeInfo{
+	CodeServerError:         {"server_error", http.StatusInternalServerError, ""},
+	CodeTenantNotFound:      {"invalid_request", http.StatusBadRequest, metadataErrorInvalidTenant},
+	CodeMalformedTenant:     {"invalid_request", http.StatusBadRequest, ""},
+	CodeMissingParameter:    {"invalid_request", http.StatusBadRequest, ""},
+	CodeTokenEndpointMethod: {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS9002313 was captured with invalid_grant for a malformed refresh
+	// token and with invalid_request for malformed requests; we use it for
+	// request-level malformation (undecodable body, duplicated parameter),
+	// so invalid_request.
+	CodeMalformedRequest: {"invalid_request", http.StatusBadRequest, ""},
+	CodeNoTenantInfo:     {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS901002's `error` was never captured [?]; it is a request-shape
+	// error, so invalid_request.
+	CodeResourceParameter: {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS70003's `error` is unsupported_grant_type in captures [O][?],
+	// which is also RFC 6749 §5.2's value.
+	CodeUnsupportedGrantType: {"unsupported_grant_type", http.StatusBadRequest, ""},
+	CodeApplicationNotFound:  {"unauthorized_client", http.StatusBadRequest, ""},
+	CodeApplicationDisabled:  {"unauthorized_client", http.StatusBadRequest, ""},
+	// invalid_client is 401 in every capture (protocol.md §5.1).
+	CodeMissingClientCred:    {"invalid_client", http.StatusUnauthorized, ""},
+	CodePublicClientCred:     {"invalid_client", http.StatusUnauthorized, ""},
+	CodeInvalidClientSecret:  {"invalid_client", http.StatusUnauthorized, ""},
+	CodeClientSecretExpired:  {"invalid_client", http.StatusUnauthorized, ""},
+	CodeDefaultScopeRequired: {"invalid_scope", http.StatusBadRequest, ""},
+	CodeInvalidScope:         {"invalid_scope", http.StatusBadRequest, ""},
+	CodeResourceNotFound:     {"invalid_resource", http.StatusBadRequest, ""},
+	// AADSTS500014's `error` was never captured [?]; it is the disabled
+	// twin of 500011, so invalid_resource.
+	CodeResourceDisabled: {"invalid_resource", http.StatusBadRequest, ""},
+	// AADSTS501051 is reported both as invalid_grant (relayed captures) and
+	// invalid_client (Microsoft's "protected web API: app registration"
+	// article). We follow the Microsoft documentation, with the 400 status
+	// the relayed captures show: the client did authenticate, it is the
+	// resource's assignment rule that refuses it.
+	CodeClientNotAssigned: {"invalid_client", http.StatusBadRequest, ""},
+	CodeUserNotAssigned:   {"invalid_grant", http.StatusBadRequest, ""},
+	CodeUserDisabled:      {"invalid_grant", http.StatusBadRequest, ""},
+	CodeConsentRequired:   {"invalid_grant", http.StatusBadRequest, ""},
+	CodeUnknownInstance:   {"invalid_instance", http.StatusBadRequest, ""},
+}
+
+// Error is a refusal in Entra's vocabulary: an AADSTS code, the message that
+// follows "AADSTSnnnn: " in error_description, and for some codes a
+// suberror MSAL reads (consent_required, bad_token, …). Err is the internal
+// cause: it is logged with the trace ID and never sent to the client.
+type Error struct {
+	Code     int
+	Message  string
+	SubError string
+	Err      error
+
+	// status overrides the table's HTTP status for refusals decided by the
+	// HTTP layer rather than by Entra's rules (413 for an oversized body).
+	status int
+}
+
+// errorf returns an *Error with a formatted message.
+func errorf(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Error returns "AADSTSnnnn: message", the start of Entra's error_description.
+func (e *Error) Error() string { return fmt.Sprintf("AADSTS%d: %s", e.Code, e.Message) }
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// OAuthError returns the OAuth `error` value Entra's token endpoint sends
+// with this code; server_error for a code missing from the table.
+func (e *Error) OAuthError() string {
+	if info, ok := codeTable[e.Code]; ok {
+		return info.oauth
+	}
+	return codeTable[CodeServerError].oauth
+}
+
+// Status returns the HTTP status of the response carrying this error.
+func (e *Error) Status() int {
+	if e.status != 0 {
+		return e.status
+	}
+	if info, ok := codeTable[e.Code]; ok {
+		return info.status
+	}
+	return http.StatusInternalServerError
+}
+
+// metadataError returns the `error` value on discovery, JWKS and instance
+// discovery, where Entra says invalid_tenant for AADSTS90002.
+func (e *Error) metadataError() string {
+	if info, ok := codeTable[e.Code]; ok && info.metadata != "" {
+		return info.metadata
+	}
+	return e.OAuthError()
+}
+
+// wrap returns a copy of e with cause attached; e itself, which may be a
+// shared value, is not changed.
+func (e *Error) wrap(cause error) *Error {
+	c := *e
+	c.Err = cause
+	return &c
+}
+
+// serverError turns an internal failure into AADSTS50000. Entra's message
+// is generic; the cause goes to the log only.
+func serverError(cause error) *Error {
+	return errorf(CodeServerError, "There was an error issuing a token or an issue with our sign-in service. Quote the trace ID when reporting it.").wrap(cause)
+}

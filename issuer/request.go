@@ -1,0 +1,180 @@
+package issuer
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxTokenRequestBytes bounds a token request body. Real requests are a few
+// kilobytes even with a certificate chain in a client assertion.
+const maxTokenRequestBytes = 1 << 20
+
+// Grant types of the token endpoint.
+const (
+	grantClientCredentials = "client_credentials"
+	grantPassword          = "password"
+	grantRefreshToken      = "refresh_token"
+	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+)
+
+// tokenRequest is a token request parsed once (DESIGN §5): nothing after
+// parseTokenRequest reads the form. Empty strings mean absent: Entra treats
+// an empty parameter as a missing one.
+type tokenRequest struct {
+	Endpoint  int    // 1 for /oauth2/token, 2 for /oauth2/v2.0/token
+	Tenant    string // the {tenant} path segment, as sent
+	GrantType string
+
+	ClientID string
+	// ClientSecret comes from HTTP Basic or the client_secret parameter.
+	ClientSecret        string
+	ClientAssertion     string
+	ClientAssertionType string
+
+	// Scopes is the scope parameter split on whitespace; HasScope tells an
+	// absent parameter from an empty one.
+	Scopes   []string
+	HasScope bool
+	Resource string
+
+	Assertion         string // jwt-bearer (OBO)
+	RequestedTokenUse string
+	Username          string // password grant
+	Password          string
+	RefreshToken      string
+
+	// CorrelationID is the client-request-id form parameter (msal-node
+	// sends it in the body as well as the header).
+	CorrelationID string
+}
+
+// singleValued lists the parameters we read. Each may appear at most once;
+// anything else is ignored, because MSAL sends many parameters
+// (x-client-SKU, client_info, claims, …) we have no use for.
+var singleValued = []string{
+	"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
+	"scope", "resource", "assertion", "requested_token_use", "username", "password",
+	"refresh_token", "client-request-id",
+}
+
+// errMalformed is the refusal of a body we cannot read as a form.
+func errMalformed(format string, args ...any) *Error {
+	return errorf(CodeMalformedRequest, "Invalid request. Request is malformed or invalid. "+format, args...)
+}
+
+// readTokenForm checks the content type and reads the form body of r, at
+// most maxTokenRequestBytes.
+//
+// Over the limit the answer is HTTP 413 with an Entra-shaped
+// AADSTS9002313 body: Entra's front door rejects oversized requests before
+// ESTS sees them, with no AADSTS code we could reproduce, and the status
+// is the honest part of that answer.
+func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errorf(CodeMissingParameter,
+			"The request body must contain the following parameter: 'grant_type'. "+
+				"The token endpoint accepts only application/x-www-form-urlencoded bodies.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequestBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		e := errMalformed("The request body exceeds %d bytes.", maxTokenRequestBytes)
+		e.status = http.StatusRequestEntityTooLarge
+		return nil, e
+	case err != nil:
+		return nil, errMalformed("The request body could not be read.").wrap(err)
+	}
+	return parseForm(string(body))
+}
+
+// parseForm decodes an application/x-www-form-urlencoded body. Anything
+// url.ParseQuery rejects, and any value that is not UTF-8, is malformed.
+func parseForm(body string) (url.Values, error) {
+	form, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, errMalformed("The request body is not a valid form.").wrap(err)
+	}
+	for k, vs := range form {
+		if !utf8.ValidString(k) {
+			return nil, errMalformed("A parameter name is not valid UTF-8.")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return nil, errMalformed("The value of parameter '%s' is not valid UTF-8.", k)
+			}
+		}
+	}
+	return form, nil
+}
+
+// parseTokenRequest builds the typed request from the form, the Basic
+// credentials and the path. A parameter we read that appears twice is
+// refused: which copy counts would otherwise depend on our parser. We
+// answer AADSTS9002313 ("Request is malformed or invalid"), the code Entra
+// uses for requests it cannot make sense of; Entra's own answer to a
+// duplicated parameter is not documented.
+func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bool, endpoint int, tenantSegment string) (*tokenRequest, error) {
+	for _, name := range singleValued {
+		if len(form[name]) > 1 {
+			return nil, errMalformed("The request contains the parameter '%s' more than once.", name)
+		}
+	}
+	req := &tokenRequest{
+		Endpoint:            endpoint,
+		Tenant:              tenantSegment,
+		GrantType:           form.Get("grant_type"),
+		ClientID:            form.Get("client_id"),
+		ClientSecret:        form.Get("client_secret"),
+		ClientAssertion:     form.Get("client_assertion"),
+		ClientAssertionType: form.Get("client_assertion_type"),
+		Resource:            form.Get("resource"),
+		Assertion:           form.Get("assertion"),
+		RequestedTokenUse:   form.Get("requested_token_use"),
+		Username:            form.Get("username"),
+		Password:            form.Get("password"),
+		RefreshToken:        form.Get("refresh_token"),
+		CorrelationID:       form.Get("client-request-id"),
+	}
+	if scope, ok := form["scope"]; ok {
+		req.HasScope = true
+		req.Scopes = strings.Fields(scope[0])
+	}
+	if hasBasic {
+		if err := req.addBasic(basicUser, basicPass); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+// addBasic merges HTTP Basic client credentials. RFC 6749 §2.3.1 has the
+// client form-urlencode its id and secret before Basic encoding, so they are
+// unescaped here. A client_id or client_secret also sent in the body must
+// agree with the header.
+func (req *tokenRequest) addBasic(user, pass string) error {
+	id, err1 := url.QueryUnescape(user)
+	secret, err2 := url.QueryUnescape(pass)
+	if err1 != nil || err2 != nil {
+		return errMalformed("The Authorization header's client credentials are not form-urlencoded (RFC 6749 section 2.3.1).")
+	}
+	switch {
+	case req.ClientID != "" && id != "" && req.ClientID != id:
+		return errMalformed("The client_id in the Authorization header does not match the client_id parameter.")
+	case req.ClientSecret != "" && secret != "" && req.ClientSecret != secret:
+		return errMalformed("The client secret in the Authorization header does not match the client_secret parameter.")
+	}
+	if id != "" {
+		req.ClientID = id
+	}
+	if secret != "" {
+		req.ClientSecret = secret
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package issuer
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// routes lists every endpoint. Tenant routes all begin with /:tenant/
+// because httprouter cannot mix a parameter and static segments at one level;
+// /common/... goes through the same routes. /healthz, which is not Entra's,
+// sits on an outer ServeMux.
+func (s *Server) routes() http.Handler {
+	r := httprouter.New()
+	r.POST("/:tenant/oauth2/v2.0/token", s.handleToken(2))
+	r.POST("/:tenant/oauth2/token", s.handleToken(1))
+	r.GET("/:tenant/v2.0/.well-known/openid-configuration", s.handleDiscovery(2))
+	r.GET("/:tenant/.well-known/openid-configuration", s.handleDiscovery(1))
+	r.GET("/:tenant/discovery/v2.0/keys", s.handleKeys(2))
+	r.GET("/:tenant/discovery/keys", s.handleKeys(1))
+	r.GET("/:tenant/discovery/instance", s.handleInstance)
+
+	// Entra's paths are exact: no redirects to a "fixed" path, which would
+	// turn a POST into a 307 clients do not expect.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.MethodNotAllowed = http.HandlerFunc(s.handleMethodNotAllowed)
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = http.HandlerFunc(handlePreflight)
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeNotFound(w, r, http.StatusNotFound)
+	})
+	r.PanicHandler = s.handlePanic
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.Handle("/", r)
+	return mux
+}
+
+// handleMethodNotAllowed answers a known path called with the wrong method.
+// On the token endpoint Entra says AADSTS900561 (protocol.md §1.1); other
+// endpoints get a JSON 405.
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(w.Header().Get("Allow"), http.MethodPost) {
+		s.writeNotFound(w, r, http.StatusMethodNotAllowed)
+		return
+	}
+	c := s.begin(r)
+	s.writeError(w, c, tokenSurface, errorf(CodeTokenEndpointMethod,
+		"The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+}
+
+// handlePreflight answers CORS preflights. Entra allows cross-origin calls
+// to its metadata and token endpoints (browser apps use them); httprouter
+// has set Allow to the path's methods.
+func handlePreflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", h.Get("Allow"))
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusOK)
+}
+
+// handlePanic turns a panic into AADSTS50000 with the panic value logged
+// under the trace ID and not sent.
+func (s *Server) handlePanic(w http.ResponseWriter, r *http.Request, v any) {
+	c := s.begin(r)
+	s.writeError(w, c, tokenSurface, serverError(fmt.Errorf("panic: %v", v)))
+}

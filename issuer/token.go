@@ -1,0 +1,106 @@
+package issuer
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// tokenResponseV2 is the v2 endpoint's app-only answer: numbers, no scope,
+// no refresh token (protocol.md §2.2).
+type tokenResponseV2 struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+}
+
+// tokenResponseV1 is the v1 endpoint's answer: every member a string, with
+// expires_on, not_before and the requested resource echoed.
+type tokenResponseV1 struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    string `json:"expires_in"`
+	ExtExpiresIn string `json:"ext_expires_in"`
+	ExpiresOn    string `json:"expires_on"`
+	NotBefore    string `json:"not_before"`
+	Resource     string `json:"resource"`
+	AccessToken  string `json:"access_token"`
+}
+
+// issued is a signed access token with what the response reports of it.
+type issued struct {
+	token     string
+	lifetime  int64 // expires_in, seconds
+	notBefore int64
+	expiresOn int64
+	resource  string // the resource as requested, for the v1 response
+}
+
+// response shapes t for the endpoint the client called; the token inside
+// may be of either version.
+func (t issued) response(endpoint int) any {
+	if endpoint == 1 {
+		return tokenResponseV1{
+			TokenType: "Bearer", ExpiresIn: strconv.FormatInt(t.lifetime, 10), ExtExpiresIn: strconv.FormatInt(t.lifetime, 10),
+			ExpiresOn: strconv.FormatInt(t.expiresOn, 10), NotBefore: strconv.FormatInt(t.notBefore, 10),
+			Resource: t.resource, AccessToken: t.token,
+		}
+	}
+	return tokenResponseV2{TokenType: "Bearer", ExpiresIn: t.lifetime, ExtExpiresIn: t.lifetime, AccessToken: t.token}
+}
+
+// handleToken serves POST /{tenant}/oauth2/token (endpoint 1) and
+// /{tenant}/oauth2/v2.0/token (endpoint 2). It parses, calls token, and
+// writes the answer; the rules live in the grants.
+func (s *Server) handleToken(endpoint int) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		c := s.begin(r)
+		c.tenant = ps.ByName("tenant")
+		form, err := readTokenForm(w, r)
+		if err != nil {
+			s.writeError(w, c, tokenSurface, err)
+			return
+		}
+		c.adopt(form.Get("client-request-id"))
+		user, pass, hasBasic := r.BasicAuth()
+		req, err := parseTokenRequest(form, user, pass, hasBasic, endpoint, c.tenant)
+		if err != nil {
+			s.writeError(w, c, tokenSurface, err)
+			return
+		}
+		c.client = req.ClientID
+		t, err := s.token(r.Context(), c, req)
+		if err != nil {
+			s.writeError(w, c, tokenSurface, err)
+			return
+		}
+		s.cfg.Logger.InfoContext(r.Context(), "token issued",
+			"trace_id", c.traceID, "tenant", c.tenant, "client_id", c.client, "code", 0)
+		s.writeToken(w, c, t.response(endpoint))
+	}
+}
+
+// token resolves the authority and dispatches on grant_type. Grants are
+// plain methods; those of later issues are refused as unsupported until
+// they exist.
+func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued, error) {
+	a, err := s.resolveAuthority(ctx, req.Tenant)
+	if err != nil {
+		return issued{}, err
+	}
+	switch req.GrantType {
+	case "":
+		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'grant_type'.")
+	case grantClientCredentials:
+		return s.clientCredentials(ctx, c, a, req)
+	case grantPassword, grantRefreshToken, grantJWTBearer:
+		// Resource-owner password, refresh token and on-behalf-of arrive
+		// with their own issues; until then Entra's answer for a grant it
+		// does not serve.
+		fallthrough
+	default:
+		return issued{}, errorf(CodeUnsupportedGrantType, "The app requested an unsupported grant type '%s'.", req.GrantType)
+	}
+}
