@@ -197,6 +197,14 @@ func TestDecide(t *testing.T) {
 			if reason := denial(t, err); reason != tc.wantReason {
 				t.Fatalf("Decide(%+v) denial = %q (%v); want %q", tc.req, reason, err, tc.wantReason)
 			}
+			// `issuer explain` must give the token endpoint's answer.
+			ex := f.explain(t, tc.req)
+			if tc.wantReason != "" && (ex.Denial == nil || ex.Denial.Reason != tc.wantReason || ex.Decision != nil) {
+				t.Errorf("Explain denial = %+v, decision %+v; want reason %q", ex.Denial, ex.Decision, tc.wantReason)
+			}
+			if tc.wantReason == "" && (ex.Denial != nil || ex.Decision == nil || !reflect.DeepEqual(*ex.Decision, got)) {
+				t.Errorf("Explain decision = %+v, denial %+v; want %+v", ex.Decision, ex.Denial, got)
+			}
 			if tc.wantReason != "" {
 				var d *consent.Denial
 				errors.As(err, &d)

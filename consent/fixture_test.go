@@ -256,3 +256,20 @@ func denial(t *testing.T, err error) consent.Reason {
 	}
 	return d.Reason
 }
+
+// explain asks consent.Explain the question decide answers.
+func (f *fixture) explain(t *testing.T, r request) consent.Explanation {
+	t.Helper()
+	q := consent.Query{Flow: r.flow, TenantRef: r.tenant, ClientAppID: r.client, ResourceName: r.resource, UserRef: r.user, Scopes: r.scopes}
+	if q.TenantRef == "" {
+		q.TenantRef = contosoID
+	}
+	if q.ResourceName == "" {
+		q.ResourceName = "api://orders"
+	}
+	ex, err := consent.Explain(f.ctx, f.db, f.engine, q)
+	if err != nil {
+		t.Fatalf("Explain(%+v): %v", q, err)
+	}
+	return ex
+}
