@@ -66,9 +66,9 @@ type AdminConsentResult struct {
 	ProvisionedServicePrincipals []tenant.ServicePrincipal `json:"provisionedServicePrincipals"`
 	// PermissionGrants are the AllPrincipals grants created or extended,
 	// as stored after the change.
-	PermissionGrants []PermissionGrant `json:"oauth2PermissionGrants"`
+	PermissionGrants []GrantEntry `json:"oauth2PermissionGrants"`
 	// AppRoleAssignments are the assignments created for the client.
-	AppRoleAssignments []AppRoleAssignment `json:"appRoleAssignments"`
+	AppRoleAssignments []AssignmentEntry `json:"appRoleAssignments"`
 	// Skipped names declared permissions that were not granted because the
 	// resource no longer defines or enables them.
 	Skipped []string `json:"skipped,omitempty"`
@@ -113,8 +113,8 @@ func (m *Manager) GrantAdminConsent(ctx context.Context, tenantRef, clientAppID 
 	res := AdminConsentResult{
 		TenantID: t.ID, ClientAppID: client.AppID,
 		ProvisionedServicePrincipals: []tenant.ServicePrincipal{},
-		PermissionGrants:             []PermissionGrant{},
-		AppRoleAssignments:           []AppRoleAssignment{},
+		PermissionGrants:             []GrantEntry{},
+		AppRoleAssignments:           []AssignmentEntry{},
 	}
 	var plans []resourcePlan
 	for _, rra := range client.RequiredResourceAccess {
@@ -162,7 +162,7 @@ func (m *Manager) GrantAdminConsent(ctx context.Context, tenantRef, clientAppID 
 				return res, err
 			}
 			if changed {
-				res.PermissionGrants = append(res.PermissionGrants, g)
+				res.PermissionGrants = append(res.PermissionGrants, grantEntry(g, clientSP, resSP, ""))
 			}
 		}
 		for _, r := range p.roles {
@@ -171,7 +171,9 @@ func (m *Manager) GrantAdminConsent(ctx context.Context, tenantRef, clientAppID 
 				return res, err
 			}
 			if created {
-				res.AppRoleAssignments = append(res.AppRoleAssignments, a)
+				res.AppRoleAssignments = append(res.AppRoleAssignments, AssignmentEntry{
+					AppRoleAssignment: a, AppRoleValue: r.Value, ResourceAppID: resSP.AppID, PrincipalAppID: clientSP.AppID,
+				})
 			}
 		}
 	}
@@ -186,7 +188,7 @@ type UserConsentResult struct {
 	UserPrincipalName            string                    `json:"userPrincipalName"`
 	ProvisionedServicePrincipals []tenant.ServicePrincipal `json:"provisionedServicePrincipals"`
 	// PermissionGrants are the Principal grants created or extended.
-	PermissionGrants []PermissionGrant `json:"oauth2PermissionGrants"`
+	PermissionGrants []GrantEntry `json:"oauth2PermissionGrants"`
 	// Skipped names declared scopes of type Admin left to an administrator
 	// (only when the scopes were not named).
 	Skipped []string `json:"skipped,omitempty"`
@@ -232,7 +234,7 @@ func (m *Manager) GrantUserConsent(ctx context.Context, tenantRef, clientAppID, 
 	res := UserConsentResult{
 		TenantID: t.ID, ClientAppID: client.AppID, UserID: user.ID, UserPrincipalName: user.UserPrincipalName,
 		ProvisionedServicePrincipals: []tenant.ServicePrincipal{},
-		PermissionGrants:             []PermissionGrant{},
+		PermissionGrants:             []GrantEntry{},
 	}
 	plans, skipped, err := m.userConsentPlan(ctx, t, client, resourceName, scopes)
 	if err != nil {
@@ -256,10 +258,18 @@ func (m *Manager) GrantUserConsent(ctx context.Context, tenantRef, clientAppID, 
 			return res, err
 		}
 		if changed {
-			res.PermissionGrants = append(res.PermissionGrants, g)
+			res.PermissionGrants = append(res.PermissionGrants, grantEntry(g, clientSP, resSP, user.UserPrincipalName))
 		}
 	}
 	return res, nil
+}
+
+func grantEntry(g PermissionGrant, client, resource tenant.ServicePrincipal, principalName string) GrantEntry {
+	return GrantEntry{PermissionGrant: g,
+		ClientAppID: client.AppID, ClientDisplayName: client.DisplayName,
+		ResourceAppID: resource.AppID, ResourceDisplayName: resource.DisplayName,
+		PrincipalName: principalName,
+	}
 }
 
 // userConsentPlan works out which scopes of which resources a user consent
@@ -644,9 +654,24 @@ func (m *Manager) List(ctx context.Context, tenantRef, clientAppID string) (List
 	if err != nil {
 		return Listing{}, err
 	}
+	if clientSPID != "" {
+		as = slices.DeleteFunc(as, func(a AppRoleAssignment) bool { return a.PrincipalID != clientSPID && a.ResourceID != clientSPID })
+		gs = slices.DeleteFunc(gs, func(g PermissionGrant) bool { return g.ClientID != clientSPID })
+	}
+	out := Listing{TenantID: t.ID}
+	if out.AppRoleAssignments, out.PermissionGrants, err = m.describe(ctx, t, as, gs); err != nil {
+		return Listing{}, err
+	}
+	return out, nil
+}
+
+// describe adds to assignments and grants of t the names a reader needs,
+// and sorts them: assignments by resource, principal and role, grants by
+// client, resource, consent type and user.
+func (m *Manager) describe(ctx context.Context, t tenant.Tenant, as []AppRoleAssignment, gs []PermissionGrant) ([]AssignmentEntry, []GrantEntry, error) {
 	sps, err := m.dir.Store().ListServicePrincipals(ctx, t.ID)
 	if err != nil {
-		return Listing{}, err
+		return nil, nil, err
 	}
 	spByID := map[string]tenant.ServicePrincipal{}
 	for _, sp := range sps {
@@ -669,67 +694,57 @@ func (m *Manager) List(ctx context.Context, tenantRef, clientAppID string) (List
 		return ap
 	}
 
-	out := Listing{TenantID: t.ID, AppRoleAssignments: []AssignmentEntry{}, PermissionGrants: []GrantEntry{}}
+	assignments := []AssignmentEntry{}
 	for _, a := range as {
-		if clientSPID != "" && a.PrincipalID != clientSPID && a.ResourceID != clientSPID {
-			continue
-		}
 		e := AssignmentEntry{AppRoleAssignment: a, ResourceAppID: spByID[a.ResourceID].AppID}
 		if a.PrincipalType == PrincipalServicePrincipal {
 			e.PrincipalAppID = spByID[a.PrincipalID].AppID
 		}
 		if app := appOf(a.ResourceID); app != nil {
-			if i := slices.IndexFunc(app.AppRoles, func(r tenant.AppRole) bool { return r.ID == a.AppRoleID }); i >= 0 {
-				e.AppRoleValue = app.AppRoles[i].Value
-			}
+			e.AppRoleValue = roleValue(*app, a.AppRoleID)
 		}
-		out.AppRoleAssignments = append(out.AppRoleAssignments, e)
+		assignments = append(assignments, e)
 	}
+	grants := []GrantEntry{}
 	var upns map[string]string
 	for _, g := range gs {
-		if clientSPID != "" && g.ClientID != clientSPID {
-			continue
-		}
-		e := GrantEntry{PermissionGrant: g,
-			ClientAppID: spByID[g.ClientID].AppID, ClientDisplayName: spByID[g.ClientID].DisplayName,
-			ResourceAppID: spByID[g.ResourceID].AppID, ResourceDisplayName: spByID[g.ResourceID].DisplayName,
-		}
+		upn := ""
 		if g.ConsentType == Principal {
 			if upns == nil {
 				users, err := m.dir.Store().ListUsers(ctx, t.ID)
 				if err != nil {
-					return Listing{}, err
+					return nil, nil, err
 				}
 				upns = map[string]string{}
 				for _, u := range users {
 					upns[u.ID] = u.UserPrincipalName
 				}
 			}
-			e.PrincipalName = upns[g.PrincipalID]
+			upn = upns[g.PrincipalID]
 		}
-		out.PermissionGrants = append(out.PermissionGrants, e)
+		grants = append(grants, grantEntry(g, spByID[g.ClientID], spByID[g.ResourceID], upn))
 	}
-	slices.SortStableFunc(out.AppRoleAssignments, func(a, b AssignmentEntry) int {
+	slices.SortStableFunc(assignments, func(a, b AssignmentEntry) int {
 		return cmp.Or(strings.Compare(a.ResourceDisplayName, b.ResourceDisplayName),
 			strings.Compare(a.PrincipalDisplayName, b.PrincipalDisplayName),
 			strings.Compare(a.AppRoleValue, b.AppRoleValue))
 	})
-	slices.SortStableFunc(out.PermissionGrants, func(a, b GrantEntry) int {
+	slices.SortStableFunc(grants, func(a, b GrantEntry) int {
 		return cmp.Or(strings.Compare(a.ClientDisplayName, b.ClientDisplayName),
 			strings.Compare(a.ResourceDisplayName, b.ResourceDisplayName),
 			strings.Compare(a.ConsentType, b.ConsentType),
 			strings.Compare(a.PrincipalName, b.PrincipalName))
 	})
-	return out, nil
+	return assignments, grants, nil
 }
 
 // RevokeResult lists what a revocation deleted.
 type RevokeResult struct {
-	TenantID           string              `json:"tenantId"`
-	ClientAppID        string              `json:"clientAppId"`
-	UserPrincipalName  string              `json:"userPrincipalName,omitempty"`
-	PermissionGrants   []PermissionGrant   `json:"deletedOAuth2PermissionGrants"`
-	AppRoleAssignments []AppRoleAssignment `json:"deletedAppRoleAssignments"`
+	TenantID           string            `json:"tenantId"`
+	ClientAppID        string            `json:"clientAppId"`
+	UserPrincipalName  string            `json:"userPrincipalName,omitempty"`
+	PermissionGrants   []GrantEntry      `json:"deletedOAuth2PermissionGrants"`
+	AppRoleAssignments []AssignmentEntry `json:"deletedAppRoleAssignments"`
 }
 
 // Revoke withdraws consent given to a client in a tenant. Without a user it
@@ -746,8 +761,7 @@ func (m *Manager) Revoke(ctx context.Context, tenantRef, clientAppID, userRef st
 	if err != nil {
 		return RevokeResult{}, err
 	}
-	res := RevokeResult{TenantID: t.ID, ClientAppID: sp.AppID,
-		PermissionGrants: []PermissionGrant{}, AppRoleAssignments: []AppRoleAssignment{}}
+	res := RevokeResult{TenantID: t.ID, ClientAppID: sp.AppID}
 	var user tenant.User
 	if userRef != "" {
 		if user, err = m.dir.FindUser(ctx, t.ID, userRef); err != nil {
@@ -759,32 +773,30 @@ func (m *Manager) Revoke(ctx context.Context, tenantRef, clientAppID, userRef st
 	if err != nil {
 		return RevokeResult{}, err
 	}
-	for _, g := range gs {
-		match := g.ClientID == sp.ID && (userRef == "" && g.ConsentType == AllPrincipals ||
-			userRef != "" && g.ConsentType == Principal && g.PrincipalID == user.ID)
-		if !match {
-			continue
+	gs = slices.DeleteFunc(gs, func(g PermissionGrant) bool {
+		return g.ClientID != sp.ID || userRef == "" && g.ConsentType != AllPrincipals ||
+			userRef != "" && (g.ConsentType != Principal || g.PrincipalID != user.ID)
+	})
+	var as []AppRoleAssignment
+	if userRef == "" {
+		if as, err = m.store.ListAppRoleAssignments(ctx, t.ID); err != nil {
+			return RevokeResult{}, err
 		}
+		as = slices.DeleteFunc(as, func(a AppRoleAssignment) bool { return a.PrincipalID != sp.ID })
+	}
+	// Name what is deleted while the names can still be read.
+	if res.AppRoleAssignments, res.PermissionGrants, err = m.describe(ctx, t, as, gs); err != nil {
+		return RevokeResult{}, err
+	}
+	for _, g := range gs {
 		if err := m.store.DeletePermissionGrant(ctx, t.ID, g.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
 			return res, err
 		}
-		res.PermissionGrants = append(res.PermissionGrants, g)
-	}
-	if userRef != "" {
-		return res, nil
-	}
-	as, err := m.store.ListAppRoleAssignments(ctx, t.ID)
-	if err != nil {
-		return res, err
 	}
 	for _, a := range as {
-		if a.PrincipalID != sp.ID {
-			continue
-		}
 		if err := m.store.DeleteAppRoleAssignment(ctx, t.ID, a.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
 			return res, err
 		}
-		res.AppRoleAssignments = append(res.AppRoleAssignments, a)
 	}
 	return res, nil
 }

@@ -76,6 +76,16 @@ func TestGrantAdminConsent(t *testing.T) {
 			t.Errorf("assignment = %+v; want Daemon's SP on Orders API's SP, created %v", a, epoch)
 		}
 	}
+	var values []string
+	for _, a := range res.AppRoleAssignments {
+		if a.ResourceAppID != ordersAppID || a.PrincipalAppID != daemonAppID {
+			t.Errorf("assignment entry = %+v; want resource %s, principal %s", a, ordersAppID, daemonAppID)
+		}
+		values = append(values, a.AppRoleValue)
+	}
+	if want := []string{"Orders.Read", "Orders.Write"}; !slices.Equal(values, want) {
+		t.Errorf("assigned roles = %q; want %q", values, want)
+	}
 	wantDecision(t, f, request{client: daemonAppID}, []string{"Orders.Read", "Orders.Write"}, nil)
 
 	// Applying the same consent again changes nothing.
@@ -400,7 +410,8 @@ func TestRevoke(t *testing.T) {
 
 	// Revoking the admin consent of Web leaves the users' own grants.
 	res, err := f.mgr.Revoke(f.ctx, contosoID, webAppID, "")
-	if err != nil || len(res.PermissionGrants) != 1 || res.PermissionGrants[0].ConsentType != consent.AllPrincipals || len(res.AppRoleAssignments) != 0 {
+	if err != nil || len(res.PermissionGrants) != 1 || res.PermissionGrants[0].ConsentType != consent.AllPrincipals ||
+		res.PermissionGrants[0].ResourceDisplayName != "Orders API" || len(res.AppRoleAssignments) != 0 {
 		t.Fatalf("Revoke(web) = %+v, %v; want the AllPrincipals grant deleted", res, err)
 	}
 	wantDecision(t, f, dotDefault(alice), nil, []string{"access_as_user"})
@@ -415,8 +426,8 @@ func TestRevoke(t *testing.T) {
 
 	// Revoking the daemon's consent removes its roles from the next decision.
 	res, err = f.mgr.Revoke(f.ctx, contosoID, daemonAppID, "")
-	if err != nil || len(res.AppRoleAssignments) != 1 || len(res.PermissionGrants) != 0 {
-		t.Fatalf("Revoke(daemon) = %+v, %v; want one assignment deleted", res, err)
+	if err != nil || len(res.AppRoleAssignments) != 1 || len(res.PermissionGrants) != 0 || res.AppRoleAssignments[0].AppRoleValue != "Orders.Read" {
+		t.Fatalf("Revoke(daemon) = %+v, %v; want Orders.Read deleted", res, err)
 	}
 	wantDecision(t, f, request{client: daemonAppID}, nil, nil)
 	yes := true
