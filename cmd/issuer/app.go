@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// env holds what differs between a real run and a test: the sources of time,
+// object ids and randomness the directory uses, and how long to wait for the
+// database lock. newApp keeps it in the app's Metadata; envOf reads it back.
+type env struct {
+	now         func() time.Time
+	newID       func() string
+	random      io.Reader
+	lockTimeout time.Duration
+}
+
+// option changes the env; tests use it to fix the clock and ids so that
+// golden files are stable. main passes none.
+type option func(*env)
+
+const envKey = "issuer.env"
+
+// newApp builds the command tree. Every command family has its constructor
+// in its own file; register new families in the Commands list below.
+func newApp(stdout, stderr io.Writer, opts ...option) *cli.App {
+	e := defaultEnv()
+	for _, o := range opts {
+		o(e)
+	}
+	app := &cli.App{
+		Name:      "issuer",
+		Usage:     "emulate the Microsoft Entra ID token issuer for local tests",
+		UsageText: "issuer [--db PATH] [--output text|json] COMMAND [flags] [args]",
+		Description: `issuer keeps a directory of tenants, app registrations and client secrets
+in one database file and serves Entra ID's token, discovery and JWKS
+endpoints (issuer serve).
+
+EXAMPLES
+   issuer serve --demo
+   issuer tenant add --name contoso --domain contoso.com
+   issuer app add --tenant contoso.com --name "Orders API" --identifier-uri api://orders --token-version 2
+   issuer app secret add --app APPID --expires 90d
+
+EXIT CODES
+   0  success
+   1  error (e.g. unknown tenant or application)
+   2  usage error: bad flags or arguments, or values the directory rejects
+   3  database locked: another process (e.g. issuer serve) holds it`,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		Flags:                     []cli.Flag{dbFlag(), outputFlag()},
+		HideVersion:               true,
+		DisableSliceFlagSeparator: true,
+		Metadata:                  map[string]any{envKey: e},
+		Commands: []*cli.Command{
+			tenantCommand(),
+			applicationCommand(),
+			spCommand(),
+			consentCommand(),
+			roleCommand(),
+			explainCommand(),
+			serveCommand(),
+		},
+		// Errors are printed once by run; the default handler would call
+		// os.Exit from inside the library.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	app.Action = groupAction
+	app.OnUsageError = onUsageError
+	for _, c := range app.Commands {
+		setUsageHandlers(c)
+	}
+	return app
+}
+
+// defaultEnv is the env of a real run.
+func defaultEnv() *env {
+	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second}
+}
+
+// envOf returns the env newApp stored in the app.
+func envOf(c *cli.Context) *env {
+	if e, ok := c.App.Metadata[envKey].(*env); ok {
+		return e
+	}
+	return defaultEnv()
+}
+
+// setUsageHandlers makes every command in the tree report flag errors as
+// usage errors (exit code 2) and answer an unknown subcommand with one.
+func setUsageHandlers(c *cli.Command) {
+	if c.OnUsageError == nil {
+		c.OnUsageError = onUsageError
+	}
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		c.Action = groupAction
+	}
+	for _, s := range c.Subcommands {
+		setUsageHandlers(s)
+	}
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageError("%v", err)
+}
+
+// groupAction runs when a command that only groups subcommands is called
+// without one (shows help) or with an unknown one (usage error).
+func groupAction(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageError("unknown command %q", c.Args().First())
+	}
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		return cli.ShowSubcommandHelp(c)
+	}
+	return cli.ShowAppHelp(c)
+}
+
+// usageErr is a usage error: bad flags or arguments. It maps to exit code 2.
+type usageErr struct{ msg string }
+
+func (e *usageErr) Error() string { return e.msg }
+
+// usageError returns a usage error (exit code 2).
+func usageError(format string, args ...any) error {
+	return &usageErr{msg: fmt.Sprintf(format, args...)}
+}
+
+// isUsageError reports whether err is a usage error: ours, or urfave/cli's
+// "Required flag(s) … not set", whose type the library does not export.
+func isUsageError(err error) bool {
+	var u *usageErr
+	if errors.As(err, &u) {
+		return true
+	}
+	return strings.HasPrefix(err.Error(), "Required flag")
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// applicationCommand is `issuer app`: app registrations, each with its
+// service principal in the home tenant, and their client secrets.
+func applicationCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "app",
+		Usage: "manage applications (app registrations)",
+		Description: `An application lives in its home tenant; registering it also creates its
+service principal there. APPID is the application's appId (client id).`,
+		Subcommands: []*cli.Command{
+			applicationAddCommand(),
+			applicationListCommand(),
+			applicationShowCommand(),
+			applicationUpdateCommand(),
+			applicationRemoveCommand(),
+			secretCommand(),
+			appRoleCommand(),
+			appScopeCommand(),
+			appPermissionCommand(),
+		},
+	}
+}
+
+func applicationAddCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "add",
+		Usage: "register an application in a tenant",
+		Description: `EXAMPLES
+   issuer app add --tenant contoso.onmicrosoft.com --name "Orders API" --identifier-uri api://orders --token-version 2
+   issuer app add --tenant contoso.onmicrosoft.com --name "Nightly Job"`,
+		Flags: []cli.Flag{
+			tenantFlag("home tenant"),
+			nameFlag("display `NAME`", true),
+			identifierURIFlag("App ID `URI` naming the application as a resource, e.g. api://orders (repeatable)"),
+			tokenVersionFlag(),
+			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (signInAudience AzureADMultipleOrgs)"},
+			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (isFallbackPublicClient)"},
+			&cli.StringFlag{Name: "app-id", Usage: "appId (`GUID`; default: a new one)"},
+		},
+		Action: applicationAdd,
+	}
+}
+
+func applicationAdd(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		app, err := dir.RegisterApplication(c.Context, c.String("tenant"), tenant.ApplicationSpec{
+			DisplayName:    c.String("name"),
+			IdentifierURIs: nonEmpty(c.StringSlice("identifier-uri")),
+			TokenVersion:   tokenVersion(c),
+			MultiTenant:    c.Bool("multi-tenant"),
+			PublicClient:   c.Bool("public-client"),
+			AppID:          c.String("app-id"),
+		})
+		if err != nil {
+			return tenantError(c.String("tenant"), err)
+		}
+		var sp *tenant.ServicePrincipal
+		if !isJSON(c) {
+			sp = homeServicePrincipal(c, dir, app)
+		}
+		return printObject(c, app, applicationFields(app, sp))
+	})
+}
+
+func applicationListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list the applications registered in a tenant",
+		Flags:  []cli.Flag{tenantFlag("home tenant")},
+		Action: applicationList,
+	}
+}
+
+func applicationList(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		apps, err := dir.ListApplications(c.Context, c.String("tenant"))
+		if err != nil {
+			return tenantError(c.String("tenant"), err)
+		}
+		apps = nonNil(apps)
+		rows := make([][]string, 0, len(apps))
+		for _, a := range apps {
+			rows = append(rows, applicationRow(a))
+		}
+		return printTable(c, apps, applicationHeader, rows)
+	})
+}
+
+func applicationShowCommand() *cli.Command {
+	return &cli.Command{Name: "show", Usage: "show an application", ArgsUsage: "APPID", Action: applicationShow}
+}
+
+func applicationShow(c *cli.Context) error {
+	args, err := requireArgs(c, "APPID")
+	if err != nil {
+		return err
+	}
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		app, sp, err := homeApplication(c, dir, args[0])
+		if err != nil {
+			return err
+		}
+		return printObject(c, app, applicationFields(app, sp))
+	})
+}
+
+// homeApplication returns the application with its service principal in
+// the home tenant (nil if that was removed).
+func homeApplication(c *cli.Context, dir *tenant.Directory, appID string) (tenant.Application, *tenant.ServicePrincipal, error) {
+	app, err := dir.GetApplication(c.Context, appID)
+	if err != nil {
+		return tenant.Application{}, nil, applicationError(appID, err)
+	}
+	return app, homeServicePrincipal(c, dir, app), nil
+}
+
+// homeServicePrincipal returns the application's service principal in its
+// home tenant, for the accountEnabled line of the text output; nil if it
+// cannot be read (it may have been removed).
+func homeServicePrincipal(c *cli.Context, dir *tenant.Directory, app tenant.Application) *tenant.ServicePrincipal {
+	sp, _, err := dir.FindServicePrincipal(c.Context, app.HomeTenantID, app.AppID)
+	if err != nil {
+		return nil
+	}
+	return &sp
+}
+
+func applicationUpdateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "update",
+		Usage:     "change an application",
+		ArgsUsage: "APPID",
+		Description: `Flags not given are left as they are. --identifier-uri replaces the list
+(--identifier-uri "" clears it). --enabled sets accountEnabled of the
+application's service principal in its home tenant: a disabled client gets
+AADSTS7000112, as in Entra.
+
+EXAMPLES
+   issuer app update APPID --token-version 2
+   issuer app update APPID --identifier-uri api://orders --identifier-uri https://contoso.com/orders
+   issuer app update APPID --enabled=false`,
+		Flags: []cli.Flag{
+			tokenVersionFlag(),
+			identifierURIFlag("App ID `URI`; the values given replace the list (repeatable)"),
+			&cli.BoolFlag{Name: "enabled", Usage: "enable or disable sign-in of the application in its home tenant (--enabled=false)"},
+			nameFlag("new display `NAME`", false),
+			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (--multi-tenant=false to stop)"},
+			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (--public-client=false to stop)"},
+		},
+		Action: applicationUpdate,
+	}
+}
+
+func applicationUpdate(c *cli.Context) error {
+	args, err := requireArgs(c, "APPID")
+	if err != nil {
+		return err
+	}
+	u := tenant.ApplicationUpdate{
+		DisplayName:  stringPtr(c, "name"),
+		MultiTenant:  boolPtr(c, "multi-tenant"),
+		PublicClient: boolPtr(c, "public-client"),
+	}
+	if c.IsSet("token-version") {
+		v := tokenVersion(c)
+		u.TokenVersion = &v
+	}
+	if c.IsSet("identifier-uri") {
+		uris := nonEmpty(c.StringSlice("identifier-uri"))
+		u.IdentifierURIs = &uris
+	}
+	enabled := boolPtr(c, "enabled")
+	if u == (tenant.ApplicationUpdate{}) && enabled == nil {
+		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant or --public-client")
+	}
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		var app tenant.Application
+		var err error
+		if u == (tenant.ApplicationUpdate{}) {
+			app, err = dir.GetApplication(c.Context, args[0])
+		} else {
+			app, err = dir.UpdateApplication(c.Context, args[0], u)
+		}
+		if err != nil {
+			return applicationError(args[0], err)
+		}
+		var sp *tenant.ServicePrincipal
+		if enabled != nil {
+			s, err := dir.UpdateServicePrincipal(c.Context, app.HomeTenantID, app.AppID,
+				tenant.ServicePrincipalUpdate{AccountEnabled: enabled})
+			if err != nil {
+				return err
+			}
+			sp = &s
+		} else if !isJSON(c) {
+			sp = homeServicePrincipal(c, dir, app)
+		}
+		return printObject(c, app, applicationFields(app, sp))
+	})
+}
+
+func applicationRemoveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "remove",
+		Usage:     "delete an application with its service principals and grants",
+		ArgsUsage: "APPID",
+		Action:    applicationRemove,
+	}
+}
+
+func applicationRemove(c *cli.Context) error {
+	args, err := requireArgs(c, "APPID")
+	if err != nil {
+		return err
+	}
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		if err := dir.RemoveApplication(c.Context, args[0]); err != nil {
+			return applicationError(args[0], err)
+		}
+		return printDone(c, "removed application %s", args[0])
+	})
+}
+
+// applicationError names the application the user asked for when the
+// directory did not find it, e.g. `application "…": not found`; other errors
+// already say what they are about.
+func applicationError(appID string, err error) error {
+	if errors.Is(err, tenant.ErrNotFound) {
+		return fmt.Errorf("application %q: %w", appID, tenant.ErrNotFound)
+	}
+	return err
+}

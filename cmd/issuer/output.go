@@ -1,0 +1,209 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// field is one "key: value" line of an object's text output.
+type field struct{ key, value string }
+
+// isJSON reports whether --output json was given.
+func isJSON(c *cli.Context) bool { return outputFormat(c) == "json" }
+
+// printObject prints one object: v as indented JSON with --output json,
+// otherwise fields as aligned "key: value" lines.
+func printObject(c *cli.Context, v any, fields []field) error {
+	if isJSON(c) {
+		return writeJSON(c.App.Writer, v)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 1, ' ', 0)
+	for _, f := range fields {
+		fmt.Fprintf(tw, "%s:\t%s\n", f.key, f.value)
+	}
+	return tw.Flush()
+}
+
+// printTable prints a list: v (a slice) as a JSON array with --output json,
+// otherwise rows under header as aligned columns.
+func printTable(c *cli.Context, v any, header []string, rows [][]string) error {
+	if isJSON(c) {
+		return writeJSON(c.App.Writer, v)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// printDone prints a confirmation line for people; with --output json it
+// prints nothing, as Graph answers a DELETE with no body.
+func printDone(c *cli.Context, format string, args ...any) error {
+	if isJSON(c) {
+		return nil
+	}
+	_, err := fmt.Fprintf(c.App.Writer, format+"\n", args...)
+	return err
+}
+
+// writeJSON writes v as indented JSON followed by a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// nonNil turns a nil slice into an empty one, so that JSON lists print [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// ---- text views of the domain types ----
+
+func tenantFields(t tenant.Tenant) []field {
+	return []field{
+		{"id", t.ID},
+		{"displayName", t.DisplayName},
+		{"domains", list(t.Domains)},
+		{"userConsent", string(t.UserConsent)},
+		{"createdDateTime", timeText(t.CreatedDateTime)},
+	}
+}
+
+var tenantHeader = []string{"ID", "DISPLAY NAME", "DOMAINS"}
+
+func tenantRow(t tenant.Tenant) []string {
+	return []string{t.ID, t.DisplayName, list(t.Domains)}
+}
+
+// applicationFields is the text view of an application; sp, when known, is
+// its service principal in the home tenant.
+func applicationFields(a tenant.Application, sp *tenant.ServicePrincipal) []field {
+	fs := []field{
+		{"appId", a.AppID},
+		{"id", a.ID},
+		{"displayName", a.DisplayName},
+		{"homeTenantId", a.HomeTenantID},
+		{"signInAudience", a.SignInAudience},
+		{"identifierUris", list(a.IdentifierURIs)},
+		{"accessTokenVersion", strconv.Itoa(a.TokenVersion())},
+		{"isFallbackPublicClient", strconv.FormatBool(a.IsFallbackPublicClient)},
+	}
+	if sp != nil {
+		fs = append(fs, field{"accountEnabled", strconv.FormatBool(sp.AccountEnabled)})
+	}
+	roles := make([]string, 0, len(a.AppRoles))
+	for _, r := range a.AppRoles {
+		roles = append(roles, r.Value)
+	}
+	scopes := make([]string, 0, len(a.API.OAuth2PermissionScopes))
+	for _, s := range a.API.OAuth2PermissionScopes {
+		scopes = append(scopes, s.Value)
+	}
+	secrets := make([]string, 0, len(a.PasswordCredentials))
+	for _, p := range a.PasswordCredentials {
+		secrets = append(secrets, p.KeyID)
+	}
+	return append(fs,
+		field{"appRoles", list(roles)},
+		field{"oauth2PermissionScopes", list(scopes)},
+		field{"passwordCredentials", list(secrets)},
+		field{"createdDateTime", timeText(a.CreatedDateTime)},
+	)
+}
+
+var applicationHeader = []string{"APP ID", "DISPLAY NAME", "IDENTIFIER URIS", "TOKEN VERSION", "SECRETS"}
+
+func applicationRow(a tenant.Application) []string {
+	return []string{a.AppID, a.DisplayName, list(a.IdentifierURIs),
+		strconv.Itoa(a.TokenVersion()), strconv.Itoa(len(a.PasswordCredentials))}
+}
+
+// secretView is the JSON of a client secret: Graph's passwordCredential,
+// with endDateTime null when the secret never expires, and secretText only
+// in the answer to `app secret add`. Hashes and salts are never shown.
+type secretView struct {
+	KeyID         string     `json:"keyId"`
+	DisplayName   string     `json:"displayName"`
+	Hint          string     `json:"hint"`
+	StartDateTime time.Time  `json:"startDateTime"`
+	EndDateTime   *time.Time `json:"endDateTime"`
+	SecretText    string     `json:"secretText,omitempty"`
+}
+
+func newSecretView(p tenant.PasswordCredential, secretText string) secretView {
+	v := secretView{KeyID: p.KeyID, DisplayName: p.DisplayName, Hint: p.Hint,
+		StartDateTime: p.StartDateTime, SecretText: secretText}
+	if !p.EndDateTime.IsZero() {
+		end := p.EndDateTime
+		v.EndDateTime = &end
+	}
+	return v
+}
+
+func secretFields(v secretView) []field {
+	fs := []field{
+		{"keyId", v.KeyID},
+		{"displayName", orDash(v.DisplayName)},
+		{"hint", v.Hint},
+		{"startDateTime", timeText(v.StartDateTime)},
+		{"endDateTime", endText(v.EndDateTime)},
+	}
+	if v.SecretText != "" {
+		fs = append(fs, field{"secretText", v.SecretText})
+	}
+	return fs
+}
+
+var secretHeader = []string{"KEY ID", "DISPLAY NAME", "HINT", "START", "END"}
+
+func secretRow(v secretView) []string {
+	return []string{v.KeyID, orDash(v.DisplayName), v.Hint, timeText(v.StartDateTime), endText(v.EndDateTime)}
+}
+
+// ---- value formatting ----
+
+// list joins values for text output; an empty list shows as "-".
+func list(values []string) string {
+	if len(values) == 0 {
+		return "-"
+	}
+	return strings.Join(values, ", ")
+}
+
+// orDash shows an empty value as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func endText(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return timeText(*t)
+}

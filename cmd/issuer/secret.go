@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// secretCommand is `issuer app secret`: client secrets (Graph:
+// passwordCredentials). A secret's text is shown once, when it is added.
+func secretCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "secret",
+		Usage: "manage an application's client secrets",
+		Subcommands: []*cli.Command{
+			secretAddCommand(),
+			secretListCommand(),
+			secretRemoveCommand(),
+		},
+	}
+}
+
+func secretAddCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "add",
+		Usage: "add a client secret and print it, this once",
+		Description: `The secret text is printed once and only a salted hash is kept; copy it
+now. Without --expires the secret never expires.
+
+EXAMPLES
+   issuer app secret add --app APPID --name ci --expires 90d
+   issuer -o json app secret add --app APPID | jq -r .secretText`,
+		Flags: []cli.Flag{
+			appFlag("application"),
+			&cli.StringFlag{Name: "name", Usage: "description of the secret (displayName)"},
+			lifetimeFlag("expires", "expire after `DURATION`, e.g. 90d, 8760h or 1d12h (default: never)"),
+		},
+		Action: secretAdd,
+	}
+}
+
+func secretAdd(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID := c.String("app")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		cred, secret, err := dir.AddPassword(c.Context, appID, tenant.PasswordSpec{
+			DisplayName: c.String("name"), Lifetime: lifetimeValue(c, "expires"),
+		})
+		if err != nil {
+			return applicationError(appID, err)
+		}
+		v := newSecretView(cred, secret)
+		if err := printObject(c, v, secretFields(v)); err != nil {
+			return err
+		}
+		if !isJSON(c) {
+			fmt.Fprintln(c.App.ErrWriter, "issuer: copy the secretText now: it is not stored and will not be shown again")
+		}
+		return nil
+	})
+}
+
+func secretListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list an application's client secrets (key ids and hints, never the secrets)",
+		Flags:  []cli.Flag{appFlag("application")},
+		Action: secretList,
+	}
+}
+
+func secretList(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID := c.String("app")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		app, err := dir.GetApplication(c.Context, appID)
+		if err != nil {
+			return applicationError(appID, err)
+		}
+		views := make([]secretView, 0, len(app.PasswordCredentials))
+		rows := make([][]string, 0, len(app.PasswordCredentials))
+		for _, p := range app.PasswordCredentials {
+			v := newSecretView(p, "")
+			views = append(views, v)
+			rows = append(rows, secretRow(v))
+		}
+		return printTable(c, views, secretHeader, rows)
+	})
+}
+
+func secretRemoveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "remove",
+		Usage: "remove a client secret",
+		Flags: []cli.Flag{
+			appFlag("application"),
+			&cli.StringFlag{Name: "key-id", Usage: "keyId of the secret (`ID`, see app secret list)", Required: true},
+		},
+		Action: secretRemove,
+	}
+}
+
+func secretRemove(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID, keyID := c.String("app"), c.String("key-id")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		if err := dir.RemovePassword(c.Context, appID, keyID); err != nil {
+			return err // names the application or the secret that is missing
+		}
+		return printDone(c, "removed secret %s of application %s", keyID, appID)
+	})
+}

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/storage"
+)
+
+// readyLine is the line `issuer serve` prints to stderr when it accepts
+// connections.
+var readyLine = regexp.MustCompile(`(?m)^issuer: listening on (\S+) \((.*)\)$`)
+
+// watchedBuffer is a goroutine-safe buffer that signals when the ready line
+// has been written.
+type watchedBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan []string
+	once  sync.Once
+}
+
+func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{ready: make(chan []string, 1)} }
+
+func (w *watchedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if m := readyLine.FindStringSubmatch(w.buf.String()); m != nil {
+		w.once.Do(func() { w.ready <- m })
+	}
+	return n, err
+}
+
+func (w *watchedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// server is an `issuer serve` running in-process.
+type server struct {
+	url            string // as printed on the ready line
+	details        string
+	stdout, stderr *watchedBuffer
+	stop           context.CancelFunc
+	done           chan int
+}
+
+// startServe runs `issuer --db db args…` in-process and waits for the ready
+// line.
+func startServe(t *testing.T, db string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), stop: cancel, done: make(chan int, 1)}
+	argv := append([]string{"issuer", "--db", db}, args...)
+	go func() { s.done <- run(ctx, argv, s.stdout, s.stderr) }()
+	select {
+	case m := <-s.stderr.ready:
+		s.url, s.details = m[1], m[2]
+	case code := <-s.done:
+		cancel()
+		t.Fatalf("issuer serve exited with %d before it was ready\nstderr: %s", code, s.stderr)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("issuer serve not ready after 30s\nstderr: %s", s.stderr)
+	}
+	t.Cleanup(func() { s.shutdown(t) })
+	return s
+}
+
+// shutdown cancels the server's context (what SIGINT/SIGTERM do in main) and
+// returns its exit code.
+func (s *server) shutdown(t *testing.T) int {
+	t.Helper()
+	s.stop()
+	select {
+	case code := <-s.done:
+		s.done <- code // later calls see the same code
+		return code
+	case <-time.After(15 * time.Second):
+		t.Fatalf("issuer serve did not stop within 15s\nstderr: %s", s.stderr)
+		return -1
+	}
+}
+
+// trusting returns an http.Client that trusts only the CA in caFile.
+func trusting(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no PEM certificate", caFile)
+	}
+	return &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}
+}
+
+// TestServeDemo is the README's run command end to end: `serve --demo` on an
+// empty database, the printed request (the curl command's form, through a
+// client trusting issuer-ca.pem) gets a v2 token that verifies against the
+// server's JWKS; a cancelled context stops the server cleanly; a restart
+// keeps the CA and says the demo already exists.
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "issuer.db")
+	srv := startServe(t, db, "-o", "json", "serve", "--addr", "127.0.0.1:0", "--demo")
+
+	caFile := filepath.Join(dir, caFileName)
+	if !strings.Contains(srv.details, "ca: "+caFile) || !strings.Contains(srv.details, "db: "+db) {
+		t.Errorf("ready line details %q; want ca: %s and db: %s", srv.details, caFile, db)
+	}
+	if fi, err := os.Stat(caFile); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("CA file %s: %v, %v; want mode 0644", caFile, fi, err)
+	}
+	if !strings.HasPrefix(srv.url, "https://127.0.0.1:") || strings.HasSuffix(srv.url, ":0") {
+		t.Errorf("listening on %q; want https://127.0.0.1:<real port>", srv.url)
+	}
+	var demo demoSummary
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &demo); err != nil {
+		t.Fatalf("demo output is not JSON: %v\n%s", err, srv.stdout)
+	}
+	if !demo.Created || demo.ClientSecret == "" || demo.TokenEndpoint != srv.url+"/"+demo.TenantID+"/oauth2/v2.0/token" {
+		t.Errorf("demo summary %+v; want a new demo with a secret and the v2 token endpoint of %s", demo, srv.url)
+	}
+	for _, want := range []string{"--cacert " + shellQuote(caFile), "client_id=" + demo.DaemonAppID, "client_secret=" + demo.ClientSecret, "scope=api://demo-api/.default", demo.TokenEndpoint} {
+		if !strings.Contains(demo.Curl, want) {
+			t.Errorf("curl command lacks %q:\n%s", want, demo.Curl)
+		}
+	}
+
+	client := trusting(t, caFile)
+	resp, err := client.PostForm(demo.TokenEndpoint, url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {demo.DaemonAppID},
+		"client_secret": {demo.ClientSecret},
+		"scope":         {"api://demo-api/.default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		TokenType   string `json:"token_type"`
+		ExpiresIn   any    `json:"expires_in"`
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || body.TokenType != "Bearer" || body.AccessToken == "" {
+		t.Fatalf("token response: status %d, %+v, %v; want 200 with a Bearer token", resp.StatusCode, body, err)
+	}
+	claims := verifyJWT(t, client, srv.url+"/"+demo.TenantID+"/discovery/v2.0/keys", body.AccessToken)
+	for k, want := range map[string]string{"aud": demo.APIAppID, "azp": demo.DaemonAppID, "tid": demo.TenantID, "ver": "2.0"} {
+		if got, _ := claims[k].(string); got != want {
+			t.Errorf("claim %s = %v; want %q", k, claims[k], want)
+		}
+	}
+
+	if code := srv.shutdown(t); code != exitOK {
+		t.Fatalf("exit %d after shutdown; want 0\nstderr: %s", code, srv.stderr)
+	}
+	// The database is closed: another process may open it now.
+	if d, err := storage.Open(db, storage.Options{Timeout: 100 * time.Millisecond}); err != nil {
+		t.Fatalf("database still locked after shutdown: %v", err)
+	} else {
+		d.Close()
+	}
+
+	ca1, _ := os.ReadFile(caFile)
+	again := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--demo")
+	out := again.stdout.String()
+	for _, want := range []string{"already exists", "app secret add --app " + demo.DaemonAppID, "client_secret=<SECRET>", demo.TenantID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("second --demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if ca2, _ := os.ReadFile(caFile); !bytes.Equal(ca1, ca2) {
+		t.Error("the CA certificate changed across restarts; want the same trust")
+	}
+	if code := again.shutdown(t); code != exitOK {
+		t.Fatalf("exit %d after shutdown; want 0\nstderr: %s", code, again.stderr)
+	}
+}
+
+// TestServeInsecureHTTP: --insecure-http serves plain HTTP and writes no CA;
+// the URLs it publishes stay https (MSAL refuses http authorities), and the
+// demo's request goes to the plain HTTP address.
+func TestServeInsecureHTTP(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "issuer.db")
+	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--insecure-http", "--demo", "-o", "json")
+	if !strings.HasPrefix(srv.url, "http://127.0.0.1:") {
+		t.Errorf("listening on %q; want http://127.0.0.1:<port>", srv.url)
+	}
+	if want := "base URL: https" + strings.TrimPrefix(srv.url, "http"); !strings.Contains(srv.details, want) {
+		t.Errorf("ready line details %q; want %q", srv.details, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, caFileName)); !os.IsNotExist(err) {
+		t.Errorf("CA file written with --insecure-http (stat: %v)", err)
+	}
+	var demo demoSummary
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &demo); err != nil {
+		t.Fatalf("demo output is not JSON: %v\n%s", err, srv.stdout)
+	}
+	if !strings.HasPrefix(demo.TokenEndpoint, srv.url+"/") || strings.Contains(demo.Curl, "--cacert") {
+		t.Errorf("demo token endpoint %q, curl %q; want plain HTTP at %s and no --cacert", demo.TokenEndpoint, demo.Curl, srv.url)
+	}
+	resp, err := http.PostForm(demo.TokenEndpoint, url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {demo.DaemonAppID},
+		"client_secret": {demo.ClientSecret}, "scope": {demo.Scope},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
+		t.Fatalf("token over plain HTTP: status %d, %v; want 200 with a token", resp.StatusCode, err)
+	}
+	var claims map[string]any
+	unmarshalSegment(t, strings.Split(body.AccessToken, ".")[1], &claims)
+	if iss, _ := claims["iss"].(string); !strings.HasPrefix(iss, "https://") {
+		t.Errorf("iss = %q; want the https base URL", iss)
+	}
+	resp, err = http.Get(srv.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz: %d; want 200", resp.StatusCode)
+	}
+	if code := srv.shutdown(t); code != exitOK {
+		t.Fatalf("exit %d; want 0\nstderr: %s", code, srv.stderr)
+	}
+}
+
+// TestServeBinarySIGTERM builds the binary and stops it with SIGTERM, the way
+// a process manager does: main's signal handling must end in a clean exit.
+func TestServeBinarySIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGTERM on Windows")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "issuer")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--db", filepath.Join(dir, "issuer.db"), "serve", "--addr", "127.0.0.1:0")
+	stderr := newWatchedBuffer()
+	cmd.Stdout, cmd.Stderr = new(bytes.Buffer), stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-stderr.ready:
+	case err := <-exited:
+		t.Fatalf("issuer serve exited before it was ready: %v\nstderr: %s", err, stderr)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("issuer serve not ready after 30s\nstderr: %s", stderr)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("after SIGTERM: %v; want exit 0\nstderr: %s", err, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("issuer serve ignored SIGTERM for 15s\nstderr: %s", stderr)
+	}
+}
+
+// verifyJWT checks an RS256 token's signature against the JWKS at jwksURL,
+// as a relying party would, and returns its claims.
+func verifyJWT(t *testing.T, client *http.Client, jwksURL, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts; want 3", len(parts))
+	}
+	var header struct{ Alg, Kid string }
+	var claims map[string]any
+	unmarshalSegment(t, parts[0], &header)
+	unmarshalSegment(t, parts[1], &claims)
+	if header.Alg != "RS256" || header.Kid == "" {
+		t.Fatalf("token header %+v; want alg RS256 and a kid", header)
+	}
+	resp, err := client.Get(jwksURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []struct{ Kid, N, E string } `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
+		t.Fatalf("JWKS: %v", err)
+	}
+	for _, k := range jwks.Keys {
+		if k.Kid != header.Kid {
+			continue
+		}
+		n, _ := base64.RawURLEncoding.DecodeString(k.N)
+		e, _ := base64.RawURLEncoding.DecodeString(k.E)
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+		digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {
+			t.Fatalf("token signature does not verify with key %s: %v", k.Kid, err)
+		}
+		return claims
+	}
+	t.Fatalf("kid %s not in the JWKS at %s", header.Kid, jwksURL)
+	return nil
+}
+
+func unmarshalSegment(t *testing.T, seg string, v any) {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		t.Fatalf("token segment %q: %v", seg, err)
+	}
+}
