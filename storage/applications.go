@@ -173,11 +173,15 @@ func getApplicationTx(tx *bbolt.Tx, appID string) (tenant.Application, error) {
 		return tenant.Application{}, fmt.Errorf("application %s: %w", appID, tenant.ErrNotFound)
 	}
 	homeID := string(home)
-	tb, err := tenantBucketsTx(tx, homeID)
+	root, err := tenantRootTx(tx, homeID)
 	if err != nil {
 		return tenant.Application{}, damaged("application %s: home tenant %s: %v", appID, homeID, err)
 	}
-	v := tb.apps.Get([]byte(appID))
+	apps, err := subBucket(root, homeID, bucketApplications)
+	if err != nil {
+		return tenant.Application{}, err
+	}
+	v := apps.Get([]byte(appID))
 	if v == nil {
 		return tenant.Application{}, damaged("application %s is indexed in tenant %s but not stored there", appID, homeID)
 	}

@@ -98,17 +98,38 @@ func (tb *tenantBuckets) subBuckets() []struct {
 // ErrNotFound; a tenant bucket without one of its sub-buckets is a damaged
 // file.
 func tenantBucketsTx(tx *bbolt.Tx, tenantID string) (*tenantBuckets, error) {
+	root, err := tenantRootTx(tx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	tb := &tenantBuckets{id: tenantID}
+	for _, s := range tb.subBuckets() {
+		if *s.b, err = subBucket(root, tenantID, s.name); err != nil {
+			return nil, err
+		}
+	}
+	return tb, nil
+}
+
+// tenantRootTx returns the nested bucket of a tenant, or an ErrNotFound
+// error. With subBucket it serves the token path, which opens only the
+// sub-buckets it reads (opening one costs allocations).
+func tenantRootTx(tx *bbolt.Tx, tenantID string) (*bbolt.Bucket, error) {
 	root := tx.Bucket(bucketTenant).Bucket([]byte(tenantID))
 	if root == nil {
 		return nil, fmt.Errorf("tenant %s: %w", tenantID, tenant.ErrNotFound)
 	}
-	tb := &tenantBuckets{id: tenantID}
-	for _, s := range tb.subBuckets() {
-		if *s.b = root.Bucket(s.name); *s.b == nil {
-			return nil, fmt.Errorf("storage: damaged database: tenant %s has no %s bucket", tenantID, s.name)
-		}
+	return root, nil
+}
+
+// subBucket opens a sub-bucket of a tenant's bucket; a missing one means a
+// damaged file.
+func subBucket(root *bbolt.Bucket, tenantID string, name []byte) (*bbolt.Bucket, error) {
+	b := root.Bucket(name)
+	if b == nil {
+		return nil, damaged("tenant %s has no %s bucket", tenantID, name)
 	}
-	return tb, nil
+	return b, nil
 }
 
 // createTenantBucketsTx creates the nested bucket of a new tenant with all

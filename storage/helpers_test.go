@@ -45,14 +45,18 @@ func spIDOf(tenantID, appID string) string { return objectID("sp", tenantID, app
 
 // openTest opens a fresh database in a temporary directory, closed (and
 // checked with fsck) when the test ends.
-func openTest(t testing.TB) *DB {
+func openTest(t testing.TB) *DB { return openTestFsck(t, true) }
+
+// openTestFsck is openTest, with the final fsck optional for tests that
+// damage the file on purpose.
+func openTestFsck(t testing.TB, check bool) *DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "issuer.db"), Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
-		if !t.Failed() {
+		if check && !t.Failed() {
 			fsck(t, db)
 		}
 		if err := db.Close(); err != nil {
@@ -72,7 +76,7 @@ type env struct {
 func newEnv(t testing.TB) env { return env{t: t, db: openTest(t)} }
 
 func newTenant(id string, domains ...string) tenant.Tenant {
-	return tenant.Tenant{ID: id, DisplayName: "Tenant " + id[:8], Domains: domains,
+	return tenant.Tenant{ID: id, DisplayName: "Tenant " + id[:min(8, len(id))], Domains: domains,
 		UserConsent: tenant.UserConsentAllowed, CreatedDateTime: t0}
 }
 
@@ -91,7 +95,7 @@ func newApp(appID, home string, uris ...string) tenant.Application {
 		uris = []string{}
 	}
 	return tenant.Application{
-		ID: objectID("app", appID), AppID: appID, HomeTenantID: home, DisplayName: "App " + appID[:8],
+		ID: objectID("app", appID), AppID: appID, HomeTenantID: home, DisplayName: "App " + appID[:min(8, len(appID))],
 		SignInAudience: tenant.AudienceMyOrg, IdentifierURIs: uris,
 		API:      tenant.API{OAuth2PermissionScopes: []tenant.PermissionScope{}},
 		AppRoles: []tenant.AppRole{}, RequiredResourceAccess: []tenant.RequiredResourceAccess{},

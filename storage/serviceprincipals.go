@@ -141,21 +141,9 @@ func (db *DB) FindServicePrincipal(ctx context.Context, tenantID, name string) (
 		app tenant.Application
 	)
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		appID, err := findAppIDTx(tb, name)
-		if err != nil {
-			return err
-		}
-		if sp, err = getServicePrincipalTx(tb, appID); err != nil {
-			return err
-		}
-		if app, err = getApplicationTx(tx, appID); err != nil {
-			return damaged("service principal %s in tenant %s: %v", sp.ID, tenantID, err)
-		}
-		return nil
+		var err error
+		sp, app, err = findServicePrincipalTx(tx, tenantID, name)
+		return err
 	})
 	if err != nil {
 		return tenant.ServicePrincipal{}, tenant.Application{}, err
@@ -163,21 +151,62 @@ func (db *DB) FindServicePrincipal(ctx context.Context, tenantID, name string) (
 	return sp, app, nil
 }
 
-// findAppIDTx returns the appId of the application named name that has a
-// service principal in the tenant: one read of sp_by_app or sp_by_uri.
-func findAppIDTx(tb *tenantBuckets, name string) (string, error) {
+// findServicePrincipalTx is FindServicePrincipal's read: sp_by_app or
+// sp_by_uri, then sp_by_app and service_principals of the tenant, then
+// app_home and the home tenant's applications. It opens only those
+// sub-buckets.
+func findServicePrincipalTx(tx *bbolt.Tx, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
+	var (
+		sp  tenant.ServicePrincipal
+		app tenant.Application
+	)
+	notFound := fmt.Errorf("application %q in tenant %s: %w", name, tenantID, tenant.ErrNotFound)
+	root, err := tenantRootTx(tx, tenantID)
+	if err != nil {
+		return sp, app, err
+	}
+	spByApp, err := subBucket(root, tenantID, bucketSPByApp)
+	if err != nil {
+		return sp, app, err
+	}
 	var appID []byte
 	if n := strings.TrimSpace(name); tenant.IsGUID(n) {
-		if id := strings.ToLower(n); tb.spByApp.Get([]byte(id)) != nil {
-			appID = []byte(id)
-		}
+		appID = []byte(strings.ToLower(n))
 	} else if u := uriKey(name); checkKeyPart("identifier URI", u) == nil {
-		appID = tb.spByURI.Get([]byte(u))
+		spByURI, err := subBucket(root, tenantID, bucketSPByURI)
+		if err != nil {
+			return sp, app, err
+		}
+		if appID = spByURI.Get([]byte(u)); appID != nil {
+			// An indexed URI must lead to a service principal.
+			if spByApp.Get(appID) == nil {
+				return sp, app, damaged("tenant %s: sp_by_uri names application %s for %q, which has no service principal there", tenantID, appID, name)
+			}
+		}
 	}
 	if appID == nil {
-		return "", fmt.Errorf("application %q in tenant %s: %w", name, tb.id, tenant.ErrNotFound)
+		return sp, app, notFound
 	}
-	return string(appID), nil
+	spID := spByApp.Get(appID)
+	if spID == nil {
+		return sp, app, notFound
+	}
+	sps, err := subBucket(root, tenantID, bucketServicePrincipals)
+	if err != nil {
+		return sp, app, err
+	}
+	v := sps.Get(spID)
+	if v == nil {
+		return sp, app, damaged("tenant %s: sp_by_app names service principal %s, which is missing", tenantID, spID)
+	}
+	var rec servicePrincipalRecord
+	if err := decodeRecord(v, "service principal", string(spID), &rec); err != nil {
+		return sp, app, err
+	}
+	if app, err = getApplicationTx(tx, string(appID)); err != nil {
+		return sp, app, damaged("service principal %s in tenant %s: %v", spID, tenantID, err)
+	}
+	return rec.toServicePrincipal(), app, nil
 }
 
 // createServicePrincipalTx writes a new service principal with its indexes:

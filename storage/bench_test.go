@@ -1,0 +1,60 @@
+package storage
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkFindServicePrincipal resolves resources in a directory of 1,000
+// tenants. Every tenant registers its own single-tenant "api://orders" (the
+// worst case for a global URI index: 1,000 applications share the URI) and
+// has a service principal of one multi-tenant API. The lookup must not grow
+// with the directory.
+func BenchmarkFindServicePrincipal(b *testing.B) {
+	const tenants = 1000
+	e := env{t: b, db: openTestFsck(b, false)}
+	e.db.bolt.NoSync = true // setup speed only; lookups are reads
+	tenantID := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+	appID := func(i int) string { return fmt.Sprintf("%08x-0001-4000-8000-%012x", i, i) }
+	const shared = "0f000000-0000-4000-8000-00000000ffff"
+	for i := range tenants {
+		e.tenant(tenantID(i), fmt.Sprintf("t%d.onmicrosoft.com", i))
+		if i == 0 {
+			e.app(multiTenant(newApp(shared, tenantID(0), "api://shared-api")))
+		} else {
+			e.sp(tenantID(i), shared)
+		}
+		e.app(newApp(appID(i), tenantID(i), "api://orders"))
+	}
+	e.db.bolt.NoSync = false
+	probe := tenants / 2
+
+	for _, bc := range []struct {
+		name, tenantID, query, wantApp string
+	}{
+		{"appId", tenantID(probe), appID(probe), appID(probe)},
+		{"URI shared by 1000 single-tenant apps", tenantID(probe), "API://orders/", appID(probe)},
+		{"URI of a multi-tenant app", tenantID(probe), "api://shared-api", shared},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := b.Context()
+			for b.Loop() {
+				_, app, err := e.db.FindServicePrincipal(ctx, bc.tenantID, bc.query)
+				if err != nil || app.AppID != bc.wantApp {
+					b.Fatalf("FindServicePrincipal(%s) = %s, %v; want %s", bc.query, app.AppID, err, bc.wantApp)
+				}
+			}
+		})
+	}
+	b.Run("parallel", func(b *testing.B) {
+		ctx := b.Context()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := e.db.FindServicePrincipal(ctx, tenantID(probe), "api://orders"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
