@@ -168,6 +168,9 @@ func Explain(ctx context.Context, store tenant.Store, engine *Engine, q Query) (
 		return Explanation{}, err
 	}
 	res := applicationFacts(q.ResourceName, req.ResourceApp, req.ResourceSP)
+	if req.ResourceApp != nil {
+		res.TokenVersion = req.ResourceApp.TokenVersion()
+	}
 	ex.Resource = &res
 	if flow.Delegated() {
 		u, err := dir.FindUser(ctx, t.ID, q.UserRef)
@@ -205,9 +208,6 @@ func applicationFacts(requested string, app *tenant.Application, sp *tenant.Serv
 	if sp != nil {
 		s := *sp
 		f.ServicePrincipal = &s
-		if app != nil {
-			f.TokenVersion = app.TokenVersion()
-		}
 	}
 	return f
 }
