@@ -116,7 +116,7 @@ func printExplanation(w io.Writer, v explainView) error {
 			sub = ", suberror " + e.SubError
 		}
 		line("error", "AADSTS%d %s%s (HTTP %d)", e.Code, e.Error, sub, e.Status)
-		line("message", "%s", e.Description)
+		line("message", "%s", strings.TrimPrefix(e.Description, fmt.Sprintf("AADSTS%d: ", e.Code)))
 		line("reason", "%s", ex.Denial.Reason)
 		line("detail", "%s", ex.Denial.Detail)
 	}
