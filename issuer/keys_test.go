@@ -1,0 +1,186 @@
+package issuer_test
+
+import (
+	"context"
+	"crypto/rsa"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// jwksKids lists the kids of a key set.
+func (w *world) jwksKids(t *testing.T, path string) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	w.get(t, path).decode(t, &set)
+	var out []string
+	for _, k := range set.Keys {
+		out = append(out, k.Kid)
+	}
+	return out
+}
+
+// TestNewSigningKey checks the shape of a new key: RSA-2048, a self-signed
+// certificate for it, kid = its SHA-1 thumbprint, active.
+func TestNewSigningKey(t *testing.T) {
+	k, err := issuer.NewSigningKey(fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PrivateKey.N.BitLen() != 2048 {
+		t.Errorf("key size = %d; want 2048", k.PrivateKey.N.BitLen())
+	}
+	if pub, ok := k.Certificate.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&k.PrivateKey.PublicKey) {
+		t.Errorf("certificate does not hold the key")
+	}
+	c := k.Certificate
+	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil || c.Subject.String() != c.Issuer.String() {
+		t.Errorf("certificate is not self-signed: %v", err)
+	}
+	if k.KeyID != issuer.Thumbprint(k.Certificate) || len(k.KeyID) != 27 {
+		t.Errorf("kid = %q; want the 27-character thumbprint %q", k.KeyID, issuer.Thumbprint(k.Certificate))
+	}
+	if !k.Active() || !k.CreatedDateTime.Equal(fixedNow) {
+		t.Errorf("Active, CreatedDateTime = %v, %v; want true, %v", k.Active(), k.CreatedDateTime, fixedNow)
+	}
+	if fixedNow.Before(k.Certificate.NotBefore) || !fixedNow.Add(365*24*time.Hour).Before(k.Certificate.NotAfter) {
+		t.Errorf("certificate valid %v to %v; want it to cover %v and the year after", k.Certificate.NotBefore, k.Certificate.NotAfter, fixedNow)
+	}
+}
+
+// TestFirstKey checks that a fresh database gets one signing key, stored
+// and published, and that a second server over the same store reuses it.
+func TestFirstKey(t *testing.T) {
+	s := issuertest.NewServer(t, issuertest.Clock(fixedNow))
+	ctx := context.Background()
+	keys, err := s.DB.SigningKeys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("SigningKeys = %d keys, %v; want 1", len(keys), err)
+	}
+	w := &world{Server: s}
+	if got := w.jwksKids(t, "/common/discovery/keys"); len(got) != 1 || got[0] != keys[0].KeyID {
+		t.Errorf("JWKS kids = %v; want [%s]", got, keys[0].KeyID)
+	}
+	if _, err := issuer.New(ctx, issuer.Config{BaseURL: s.URL, Directory: s.Directory, Grants: s.DB, Keys: s.DB}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.DB.SigningKeys(ctx); len(again) != 1 {
+		t.Errorf("after a second New: %d keys; want the first one reused", len(again))
+	}
+}
+
+// TestKeyRotation retires the test key for a new one: after ReloadKeys new
+// tokens carry the new kid, both keys are published while the old one is in
+// its grace period, and only the new one after.
+func TestKeyRotation(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	old := testKey(t)
+	next, err := issuer.NewSigningKey(fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.DB.AddSigningKey(ctx, next))
+	w.must(w.DB.UpdateSigningKey(ctx, old.KeyID, func(k *tenant.SigningKey) error {
+		k.RetiredDateTime = fixedNow
+		k.ExpiresDateTime = fixedNow.Add(24 * time.Hour)
+		return nil
+	}))
+	w.must(w.Issuer.ReloadKeys(ctx))
+
+	r := w.post(t, "/"+tenantA+"/oauth2/v2.0/token", ccForm("scope", "api://inventory/.default"))
+	var m map[string]any
+	r.decode(t, &m)
+	if v := w.verify(t, m["access_token"].(string), tenantA, 2); v.kid != next.KeyID {
+		t.Errorf("token kid = %s; want the new key %s", v.kid, next.KeyID)
+	}
+	for _, path := range []string{"/common/discovery/keys", "/" + tenantA + "/discovery/v2.0/keys"} {
+		if got := w.jwksKids(t, path); len(got) != 2 || got[0] != next.KeyID || got[1] != old.KeyID {
+			t.Errorf("GET %s kids = %v; want [%s %s] (new first)", path, got, next.KeyID, old.KeyID)
+		}
+	}
+	w.Advance(25 * time.Hour)
+	if got := w.jwksKids(t, "/common/discovery/keys"); len(got) != 1 || got[0] != next.KeyID {
+		t.Errorf("after the grace period, kids = %v; want [%s]", got, next.KeyID)
+	}
+}
+
+// TestRetiredKeysOnly checks that a server whose keys are all retired makes
+// a new active one rather than signing with a retired key.
+func TestRetiredKeysOnly(t *testing.T) {
+	k := testKey(t)
+	k.RetiredDateTime = fixedNow.Add(-time.Hour)
+	s := issuertest.NewServer(t, issuertest.Clock(fixedNow), issuertest.SigningKey(k))
+	keys, err := s.DB.SigningKeys(context.Background())
+	if err != nil || len(keys) != 2 || !keys[0].Active() || keys[0].KeyID == k.KeyID {
+		t.Fatalf("SigningKeys = %d keys, %v; want a new active key before the retired one", len(keys), err)
+	}
+	w := &world{Server: s}
+	if got := w.jwksKids(t, "/common/discovery/keys"); len(got) != 2 {
+		t.Errorf("JWKS kids = %v; want the new key and the retired one (no expiry set)", got)
+	}
+	if r := w.get(t, "/healthz"); r.status != http.StatusOK {
+		t.Errorf("healthz = %d; want 200", r.status)
+	}
+}
+
+// TestTokenLifetime checks that Config.TokenLifetime sets expires_in and
+// moves exp with it, keeping the 300 s backdating and the extra second.
+func TestTokenLifetime(t *testing.T) {
+	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.TokenLifetime = 2 * time.Hour }))
+	r := w.post(t, "/"+tenantA+"/oauth2/v2.0/token", ccForm("scope", "api://inventory/.default"))
+	var m map[string]any
+	r.decode(t, &m)
+	c := w.verify(t, m["access_token"].(string), tenantA, 2).claims
+	if m["expires_in"] != float64(7200) || c["exp"].(float64)-c["iat"].(float64) != 7501 {
+		t.Errorf("expires_in = %v, exp-iat = %v; want 7200, 7501", m["expires_in"], c["exp"].(float64)-c["iat"].(float64))
+	}
+}
+
+// TestConfigValidation checks that New refuses configurations clients could
+// not use.
+func TestConfigValidation(t *testing.T) {
+	s := issuertest.NewServer(t)
+	ok := issuer.Config{BaseURL: "https://login.example.test:8443", Directory: s.Directory, Grants: s.DB, Keys: s.DB}
+	for _, tc := range []struct {
+		name string
+		edit func(*issuer.Config)
+	}{
+		{"no BaseURL", func(c *issuer.Config) { c.BaseURL = "" }},
+		{"http BaseURL", func(c *issuer.Config) { c.BaseURL = "http://localhost:8080" }},
+		{"BaseURL with a path", func(c *issuer.Config) { c.BaseURL = "https://localhost/entra" }},
+		{"BaseURL with a query", func(c *issuer.Config) { c.BaseURL = "https://localhost?x=1" }},
+		{"BaseURL without host", func(c *issuer.Config) { c.BaseURL = "https:///x" }},
+		{"no Directory", func(c *issuer.Config) { c.Directory = nil }},
+		{"no Grants", func(c *issuer.Config) { c.Grants = nil }},
+		{"no Keys", func(c *issuer.Config) { c.Keys = nil }},
+		{"negative lifetime", func(c *issuer.Config) { c.TokenLifetime = -time.Second }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := ok
+			tc.edit(&cfg)
+			if _, err := issuer.New(context.Background(), cfg); err == nil {
+				t.Errorf("New(%+v) succeeded; want an error", cfg)
+			}
+		})
+	}
+	t.Run("trailing slash is dropped", func(t *testing.T) {
+		cfg := ok
+		cfg.BaseURL = "https://login.example.test:8443/"
+		srv, err := issuer.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.BaseURL(); got != "https://login.example.test:8443" {
+			t.Errorf("BaseURL() = %q; want no trailing slash", got)
+		}
+	})
+}
