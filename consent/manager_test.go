@@ -424,6 +424,16 @@ func TestRevoke(t *testing.T) {
 	wantDenial(t, f, dotDefault(alice), consent.ReasonConsentRequired)
 	wantDecision(t, f, dotDefault(bob), nil, []string{"access_as_user"})
 
+	// Consent given again after a revoke counts again.
+	res2, err := f.mgr.GrantAdminConsent(f.ctx, contosoID, webAppID)
+	if err != nil || len(res2.PermissionGrants) != 1 {
+		t.Fatalf("GrantAdminConsent(web) after revoke = %+v, %v; want a new grant", res2, err)
+	}
+	wantDecision(t, f, dotDefault(alice), nil, []string{"access_as_user", "Orders.ReadWrite.All"})
+	if res2, err := f.mgr.GrantUserConsent(f.ctx, contosoID, webAppID, alice, "", nil); err != nil || len(res2.PermissionGrants) != 1 {
+		t.Errorf("GrantUserConsent(alice) after revoke = %+v, %v; want a new grant", res2, err)
+	}
+
 	// Revoking the daemon's consent removes its roles from the next decision.
 	res, err = f.mgr.Revoke(f.ctx, contosoID, daemonAppID, "")
 	if err != nil || len(res.AppRoleAssignments) != 1 || len(res.PermissionGrants) != 0 || res.AppRoleAssignments[0].AppRoleValue != "Orders.Read" {
