@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -340,5 +342,88 @@ func TestCheckKeyPart(t *testing.T) {
 				t.Errorf("checkKeyPart(%q) = %v; want ErrInvalid", tc.in, err)
 			}
 		})
+	}
+}
+
+// TestOpenDefaultTimeout: a zero Timeout waits about one second for the
+// lock, instead of bbolt's default of waiting forever.
+func TestOpenDefaultTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	_, err = Open(path, Options{})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: got %v; want ErrLocked", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 30*time.Second {
+		t.Errorf("second Open gave up after %v; want about 1s", d)
+	}
+}
+
+// TestConcurrentAccess runs token-path reads alongside writes, for the race
+// detector and for bbolt's one-writer, many-readers rule.
+func TestConcurrentAccess(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.tenant(tenantA, "contoso.onmicrosoft.com")
+	e.tenant(tenantB, "fabrikam.onmicrosoft.com")
+	orders := e.app(multiTenant(newApp(appOrders, tenantA, "api://orders")))
+	client := e.app(newApp(appClient, tenantA))
+	e.sp(tenantB, appOrders)
+
+	done := make(chan error, 4)
+	for w := range 2 {
+		go func() {
+			for i := range 50 {
+				_, _, err := e.db.FindServicePrincipal(ctx, tenantA, "api://orders")
+				if err == nil {
+					_, err = e.db.AppRoleAssignmentsOf(ctx, tenantA, client.ID, orders.ID)
+				}
+				if err == nil && w == 1 {
+					_, _, err = e.db.FindServicePrincipal(ctx, tenantB, appOrders)
+				}
+				if err != nil {
+					done <- fmt.Errorf("reader %d, round %d: %w", w, i, err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	go func() {
+		for i := range 25 {
+			err := e.db.UpdateApplication(ctx, appOrders, func(a *tenant.Application) error {
+				a.DisplayName = fmt.Sprintf("Orders %d", i)
+				return nil
+			})
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	go func() {
+		for i := range 25 {
+			role := objectID("role", fmt.Sprint(i))
+			a := newAssignment(tenantA, client.ID, consent.PrincipalServicePrincipal, orders.ID, role)
+			if err := e.db.CreateAppRoleAssignment(ctx, a); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if as, _ := e.db.AppRoleAssignmentsOf(ctx, tenantA, client.ID, orders.ID); len(as) != 25 {
+		t.Errorf("AppRoleAssignmentsOf = %d assignments; want 25", len(as))
 	}
 }

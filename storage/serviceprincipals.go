@@ -160,7 +160,7 @@ func findServicePrincipalTx(tx *bbolt.Tx, tenantID, name string) (tenant.Service
 		sp  tenant.ServicePrincipal
 		app tenant.Application
 	)
-	notFound := fmt.Errorf("application %q in tenant %s: %w", name, tenantID, tenant.ErrNotFound)
+	notFound := func() error { return fmt.Errorf("application %q in tenant %s: %w", name, tenantID, tenant.ErrNotFound) }
 	root, err := tenantRootTx(tx, tenantID)
 	if err != nil {
 		return sp, app, err
@@ -185,11 +185,11 @@ func findServicePrincipalTx(tx *bbolt.Tx, tenantID, name string) (tenant.Service
 		}
 	}
 	if appID == nil {
-		return sp, app, notFound
+		return sp, app, notFound()
 	}
 	spID := spByApp.Get(appID)
 	if spID == nil {
-		return sp, app, notFound
+		return sp, app, notFound()
 	}
 	sps, err := subBucket(root, tenantID, bucketServicePrincipals)
 	if err != nil {
