@@ -147,15 +147,16 @@ func (a Application) ScopeByValue(value string) (PermissionScope, bool) {
 	return PermissionScope{}, false
 }
 
-// HasName reports whether name (an appId or identifier URI, any case) names
-// this application.
+// HasName reports whether name (an appId or identifier URI, any case, a
+// trailing slash tolerated) names this application, by the same key the
+// store's lookups use.
 func (a Application) HasName(name string) bool {
-	n := NormalizeName(name)
+	n := IdentifierKey(name)
 	if n == a.AppID {
 		return true
 	}
 	for _, u := range a.IdentifierURIs {
-		if NormalizeName(u) == n {
+		if IdentifierKey(u) == n {
 			return true
 		}
 	}

@@ -28,8 +28,9 @@ var (
 // an update callback that runs inside the transaction; returning an error from
 // it aborts the write.
 //
-// Lookups by name are case-insensitive: implementations normalise domains,
-// user principal names and identifier URIs with NormalizeName.
+// Lookups by name are case-insensitive: implementations normalise domains
+// and user principal names with NormalizeName, identifier URIs with
+// IdentifierKey.
 type Store interface {
 	// CreateTenant fails with ErrExists if the ID or any domain is taken.
 	CreateTenant(ctx context.Context, t Tenant) error
