@@ -55,7 +55,8 @@ func newJWK(k tenant.SigningKey) jwk {
 func (s *Server) handleKeys(version int) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		c := s.begin(r)
-		if _, err := s.resolveAuthority(r.Context(), ps.ByName("tenant")); err != nil {
+		c.tenant = ps.ByName("tenant")
+		if _, err := s.resolveAuthority(r.Context(), c.tenant); err != nil {
 			s.writeError(w, c, metadataSurface, err)
 			return
 		}
