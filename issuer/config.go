@@ -42,6 +42,9 @@ type Config struct {
 	// host; no path, no trailing slash. MSAL refuses http authorities and
 	// compares the discovery issuer's host with it.
 	BaseURL string
+	// AllowHTTP accepts an http:// BaseURL, for `serve --insecure-http`:
+	// curl and JWT validators work over plain HTTP, MSAL and azidentity do not.
+	AllowHTTP bool
 	// EntraIssuers makes iss and the discovery issuer use Microsoft's
 	// production strings (https://login.microsoftonline.com/{tid}/v2.0 and
 	// https://sts.windows.net/{tid}/), for validators hard-wired to them.
@@ -66,7 +69,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.BaseURL is required")
 	case err != nil:
 		return c, fmt.Errorf("issuer: Config.BaseURL: %w", err)
-	case u.Scheme != "https":
+	case u.Scheme != "https" && !(c.AllowHTTP && u.Scheme == "http"):
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https: MSAL and azidentity refuse other authorities", c.BaseURL)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https://host[:port] with no path: clients take the first path segment as the tenant", c.BaseURL)

@@ -156,6 +156,7 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{"no BaseURL", func(c *issuer.Config) { c.BaseURL = "" }},
 		{"http BaseURL", func(c *issuer.Config) { c.BaseURL = "http://localhost:8080" }},
+		{"ftp BaseURL with AllowHTTP", func(c *issuer.Config) { c.BaseURL = "ftp://localhost:8080"; c.AllowHTTP = true }},
 		{"BaseURL with a path", func(c *issuer.Config) { c.BaseURL = "https://localhost/entra" }},
 		{"BaseURL with a query", func(c *issuer.Config) { c.BaseURL = "https://localhost?x=1" }},
 		{"BaseURL without host", func(c *issuer.Config) { c.BaseURL = "https:///x" }},

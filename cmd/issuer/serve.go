@@ -56,7 +56,7 @@ EXAMPLES
 			&cli.StringFlag{Name: "base-url", Usage: "public https `URL` of the server, the only source of issuer and endpoint URLs (default: https:// + addr)", EnvVars: []string{"ISSUER_BASE_URL"}},
 			&cli.PathFlag{Name: "tls-cert", Usage: "serve with this certificate chain (PEM `FILE`) instead of the local CA", EnvVars: []string{"ISSUER_TLS_CERT"}},
 			&cli.PathFlag{Name: "tls-key", Usage: "private key (PEM `FILE`) of --tls-cert", EnvVars: []string{"ISSUER_TLS_KEY"}},
-			&cli.BoolFlag{Name: "insecure-http", Usage: "serve plain HTTP, for curl-style use or behind a TLS proxy (published URLs stay https: MSAL refuses http)", EnvVars: []string{"ISSUER_INSECURE_HTTP"}},
+			&cli.BoolFlag{Name: "insecure-http", Usage: "serve plain HTTP, for curl-style use or behind a TLS proxy (published URLs become http:// unless --base-url says otherwise; MSAL refuses http)", EnvVars: []string{"ISSUER_INSECURE_HTTP"}},
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
 			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
@@ -98,18 +98,16 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if o.baseURL != "" {
 		u, err := url.Parse(o.baseURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" ||
+		if err != nil || !(u.Scheme == "https" || o.insecureHTTP && u.Scheme == "http") || u.Host == "" ||
 			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return o, usageError("--base-url %q: want https://host[:port], with no path", o.baseURL)
+			return o, usageError("--base-url %q: want https://host[:port], with no path (http:// only with --insecure-http)", o.baseURL)
 		}
 		o.baseURL = u.Scheme + "://" + u.Host
 	}
 	return o, nil
 }
 
-// scheme is the scheme the server speaks. The URLs it publishes are https
-// whatever it speaks: MSAL and azidentity refuse http authorities, so
-// issuer.Config.BaseURL must be https.
+// scheme is the scheme the server speaks.
 func (o serveOptions) scheme() string {
 	if o.insecureHTTP {
 		return "http"
@@ -117,9 +115,11 @@ func (o serveOptions) scheme() string {
 	return "https"
 }
 
-// publicURL is --base-url, or https://host:port of the listener, where a
+// publicURL is --base-url, or scheme://host:port of the listener, where a
 // wildcard or empty host becomes localhost and the port is the real one
-// (so that --addr 127.0.0.1:0 works).
+// (so that --addr 127.0.0.1:0 works). With --insecure-http the default is
+// http://, so that issuers and endpoints name the URL clients really use;
+// behind a TLS-terminating proxy, pass --base-url https://….
 func (o serveOptions) publicURL(listening net.Addr) string {
 	if o.baseURL != "" {
 		return o.baseURL
@@ -129,17 +129,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 		host = "localhost"
 	}
 	_, port, _ := net.SplitHostPort(listening.String())
-	return "https://" + net.JoinHostPort(host, port)
-}
-
-// requestURL is where clients send requests: the base URL, except that with
-// --insecure-http and no --base-url the server answers plain HTTP at the
-// base URL's host and port.
-func (o serveOptions) requestURL(baseURL string) string {
-	if o.insecureHTTP && o.baseURL == "" {
-		return "http://" + strings.TrimPrefix(baseURL, "https://")
-	}
-	return baseURL
+	return o.scheme() + "://" + net.JoinHostPort(host, port)
 }
 
 // serveConfig builds the issuer's Config; it is the only place where the
@@ -147,6 +137,7 @@ func (o serveOptions) requestURL(baseURL string) string {
 func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger) issuer.Config {
 	return issuer.Config{
 		BaseURL:       baseURL,
+		AllowHTTP:     o.insecureHTTP,
 		EntraIssuers:  o.entraIssuers,
 		Directory:     dir,
 		Grants:        db,
@@ -184,7 +175,7 @@ func serve(c *cli.Context) error {
 			return err
 		}
 		if o.demo {
-			if err := demo(c, dir, demoTarget{dbPath: db.Path(), baseURL: o.requestURL(baseURL), caPath: caPath}); err != nil {
+			if err := demo(c, dir, demoTarget{dbPath: db.Path(), baseURL: baseURL, caPath: caPath}); err != nil {
 				return err
 			}
 		}
