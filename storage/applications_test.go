@@ -60,6 +60,11 @@ func fullApplication(appID, home string) tenant.Application {
 			CustomKeyIdentifier: []byte{1, 2, 3, 4}, Thumbprint256: []byte{5, 6, 7, 8},
 			Key: []byte{0x30, 0x82, 0x01, 0x0a},
 		}},
+		FederatedIdentityCredentials: []tenant.FederatedIdentityCredential{{
+			ID: objectID("fic"), Name: "main-branch", Issuer: "https://token.actions.githubusercontent.com",
+			Subject: "repo:contoso/orders:ref:refs/heads/main", Audiences: []string{"api://AzureADTokenExchange"},
+			Description: "deployments from main",
+		}},
 		IsFallbackPublicClient: true,
 		CreatedDateTime:        t0,
 	}

@@ -55,8 +55,11 @@ type applicationRecord struct {
 	RequiredResourceAccess []requiredResourceAccessRecord `json:"requiredResourceAccess"`
 	PasswordCredentials    []passwordCredentialRecord     `json:"passwordCredentials"`
 	KeyCredentials         []keyCredentialRecord          `json:"keyCredentials"`
-	IsFallbackPublicClient bool                           `json:"isFallbackPublicClient,omitempty"`
-	CreatedDateTime        time.Time                      `json:"createdDateTime,omitzero"`
+	// FederatedIdentityCredentials is absent in records written before
+	// federated credentials existed, which decode as none: no migration.
+	FederatedIdentityCredentials []federatedCredentialRecord `json:"federatedIdentityCredentials,omitempty"`
+	IsFallbackPublicClient       bool                        `json:"isFallbackPublicClient,omitempty"`
+	CreatedDateTime              time.Time                   `json:"createdDateTime,omitzero"`
 }
 
 type apiRecord struct {
@@ -126,12 +129,13 @@ func fromApplication(a tenant.Application) applicationRecord {
 			RequestedAccessTokenVersion: cloneInt(a.API.RequestedAccessTokenVersion),
 			OAuth2PermissionScopes:      convert(a.API.OAuth2PermissionScopes, fromPermissionScope),
 		},
-		AppRoles:               convert(a.AppRoles, fromAppRole),
-		RequiredResourceAccess: convert(a.RequiredResourceAccess, fromRequiredResourceAccess),
-		PasswordCredentials:    convert(a.PasswordCredentials, fromPasswordCredential),
-		KeyCredentials:         convert(a.KeyCredentials, fromKeyCredential),
-		IsFallbackPublicClient: a.IsFallbackPublicClient,
-		CreatedDateTime:        a.CreatedDateTime.UTC(),
+		AppRoles:                     convert(a.AppRoles, fromAppRole),
+		RequiredResourceAccess:       convert(a.RequiredResourceAccess, fromRequiredResourceAccess),
+		PasswordCredentials:          convert(a.PasswordCredentials, fromPasswordCredential),
+		KeyCredentials:               convert(a.KeyCredentials, fromKeyCredential),
+		FederatedIdentityCredentials: convertOrNil(a.FederatedIdentityCredentials, fromFederatedCredential),
+		IsFallbackPublicClient:       a.IsFallbackPublicClient,
+		CreatedDateTime:              a.CreatedDateTime.UTC(),
 	}
 }
 
@@ -143,12 +147,13 @@ func (r applicationRecord) toApplication() tenant.Application {
 			RequestedAccessTokenVersion: cloneInt(r.API.RequestedAccessTokenVersion),
 			OAuth2PermissionScopes:      convert(r.API.OAuth2PermissionScopes, permissionScopeRecord.toPermissionScope),
 		},
-		AppRoles:               convert(r.AppRoles, appRoleRecord.toAppRole),
-		RequiredResourceAccess: convert(r.RequiredResourceAccess, requiredResourceAccessRecord.toRequiredResourceAccess),
-		PasswordCredentials:    convert(r.PasswordCredentials, passwordCredentialRecord.toPasswordCredential),
-		KeyCredentials:         convert(r.KeyCredentials, keyCredentialRecord.toKeyCredential),
-		IsFallbackPublicClient: r.IsFallbackPublicClient,
-		CreatedDateTime:        r.CreatedDateTime,
+		AppRoles:                     convert(r.AppRoles, appRoleRecord.toAppRole),
+		RequiredResourceAccess:       convert(r.RequiredResourceAccess, requiredResourceAccessRecord.toRequiredResourceAccess),
+		PasswordCredentials:          convert(r.PasswordCredentials, passwordCredentialRecord.toPasswordCredential),
+		KeyCredentials:               convert(r.KeyCredentials, keyCredentialRecord.toKeyCredential),
+		FederatedIdentityCredentials: convertOrNil(r.FederatedIdentityCredentials, federatedCredentialRecord.toFederatedCredential),
+		IsFallbackPublicClient:       r.IsFallbackPublicClient,
+		CreatedDateTime:              r.CreatedDateTime,
 	}
 }
 
@@ -204,6 +209,27 @@ func (r keyCredentialRecord) toKeyCredential() tenant.KeyCredential {
 		StartDateTime: r.StartDateTime, EndDateTime: r.EndDateTime,
 		CustomKeyIdentifier: bytes.Clone(r.CustomKeyIdentifier), Thumbprint256: bytes.Clone(r.Thumbprint256),
 		Key: bytes.Clone(r.Key)}
+}
+
+// federatedCredentialRecord is a federated identity credential; Graph's
+// property names.
+type federatedCredentialRecord struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Issuer      string   `json:"issuer"`
+	Subject     string   `json:"subject"`
+	Audiences   []string `json:"audiences"`
+	Description string   `json:"description,omitempty"`
+}
+
+func fromFederatedCredential(c tenant.FederatedIdentityCredential) federatedCredentialRecord {
+	return federatedCredentialRecord{ID: c.ID, Name: c.Name, Issuer: c.Issuer, Subject: c.Subject,
+		Audiences: cloneStrings(c.Audiences), Description: c.Description}
+}
+
+func (r federatedCredentialRecord) toFederatedCredential() tenant.FederatedIdentityCredential {
+	return tenant.FederatedIdentityCredential{ID: r.ID, Name: r.Name, Issuer: r.Issuer, Subject: r.Subject,
+		Audiences: cloneStrings(r.Audiences), Description: r.Description}
 }
 
 type servicePrincipalRecord struct {
@@ -336,6 +362,15 @@ func convert[T, U any](in []T, f func(T) U) []U {
 		out[i] = f(v)
 	}
 	return out
+}
+
+// convertOrNil is convert for lists the domain keeps nil when empty
+// (federated credentials, which Graph does not show inline).
+func convertOrNil[T, U any](in []T, f func(T) U) []U {
+	if len(in) == 0 {
+		return nil
+	}
+	return convert(in, f)
 }
 
 func cloneStrings(s []string) []string {

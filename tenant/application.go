@@ -31,6 +31,12 @@ type Application struct {
 	RequiredResourceAccess []RequiredResourceAccess `json:"requiredResourceAccess"`
 	PasswordCredentials    []PasswordCredential     `json:"passwordCredentials"`
 	KeyCredentials         []KeyCredential          `json:"keyCredentials"`
+	// FederatedIdentityCredentials are the external identities that may
+	// authenticate as the application. Graph serves them as a collection
+	// of their own (/applications/{id}/federatedIdentityCredentials), not
+	// as a property, so the application's JSON shows them only when there
+	// are some; an application without any holds nil.
+	FederatedIdentityCredentials []FederatedIdentityCredential `json:"federatedIdentityCredentials,omitempty"`
 	// IsFallbackPublicClient marks a public client ("Allow public client
 	// flows"): it authenticates with its client_id alone.
 	IsFallbackPublicClient bool      `json:"isFallbackPublicClient"`
