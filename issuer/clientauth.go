@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 const appIDACRPublic = "0"
 
 // authenticateClient checks the credential the client presented
-// (protocol.md §2.1) and returns the appidacr/azpacr value it earns. The
+// (protocol.md §2.1) and returns the appidacr/azpacr value it earns. It is
+// the one entry point of client authentication for every grant. The
 // client has already been found and checked (AADSTS700016 and 7000112 come
-// first in Entra).
+// first in Entra); auth is the authority of the request, which a client
+// assertion's audience must name.
 //
 //   - A public client (isFallbackPublicClient) presents nothing and earns
 //     "0"; presenting a secret or an assertion is AADSTS700025. Whether a
@@ -23,10 +26,11 @@ const appIDACRPublic = "0"
 //   - More than one method (secret and assertion) is malformed: RFC 6749
 //     §2.3 says a client MUST NOT use more than one.
 //   - A secret that matches no credential is AADSTS7000215; one that
-//     matches only expired credentials AADSTS7000222.
-//   - client_assertion (certificate or federated credential) is refused
-//     explicitly until credential support arrives.
-func authenticateClient(app *tenant.Application, req *tokenRequest, now time.Time) (string, error) {
+//     matches only expired credentials AADSTS7000222. A secret earns "1".
+//   - A client assertion (RFC 7523) is a certificate assertion or a token
+//     of an external identity provider matching a federated identity
+//     credential (see clientAssertion); either earns "2".
+func (s *Server) authenticateClient(ctx context.Context, auth authority, app *tenant.Application, req *tokenRequest, now time.Time) (string, error) {
 	secret, assertion := req.ClientSecret != "", req.ClientAssertion != ""
 	if app.IsFallbackPublicClient {
 		if secret || assertion {
@@ -38,9 +42,10 @@ func authenticateClient(app *tenant.Application, req *tokenRequest, now time.Tim
 	case secret && assertion:
 		return "", errMalformed("The request presents both 'client_secret' and 'client_assertion'; a client must use one authentication method (RFC 6749 section 2.3).")
 	case assertion:
-		return "", errorf(CodeMissingClientCred,
-			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'. "+
-				"This issuer does not accept 'client_assertion' yet: certificate and federated credentials arrive with credential support; use a client secret.")
+		if err := s.clientAssertion(ctx, auth, app, req, now); err != nil {
+			return "", err
+		}
+		return appIDACRCertificate, nil
 	case !secret:
 		return "", errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
@@ -58,4 +63,32 @@ func authenticateClient(app *tenant.Application, req *tokenRequest, now time.Tim
 				"for a secret added to app '%s'.", app.AppID).wrap(err)
 	}
 	return "", err
+}
+
+// clientAssertion verifies client_assertion. client_assertion_type must
+// be RFC 7523's jwt-bearer: a missing one is AADSTS900144 (the generic
+// missing-parameter answer; Entra's own answer is not captured [?]), any
+// other value AADSTS90011 "Unexpected client assertion type" [O 2016]. The
+// assertion is then parsed (AADSTS50027 / 5002738), must have an iss
+// (90014), and is verified as a federated or a certificate assertion
+// (assertion.isFederated).
+func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenant.Application, req *tokenRequest, now time.Time) error {
+	switch req.ClientAssertionType {
+	case "":
+		return errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_assertion_type'.")
+	case clientAssertionTypeJWT:
+	default:
+		return errorf(CodeAssertionType, "Unexpected client assertion type. The client_assertion_type must be '%s'.", clientAssertionTypeJWT)
+	}
+	a, err := parseAssertion(req.ClientAssertion)
+	if err != nil {
+		return err
+	}
+	if a.claims.Issuer == "" {
+		return missingClaim("iss")
+	}
+	if a.isFederated() {
+		return s.verifyFederatedAssertion(ctx, a, app, now)
+	}
+	return s.verifyCertificateAssertion(a, auth, app, now)
 }

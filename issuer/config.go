@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,13 @@ type Config struct {
 	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
 	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
 	TokenLifetime time.Duration
+	// FederationRoots are the CAs trusted when fetching an external
+	// identity provider's discovery document and keys for a federated
+	// credential; nil means the system roots. To add CAs (the server's own
+	// local CA, so that a tenant of this server can be the identity
+	// provider, or `serve --federation-ca` files), start from
+	// x509.SystemCertPool and append to it.
+	FederationRoots *x509.CertPool
 }
 
 // withDefaults validates c and fills the defaults.

@@ -34,6 +34,23 @@ const (
 	CodeUserDisabled         = 50057   // invalid_grant
 	CodeConsentRequired      = 65001   // invalid_grant + suberror consent_required
 	CodeUnknownInstance      = 50049   // invalid_instance (instance discovery)
+
+	// Client assertions (certificate and federated credentials, protocol.md §6).
+	CodeAssertionType          = 90011   // invalid_request: client_assertion_type is not jwt-bearer
+	CodeAssertionMalformed     = 50027   // invalid_request: client_assertion is not a JWT we can read
+	CodeAssertionMissingClaim  = 90014   // invalid_request: iss, sub, aud or exp missing
+	CodeAssertionNoKeyID       = 5002723 // invalid_client 401: no x5t, x5t#S256 or kid in the header
+	CodeAssertionAlgorithm     = 5002738 // invalid_client 401: alg other than RS256/PS256
+	CodeAssertionClient        = 700021  // invalid_client 401: iss/sub is not the client_id
+	CodeAssertionAudience      = 50012   // invalid_client 401: aud is not this token endpoint
+	CodeAssertionLifetime      = 700024  // invalid_client 401: expired, not yet valid, or too long-lived
+	CodeAssertionSignature     = 700027  // invalid_client 401: unknown or expired key, bad signature
+	CodeFederationNoCredential = 70021   // invalid_request: the application has no federated credential
+	CodeFederationIssuer       = 700211  // invalid_client 401: no federated credential for the issuer
+	CodeFederationAudience     = 700212  // invalid_client 401: audience mismatch
+	CodeFederationSubject      = 700213  // invalid_client 401: subject mismatch
+	CodeFederationSubjectCase  = 7002138 // invalid_client 401: subject differs only in letter case
+	CodeFederationFetch        = 50166   // invalid_request: the issuer's discovery or JWKS could not be read
 )
 
 const (
@@ -98,6 +115,36 @@ var codeTable = map[int]codeInfo{
 	CodeUserDisabled:      {"invalid_grant", http.StatusBadRequest, ""},
 	CodeConsentRequired:   {"invalid_grant", http.StatusBadRequest, ""},
 	CodeUnknownInstance:   {"invalid_instance", http.StatusBadRequest, ""},
+
+	// Client assertions. AADSTS90011 ("Unexpected client assertion type")
+	// was captured with invalid_request in 2016 (AzureAD ADAL Ruby #53).
+	CodeAssertionType: {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS50027 and 90014 are invalid_request in MSAL.NET's captured
+	// bodies (protocol.md §5.2).
+	CodeAssertionMalformed:    {"invalid_request", http.StatusBadRequest, ""},
+	CodeAssertionMissingClaim: {"invalid_request", http.StatusBadRequest, ""},
+	// The assertion codes below are invalid_client in captures; their 401
+	// is inferred from invalid_client [?] (protocol.md §5.2 status note).
+	CodeAssertionNoKeyID:   {"invalid_client", http.StatusUnauthorized, ""},
+	CodeAssertionAlgorithm: {"invalid_client", http.StatusUnauthorized, ""},
+	CodeAssertionClient:    {"invalid_client", http.StatusUnauthorized, ""},
+	CodeAssertionLifetime:  {"invalid_client", http.StatusUnauthorized, ""},
+	CodeAssertionSignature: {"invalid_client", http.StatusUnauthorized, ""},
+	// AADSTS50012 ("Client assertion audience claim does not match Realm
+	// issuer") is the only captured answer to a wrong assertion audience
+	// (2017, and the same wording in 2019-2020 reports); invalid_client.
+	CodeAssertionAudience: {"invalid_client", http.StatusUnauthorized, ""},
+	// AADSTS70021 was captured with invalid_request (2022,
+	// azure-workload-identity#616); the newer per-field codes are
+	// invalid_client.
+	CodeFederationNoCredential: {"invalid_request", http.StatusBadRequest, ""},
+	CodeFederationIssuer:       {"invalid_client", http.StatusUnauthorized, ""},
+	CodeFederationAudience:     {"invalid_client", http.StatusUnauthorized, ""},
+	CodeFederationSubject:      {"invalid_client", http.StatusUnauthorized, ""},
+	CodeFederationSubjectCase:  {"invalid_client", http.StatusUnauthorized, ""},
+	// AADSTS50166 "Request to External OIDC endpoint failed." was captured
+	// with invalid_request (azure-workload-identity#642, 2022).
+	CodeFederationFetch: {"invalid_request", http.StatusBadRequest, ""},
 }
 
 // Error is a refusal in Entra's vocabulary: an AADSTS code, the message that

@@ -39,7 +39,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 	if d := consent.CheckClient(creq); d != nil {
 		return issued{}, DenialError(d)
 	}
-	acr, err := authenticateClient(creq.ClientApp, req, c.now)
+	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
 	if err != nil {
 		return issued{}, err
 	}

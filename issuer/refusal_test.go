@@ -101,9 +101,9 @@ func TestTokenRefusals(t *testing.T) {
 		{name: "public client with a secret", path: v2, form: inv("client_id", publicID, "client_secret", "anything-at-all-0001"),
 			wantCode: 700025, wantError: "invalid_client", wantStatus: 401},
 		{name: "public client with nothing", path: v2, form: inv("client_id", publicID, "client_secret", ""), wantCode: 7000218, wantError: "invalid_client", wantStatus: 401},
-		{name: "client assertion (not yet supported)", path: v2,
+		{name: "client assertion without claims", path: v2,
 			form:     inv("client_secret", "", "client_assertion", "eyJhbGciOiJQUzI1NiJ9.e30.c2ln", "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-			wantCode: 7000218, wantError: "invalid_client", wantStatus: 401},
+			wantCode: 90014, wantError: "invalid_request", wantStatus: 400},
 
 		// Scope and resource.
 		{name: "v2 without scope", path: v2, form: ccForm(), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},

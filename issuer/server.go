@@ -16,6 +16,8 @@ type Server struct {
 	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
+	// federation caches external identity providers' keys.
+	federation *federationKeys
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -25,7 +27,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants)}
+	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
+		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}

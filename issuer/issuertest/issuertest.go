@@ -137,13 +137,22 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	s.srv = httptest.NewUnstartedServer(http.NotFoundHandler())
 	s.URL = "https://" + s.srv.Listener.Addr().String()
 
+	// Federated credentials may name a tenant of this server as their
+	// issuer: outbound fetches trust the system roots and the local CA.
+	// WithConfig may append more (another server's CACertPEM).
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AppendCertsFromPEM(caPEM)
 	cfg := issuer.Config{
-		BaseURL:   s.URL,
-		Directory: s.Directory,
-		Grants:    db,
-		Keys:      db,
-		Now:       s.clock.Now,
-		NewID:     newID,
+		BaseURL:         s.URL,
+		Directory:       s.Directory,
+		Grants:          db,
+		Keys:            db,
+		Now:             s.clock.Now,
+		NewID:           newID,
+		FederationRoots: roots,
 	}
 	for _, f := range o.configFn {
 		f(&cfg)
