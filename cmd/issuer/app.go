@@ -68,6 +68,7 @@ EXIT CODES
 			consentCommand(),
 			roleCommand(),
 			explainCommand(),
+			keysCommand(),
 			serveCommand(),
 		},
 		// Errors are printed once by run; the default handler would call

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,7 +51,18 @@ EXAMPLES
    issuer serve --demo
    issuer serve --addr 127.0.0.1:0
    issuer serve --addr 0.0.0.0:8443 --base-url https://issuer.test:8443 --tls-cert cert.pem --tls-key key.pem
-   issuer serve --insecure-http --addr 127.0.0.1:8080`,
+   issuer serve --insecure-http --addr 127.0.0.1:8080
+   issuer serve --rotate-every 24h --rotate-grace 48h
+   issuer serve --federation-ca other-issuer-ca.pem
+
+--tls-cert and --tls-key are re-read when the files change (checked at most
+once a second), so renewed certificates are served without a restart; a
+pair that does not load is logged and the previous one kept.
+
+Federated credentials make the server fetch external issuers' discovery
+documents and keys over HTTPS. It trusts the system roots, its own CA (or
+the certificates of --tls-cert), so that a tenant of this server can be the
+identity provider, and the CAs of --federation-ca.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Usage: "listen on `HOST:PORT` (port 0 picks a free port)", Value: "127.0.0.1:8443", EnvVars: []string{"ISSUER_ADDR"}},
 			&cli.StringFlag{Name: "base-url", Usage: "public https `URL` of the server, the only source of issuer and endpoint URLs (default: https:// + addr)", EnvVars: []string{"ISSUER_BASE_URL"}},
@@ -60,6 +72,9 @@ EXAMPLES
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
 			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
+			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
+			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
+			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
 		},
 		Action: serve,
 	}
@@ -75,6 +90,9 @@ type serveOptions struct {
 	entraIssuers  bool
 	tokenLifetime time.Duration
 	demo          bool
+	federationCAs []string
+	rotateEvery   time.Duration
+	rotateGrace   time.Duration
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -83,6 +101,8 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		tlsCert: c.Path("tls-cert"), tlsKey: c.Path("tls-key"),
 		insecureHTTP: c.Bool("insecure-http"), entraIssuers: c.Bool("entra-issuers"),
 		tokenLifetime: c.Duration("token-lifetime"), demo: c.Bool("demo"),
+		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
+		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8443", o.addr)
@@ -95,6 +115,12 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if o.tokenLifetime < 0 {
 		return o, usageError("--token-lifetime must be positive")
+	}
+	if o.rotateEvery < 0 || o.rotateEvery > 0 && o.rotateEvery < time.Second {
+		return o, usageError("--rotate-every must be at least 1s")
+	}
+	if o.rotateGrace < 0 {
+		return o, usageError("--rotate-grace must not be negative")
 	}
 	if o.baseURL != "" {
 		u, err := url.Parse(o.baseURL)
@@ -134,17 +160,40 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 
 // serveConfig builds the issuer's Config; it is the only place where the
 // server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger, roots *x509.CertPool) issuer.Config {
 	return issuer.Config{
-		BaseURL:       baseURL,
-		AllowHTTP:     o.insecureHTTP,
-		EntraIssuers:  o.entraIssuers,
-		Directory:     dir,
-		Grants:        db,
-		Keys:          db,
-		Logger:        logger,
-		TokenLifetime: o.tokenLifetime,
+		BaseURL:         baseURL,
+		AllowHTTP:       o.insecureHTTP,
+		EntraIssuers:    o.entraIssuers,
+		Directory:       dir,
+		Grants:          db,
+		Keys:            db,
+		Logger:          logger,
+		TokenLifetime:   o.tokenLifetime,
+		FederationRoots: roots,
 	}
+}
+
+// federationRoots is the trust of outbound fetches for federated
+// credentials: the system roots, the server's own certificates (the local
+// CA, or every certificate of --tls-cert, so that a self-signed one works)
+// and the --federation-ca files.
+func federationRoots(own []byte, files []string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(own)
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--federation-ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--federation-ca %s: %w: no PEM certificate in the file", f, tenant.ErrInvalid)
+		}
+	}
+	return pool, nil
 }
 
 func serve(c *cli.Context) error {
@@ -166,11 +215,15 @@ func serve(c *cli.Context) error {
 		listenURL := o.scheme() + "://" + ln.Addr().String()
 		logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 
-		tlsConfig, caPath, err := serverTLS(ctx, o, db, baseURL, ln.Addr())
+		tlsConfig, caPath, ownCerts, err := serverTLS(ctx, o, db, baseURL, ln.Addr(), logger)
 		if err != nil {
 			return err
 		}
-		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger))
+		roots, err := federationRoots(ownCerts, o.federationCAs)
+		if err != nil {
+			return err
+		}
+		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger, roots))
 		if err != nil {
 			return err
 		}
@@ -198,6 +251,17 @@ func serve(c *cli.Context) error {
 				served <- srv.Serve(ln)
 			}
 		}()
+		rotating := make(chan struct{})
+		rctx, stopRotating := context.WithCancel(ctx)
+		go func() {
+			defer close(rotating)
+			if o.rotateEvery > 0 {
+				rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, db, iss, logger)
+			}
+		}()
+		// The rotation goroutine uses the database: it ends before withDB
+		// closes it.
+		defer func() { stopRotating(); <-rotating }()
 		fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, listenURL, baseURL, caPath, db.Path()))
 
 		select {
@@ -206,6 +270,7 @@ func serve(c *cli.Context) error {
 		case <-ctx.Done():
 		}
 		fmt.Fprintln(c.App.ErrWriter, "issuer: shutting down")
+		stopRotating()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
@@ -238,29 +303,60 @@ func readyDetails(o serveOptions, listenURL, baseURL, caPath, dbPath string) str
 	return strings.Join(parts, ", ")
 }
 
-// serverTLS returns the TLS configuration, or nil with --insecure-http.
-// Without --tls-cert it uses the local CA kept in the database and writes
-// the CA certificate beside the database file, returning its path.
-func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL string, listening net.Addr) (*tls.Config, string, error) {
+// serverTLS returns the TLS configuration, or nil with --insecure-http,
+// and the PEM certificates the server presents as its own (for the
+// federation trust). Without --tls-cert it uses the local CA kept in the
+// database and writes the CA certificate beside the database file,
+// returning its path. With --tls-cert the files are reloaded when they
+// change.
+func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL string, listening net.Addr, logger *slog.Logger) (*tls.Config, string, []byte, error) {
 	if o.insecureHTTP {
-		return nil, "", nil
+		return nil, "", nil, nil
 	}
 	if o.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		r, err := newCertReloader(o.tlsCert, o.tlsKey, logger)
 		if err != nil {
-			return nil, "", fmt.Errorf("loading --tls-cert %s and --tls-key %s: %w", o.tlsCert, o.tlsKey, err)
+			return nil, "", nil, fmt.Errorf("loading --tls-cert %s and --tls-key %s: %w", o.tlsCert, o.tlsKey, err)
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, "", nil
+		own, err := os.ReadFile(o.tlsCert)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return &tls.Config{GetCertificate: r.GetCertificate, MinVersion: tls.VersionTLS12}, "", own, nil
 	}
 	cert, caPEM, err := issuer.LocalTLS(ctx, db, certificateHosts(baseURL, listening), time.Now())
 	if err != nil {
-		return nil, "", fmt.Errorf("local TLS certificate: %w", err)
+		return nil, "", nil, fmt.Errorf("local TLS certificate: %w", err)
 	}
 	caPath := filepath.Join(filepath.Dir(db.Path()), caFileName)
 	if err := writePublicFile(caPath, caPEM); err != nil {
-		return nil, "", fmt.Errorf("writing the CA certificate: %w", err)
+		return nil, "", nil, fmt.Errorf("writing the CA certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, caPath, nil
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, caPath, caPEM, nil
+}
+
+// rotateKeysEvery rotates the signing keys every d until ctx ends, and has
+// iss load each new key: `serve --rotate-every`. A failed rotation is
+// logged and tried again at the next tick.
+func rotateKeysEvery(ctx context.Context, every, grace time.Duration, ks issuer.KeyStore, iss *issuer.Server, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		k, err := issuer.RotateKeys(ctx, ks, time.Now(), grace)
+		if err == nil {
+			err = iss.ReloadKeys(ctx)
+		}
+		if err != nil {
+			logger.Error("signing key rotation failed", "error", err)
+			continue
+		}
+		logger.Info("signing key rotated", "kid", k.KeyID, "grace", grace.String())
+	}
 }
 
 // certificateHosts are the names the local server certificate must carry:

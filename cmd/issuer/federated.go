@@ -1,0 +1,129 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// federatedCommand is `issuer app federated`: federated identity
+// credentials (workload identity federation).
+func federatedCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "federated",
+		Usage: "manage an application's federated identity credentials",
+		Description: `A federated credential lets a token of an external OpenID issuer (a
+Kubernetes service account, a CI job, another tenant of this or another
+issuer) be the application's client assertion: its iss must equal --issuer,
+its sub --subject (case-sensitive), its aud --audience. The server reads the
+issuer's /.well-known/openid-configuration and keys over HTTPS, trusting the
+system roots, its own CA and serve --federation-ca.`,
+		Subcommands: []*cli.Command{
+			federatedAddCommand(),
+			federatedListCommand(),
+			federatedRemoveCommand(),
+		},
+	}
+}
+
+func federatedAddCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "add",
+		Usage: "add a federated identity credential",
+		Description: `EXAMPLES
+   issuer app federated add --app APPID --name main-branch \
+     --issuer https://token.actions.githubusercontent.com --subject repo:contoso/app:ref:refs/heads/main
+   # tokens of tenant A of this server (v1 issuer) for a workload's service principal:
+   issuer app federated add --app APPID --name from-a --issuer https://127.0.0.1:8443/TENANT_A_ID/ --subject SP_OBJECT_ID`,
+		Flags: []cli.Flag{
+			appFlag("application"),
+			&cli.StringFlag{Name: "name", Usage: "`NAME` of the credential: 3 to 120 letters, digits, '-' or '_'", Required: true},
+			&cli.StringFlag{Name: "issuer", Usage: "the external issuer's https `URL`, exactly as in its tokens' iss", Required: true},
+			&cli.StringFlag{Name: "subject", Usage: "the `SUBJECT` (sub) of the tokens, exactly", Required: true},
+			&cli.StringFlag{Name: "audience", Usage: "the `AUDIENCE` the tokens carry", Value: tenant.DefaultFederationAudience},
+			&cli.StringFlag{Name: "description", Usage: "`TEXT` describing the credential"},
+		},
+		Action: federatedAdd,
+	}
+}
+
+func federatedAdd(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID := c.String("app")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		f, err := dir.AddFederatedIdentityCredential(c.Context, appID, tenant.FederatedIdentityCredential{
+			Name: c.String("name"), Issuer: c.String("issuer"), Subject: c.String("subject"),
+			Audiences: []string{c.String("audience")}, Description: c.String("description"),
+		})
+		if err != nil {
+			return applicationError(appID, err)
+		}
+		return printObject(c, f, federatedFields(f))
+	})
+}
+
+func federatedListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list an application's federated identity credentials",
+		Flags:  []cli.Flag{appFlag("application")},
+		Action: federatedList,
+	}
+}
+
+func federatedList(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID := c.String("app")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		fics, err := dir.ListFederatedIdentityCredentials(c.Context, appID)
+		if err != nil {
+			return applicationError(appID, err)
+		}
+		fics = nonNil(fics)
+		rows := make([][]string, 0, len(fics))
+		for _, f := range fics {
+			rows = append(rows, []string{f.Name, f.Issuer, f.Subject, list(f.Audiences)})
+		}
+		return printTable(c, fics, []string{"NAME", "ISSUER", "SUBJECT", "AUDIENCES"}, rows)
+	})
+}
+
+func federatedRemoveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "remove",
+		Usage: "remove a federated identity credential",
+		Flags: []cli.Flag{
+			appFlag("application"),
+			&cli.StringFlag{Name: "name", Usage: "`NAME` of the credential", Required: true},
+		},
+		Action: federatedRemove,
+	}
+}
+
+func federatedRemove(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	appID, name := c.String("app"), c.String("name")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		if err := dir.RemoveFederatedIdentityCredential(c.Context, appID, name); err != nil {
+			return err // names the application or the credential that is missing
+		}
+		return printDone(c, "removed federated credential %s of application %s", name, appID)
+	})
+}
+
+func federatedFields(f tenant.FederatedIdentityCredential) []field {
+	return []field{
+		{"id", f.ID},
+		{"name", f.Name},
+		{"issuer", f.Issuer},
+		{"subject", f.Subject},
+		{"audiences", list(f.Audiences)},
+		{"description", orDash(f.Description)},
+	}
+}
