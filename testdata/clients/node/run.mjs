@@ -22,7 +22,9 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
-const READY = /^issuer: listening on (https:\/\/127\.0\.0\.1:\d+) \(ca: (.+?), db: .+\)$/;
+// The ready line is "issuer: listening on URL (ca: FILE, …)"; later
+// details (admin socket, db) may follow the CA in any number.
+const READY = /^issuer: listening on (https:\/\/127\.0\.0\.1:\d+) \(ca: ([^,)]+)[,)]/;
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
