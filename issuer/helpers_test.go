@@ -351,3 +351,88 @@ func segment(t testing.TB, token string, n int) []byte {
 	}
 	return b
 }
+
+// Applications of the consent scenarios. They are registered by
+// addConsentApps, after seed, so that the golden files' counter IDs do not
+// move.
+const (
+	domainB         = "fabrikam.onmicrosoft.com"
+	grantedID       = "5c6f7a8b-9dae-4fb4-80c1-4c5d6e7f8a9c" // Granted Daemon: single-tenant, gets roles by admin consent
+	grantedSecret   = "granted-secret-value-0001"
+	partnerID       = "6d7a8b9c-aebf-4ac5-91d2-5d6e7f8a9bad" // Partner Daemon: multi-tenant, homed in Contoso
+	partnerSecret   = "partner-secret-value-0001"
+	sharedAPIID     = "7e8b9cad-bfc0-4bd6-82e3-6e7f8a9bacbe" // Shared API: multi-tenant, v2, api://shared
+	sharedReadRole  = "Shared.Read.All"
+	sharedWriteRole = "Shared.Write.All"
+)
+
+// addConsentApps registers the consent scenario's applications on top of the
+// seeded world:
+//   - Granted Daemon declares (requiredResourceAccess) Orders.Read.All on
+//     Orders API (v1), Inventory.Read.All on Inventory API (v2) and
+//     Payroll.Read.All on Payroll API (assignment required); nothing is
+//     granted yet.
+//   - Shared API is multi-tenant with two application roles; only Contoso
+//     has its service principal.
+//   - Partner Daemon is multi-tenant and declares Shared.Read.All; in
+//     Contoso (its home) it holds Shared.Read.All and Shared.Write.All by
+//     direct assignment; Fabrikam has not consented to it.
+func (w *world) addConsentApps() {
+	w.t.Helper()
+	ctx := context.Background()
+	d := w.Directory
+	for _, a := range []tenant.ApplicationSpec{
+		{DisplayName: "Granted Daemon", AppID: grantedID},
+		{DisplayName: "Partner Daemon", AppID: partnerID, MultiTenant: true},
+		{DisplayName: "Shared API", AppID: sharedAPIID, IdentifierURIs: []string{"api://shared"}, TokenVersion: 2, MultiTenant: true},
+	} {
+		_, err := d.RegisterApplication(ctx, tenantA, a)
+		w.must(err)
+	}
+	for _, c := range []struct{ appID, secret string }{{grantedID, grantedSecret}, {partnerID, partnerSecret}} {
+		_, _, err := d.AddPassword(ctx, c.appID, tenant.PasswordSpec{DisplayName: "test", SecretText: c.secret})
+		w.must(err)
+	}
+	for _, r := range []string{sharedReadRole, sharedWriteRole} {
+		_, err := d.AddAppRole(ctx, sharedAPIID, tenant.AppRoleSpec{Value: r})
+		w.must(err)
+	}
+	for _, rra := range []struct{ client, resource, role string }{
+		{grantedID, "api://orders", "Orders.Read.All"},
+		{grantedID, "api://inventory", "Inventory.Read.All"},
+		{grantedID, "api://payroll", "Payroll.Read.All"},
+		{partnerID, "api://shared", sharedReadRole},
+	} {
+		_, err := d.AddRequiredResourceAccess(ctx, rra.client, rra.resource, nil, []string{rra.role})
+		w.must(err)
+	}
+	m := w.manager()
+	for _, r := range []string{sharedReadRole, sharedWriteRole} {
+		_, err := m.AssignRole(ctx, tenantA, "api://shared", r, consent.Assignee{ClientAppID: partnerID})
+		w.must(err)
+	}
+}
+
+// manager returns a consent.Manager over the world's directory and grants,
+// as the CLI's consent and role commands use it.
+func (w *world) manager() *consent.Manager { return consent.NewManager(w.Directory, w.DB) }
+
+// consentPartner gives Fabrikam's admin consent to Partner Daemon, which
+// provisions its service principal there and that of Shared API, and
+// assigns Shared.Read.All in Fabrikam.
+func (w *world) consentPartner() {
+	w.t.Helper()
+	_, err := w.manager().GrantAdminConsent(context.Background(), tenantB, partnerID)
+	w.must(err)
+}
+
+// servicePrincipalID returns the object id of appID's service principal in
+// tenantID: the oid and sub of its app-only tokens there.
+func (w *world) servicePrincipalID(t testing.TB, tenantID, appID string) string {
+	t.Helper()
+	sp, err := w.DB.GetServicePrincipal(context.Background(), tenantID, appID)
+	if err != nil {
+		t.Fatalf("service principal of %s in %s: %v", appID, tenantID, err)
+	}
+	return sp.ID
+}
