@@ -39,7 +39,11 @@ func TestRefreshTokenCreateGet(t *testing.T) {
 		{"no hash", newRefreshToken("", "f2"), tenant.ErrInvalid},
 		{"no family", newRefreshToken("h2", ""), tenant.ErrInvalid},
 		{"zero byte in the family", newRefreshToken("h2", "f\x00"), tenant.ErrInvalid},
-		{"no expiry", func() tenant.RefreshToken { r := newRefreshToken("h2", "f2"); r.ExpiresDateTime = time.Time{}; return r }(), tenant.ErrInvalid},
+		{"no expiry", func() tenant.RefreshToken {
+			r := newRefreshToken("h2", "f2")
+			r.ExpiresDateTime = time.Time{}
+			return r
+		}(), tenant.ErrInvalid},
 		{"no user", func() tenant.RefreshToken { r := newRefreshToken("h2", "f2"); r.UserID = ""; return r }(), tenant.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
