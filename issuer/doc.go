@@ -12,6 +12,7 @@
 //	GET  /{tenant}/discovery/v2.0/keys                 JWKS (keys carry issuer)
 //	GET  /{tenant}/discovery/keys                      JWKS
 //	GET  /common/discovery/instance                    MSAL instance discovery
+//	GET  /common/UserRealm/{upn}                       MSAL user realm (password grant)
 //	GET  /healthz
 //
 // A token request is parsed once into a typed request, dispatched on
