@@ -40,7 +40,9 @@ func TestPasswordGrant(t *testing.T) {
 			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user api://middle/.default offline_access", wantScp: "access_as_user",
 			wantAud: middleID, wantACR: "0", wantRefresh: true, wantClientInf: true},
 		{name: "v2 by appId, user name in another case", path: v2,
-			form:     func() map[string][]string { return pwForm("scope", middleID+"/ACCESS_AS_USER openid", "username", "ADA@Contoso.onmicrosoft.com") },
+			form: func() map[string][]string {
+				return pwForm("scope", middleID+"/ACCESS_AS_USER openid", "username", "ADA@Contoso.onmicrosoft.com")
+			},
 			endpoint: 2, tokenVersion: 2, wantScope: middleID + "/access_as_user openid", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
 			wantIDToken: true, wantClientInf: true},
 		{name: "v2 at organizations finds Contoso by the domain", path: "/organizations/oauth2/v2.0/token", form: func() map[string][]string { return pwForm() },
@@ -56,11 +58,15 @@ func TestPasswordGrant(t *testing.T) {
 			endpoint: 2, tokenVersion: 1, wantScope: "api://orders/Orders.Read offline_access", wantScp: "Orders.Read", wantAud: "api://orders", wantACR: "1",
 			wantRefresh: true},
 		{name: "v1 endpoint: resource, openid, refresh token always", path: v1,
-			form:     func() map[string][]string { return pwForm("scope", "openid", "resource", "api://middle", "client_info", "") },
+			form: func() map[string][]string {
+				return pwForm("scope", "openid", "resource", "api://middle", "client_info", "")
+			},
 			endpoint: 1, tokenVersion: 2, wantScope: "access_as_user", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
 			wantRefresh: true, wantIDToken: true},
 		{name: "v1 endpoint without scope", path: v1,
-			form:     func() map[string][]string { return pwForm("scope", "", "resource", "api://orders", "client_id", middleID, "client_secret", middleSecret) },
+			form: func() map[string][]string {
+				return pwForm("scope", "", "resource", "api://orders", "client_id", middleID, "client_secret", middleSecret)
+			},
 			endpoint: 1, tokenVersion: 1, wantScope: "Orders.Read", wantScp: "Orders.Read", wantAud: "api://orders", wantACR: "1",
 			wantRefresh: true, wantClientInf: true},
 	} {

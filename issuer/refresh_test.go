@@ -42,13 +42,19 @@ func TestRefreshToken(t *testing.T) {
 		{name: "v2, MSAL's request", path: v2, form: func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t)), 2 },
 			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid profile offline_access", idToken: true, clientInf: true},
 		{name: "v2 without scope: the token's own resource and scopes", path: v2,
-			form:    func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t), "scope", "", "client_info", ""), 2 },
+			form: func(t *testing.T) (map[string][]string, int) {
+				return rtForm(fresh(t), "scope", "", "client_info", ""), 2
+			},
 			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user"},
 		{name: "v2 with only OIDC scopes: the token's resource", path: v2,
-			form:    func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t), "scope", "openid offline_access"), 2 },
+			form: func(t *testing.T) (map[string][]string, int) {
+				return rtForm(fresh(t), "scope", "openid offline_access"), 2
+			},
 			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid offline_access", idToken: true, clientInf: true},
 		{name: "v2 for another resource the client has consent for", path: v2,
-			form:    func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t), "scope", "api://partner-middle/.default", "client_info", ""), 2 },
+			form: func(t *testing.T) (map[string][]string, int) {
+				return rtForm(fresh(t), "scope", "api://partner-middle/.default", "client_info", ""), 2
+			},
 			version: 2, aud: pMiddleID, client: nativeID, scope: "api://partner-middle/access_as_user api://partner-middle/.default"},
 		{name: "at /common", path: "/common/oauth2/v2.0/token", form: func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t)), 2 },
 			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid profile offline_access", idToken: true, clientInf: true},
