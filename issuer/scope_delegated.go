@@ -21,9 +21,12 @@ type delegatedScope struct {
 	Resource string   // identifier URI or appId, as requested
 	Values   []string // scope values without the resource prefix; none with Default
 	Default  bool
-	// defaultItem is the "{resource}/.default" item as requested; the v2
-	// response echoes it, as Entra's does (protocol.md §2.6 capture).
-	defaultItem string
+	// defaultItems are the "{resource}/.default" items as requested; the
+	// v2 response echoes them, as Entra's does (protocol.md §2.6 capture).
+	defaultItems []string
+	// named are the named items, with each one's resource as requested,
+	// so that the response qualifies a scope the way it was asked for.
+	named []scopeItem
 	// bare: the scopes were bare values (Graph's); the response lists
 	// them unqualified, as Entra does for Graph.
 	bare bool
@@ -86,8 +89,8 @@ func parseDelegatedScopes(scopes []string) (delegatedScope, error) {
 				"The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. "+
 					"The scope %s is not valid.", all)
 		}
-		if it.isDefault && d.defaultItem == "" {
-			d.defaultItem = s
+		if it.isDefault && !slices.Contains(d.defaultItems, s) {
+			d.defaultItems = append(d.defaultItems, s)
 		}
 		items = append(items, it)
 	}
@@ -113,6 +116,7 @@ func parseDelegatedScopes(scopes []string) (delegatedScope, error) {
 	for _, it := range items {
 		if !it.isDefault && !slices.ContainsFunc(d.Values, func(v string) bool { return strings.EqualFold(v, it.value) }) {
 			d.Values = append(d.Values, it.value)
+			d.named = append(d.named, it)
 		}
 	}
 	return d, nil
@@ -132,27 +136,30 @@ func v1DelegatedScope(resource string, scopes []string) delegatedScope {
 }
 
 // responseScope is the scope member of the response. On the v1 endpoint it
-// is the scp values; on v2 the granted scopes qualified with the resource as
-// requested (unqualified for Graph), the /.default item if one was asked for
-// and the OpenID Connect scopes requested. MSAL fails with "declined scopes"
-// unless every scope it asked for is listed (clients.md §1 item 7), so
-// everything requested is echoed. One capture shows Entra leaving
-// offline_access out; listing it does no client any harm.
+// is the scp values; on v2 the granted scopes (in the resource's spelling)
+// qualified with the resource as requested (unqualified for Graph), the
+// /.default items asked for and the OpenID Connect scopes requested. MSAL
+// fails with "declined scopes" unless every scope it asked for is listed,
+// compared without case (clients.md §1 item 7), so everything requested is
+// echoed. One capture shows Entra leaving offline_access out; listing it
+// does no client any harm.
 func (d delegatedScope) responseScope(endpoint int, granted []string) string {
 	if endpoint == 1 {
 		return strings.Join(granted, " ")
 	}
-	out := make([]string, 0, len(granted)+len(d.OIDC)+1)
+	out := make([]string, 0, len(granted)+len(d.defaultItems)+len(d.OIDC))
 	for _, v := range granted {
+		resource := d.Resource
+		if i := slices.IndexFunc(d.named, func(it scopeItem) bool { return strings.EqualFold(it.value, v) }); i >= 0 {
+			resource = d.named[i].resource
+		}
 		if d.bare {
 			out = append(out, v)
 		} else {
-			out = append(out, d.Resource+"/"+v)
+			out = append(out, resource+"/"+v)
 		}
 	}
-	if d.defaultItem != "" {
-		out = append(out, d.defaultItem)
-	}
+	out = append(out, d.defaultItems...)
 	out = append(out, d.OIDC...)
 	return strings.Join(out, " ")
 }
