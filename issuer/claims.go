@@ -78,9 +78,13 @@ type appToken struct {
 // times returns iat (= nbf) and exp: iat backdated 300 s, exp one second
 // after the lifetime, so that expires_in = lifetime and exp-iat = lifetime +
 // 301 s (3900 with the default 3599 s), as in Entra's tokens.
-func (t appToken) times() (iat, exp int64) {
-	now := t.Issued.Unix()
-	return now - int64(backdate/time.Second), now + int64(t.Lifetime/time.Second) + 1
+func (t appToken) times() (iat, exp int64) { return tokenTimes(t.Issued, t.Lifetime) }
+
+// tokenTimes returns iat (= nbf) and exp of a token issued at issued with
+// lifetime: iat backdated 300 s, exp one second after the lifetime.
+func tokenTimes(issued time.Time, lifetime time.Duration) (iat, exp int64) {
+	now := issued.Unix()
+	return now - int64(backdate/time.Second), now + int64(lifetime/time.Second) + 1
 }
 
 // claimsV1 builds the v1.0 claims; iss and idp are the same v1 issuer.

@@ -2,9 +2,11 @@ package issuer
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -30,6 +32,29 @@ type SettingStore interface {
 	Setting(ctx context.Context, name string) ([]byte, error)
 	PutSetting(ctx context.Context, name string, value []byte) error
 }
+
+// RefreshTokenStore keeps what the issuer remembers of the refresh tokens it
+// handed out (never the tokens themselves: records are found by the hex
+// SHA-256 of the token). *storage.DB implements it. Each method is one
+// transaction; see tenant.RefreshToken for the record and the sentinels
+// RotateRefreshToken returns.
+type RefreshTokenStore interface {
+	CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) error
+	// GetRefreshToken returns an error wrapping tenant.ErrNotFound for an
+	// unknown hash.
+	GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshToken, error)
+	// RotateRefreshToken marks the token rotated and stores next, its
+	// successor in the family. A token already rotated is a replay: the
+	// store revokes the family and returns tenant.ErrRefreshTokenReused; a
+	// revoked one gives tenant.ErrRefreshTokenRevoked.
+	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error
+	RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
+}
+
+// DefaultRefreshTokenLifetime is Entra's default refresh token lifetime for
+// everything but single-page apps (protocol.md §3.5): 90 days, renewed by
+// each redemption, so that it works as an inactivity limit.
+const DefaultRefreshTokenLifetime = 90 * 24 * time.Hour
 
 // DefaultTokenLifetime is expires_in of app-only tokens: Entra's
 // client-credentials responses consistently show 3599 (protocol.md §3.5).
@@ -67,6 +92,15 @@ type Config struct {
 	// provider, or `serve --federation-ca` files), start from
 	// x509.SystemCertPool and append to it.
 	FederationRoots *x509.CertPool
+	// RefreshTokens stores refresh tokens. Without it the delegated flows
+	// still issue access tokens, but no refresh token, and the
+	// refresh_token grant is refused as unsupported.
+	RefreshTokens RefreshTokenStore
+	// RefreshTokenLifetime is how long a refresh token may wait to be
+	// redeemed (default 90 days).
+	RefreshTokenLifetime time.Duration
+	// Random is the source of refresh tokens (default crypto/rand).
+	Random io.Reader
 }
 
 // withDefaults validates c and fills the defaults.
@@ -85,6 +119,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.Directory, Grants and Keys are required")
 	case c.TokenLifetime < 0:
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
+	case c.RefreshTokenLifetime < 0:
+		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	}
 	c.BaseURL = u.Scheme + "://" + u.Host
 	if c.Now == nil {
@@ -98,6 +134,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
+	}
+	if c.RefreshTokenLifetime == 0 {
+		c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	if c.Random == nil {
+		c.Random = rand.Reader
 	}
 	return c, nil
 }

@@ -36,11 +36,7 @@ func DenialError(d *consent.Denial) *Error {
 	if !ok {
 		return serverError(fmt.Errorf("issuer: no AADSTS code for denial reason %q: %w", d.Reason, d))
 	}
-	e := &Error{Code: code, Message: denialMessage(code, d), Err: d}
-	if code == CodeConsentRequired {
-		e.SubError = subErrorConsentRequired
-	}
-	return e
+	return &Error{Code: code, Message: denialMessage(code, d), SubError: subErrors[code], Err: d}
 }
 
 // denialMessage fills the message template of code from d.

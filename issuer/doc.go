@@ -12,12 +12,15 @@
 //	GET  /{tenant}/discovery/v2.0/keys                 JWKS (keys carry issuer)
 //	GET  /{tenant}/discovery/keys                      JWKS
 //	GET  /common/discovery/instance                    MSAL instance discovery
+//	GET  /common/UserRealm/{upn}                       MSAL user realm (password grant)
 //	GET  /healthz
 //
 // A token request is parsed once into a typed request, dispatched on
-// grant_type to a grant method that resolves the directory objects, asks
-// the consent engine, builds v1 or v2 claims (the resource picks the
-// version, not the endpoint) and signs them. Every refusal is an *Error
+// grant_type to a grant method (client credentials, password, on-behalf-of,
+// refresh token) that resolves the directory objects, asks the consent
+// engine, builds v1 or v2 claims (the resource picks the version, not the
+// endpoint) and signs them. The user flows share one path (delegated.go),
+// which `issuer token user` reaches without HTTP through IssueUserToken. Every refusal is an *Error
 // carrying an AADSTS code; one table maps codes to the OAuth `error` and
 // HTTP status, and one writer produces Entra's error body.
 //

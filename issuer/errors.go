@@ -51,6 +51,21 @@ const (
 	CodeFederationSubject      = 700213  // invalid_client 401: subject mismatch
 	CodeFederationSubjectCase  = 7002138 // invalid_client 401: subject differs only in letter case
 	CodeFederationFetch        = 50166   // invalid_request: the issuer's discovery or JWKS could not be read
+	// Delegated flows: password, on-behalf-of, refresh token.
+	CodeGrantNotOnCommon    = 9001023 // invalid_request: ROPC (and other user grants) at /common or /consumers
+	CodeMultipleResources   = 28000   // invalid_scope: delegated scopes of more than one resource
+	CodeInvalidCredentials  = 50126   // invalid_grant: wrong user name or password
+	CodeUserNotFound        = 50034   // invalid_grant + suberror bad_token: no such user in the tenant
+	CodeNoPassword          = 50056   // invalid_grant: the user has no password
+	CodeAssertionInvalid    = 50013   // invalid_grant: OBO assertion not signed by us, or malformed
+	CodeAssertionExpired    = 500133  // invalid_grant: OBO assertion outside its valid time range
+	CodeOBOAudience         = 500131  // invalid_grant: OBO assertion for another audience
+	CodeAppOnlyAssertion    = 7000114 // unauthorized_client: OBO with an app-only token
+	CodeIDTokenAssertion    = 240002  // invalid_grant: OBO with an id_token
+	CodeInvalidGrant        = 70000   // invalid_grant: refresh token (or assertion) not valid
+	CodeGrantExpired        = 70008   // invalid_grant: refresh token expired or revoked (replay)
+	CodeRefreshTokenExpired = 700082  // invalid_grant + suberror bad_token: refresh token expired
+	CodeGrantRevoked        = 50173   // invalid_grant: the refresh token's grant was revoked
 )
 
 const (
@@ -58,6 +73,7 @@ const (
 	// on our host: it is documentation of the code, not an endpoint of ours.
 	errorURIBase               = "https://login.microsoftonline.com/error?code="
 	subErrorConsentRequired    = "consent_required"
+	subErrorBadToken           = "bad_token"
 	metadataErrorInvalidTenant = "invalid_tenant"
 )
 
@@ -145,6 +161,38 @@ var codeTable = map[int]codeInfo{
 	// AADSTS50166 "Request to External OIDC endpoint failed." was captured
 	// with invalid_request (azure-workload-identity#642, 2022).
 	CodeFederationFetch: {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS9001023 is documented and captured with invalid_request.
+	CodeGrantNotOnCommon: {"invalid_request", http.StatusBadRequest, ""},
+	// AADSTS28000's `error` was never captured [?]; it is a scope rule,
+	// like 70011, so invalid_scope.
+	CodeMultipleResources:  {"invalid_scope", http.StatusBadRequest, ""},
+	CodeInvalidCredentials: {"invalid_grant", http.StatusBadRequest, ""},
+	CodeUserNotFound:       {"invalid_grant", http.StatusBadRequest, ""},
+	CodeNoPassword:         {"invalid_grant", http.StatusBadRequest, ""},
+	CodeAssertionInvalid:   {"invalid_grant", http.StatusBadRequest, ""},
+	// AADSTS500133's `error` is documented only as a message [?]; it is the
+	// time-range twin of 50013, so invalid_grant.
+	CodeAssertionExpired: {"invalid_grant", http.StatusBadRequest, ""},
+	CodeOBOAudience:      {"invalid_grant", http.StatusBadRequest, ""},
+	CodeAppOnlyAssertion: {"unauthorized_client", http.StatusBadRequest, ""},
+	// AADSTS240002's `error` was never captured [?]: the grant (the
+	// assertion) is what is wrong, so invalid_grant.
+	CodeIDTokenAssertion:    {"invalid_grant", http.StatusBadRequest, ""},
+	CodeInvalidGrant:        {"invalid_grant", http.StatusBadRequest, ""},
+	CodeGrantExpired:        {"invalid_grant", http.StatusBadRequest, ""},
+	CodeRefreshTokenExpired: {"invalid_grant", http.StatusBadRequest, ""},
+	// AADSTS50173's `error` is not captured [?]; a revoked grant is
+	// invalid_grant in RFC 6749 §5.2.
+	CodeGrantRevoked: {"invalid_grant", http.StatusBadRequest, ""},
+}
+
+// subErrors gives the suberror Entra sends with some codes; MSAL reads it to
+// decide that the user must sign in again (protocol.md §5.2: consent_required
+// with 65001, bad_token with 50034 and 700082).
+var subErrors = map[int]string{
+	CodeConsentRequired:     subErrorConsentRequired,
+	CodeUserNotFound:        subErrorBadToken,
+	CodeRefreshTokenExpired: subErrorBadToken,
 }
 
 // Error is a refusal in Entra's vocabulary: an AADSTS code, the message that
@@ -164,7 +212,7 @@ type Error struct {
 
 // errorf returns an *Error with a formatted message.
 func errorf(code int, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), SubError: subErrors[code]}
 }
 
 // Error returns "AADSTSnnnn: message", the start of Entra's error_description.

@@ -1,14 +1,19 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
@@ -49,7 +54,7 @@ func newFuzzServer(f *testing.F) (*Server, error) {
 	if _, _, err := d.AddPassword(ctx, app.AppID, tenant.PasswordSpec{SecretText: "fuzz-secret-value-0001"}); err != nil {
 		return nil, err
 	}
-	return New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db})
+	return New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db, RefreshTokens: db})
 }
 
 // FuzzParseTokenRequest feeds arbitrary bodies, Authorization and
@@ -71,6 +76,8 @@ func FuzzParseTokenRequest(f *testing.F) {
 		{`{"grant_type":"client_credentials"}`, "", "application/json", false},
 		{"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=x&requested_token_use=on_behalf_of", "Basic %%%", "", true},
 		{"&&&===&", "Bearer x", "multipart/form-data", false},
+		{"grant_type=password&client_id=b41d9e6f-0a83-4c25-91d7-5e8a4f60b3c2&username=a%40contoso.onmicrosoft.com&password=x&scope=api%3A%2F%2Fdaemon%2Fread+openid", "", "application/x-www-form-urlencoded", false},
+		{"grant_type=refresh_token&client_id=b41d9e6f-0a83-4c25-91d7-5e8a4f60b3c2&refresh_token=1.AQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ", "", "application/x-www-form-urlencoded", false},
 	} {
 		f.Add(seed.body, seed.auth, seed.ctype, seed.v1)
 	}
@@ -154,6 +161,154 @@ func FuzzParseScope(f *testing.F) {
 		}
 		if !found {
 			t.Fatalf("parseDefaultScope(%q) = %q, which no scope names with /.default", scope, resource)
+		}
+	})
+}
+
+// FuzzParseAssertion feeds arbitrary strings to the on-behalf-of assertion
+// parser, seeded with tokens we signed and tokens we must refuse (alg none,
+// HS256, another key, garbage): nothing may panic, every refusal is
+// AADSTS50013, and an accepted assertion is one our key signed, with the
+// members the grant relies on; the time check that follows accepts it or
+// answers AADSTS500133.
+func FuzzParseAssertion(f *testing.F) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ours, err := NewSigningKey(now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	other, err := NewSigningKey(now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	iss := func(version int, tid string) string {
+		if version == 1 {
+			return "https://issuer.test/" + tid + "/"
+		}
+		return "https://issuer.test/" + tid + "/v2.0"
+	}
+	const tid = "6c1e0b7a-2d3f-4a5b-8c9d-0e1f2a3b4c5d"
+	claims := map[string]any{"aud": "api://middle", "iss": iss(2, tid), "iat": now.Unix() - 300, "nbf": now.Unix() - 300,
+		"exp": now.Unix() + 3600, "azp": "x", "oid": "y", "scp": "access_as_user", "tid": tid, "ver": "2.0"}
+	sign := func(k tenant.SigningKey, version int, c map[string]any) string {
+		tok, err := newSigner(k).sign(version, c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return tok
+	}
+	v1 := maps.Clone(claims)
+	v1["ver"], v1["iss"], v1["appid"] = "1.0", iss(1, tid), "x"
+	f.Add(sign(ours, 2, claims))
+	f.Add(sign(ours, 1, v1))
+	f.Add(sign(other, 2, claims))
+	none, _ := unsignedJWT(claims)
+	f.Add(none)
+	f.Add("eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.eyJhdWQiOiJ4In0.c2ln")
+	f.Add("a.b.c")
+	f.Add("")
+	f.Add("..")
+	f.Add(strings.Repeat("eyJ", 100))
+	key := func(kid string) *rsa.PublicKey {
+		if kid == ours.KeyID {
+			return &ours.PrivateKey.PublicKey
+		}
+		return nil
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := parseUserAssertion(raw, key, iss)
+		if err != nil {
+			if e := checkRefusal(t, err); e.Code != CodeAssertionInvalid {
+				t.Fatalf("parseUserAssertion(%q) code %d; want 50013", raw, e.Code)
+			}
+			return
+		}
+		switch {
+		case len(c.Aud) != 1 || c.Exp == nil || !tenant.IsGUID(c.TID):
+			t.Fatalf("parseUserAssertion(%q) accepted %+v", raw, c)
+		case c.Iss != iss(1, c.TID) && c.Iss != iss(2, c.TID):
+			t.Fatalf("parseUserAssertion(%q) accepted the issuer %q", raw, c.Iss)
+		}
+		if err := checkAssertionTime(c, now); err != nil {
+			if e := checkRefusal(t, err); e.Code != CodeAssertionExpired {
+				t.Fatalf("checkAssertionTime code %d; want 500133", e.Code)
+			}
+		}
+	})
+}
+
+// FuzzParseRefreshToken checks the refresh token parser: no panic; what it
+// accepts has our exact shape and is known by its SHA-256; every token we
+// mint, whatever the random bytes, is accepted.
+func FuzzParseRefreshToken(f *testing.F) {
+	minted, err := newRefreshTokenText(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{minted, "", "1.A", "0.AXEA", minted + "=", strings.ToUpper(minted), "1.A" + strings.Repeat("/", 43), "1.A" + strings.Repeat("_", 43)} {
+		f.Add(s, []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s string, random []byte) {
+		if hash, ok := parseRefreshToken(s); ok {
+			if len(s) != refreshTokenLength || !strings.HasPrefix(s, refreshTokenPrefix) || hash != refreshTokenHash(s) || len(hash) != 64 {
+				t.Fatalf("parseRefreshToken(%q) accepted it as %q", s, hash)
+			}
+		}
+		if len(random) >= refreshTokenBytes {
+			tok, err := newRefreshTokenText(bytes.NewReader(random))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := parseRefreshToken(tok); !ok {
+				t.Fatalf("parseRefreshToken refuses the minted %q", tok)
+			}
+		}
+	})
+}
+
+// FuzzParseDelegatedScopes checks the scope parser of user flows: no panic,
+// refusals are AADSTS70011 or 28000, an accepted request names one resource,
+// and once everything named is granted the response lists every scope that
+// was requested, compared as MSAL compares (without case).
+func FuzzParseDelegatedScopes(f *testing.F) {
+	for _, s := range []string{
+		"api://middle/access_as_user openid profile offline_access",
+		"api://middle/.default offline_access",
+		"User.Read Mail.Send",
+		"openid profile",
+		"api://a/x api://b/y",
+		"api://a/.default api://a/x",
+		"api://a/ openid",
+		"api://X//B api://x/A",
+		"https://management.azure.com//.default",
+		"/x", "x/", ".default", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, scope string) {
+		scopes := strings.Fields(scope)
+		d, err := parseDelegatedScopes(scopes)
+		if err != nil {
+			if e := checkRefusal(t, err); e.Code != CodeInvalidScope && e.Code != CodeMultipleResources {
+				t.Fatalf("parseDelegatedScopes(%q) code %d; want 70011 or 28000", scope, e.Code)
+			}
+			return
+		}
+		if d.Resource == "" || d.Default == (len(d.Values) > 0) {
+			t.Fatalf("parseDelegatedScopes(%q) = %+v", scope, d)
+		}
+		granted := d.Values
+		if d.Default {
+			granted = []string{"Granted.Scope"}
+		}
+		listed := map[string]bool{}
+		for _, s := range strings.Fields(d.responseScope(2, granted)) {
+			listed[strings.ToLower(s)] = true
+		}
+		for _, s := range scopes {
+			if !listed[strings.ToLower(s)] {
+				t.Fatalf("parseDelegatedScopes(%q): the response scope %q does not list %q", scope, d.responseScope(2, granted), s)
+			}
 		}
 	})
 }

@@ -413,10 +413,6 @@ func (w *world) addConsentApps() {
 	}
 }
 
-// manager returns a consent.Manager over the world's directory and grants,
-// as the CLI's consent and role commands use it.
-func (w *world) manager() *consent.Manager { return consent.NewManager(w.Directory, w.DB) }
-
 // consentPartner gives Fabrikam's admin consent to Partner Daemon, which
 // provisions its service principal there and that of Shared API, and
 // assigns Shared.Read.All in Fabrikam.

@@ -164,6 +164,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no Grants", func(c *issuer.Config) { c.Grants = nil }},
 		{"no Keys", func(c *issuer.Config) { c.Keys = nil }},
 		{"negative lifetime", func(c *issuer.Config) { c.TokenLifetime = -time.Second }},
+		{"negative refresh token lifetime", func(c *issuer.Config) { c.RefreshTokenLifetime = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := ok

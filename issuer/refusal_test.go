@@ -63,9 +63,9 @@ func TestTokenRefusals(t *testing.T) {
 		// Grant type.
 		{name: "missing grant_type", path: v2, form: inv("grant_type", ""), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},
 		{name: "unknown grant_type", path: v2, form: inv("grant_type", "magic"), wantCode: 70003, wantError: "unsupported_grant_type", wantStatus: 400},
-		{name: "password grant (later issue)", path: v2, form: inv("grant_type", "password"), wantCode: 70003, wantError: "unsupported_grant_type", wantStatus: 400},
-		{name: "refresh_token grant (later issue)", path: v2, form: inv("grant_type", "refresh_token"), wantCode: 70003, wantError: "unsupported_grant_type", wantStatus: 400},
-		{name: "on-behalf-of grant (later issue)", path: v2, form: inv("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), wantCode: 70003, wantError: "unsupported_grant_type", wantStatus: 400},
+		{name: "password grant without username", path: v2, form: inv("grant_type", "password"), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},
+		{name: "refresh_token grant without refresh_token", path: v2, form: inv("grant_type", "refresh_token"), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},
+		{name: "jwt-bearer grant without requested_token_use", path: v2, form: inv("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},
 
 		// Tenant.
 		{name: "unknown tenant GUID", path: "/99999999-9999-4999-8999-999999999999/oauth2/v2.0/token", form: inv(), wantCode: 90002, wantError: "invalid_request", wantStatus: 400},

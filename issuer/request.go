@@ -47,6 +47,9 @@ type tokenRequest struct {
 	Username          string // password grant
 	Password          string
 	RefreshToken      string
+	// ClientInfo is client_info=1: MSAL asks for the client_info member
+	// (the user's uid and utid) in user flows.
+	ClientInfo bool
 
 	// CorrelationID is the client-request-id form parameter (msal-node
 	// sends it in the body as well as the header).
@@ -59,7 +62,7 @@ type tokenRequest struct {
 var singleValued = []string{
 	"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
 	"scope", "resource", "assertion", "requested_token_use", "username", "password",
-	"refresh_token", "client-request-id",
+	"refresh_token", "client-request-id", "client_info",
 }
 
 // errMalformed is the refusal of a body we cannot read as a form.
@@ -141,6 +144,7 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 		Password:            form.Get("password"),
 		RefreshToken:        form.Get("refresh_token"),
 		CorrelationID:       form.Get("client-request-id"),
+		ClientInfo:          form.Get("client_info") == "1",
 	}
 	if scope, ok := form["scope"]; ok {
 		req.HasScope = true

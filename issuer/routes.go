@@ -21,6 +21,8 @@ func (s *Server) routes() http.Handler {
 	r.GET("/:tenant/discovery/v2.0/keys", s.handleKeys(2))
 	r.GET("/:tenant/discovery/keys", s.handleKeys(1))
 	r.GET("/:tenant/discovery/instance", s.handleInstance)
+	r.GET("/:tenant/UserRealm/:upn", s.handleUserRealm)
+	r.GET("/:tenant/userrealm/:upn", s.handleUserRealm)
 
 	// Entra's paths are exact: no redirects to a "fixed" path, which would
 	// turn a POST into a 307 clients do not expect.

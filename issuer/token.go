@@ -8,25 +8,37 @@ import (
 	"github.com/julienschmidt/httprouter"
 )
 
-// tokenResponseV2 is the v2 endpoint's app-only answer: numbers, no scope,
-// no refresh token (protocol.md §2.2).
+// tokenResponseV2 is the v2 endpoint's answer, members in Entra's order
+// (protocol.md §2.2, §3.8, §3.9): numbers; app-only answers have no scope
+// and no refresh token, user flows add scope and, when asked for,
+// refresh_token, id_token and client_info.
 type tokenResponseV2 struct {
 	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
 	ExtExpiresIn int64  `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // tokenResponseV1 is the v1 endpoint's answer: every member a string, with
-// expires_on, not_before and the requested resource echoed.
+// expires_on, not_before and the requested resource echoed; user flows add
+// scope (scp values, no resource prefix), refresh_token and id_token
+// (protocol.md §2.3).
 type tokenResponseV1 struct {
 	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    string `json:"expires_in"`
 	ExtExpiresIn string `json:"ext_expires_in"`
 	ExpiresOn    string `json:"expires_on"`
 	NotBefore    string `json:"not_before"`
 	Resource     string `json:"resource"`
 	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // issued is a signed access token with what the response reports of it.
@@ -36,6 +48,12 @@ type issued struct {
 	notBefore int64
 	expiresOn int64
 	resource  string // the resource as requested, for the v1 response
+
+	// User flows only; empty members are left out of the response.
+	scope        string // already in the form of the endpoint called
+	refreshToken string
+	idToken      string
+	clientInfo   string
 }
 
 // response shapes t for the endpoint the client called; the token inside
@@ -43,12 +61,17 @@ type issued struct {
 func (t issued) response(endpoint int) any {
 	if endpoint == 1 {
 		return tokenResponseV1{
-			TokenType: "Bearer", ExpiresIn: strconv.FormatInt(t.lifetime, 10), ExtExpiresIn: strconv.FormatInt(t.lifetime, 10),
+			TokenType: "Bearer", Scope: t.scope,
+			ExpiresIn: strconv.FormatInt(t.lifetime, 10), ExtExpiresIn: strconv.FormatInt(t.lifetime, 10),
 			ExpiresOn: strconv.FormatInt(t.expiresOn, 10), NotBefore: strconv.FormatInt(t.notBefore, 10),
 			Resource: t.resource, AccessToken: t.token,
+			RefreshToken: t.refreshToken, IDToken: t.idToken, ClientInfo: t.clientInfo,
 		}
 	}
-	return tokenResponseV2{TokenType: "Bearer", ExpiresIn: t.lifetime, ExtExpiresIn: t.lifetime, AccessToken: t.token}
+	return tokenResponseV2{
+		TokenType: "Bearer", Scope: t.scope, ExpiresIn: t.lifetime, ExtExpiresIn: t.lifetime, AccessToken: t.token,
+		RefreshToken: t.refreshToken, IDToken: t.idToken, ClientInfo: t.clientInfo,
+	}
 }
 
 // handleToken serves POST /{tenant}/oauth2/token (endpoint 1) and
@@ -83,8 +106,7 @@ func (s *Server) handleToken(endpoint int) httprouter.Handle {
 }
 
 // token resolves the authority and dispatches on grant_type. Grants are
-// plain methods; those of later issues are refused as unsupported until
-// they exist.
+// plain methods.
 func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued, error) {
 	a, err := s.resolveAuthority(ctx, req.Tenant)
 	if err != nil {
@@ -95,11 +117,15 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'grant_type'.")
 	case grantClientCredentials:
 		return s.clientCredentials(ctx, c, a, req)
-	case grantPassword, grantRefreshToken, grantJWTBearer:
-		// Resource-owner password, refresh token and on-behalf-of arrive
-		// with their own issues; until then Entra's answer for a grant it
-		// does not serve.
-		fallthrough
+	case grantPassword:
+		return s.password(ctx, c, a, req)
+	case grantJWTBearer:
+		return s.onBehalfOf(ctx, c, a, req)
+	case grantRefreshToken:
+		if s.cfg.RefreshTokens != nil {
+			return s.refreshToken(ctx, c, a, req)
+		}
+		fallthrough // no store configured: Entra's answer for a grant it does not serve
 	default:
 		return issued{}, errorf(CodeUnsupportedGrantType, "The app requested an unsupported grant type '%s'.", req.GrantType)
 	}

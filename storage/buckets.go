@@ -24,12 +24,15 @@ var (
 	bucketAppByURI       = []byte("app_by_uri")
 	bucketAppSPs         = []byte("app_sps")
 	bucketTenant         = []byte("tenant")
+	bucketRefreshTokens  = []byte("refresh_tokens")
+	bucketRTByFamily     = []byte("refresh_token_family")
 )
 
 // rootBuckets lists the root buckets Open checks for after migrating.
 var rootBuckets = [][]byte{
 	bucketMeta, bucketKeys, bucketSettings, bucketTenants, bucketTenantByDomain,
 	bucketAppHome, bucketAppByURI, bucketAppSPs, bucketTenant,
+	bucketRefreshTokens, bucketRTByFamily,
 }
 
 // Sub-buckets of each tenant/<tenantID> bucket, created by CreateTenant.

@@ -26,6 +26,10 @@
 //	  ╘══ <uriKey(uri)>\x00<appID> : <empty>      single-tenant apps of different tenants may share a URI
 //	app_sps                                       root index: the tenants where an app has a
 //	  ╘══ <appID>\x00<tenantID> : <spID>          service principal (cascading deletes)
+//	refresh_tokens                                root: refresh tokens, found by hash alone
+//	  ╘══ <hex SHA-256 of the token> : refreshTokenRecord JSON   (a token presented at /common names no tenant)
+//	refresh_token_family                          root index: the tokens of one sign-in, for
+//	  ╘══ <familyID>\x00<hash> : <empty>          rotation pruning and replay revocation
 //	tenant                                        root: one nested bucket per tenant
 //	  ╘══ <tenantID>
 //	      ├── applications             ╘══ <appID>      : applicationRecord JSON (apps homed here)
@@ -64,7 +68,9 @@
 // scanning app_by_uri, so that a URI shared by many single-tenant
 // applications still costs one read.
 // Cascading deletes scan the tenant's grants and assignments instead of
-// keeping reverse indexes.
+// keeping reverse indexes. They leave refresh tokens behind: a token whose
+// user or tenant is gone can no longer be redeemed, because the issuer
+// finds no user, and its family is pruned as it expires.
 //
 // Errors wrap tenant.ErrNotFound, tenant.ErrExists and tenant.ErrInvalid with
 // the object they concern. A record that does not decode, or an index entry

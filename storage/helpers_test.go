@@ -468,6 +468,31 @@ func fsck(t testing.TB, db *DB) {
 			}
 			return nil
 		})
+
+		rts := tx.Bucket(bucketRefreshTokens)
+		rtFamily := tx.Bucket(bucketRTByFamily)
+		rts.ForEach(func(k, v []byte) error {
+			var rec refreshTokenRecord
+			if !decode(v, &rec) {
+				return nil
+			}
+			if rtFamily.Get(key(rec.FamilyID, string(k))) == nil {
+				bad("refresh token %s of family %s is not indexed", k, rec.FamilyID)
+			}
+			return nil
+		})
+		rtFamily.ForEach(func(k, _ []byte) error {
+			family, hash, ok := bytes.Cut(k, []byte{0})
+			if !ok {
+				bad("refresh_token_family key %q malformed", k)
+				return nil
+			}
+			var rec refreshTokenRecord
+			if v := rts.Get(hash); v == nil || !decode(v, &rec) || rec.FamilyID != string(family) {
+				bad("refresh_token_family %q names no token of the family", k)
+			}
+			return nil
+		})
 		return nil
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ func initialLayoutTx(tx *bbolt.Tx) error {
 	for _, name := range []string{
 		"meta", "keys", "settings", "tenants", "tenant_by_domain",
 		"app_home", "app_by_uri", "app_sps", "tenant",
+		"refresh_tokens", "refresh_token_family",
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)

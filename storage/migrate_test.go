@@ -65,7 +65,7 @@ func TestMigration1(t *testing.T) {
 			defer db.Close()
 			db.bolt.View(func(tx *bbolt.Tx) error {
 				for _, name := range []string{"meta", "keys", "settings", "tenants", "tenant_by_domain",
-					"app_home", "app_by_uri", "app_sps", "tenant"} {
+					"app_home", "app_by_uri", "app_sps", "tenant", "refresh_tokens", "refresh_token_family"} {
 					if tx.Bucket([]byte(name)) == nil {
 						t.Errorf("bucket %s missing after migration 1", name)
 					}

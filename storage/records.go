@@ -387,3 +387,46 @@ func cloneInt(p *int) *int {
 	v := *p
 	return &v
 }
+
+// refreshTokenRecord is a refresh token's record, stored under its hash;
+// the token text is never stored.
+type refreshTokenRecord struct {
+	FamilyID         string    `json:"familyId"`
+	TenantID         string    `json:"tenantId"`
+	ClientAppID      string    `json:"clientAppId"`
+	UserID           string    `json:"userId"`
+	Resource         string    `json:"resource"`
+	Scopes           []string  `json:"scopes,omitempty"`
+	IssuedDateTime   time.Time `json:"issuedDateTime"`
+	ExpiresDateTime  time.Time `json:"expiresDateTime"`
+	LastUsedDateTime time.Time `json:"lastUsedDateTime,omitzero"`
+	RotatedDateTime  time.Time `json:"rotatedDateTime,omitzero"`
+	RevokedDateTime  time.Time `json:"revokedDateTime,omitzero"`
+}
+
+func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {
+	return refreshTokenRecord{
+		FamilyID: t.FamilyID, TenantID: t.TenantID, ClientAppID: t.ClientAppID, UserID: t.UserID,
+		Resource: t.Resource, Scopes: slices.Clone(t.Scopes),
+		IssuedDateTime: t.IssuedDateTime.UTC(), ExpiresDateTime: t.ExpiresDateTime.UTC(),
+		LastUsedDateTime: utcOrZero(t.LastUsedDateTime), RotatedDateTime: utcOrZero(t.RotatedDateTime),
+		RevokedDateTime: utcOrZero(t.RevokedDateTime),
+	}
+}
+
+func (r refreshTokenRecord) toRefreshToken(hash string) tenant.RefreshToken {
+	return tenant.RefreshToken{
+		Hash: hash, FamilyID: r.FamilyID, TenantID: r.TenantID, ClientAppID: r.ClientAppID, UserID: r.UserID,
+		Resource: r.Resource, Scopes: slices.Clone(r.Scopes),
+		IssuedDateTime: r.IssuedDateTime, ExpiresDateTime: r.ExpiresDateTime,
+		LastUsedDateTime: r.LastUsedDateTime, RotatedDateTime: r.RotatedDateTime, RevokedDateTime: r.RevokedDateTime,
+	}
+}
+
+// utcOrZero converts t to UTC, keeping the zero time zero.
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}

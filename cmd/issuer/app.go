@@ -40,8 +40,8 @@ func newApp(stdout, stderr io.Writer, opts ...option) *cli.App {
 		Name:      "issuer",
 		Usage:     "emulate the Microsoft Entra ID token issuer for local tests",
 		UsageText: "issuer [--db PATH] [--output text|json] COMMAND [flags] [args]",
-		Description: `issuer keeps a directory of tenants, app registrations and client secrets
-in one database file and serves Entra ID's token, discovery and JWKS
+		Description: `issuer keeps a directory of tenants, app registrations, client secrets and
+users in one database file and serves Entra ID's token, discovery and JWKS
 endpoints (issuer serve).
 
 EXAMPLES
@@ -49,6 +49,7 @@ EXAMPLES
    issuer tenant add --name contoso --domain contoso.com
    issuer app add --tenant contoso.com --name "Orders API" --identifier-uri api://orders --token-version 2
    issuer app secret add --app APPID --expires 90d
+   issuer user add --tenant contoso.com --upn alice@contoso.com --password 'S3cret!'
 
 EXIT CODES
    0  success
@@ -67,6 +68,8 @@ EXIT CODES
 			spCommand(),
 			consentCommand(),
 			roleCommand(),
+			userCommand(),
+			tokenCommand(),
 			explainCommand(),
 			keysCommand(),
 			serveCommand(),

@@ -71,6 +71,7 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.BoolFlag{Name: "insecure-http", Usage: "serve plain HTTP, for curl-style use or behind a TLS proxy (published URLs become http:// unless --base-url says otherwise; MSAL refuses http)", EnvVars: []string{"ISSUER_INSECURE_HTTP"}},
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
 			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
+			lifetimeFlag("refresh-token-lifetime", "how long a refresh token may wait to be redeemed, e.g. 90d or 24h (default: 90d, as Entra)"),
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
@@ -89,6 +90,7 @@ type serveOptions struct {
 	insecureHTTP  bool
 	entraIssuers  bool
 	tokenLifetime time.Duration
+	refreshLife   time.Duration // 0: the issuer's default
 	demo          bool
 	federationCAs []string
 	rotateEvery   time.Duration
@@ -100,7 +102,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		addr: c.String("addr"), baseURL: c.String("base-url"),
 		tlsCert: c.Path("tls-cert"), tlsKey: c.Path("tls-key"),
 		insecureHTTP: c.Bool("insecure-http"), entraIssuers: c.Bool("entra-issuers"),
-		tokenLifetime: c.Duration("token-lifetime"), demo: c.Bool("demo"),
+		tokenLifetime: c.Duration("token-lifetime"), refreshLife: lifetimeValue(c, "refresh-token-lifetime"), demo: c.Bool("demo"),
 		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 	}
@@ -162,15 +164,17 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // server's settings come from flags.
 func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger, roots *x509.CertPool) issuer.Config {
 	return issuer.Config{
-		BaseURL:         baseURL,
-		AllowHTTP:       o.insecureHTTP,
-		EntraIssuers:    o.entraIssuers,
-		Directory:       dir,
-		Grants:          db,
-		Keys:            db,
-		Logger:          logger,
-		TokenLifetime:   o.tokenLifetime,
-		FederationRoots: roots,
+		BaseURL:              baseURL,
+		AllowHTTP:            o.insecureHTTP,
+		EntraIssuers:         o.entraIssuers,
+		Directory:            dir,
+		Grants:               db,
+		Keys:                 db,
+		Logger:               logger,
+		TokenLifetime:        o.tokenLifetime,
+		FederationRoots:      roots,
+		RefreshTokens:        db,
+		RefreshTokenLifetime: o.refreshLife,
 	}
 }
 
@@ -225,6 +229,9 @@ func serve(c *cli.Context) error {
 		}
 		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger, roots))
 		if err != nil {
+			return err
+		}
+		if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 			return err
 		}
 		if o.demo {

@@ -153,6 +153,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		Now:             s.clock.Now,
 		NewID:           newID,
 		FederationRoots: roots,
+		RefreshTokens:   db,
 	}
 	for _, f := range o.configFn {
 		f(&cfg)
@@ -171,6 +172,22 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	s.transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	s.client = &http.Client{Transport: s.transport}
 	return s, nil
+}
+
+// UserToken returns a delegated access token for the user (UPN or object
+// id) as if they had signed in interactively to the client and asked for
+// the resource's scopes (none: /.default). It is issuer.Server.IssueUserToken,
+// the implementation behind `issuer token user`, and fails the test when the
+// token endpoint would refuse the request.
+func (s *Server) UserToken(t testing.TB, tenantRef, upn, clientAppID, resource string, scopes ...string) string {
+	t.Helper()
+	tok, err := s.Issuer.IssueUserToken(context.Background(), issuer.UserTokenRequest{
+		Tenant: tenantRef, User: upn, ClientAppID: clientAppID, Resource: resource, Scopes: scopes,
+	})
+	if err != nil {
+		t.Fatalf("issuertest: user token for %s, client %s, resource %s: %v", upn, clientAppID, resource, err)
+	}
+	return tok
 }
 
 // Client returns an HTTP client that trusts only the server's local CA.

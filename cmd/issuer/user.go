@@ -1,0 +1,228 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// userCommand is `issuer user`: the members of a tenant, who sign in with
+// the password grant and are the subjects of delegated tokens.
+func userCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "user",
+		Usage: "manage users (the subjects of delegated tokens)",
+		Description: `A user belongs to one tenant; the domain of the user principal name (UPN)
+must be one of the tenant's domains. USER is the UPN (any case) or the object
+id. Passwords are stored as argon2id hashes and never shown; a user without a
+password cannot use the password grant (AADSTS50056). A disabled user gets
+AADSTS50057. Give users app roles with issuer role assign --user.`,
+		Subcommands: []*cli.Command{
+			userAddCommand(),
+			userListCommand(),
+			userShowCommand(),
+			userUpdateCommand(),
+			userRemoveCommand(),
+		},
+	}
+}
+
+func userAddCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "add",
+		Usage: "add a user to a tenant",
+		Description: `EXAMPLES
+   issuer user add --tenant contoso.onmicrosoft.com --upn alice@contoso.onmicrosoft.com --name "Alice Smith" --password 'S3cret!'
+   issuer user add --tenant contoso.com --upn bob@contoso.com --enabled=false`,
+		Flags: []cli.Flag{
+			tenantFlag("tenant"),
+			&cli.StringFlag{Name: "upn", Usage: "user principal name (`UPN`), user@domain with a domain of the tenant", Required: true},
+			nameFlag("display `NAME` (default: the part of the UPN before @)", false),
+			&cli.StringFlag{Name: "password", Usage: "the user's `PASSWORD` (default: none)"},
+			&cli.BoolFlag{Name: "enabled", Usage: "whether the user may sign in (--enabled=false to create a disabled user)", Value: true},
+			&cli.StringFlag{Name: "id", Usage: "object id (`GUID`; default: a new one)"},
+		},
+		Action: userAdd,
+	}
+}
+
+func userAdd(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		u, err := dir.AddUser(c.Context, ref, tenant.UserSpec{
+			UserPrincipalName: c.String("upn"), DisplayName: c.String("name"), Password: c.String("password"),
+			Disabled: !c.Bool("enabled"), ID: c.String("id"),
+		})
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		return printObject(c, u, userFields(u))
+	})
+}
+
+func userListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list the users of a tenant",
+		Flags:  []cli.Flag{tenantFlag("tenant")},
+		Action: userList,
+	}
+}
+
+func userList(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		us, err := dir.ListUsers(c.Context, ref)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		us = nonNil(us)
+		rows := make([][]string, 0, len(us))
+		for _, u := range us {
+			rows = append(rows, []string{u.ID, u.UserPrincipalName, u.DisplayName, strconv.FormatBool(u.AccountEnabled), passwordText(u)})
+		}
+		return printTable(c, us, []string{"ID", "USER PRINCIPAL NAME", "DISPLAY NAME", "ENABLED", "PASSWORD"}, rows)
+	})
+}
+
+func userShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a user",
+		ArgsUsage: "USER",
+		Flags:     []cli.Flag{tenantFlag("tenant")},
+		Action:    userShow,
+	}
+}
+
+func userShow(c *cli.Context) error {
+	args, err := requireArgs(c, "USER")
+	if err != nil {
+		return err
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		t, err := dir.ResolveTenant(c.Context, ref)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		u, err := dir.FindUser(c.Context, t.ID, args[0])
+		if err != nil {
+			return userError(args[0], t, err)
+		}
+		return printObject(c, u, userFields(u))
+	})
+}
+
+func userUpdateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "update",
+		Usage:     "change a user",
+		ArgsUsage: "USER",
+		Description: `Flags not given are left as they are. --password "" removes the password.
+--enabled=false blocks sign-in: the password grant, on-behalf-of and refresh
+tokens of the user are refused with AADSTS50057 until --enabled=true.
+
+EXAMPLES
+   issuer user update --tenant contoso.onmicrosoft.com alice@contoso.onmicrosoft.com --enabled=false
+   issuer user update --tenant contoso.onmicrosoft.com alice@contoso.onmicrosoft.com --password 'N3w!' --name "Alice B. Smith"`,
+		Flags: []cli.Flag{
+			tenantFlag("tenant"),
+			nameFlag("new display `NAME`", false),
+			&cli.StringFlag{Name: "password", Usage: "new `PASSWORD` (\"\" removes it)"},
+			&cli.BoolFlag{Name: "enabled", Usage: "enable or disable sign-in (--enabled=false)"},
+		},
+		Action: userUpdate,
+	}
+}
+
+func userUpdate(c *cli.Context) error {
+	args, err := requireArgs(c, "USER")
+	if err != nil {
+		return err
+	}
+	u := tenant.UserUpdate{DisplayName: stringPtr(c, "name"), Password: stringPtr(c, "password"), AccountEnabled: boolPtr(c, "enabled")}
+	if u == (tenant.UserUpdate{}) {
+		return usageError("user update: nothing to change; give --name, --password or --enabled")
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		t, err := dir.ResolveTenant(c.Context, ref)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		out, err := dir.UpdateUser(c.Context, t.ID, args[0], u)
+		if err != nil {
+			return userError(args[0], t, err)
+		}
+		return printObject(c, out, userFields(out))
+	})
+}
+
+func userRemoveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "remove",
+		Usage:     "delete a user with the user's consents and app role assignments",
+		ArgsUsage: "USER",
+		Flags:     []cli.Flag{tenantFlag("tenant")},
+		Action:    userRemove,
+	}
+}
+
+func userRemove(c *cli.Context) error {
+	args, err := requireArgs(c, "USER")
+	if err != nil {
+		return err
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		t, err := dir.ResolveTenant(c.Context, ref)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		if err := dir.RemoveUser(c.Context, t.ID, args[0]); err != nil {
+			return userError(args[0], t, err)
+		}
+		return printDone(c, "removed user %s", args[0])
+	})
+}
+
+// userFields is the text view of a user. The password shows as set or
+// none; the hash never shows.
+func userFields(u tenant.User) []field {
+	return []field{
+		{"id", u.ID},
+		{"userPrincipalName", u.UserPrincipalName},
+		{"displayName", u.DisplayName},
+		{"tenantId", u.TenantID},
+		{"accountEnabled", strconv.FormatBool(u.AccountEnabled)},
+		{"password", passwordText(u)},
+		{"createdDateTime", timeText(u.CreatedDateTime)},
+	}
+}
+
+func passwordText(u tenant.User) string {
+	if u.PasswordHash == "" {
+		return "none"
+	}
+	return "set"
+}
+
+// userError names the user the caller asked for when the tenant has no
+// such user, e.g. `user "zed@contoso.com" in tenant Contoso: not found`.
+func userError(ref string, t tenant.Tenant, err error) error {
+	if errors.Is(err, tenant.ErrNotFound) {
+		return fmt.Errorf("user %q in tenant %s: %w", ref, t.DisplayName, tenant.ErrNotFound)
+	}
+	return err
+}

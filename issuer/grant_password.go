@@ -1,0 +1,97 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// password implements the resource-owner password credentials grant the way
+// Entra does (protocol.md §2.5, §4.3), v2 and v1:
+//
+//   - at a tenant, or at /organizations, where the tenant is the one that
+//     owns the domain of the user name; /common and /consumers are
+//     AADSTS9001023;
+//   - the client (AADSTS700016 / 7000112), then its credential: a public
+//     client presents nothing, a confidential one its secret;
+//   - scope (v2) or resource (v1), by the delegated scope rules;
+//   - the user: unknown AADSTS50034, no password AADSTS50056, wrong
+//     password AADSTS50126; a disabled user is refused by the engine
+//     (AADSTS50057) with the other policy rules, consent (65001) and
+//     assignment (50105) among them;
+//   - the answer carries scope, an id_token for openid, client_info for
+//     client_info=1, and a refresh token on v1 always, on v2 with
+//     offline_access.
+func (s *Server) password(ctx context.Context, c *call, a authority, req *tokenRequest) (issued, error) {
+	switch {
+	case a.kind == commonAuthority || a.kind == consumersAuthority:
+		return issued{}, errNotOnCommon()
+	case req.ClientID == "":
+		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+	case req.Username == "":
+		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'username'.")
+	case req.Password == "":
+		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'password'.")
+	}
+	scope, err := requestedDelegatedScope(req)
+	if err != nil {
+		return issued{}, err
+	}
+	t := a.tenant
+	if a.kind == organizationsAuthority {
+		if t, err = s.homeTenantOf(ctx, req.Username); err != nil {
+			return issued{}, err
+		}
+	}
+	creq, acr, err := s.delegatedClient(ctx, c, a, consent.FlowPassword, t, req)
+	if err != nil {
+		return issued{}, err
+	}
+	user, err := s.checkPassword(ctx, t, req.Username, req.Password)
+	if err != nil {
+		return issued{}, err
+	}
+	creq.User = &user
+	return s.issueDelegated(ctx, c, delegatedRequest{
+		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
+		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
+	})
+}
+
+// homeTenantOf finds the tenant of a user name at /organizations: the one
+// that has the name's domain. An unknown domain is an unknown user
+// (AADSTS50034), as Entra's home realm discovery finds no directory for it.
+func (s *Server) homeTenantOf(ctx context.Context, username string) (tenant.Tenant, error) {
+	domain := username[strings.LastIndex(username, "@")+1:]
+	if !strings.Contains(username, "@") || !tenant.ValidTenantSegment(domain) || tenant.IsGUID(domain) {
+		return tenant.Tenant{}, errUserNotFound(username, "organizations")
+	}
+	t, err := s.cfg.Directory.ResolveTenant(ctx, domain)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound), errors.Is(err, tenant.ErrInvalid):
+		return tenant.Tenant{}, errUserNotFound(username, "organizations").wrap(err)
+	case err != nil:
+		return tenant.Tenant{}, err
+	}
+	return t, nil
+}
+
+// checkPassword signs the user in: the user must exist in t
+// (AADSTS50034), have a password (AADSTS50056) and the password must match
+// (AADSTS50126). The comparison runs argon2id; neither the password nor the
+// hash appear in any message or log line.
+func (s *Server) checkPassword(ctx context.Context, t tenant.Tenant, username, password string) (tenant.User, error) {
+	u, err := s.findUser(ctx, t, username, username)
+	switch {
+	case err != nil:
+		return tenant.User{}, err
+	case u.PasswordHash == "":
+		return tenant.User{}, errorf(CodeNoPassword, "Invalid or missing password: password does not exist in the directory for this user.")
+	case !u.CheckPassword(password):
+		return tenant.User{}, errorf(CodeInvalidCredentials, "Error validating credentials due to invalid username or password.")
+	}
+	return u, nil
+}

@@ -1,0 +1,165 @@
+package issuer
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// graphResource is Microsoft Graph's identifier. Entra reads a bare scope
+// value ("User.Read") as Graph's, and a sign-in that names only OpenID
+// Connect scopes gets a Graph token (protocol.md §2.6). This issuer hosts no
+// Graph: such requests find no resource (AADSTS500011) unless an
+// application with this identifier URI is registered.
+const graphResource = "https://graph.microsoft.com"
+
+// delegatedScope is what a user flow asks for: one resource and scope values
+// of it, or everything granted on it (/.default, or resource= on the v1
+// endpoint), plus OpenID Connect scopes.
+type delegatedScope struct {
+	Resource string   // identifier URI or appId, as requested
+	Values   []string // scope values without the resource prefix; none with Default
+	Default  bool
+	// defaultItems are the "{resource}/.default" items as requested; the
+	// v2 response echoes them, as Entra's does (protocol.md §2.6 capture).
+	defaultItems []string
+	// named are the named items, with each one's resource as requested,
+	// so that the response qualifies a scope the way it was asked for.
+	named []scopeItem
+	// bare: the scopes were bare values (Graph's); the response lists
+	// them unqualified, as Entra does for Graph.
+	bare bool
+	// OIDC are the openid, profile, email and offline_access items, as
+	// requested.
+	OIDC []string
+}
+
+// has reports whether the OpenID Connect scope oidc was requested.
+func (d delegatedScope) has(oidc string) bool {
+	return slices.ContainsFunc(d.OIDC, func(s string) bool { return strings.EqualFold(s, oidc) })
+}
+
+// scopeItem is one non-OIDC item of a scope parameter.
+type scopeItem struct {
+	resource, value string
+	isDefault       bool
+	bare            bool
+}
+
+// splitScope splits one item: "{resource}/.default", "{resource}/{value}"
+// (the resource is everything before the last "/", as Entra reads it) or a
+// bare value, which is Graph's.
+func splitScope(s string) scopeItem {
+	if r, ok := defaultResource(s); ok {
+		return scopeItem{resource: r, isDefault: true}
+	}
+	i := strings.LastIndex(s, "/")
+	if i < 0 {
+		return scopeItem{resource: graphResource, value: s, bare: true}
+	}
+	return scopeItem{resource: s[:i], value: s[i+1:]}
+}
+
+// parseDelegatedScopes reads the scope parameter of a v2 user flow
+// (protocol.md §2.6):
+//
+//   - openid, profile, email and offline_access are kept aside;
+//   - the other items name one resource: "{resource}/.default", or
+//     "{resource}/{value}", or a bare value meaning Microsoft Graph;
+//   - /.default combined with named scopes is AADSTS70011, as is an item
+//     with an empty resource or value;
+//   - items of more than one resource are AADSTS28000 (resources are
+//     compared as identifier URIs are, without case and one trailing
+//     slash; an appId and a URI of the same application count as two);
+//   - with no resource item at all the request is a Graph sign-in, for
+//     everything granted on Graph.
+func parseDelegatedScopes(scopes []string) (delegatedScope, error) {
+	all := strings.Join(scopes, " ")
+	var d delegatedScope
+	var items []scopeItem
+	for _, s := range scopes {
+		if isOIDCScope(s) {
+			d.OIDC = append(d.OIDC, s)
+			continue
+		}
+		it := splitScope(s)
+		if it.resource == "" || !it.isDefault && it.value == "" {
+			return delegatedScope{}, errorf(CodeInvalidScope,
+				"The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. "+
+					"The scope %s is not valid.", all)
+		}
+		if it.isDefault && !slices.Contains(d.defaultItems, s) {
+			d.defaultItems = append(d.defaultItems, s)
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		d.Resource, d.Default, d.bare = graphResource, true, true
+		return d, nil
+	}
+	defaults := slices.ContainsFunc(items, func(it scopeItem) bool { return it.isDefault })
+	named := slices.ContainsFunc(items, func(it scopeItem) bool { return !it.isDefault })
+	if defaults && named {
+		return delegatedScope{}, errorf(CodeInvalidScope,
+			"The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. "+
+				"The scope %s is not valid. .default scope can't be combined with resource-specific scopes.", all)
+	}
+	first := items[0]
+	for _, it := range items[1:] {
+		if tenant.IdentifierKey(it.resource) != tenant.IdentifierKey(first.resource) {
+			return delegatedScope{}, errorf(CodeMultipleResources,
+				"Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", all)
+		}
+	}
+	d.Resource, d.Default, d.bare = first.resource, defaults, first.bare
+	for _, it := range items {
+		if !it.isDefault && !slices.ContainsFunc(d.Values, func(v string) bool { return strings.EqualFold(v, it.value) }) {
+			d.Values = append(d.Values, it.value)
+			d.named = append(d.named, it)
+		}
+	}
+	return d, nil
+}
+
+// v1DelegatedScope is the request of a v1 user flow: resource= asks for
+// everything granted on that resource (v1 has no named scopes); of scope=,
+// only the OpenID Connect scopes count (scope=openid adds an id_token).
+func v1DelegatedScope(resource string, scopes []string) delegatedScope {
+	d := delegatedScope{Resource: resource, Default: true}
+	for _, s := range scopes {
+		if isOIDCScope(s) {
+			d.OIDC = append(d.OIDC, s)
+		}
+	}
+	return d
+}
+
+// responseScope is the scope member of the response. On the v1 endpoint it
+// is the scp values; on v2 the granted scopes (in the resource's spelling)
+// qualified with the resource as requested (unqualified for Graph), the
+// /.default items asked for and the OpenID Connect scopes requested. MSAL
+// fails with "declined scopes" unless every scope it asked for is listed,
+// compared without case (clients.md §1 item 7), so everything requested is
+// echoed. One capture shows Entra leaving offline_access out; listing it
+// does no client any harm.
+func (d delegatedScope) responseScope(endpoint int, granted []string) string {
+	if endpoint == 1 {
+		return strings.Join(granted, " ")
+	}
+	out := make([]string, 0, len(granted)+len(d.defaultItems)+len(d.OIDC))
+	for _, v := range granted {
+		resource := d.Resource
+		if i := slices.IndexFunc(d.named, func(it scopeItem) bool { return strings.EqualFold(it.value, v) }); i >= 0 {
+			resource = d.named[i].resource
+		}
+		if d.bare {
+			out = append(out, v)
+		} else {
+			out = append(out, resource+"/"+v)
+		}
+	}
+	out = append(out, d.defaultItems...)
+	out = append(out, d.OIDC...)
+	return strings.Join(out, " ")
+}

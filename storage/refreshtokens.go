@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Refresh tokens live in two root buckets: refresh_tokens holds each
+// token's record under the hex SHA-256 of its text (the text itself is never
+// stored), and refresh_token_family lists the hashes of each family, so that
+// a replay can revoke them all. They are root buckets rather than tenant
+// buckets because a token presented at /common names no tenant: the hash
+// alone must find it.
+
+// CreateRefreshToken stores a newly issued refresh token. It fails with
+// ErrExists if the hash is taken (which, for 256-bit random tokens, means a
+// broken random source).
+func (db *DB) CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) error {
+	if err := checkRefreshToken(rt); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketRefreshTokens).Get([]byte(rt.Hash)) != nil {
+			return fmt.Errorf("refresh token of family %s: %w", rt.FamilyID, tenant.ErrExists)
+		}
+		return putRefreshTokenTx(tx, rt)
+	})
+}
+
+// GetRefreshToken returns the record of the token whose hash is given, or
+// an error wrapping ErrNotFound.
+func (db *DB) GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshToken, error) {
+	var out tenant.RefreshToken
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		out, err = getRefreshTokenTx(tx, hash)
+		return err
+	})
+	return out, err
+}
+
+// RotateRefreshToken redeems the token whose hash is given for next, its
+// successor in the same family, in one transaction:
+//
+//   - an unknown hash is ErrNotFound;
+//   - a token whose family was revoked is ErrRefreshTokenRevoked, and
+//     nothing changes;
+//   - a token that was already rotated is a replay (RFC 9700 §4.14): the
+//     whole family is revoked, that revocation is committed, and the error
+//     wraps ErrRefreshTokenReused. Two concurrent redemptions of one token
+//     end this way too: the second one sees the first one's rotation;
+//   - otherwise the token is marked rotated and last used at now, next is
+//     stored, and the family's members that expired before now are deleted
+//     (rotated members that have not expired are kept, so that their
+//     replay is still recognised).
+func (db *DB) RotateRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error {
+	if err := checkRefreshToken(next); err != nil {
+		return err
+	}
+	now = now.UTC()
+	var reused bool
+	err := db.update(ctx, func(tx *bbolt.Tx) error {
+		old, err := getRefreshTokenTx(tx, hash)
+		switch {
+		case err != nil:
+			return err
+		case next.FamilyID != old.FamilyID:
+			return fmt.Errorf("%w: the successor of a refresh token of family %s must stay in the family, not join %s",
+				tenant.ErrInvalid, old.FamilyID, next.FamilyID)
+		case old.Revoked():
+			return fmt.Errorf("refresh token family %s: %w", old.FamilyID, tenant.ErrRefreshTokenRevoked)
+		case old.Rotated():
+			reused = true
+			_, err := revokeFamilyTx(tx, old.FamilyID, now)
+			return err
+		}
+		if tx.Bucket(bucketRefreshTokens).Get([]byte(next.Hash)) != nil {
+			return fmt.Errorf("refresh token of family %s: %w", next.FamilyID, tenant.ErrExists)
+		}
+		old.RotatedDateTime, old.LastUsedDateTime = now, now
+		if err := putRefreshTokenTx(tx, old); err != nil {
+			return err
+		}
+		if err := putRefreshTokenTx(tx, next); err != nil {
+			return err
+		}
+		return pruneFamilyTx(tx, old.FamilyID, now)
+	})
+	if err == nil && reused {
+		return fmt.Errorf("refresh token family %s: %w; the family is revoked", next.FamilyID, tenant.ErrRefreshTokenReused)
+	}
+	return err
+}
+
+// RevokeRefreshTokenFamily revokes every token of a family at now and
+// returns how many it revoked (tokens revoked before are left as they are).
+// An unknown family revokes nothing.
+func (db *DB) RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error) {
+	var n int
+	err := db.update(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		n, err = revokeFamilyTx(tx, familyID, now.UTC())
+		return err
+	})
+	return n, err
+}
+
+// checkRefreshToken refuses a record that could not be stored or found again.
+func checkRefreshToken(rt tenant.RefreshToken) error {
+	for _, p := range []struct{ what, v string }{
+		{"refresh token hash", rt.Hash}, {"refresh token family", rt.FamilyID},
+		{"refresh token tenant", rt.TenantID}, {"refresh token client", rt.ClientAppID}, {"refresh token user", rt.UserID},
+	} {
+		if err := checkKeyPart(p.what, p.v); err != nil {
+			return err
+		}
+	}
+	if rt.ExpiresDateTime.IsZero() {
+		return fmt.Errorf("%w: refresh token of family %s has no expiry", tenant.ErrInvalid, rt.FamilyID)
+	}
+	return nil
+}
+
+func getRefreshTokenTx(tx *bbolt.Tx, hash string) (tenant.RefreshToken, error) {
+	var rec refreshTokenRecord
+	if err := getRecord(tx.Bucket(bucketRefreshTokens), "refresh token", hash, &rec); err != nil {
+		return tenant.RefreshToken{}, err
+	}
+	return rec.toRefreshToken(hash), nil
+}
+
+// putRefreshTokenTx writes the record and its family index entry.
+func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
+	if err := putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), fromRefreshToken(rt)); err != nil {
+		return err
+	}
+	return put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), []byte{})
+}
+
+// familyHashesTx lists the hashes of a family's tokens.
+func familyHashesTx(tx *bbolt.Tx, familyID string) ([]string, error) {
+	var out []string
+	err := forEachPrefix(tx.Bucket(bucketRTByFamily), key(familyID, ""), func(hash string) error {
+		out = append(out, hash)
+		return nil
+	})
+	return out, err
+}
+
+// revokeFamilyTx marks every not yet revoked token of the family revoked.
+func revokeFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) (int, error) {
+	hashes, err := familyHashesTx(tx, familyID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, h := range hashes {
+		rt, err := getRefreshTokenTx(tx, h)
+		if err != nil {
+			return n, damaged("refresh_token_family %s names token %s: %v", familyID, h, err)
+		}
+		if rt.Revoked() {
+			continue
+		}
+		rt.RevokedDateTime = now
+		if err := putRefreshTokenTx(tx, rt); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// pruneFamilyTx deletes the family's tokens that expired before now: none
+// of them can be redeemed any more, so forgetting them loses nothing but
+// the wording of the refusal (an unknown token instead of an expired one).
+func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
+	hashes, err := familyHashesTx(tx, familyID)
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		rt, err := getRefreshTokenTx(tx, h)
+		if err != nil {
+			return damaged("refresh_token_family %s names token %s: %v", familyID, h, err)
+		}
+		if !rt.Expired(now) {
+			continue
+		}
+		if err := del(tx.Bucket(bucketRefreshTokens), []byte(h)); err != nil {
+			return err
+		}
+		if err := del(tx.Bucket(bucketRTByFamily), key(familyID, h)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package storage
+
+import (
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// newRefreshToken is a token of family, issued at t0 for a day.
+func newRefreshToken(hash, family string) tenant.RefreshToken {
+	return tenant.RefreshToken{
+		Hash: hash, FamilyID: family, TenantID: tenantA, ClientAppID: appClient, UserID: objectID("user", "alice"),
+		Resource: "api://orders", Scopes: []string{"Orders.Read"},
+		IssuedDateTime: t0, ExpiresDateTime: t0.Add(24 * time.Hour),
+	}
+}
+
+func TestRefreshTokenCreateGet(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	rt := newRefreshToken("h1", "f1")
+	if err := e.db.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.db.GetRefreshToken(ctx, "h1")
+	if err != nil || !reflect.DeepEqual(got, rt) {
+		t.Errorf("GetRefreshToken = %+v, %v; want %+v", got, err, rt)
+	}
+	for _, tc := range []struct {
+		name string
+		rt   tenant.RefreshToken
+		want error
+	}{
+		{"same hash", newRefreshToken("h1", "f2"), tenant.ErrExists},
+		{"no hash", newRefreshToken("", "f2"), tenant.ErrInvalid},
+		{"no family", newRefreshToken("h2", ""), tenant.ErrInvalid},
+		{"zero byte in the family", newRefreshToken("h2", "f\x00"), tenant.ErrInvalid},
+		{"no expiry", func() tenant.RefreshToken {
+			r := newRefreshToken("h2", "f2")
+			r.ExpiresDateTime = time.Time{}
+			return r
+		}(), tenant.ErrInvalid},
+		{"no user", func() tenant.RefreshToken { r := newRefreshToken("h2", "f2"); r.UserID = ""; return r }(), tenant.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, "CreateRefreshToken", e.db.CreateRefreshToken(ctx, tc.rt), tc.want)
+		})
+	}
+	if _, err := e.db.GetRefreshToken(ctx, "nope"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("GetRefreshToken(unknown) = %v; want ErrNotFound", err)
+	}
+}
+
+func TestRefreshTokenRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.db.CreateRefreshToken(ctx, newRefreshToken("a1", "fa")))
+	must(e.db.CreateRefreshToken(ctx, newRefreshToken("b1", "fb"))) // another family
+
+	// a1 → a2 → a3: each rotation marks the old one and stores the new.
+	at := t0.Add(time.Hour)
+	must(e.db.RotateRefreshToken(ctx, "a1", at, newRefreshToken("a2", "fa")))
+	must(e.db.RotateRefreshToken(ctx, "a2", at.Add(time.Minute), newRefreshToken("a3", "fa")))
+	a1, err := e.db.GetRefreshToken(ctx, "a1")
+	must(err)
+	if !a1.Rotated() || !a1.RotatedDateTime.Equal(at) || !a1.LastUsedDateTime.Equal(at) || a1.Revoked() {
+		t.Errorf("a1 after rotation = %+v; want rotated and last used at %v, not revoked", a1, at)
+	}
+	if a3, _ := e.db.GetRefreshToken(ctx, "a3"); a3.Rotated() || a3.Revoked() {
+		t.Errorf("a3 = %+v; want the family's current token", a3)
+	}
+
+	for _, tc := range []struct {
+		name string
+		hash string
+		next tenant.RefreshToken
+		want error
+	}{
+		{"unknown token", "zz", newRefreshToken("z2", "fz"), tenant.ErrNotFound},
+		{"successor in another family", "a3", newRefreshToken("x", "fb"), tenant.ErrInvalid},
+		{"successor hash taken", "a3", newRefreshToken("a1", "fa"), tenant.ErrExists},
+		{"invalid successor", "a3", newRefreshToken("", "fa"), tenant.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, "RotateRefreshToken", e.db.RotateRefreshToken(ctx, tc.hash, at, tc.next), tc.want)
+		})
+	}
+
+	// Replaying a1 revokes the whole family, and the revocation sticks
+	// although the call fails.
+	replay := at.Add(2 * time.Minute)
+	wantErr(t, "replay", e.db.RotateRefreshToken(ctx, "a1", replay, newRefreshToken("a9", "fa")), tenant.ErrRefreshTokenReused)
+	for _, h := range []string{"a1", "a2", "a3"} {
+		rt, err := e.db.GetRefreshToken(ctx, h)
+		if err != nil || !rt.RevokedDateTime.Equal(replay) {
+			t.Errorf("%s after the replay = %+v, %v; want revoked at %v", h, rt, err, replay)
+		}
+	}
+	if _, err := e.db.GetRefreshToken(ctx, "a9"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("the replay's successor was stored: %v", err)
+	}
+	wantErr(t, "rotating a revoked token", e.db.RotateRefreshToken(ctx, "a3", replay, newRefreshToken("a4", "fa")), tenant.ErrRefreshTokenRevoked)
+	if b1, _ := e.db.GetRefreshToken(ctx, "b1"); b1.Revoked() {
+		t.Error("the replay revoked another family")
+	}
+
+	n, err := e.db.RevokeRefreshTokenFamily(ctx, "fb", replay)
+	if err != nil || n != 1 {
+		t.Errorf("RevokeRefreshTokenFamily(fb) = %d, %v; want 1", n, err)
+	}
+	if n, err := e.db.RevokeRefreshTokenFamily(ctx, "fb", replay); err != nil || n != 0 {
+		t.Errorf("revoking fb again = %d, %v; want 0", n, err)
+	}
+	if n, err := e.db.RevokeRefreshTokenFamily(ctx, "unknown", replay); err != nil || n != 0 {
+		t.Errorf("revoking an unknown family = %d, %v; want 0", n, err)
+	}
+}
+
+// TestRefreshTokenPrune: a rotation deletes the family's expired tokens and
+// keeps the rotated ones still within their lifetime.
+func TestRefreshTokenPrune(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	old := newRefreshToken("p1", "fp")
+	if err := e.db.CreateRefreshToken(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	// p1 → p2 an hour in; p2 → p3 two days later, when p1 has expired.
+	p2 := newRefreshToken("p2", "fp")
+	p2.ExpiresDateTime = t0.Add(72 * time.Hour)
+	if err := e.db.RotateRefreshToken(ctx, "p1", t0.Add(time.Hour), p2); err != nil {
+		t.Fatal(err)
+	}
+	p3 := newRefreshToken("p3", "fp")
+	p3.ExpiresDateTime = t0.Add(96 * time.Hour)
+	if err := e.db.RotateRefreshToken(ctx, "p2", t0.Add(48*time.Hour), p3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.GetRefreshToken(ctx, "p1"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("expired p1 = %v; want pruned", err)
+	}
+	if p, err := e.db.GetRefreshToken(ctx, "p2"); err != nil || !p.Rotated() {
+		t.Errorf("p2 = %+v, %v; want kept, rotated", p, err)
+	}
+	if got := countKeys(t, e.db, "", bucketRTByFamily); got != 2 {
+		t.Errorf("refresh_token_family has %d entries; want 2", got)
+	}
+}
+
+// TestRefreshTokenConcurrentRotation: of two redemptions of one token, one
+// wins and the other is a replay that revokes the family.
+func TestRefreshTokenConcurrentRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if err := e.db.CreateRefreshToken(ctx, newRefreshToken("c1", "fc")); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = e.db.RotateRefreshToken(ctx, "c1", t0.Add(time.Minute), newRefreshToken("c2-"+string(rune('a'+i)), "fc"))
+		})
+	}
+	wg.Wait()
+	var ok, reused int
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, tenant.ErrRefreshTokenReused):
+			reused++
+		default:
+			t.Errorf("RotateRefreshToken: %v", err)
+		}
+	}
+	if ok != 1 || reused != 1 {
+		t.Errorf("%d succeeded and %d were replays; want one of each", ok, reused)
+	}
+}
