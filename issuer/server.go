@@ -16,6 +16,7 @@ type Server struct {
 	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
+	signIns *signInLog
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -25,7 +26,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants)}
+	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants), signIns: newSignInLog(max(cfg.SignInLogSize, 0))}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -79,16 +80,4 @@ func (s *Server) issuer(version int, tid string) string {
 		return s.cfg.BaseURL + "/" + tid + "/"
 	}
 	return s.cfg.BaseURL + "/" + tid + "/v2.0"
-}
-
-// handleHealth answers 200 {"status":"ok"} once a signing key is loaded.
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", contentTypeJSON)
-	w.Header().Set("Cache-Control", "no-store, no-cache")
-	if kr := s.keyring(); kr == nil || kr.signer == nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"status":"no signing key"}`))
-		return
-	}
-	w.Write([]byte(`{"status":"ok"}`))
 }
