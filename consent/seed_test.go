@@ -328,10 +328,13 @@ func TestApplySeedRefusals(t *testing.T) {
 		{"unknown role", consent.SeedTenant{Name: "Contoso", RoleAssignments: []consent.SeedRoleAssignment{{Resource: "api://orders", Role: "Nope", User: "alice@contoso.onmicrosoft.com"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrNotFound},
 	}
+	// Each refusal happens before its seed writes anything, so the cases
+	// share one directory; the last check below makes sure of it.
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	before := e.snapshot(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newSeedEnv(t)
-			e.apply(t, loadExample(t))
 			_, err := e.mgr.ApplySeed(e.ctx, consent.Seed{Tenants: []consent.SeedTenant{tc.seed}})
 			var se *consent.SeedError
 			if !errors.As(err, &se) || se.Path != tc.wantPath || !errors.Is(err, tc.wantIs) {
@@ -341,6 +344,9 @@ func TestApplySeedRefusals(t *testing.T) {
 				t.Errorf("error %q: want it to begin with seed: %s", err, tc.wantPath)
 			}
 		})
+	}
+	if after := e.snapshot(t); after != before {
+		t.Errorf("refused seeds changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
 	}
 }
 

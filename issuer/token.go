@@ -61,7 +61,7 @@ func (s *Server) handleToken(endpoint int) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		c := s.begin(r)
 		c.tenant = ps.ByName("tenant")
-		t, err := s.tokenRequest(w, r, c, endpoint)
+		t, err := s.issue(w, r, c, endpoint)
 		if err != nil {
 			s.writeError(w, c, tokenSurface, err)
 		} else {
@@ -73,8 +73,8 @@ func (s *Server) handleToken(endpoint int) httprouter.Handle {
 	}
 }
 
-// tokenRequest reads and parses the request, then runs the grant.
-func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request, c *call, endpoint int) (issued, error) {
+// issue reads and parses the request, then runs the grant.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call, endpoint int) (issued, error) {
 	form, err := readTokenForm(w, r)
 	if err != nil {
 		return issued{}, err

@@ -264,6 +264,12 @@ func TestRemoteAdmin(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, "remote.onmicrosoft.com") {
 		t.Fatalf("tenant add over HTTPS: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	mustRun(t, unused, nil, remote("app", "add", "--tenant", "remote.onmicrosoft.com", "--name", "API", "--identifier-uri", "api://remote", "--app-id", apiApp)...)
+	mustRun(t, unused, nil, remote("app", "add", "--tenant", "remote.onmicrosoft.com", "--name", "Daemon", "--app-id", daemonApp)...)
+	secret := decode(t, mustRun(t, unused, nil, remote("-o", "json", "app", "secret", "add", "--app", daemonApp)...))["secretText"].(string)
+	if tok := clientToken(t, trusting(t, ca), srv.url+"/remote.onmicrosoft.com/oauth2/v2.0/token", daemonApp, secret, "api://remote/.default"); tok.status != 200 {
+		t.Errorf("token after remote administration: %d AADSTS%d; want 200", tok.status, tok.code)
+	}
 	if _, err := os.Stat(unused); !os.IsNotExist(err) {
 		t.Errorf("--server opened the local database (%v)", err)
 	}
