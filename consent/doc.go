@@ -10,4 +10,8 @@
 // Every rule that can refuse a token lives in Engine.Decide, so the token
 // endpoint and `issuer explain` give the same answer. Refusals are *Denial
 // values with a Reason; package issuer maps each Reason to its AADSTS code.
+//
+// Seed documents (Seed, ParseSeed, Manager.ApplySeed, Manager.ExportSeed)
+// describe directory state and grants declaratively, for `issuer apply`,
+// `issuer serve --seed`, `issuer export` and issuertest; see seed.go.
 package consent

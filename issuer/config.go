@@ -101,6 +101,15 @@ type Config struct {
 	RefreshTokenLifetime time.Duration
 	// Random is the source of refresh tokens (default crypto/rand).
 	Random io.Reader
+	// Clock, when set, is the time source instead of Now, and /healthz
+	// reports its mode and time when it is not real (serve --clock).
+	Clock *Clock
+	// Ready reports whether the stores can serve (the database is open);
+	// /healthz answers 503 while it fails. Default: always ready.
+	Ready func(ctx context.Context) error
+	// SignInLogSize is how many token requests the sign-in log keeps in
+	// memory (default DefaultSignInLogSize; negative keeps none).
+	SignInLogSize int
 }
 
 // withDefaults validates c and fills the defaults.
@@ -123,6 +132,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	}
 	c.BaseURL = u.Scheme + "://" + u.Host
+	if c.Clock != nil {
+		c.Now = c.Clock.Now
+	}
+	if c.SignInLogSize == 0 {
+		c.SignInLogSize = DefaultSignInLogSize
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

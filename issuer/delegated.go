@@ -32,6 +32,11 @@ type delegatedRequest struct {
 // id_token (openid was asked), client_info (client_info=1) and a refresh
 // token, stored before the answer leaves.
 func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest) (issued, error) {
+	// The sign-in log names what the request resolved to, refused or not.
+	c.tenantID, c.resource = r.creq.Tenant.ID, r.scope.Resource
+	if r.creq.User != nil {
+		c.user = r.creq.User.UserPrincipalName
+	}
 	out, dec, err := s.decideAndSign(ctx, c.now, &r.creq, r.scope, r.acr)
 	if err != nil {
 		return issued{}, err

@@ -24,7 +24,12 @@
 // carrying an AADSTS code; one table maps codes to the OAuth `error` and
 // HTTP status, and one writer produces Entra's error body.
 //
+// Every token request's outcome goes to an in-memory sign-in log
+// (Server.SignIns) from the one place handleToken answers, with what the
+// grant resolved and, for a refusal, the policy reason; never a credential.
+//
 // Time, IDs and keys are injected through Config, so responses are
-// deterministic under test. The package never imports storage: it declares
+// deterministic under test; a Clock (real, frozen or offset) lets a test
+// move time to expire tokens and secrets. The package never imports storage: it declares
 // the small KeyStore and SettingStore interfaces it needs.
 package issuer

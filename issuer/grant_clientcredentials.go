@@ -50,6 +50,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 	if creq.ResourceName, err = appOnlyResource(req); err != nil {
 		return issued{}, err
 	}
+	c.resource = creq.ResourceName
 	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, store, a.tenant, creq.ResourceName); err != nil {
 		return issued{}, err
 	}

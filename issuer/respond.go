@@ -44,6 +44,12 @@ type call struct {
 	ctx context.Context
 
 	tenant, client string
+
+	// What the grant resolved, for the sign-in log: the tenant id, the
+	// resource (as resolved, or as requested until then), the user (UPN or
+	// object id) of delegated flows, and the grant type. Grants fill them in
+	// as they learn them.
+	tenantID, resource, user, flow string
 }
 
 // begin starts a call. The correlation ID is the client's

@@ -18,6 +18,8 @@ type Server struct {
 	handler http.Handler
 	// federation caches external identity providers' keys.
 	federation *federationKeys
+	// signIns is the sign-in log.
+	signIns *signInLog
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -28,7 +30,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
-		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now)}
+		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now),
+		signIns:    newSignInLog(max(cfg.SignInLogSize, 0))}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -82,16 +85,4 @@ func (s *Server) issuer(version int, tid string) string {
 		return s.cfg.BaseURL + "/" + tid + "/"
 	}
 	return s.cfg.BaseURL + "/" + tid + "/v2.0"
-}
-
-// handleHealth answers 200 {"status":"ok"} once a signing key is loaded.
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", contentTypeJSON)
-	w.Header().Set("Cache-Control", "no-store, no-cache")
-	if kr := s.keyring(); kr == nil || kr.signer == nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"status":"no signing key"}`))
-		return
-	}
-	w.Write([]byte(`{"status":"ok"}`))
 }

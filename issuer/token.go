@@ -1,9 +1,11 @@
 package issuer
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -76,33 +78,40 @@ func (t issued) response(endpoint int) any {
 
 // handleToken serves POST /{tenant}/oauth2/token (endpoint 1) and
 // /{tenant}/oauth2/v2.0/token (endpoint 2). It parses, calls token, and
-// writes the answer; the rules live in the grants.
+// writes the answer; the rules live in the grants. Every outcome is
+// recorded in the sign-in log here, once, with what the grant resolved.
 func (s *Server) handleToken(endpoint int) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		c := s.begin(r)
 		c.tenant = ps.ByName("tenant")
-		form, err := readTokenForm(w, r)
+		t, err := s.issue(w, r, c, endpoint)
 		if err != nil {
 			s.writeError(w, c, tokenSurface, err)
-			return
+		} else {
+			s.cfg.Logger.InfoContext(r.Context(), "token issued",
+				"trace_id", c.traceID, "tenant", c.tenant, "client_id", c.client, "code", 0)
+			s.writeToken(w, c, t.response(endpoint))
 		}
-		c.adopt(form.Get("client-request-id"))
-		user, pass, hasBasic := r.BasicAuth()
-		req, err := parseTokenRequest(form, user, pass, hasBasic, endpoint, c.tenant)
-		if err != nil {
-			s.writeError(w, c, tokenSurface, err)
-			return
-		}
-		c.client = req.ClientID
-		t, err := s.token(r.Context(), c, req)
-		if err != nil {
-			s.writeError(w, c, tokenSurface, err)
-			return
-		}
-		s.cfg.Logger.InfoContext(r.Context(), "token issued",
-			"trace_id", c.traceID, "tenant", c.tenant, "client_id", c.client, "code", 0)
-		s.writeToken(w, c, t.response(endpoint))
+		s.recordSignIn(c, err)
 	}
+}
+
+// issue reads and parses the request, then runs the grant.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call, endpoint int) (issued, error) {
+	form, err := readTokenForm(w, r)
+	if err != nil {
+		return issued{}, err
+	}
+	c.adopt(form.Get("client-request-id"))
+	c.flow = form.Get("grant_type")
+	user, pass, hasBasic := r.BasicAuth()
+	req, err := parseTokenRequest(form, user, pass, hasBasic, endpoint, c.tenant)
+	if err != nil {
+		return issued{}, err
+	}
+	c.client = req.ClientID
+	c.resource = cmp.Or(req.Resource, strings.Join(req.Scopes, " "))
+	return s.token(r.Context(), c, req)
 }
 
 // token resolves the authority and dispatches on grant_type. Grants are
@@ -112,6 +121,7 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 	if err != nil {
 		return issued{}, err
 	}
+	c.tenantID = a.tenant.ID
 	switch req.GrantType {
 	case "":
 		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'grant_type'.")

@@ -162,6 +162,10 @@ type ApplicationSpec struct {
 	PublicClient bool
 	AppID        string // fixed appId, or empty for a new one
 	ObjectID     string // fixed object id, or empty for a new one
+	// ServicePrincipalID fixes the object id of the home tenant's service
+	// principal (the oid of the application's app-only tokens), or empty
+	// for a new one.
+	ServicePrincipalID string
 }
 
 // RegisterApplication registers an application in its home tenant and creates
@@ -183,6 +187,10 @@ func (d *Directory) RegisterApplication(ctx context.Context, tenantRef string, s
 	if err != nil {
 		return Application{}, err
 	}
+	spID, err := d.idOrNew(spec.ServicePrincipalID)
+	if err != nil {
+		return Application{}, err
+	}
 	app := Application{
 		ID: objectID, AppID: appID, HomeTenantID: t.ID, DisplayName: name,
 		SignInAudience: AudienceMyOrg, IdentifierURIs: []string{},
@@ -200,7 +208,7 @@ func (d *Directory) RegisterApplication(ctx context.Context, tenantRef string, s
 	if err := setIdentifierURIs(&app, t, spec.IdentifierURIs); err != nil {
 		return Application{}, err
 	}
-	sp := newServicePrincipal(d.newID(), t.ID, app)
+	sp := newServicePrincipal(spID, t.ID, app)
 	if err := d.store.CreateApplication(ctx, app, sp); err != nil {
 		return Application{}, fmt.Errorf("registering application %s: %w", name, err)
 	}
@@ -429,6 +437,19 @@ func (d *Directory) RemovePassword(ctx context.Context, appID, keyID string) err
 // AddServicePrincipal instantiates an application in a tenant. Only
 // multi-tenant applications may be instantiated outside their home tenant.
 func (d *Directory) AddServicePrincipal(ctx context.Context, tenantRef, appID string) (ServicePrincipal, error) {
+	return d.CreateServicePrincipal(ctx, tenantRef, ServicePrincipalSpec{AppID: appID})
+}
+
+// ServicePrincipalSpec describes a service principal to create.
+type ServicePrincipalSpec struct {
+	AppID string
+	ID    string // fixed object id, or empty for a new one
+}
+
+// CreateServicePrincipal is AddServicePrincipal with a fixed object id
+// allowed, for seed files that reproduce a directory.
+func (d *Directory) CreateServicePrincipal(ctx context.Context, tenantRef string, spec ServicePrincipalSpec) (ServicePrincipal, error) {
+	appID := spec.AppID
 	t, err := d.ResolveTenant(ctx, tenantRef)
 	if err != nil {
 		return ServicePrincipal{}, err
@@ -441,7 +462,11 @@ func (d *Directory) AddServicePrincipal(ctx context.Context, tenantRef, appID st
 		return ServicePrincipal{}, fmt.Errorf("application %s (%s) in tenant %s: %w",
 			app.AppID, app.DisplayName, t.DisplayName, ErrNotMultiTenant)
 	}
-	sp := newServicePrincipal(d.newID(), t.ID, app)
+	id, err := d.idOrNew(spec.ID)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	sp := newServicePrincipal(id, t.ID, app)
 	if err := d.store.CreateServicePrincipal(ctx, sp); err != nil {
 		return ServicePrincipal{}, fmt.Errorf("service principal of %s in %s: %w", app.AppID, t.DisplayName, err)
 	}

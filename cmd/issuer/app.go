@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -21,6 +22,17 @@ type env struct {
 	newID       func() string
 	random      io.Reader
 	lockTimeout time.Duration
+	stdin       io.Reader
+
+	// server is set when the command runs inside `issuer serve` for a
+	// client of the admin channel: its open database, clock and issuer.
+	server *serverState
+	// files holds the files the command read (apply -f FILE), by the name
+	// given: a forwarded command sends them along, and on the server they
+	// are the only files it may read.
+	files map[string][]byte
+	// cursor is set by `logs`: the newest sign-in's sequence number.
+	cursor uint64
 }
 
 // option changes the env; tests use it to fix the clock and ids so that
@@ -39,10 +51,15 @@ func newApp(stdout, stderr io.Writer, opts ...option) *cli.App {
 	app := &cli.App{
 		Name:      "issuer",
 		Usage:     "emulate the Microsoft Entra ID token issuer for local tests",
-		UsageText: "issuer [--db PATH] [--output text|json] COMMAND [flags] [args]",
+		UsageText: "issuer [--db PATH | --server URL --admin-token-file FILE] [--output text|json] COMMAND [flags] [args]",
 		Description: `issuer keeps a directory of tenants, app registrations, client secrets and
 users in one database file and serves Entra ID's token, discovery and JWKS
 endpoints (issuer serve).
+
+While issuer serve runs, every command still works on its database: it is
+sent to the server over the admin socket beside the database (PATH.sock)
+and runs there, with the same output. --server sends it to a remote server
+started with --admin-token-file.
 
 EXAMPLES
    issuer serve --demo
@@ -55,10 +72,11 @@ EXIT CODES
    0  success
    1  error (e.g. unknown tenant or application)
    2  usage error: bad flags or arguments, or values the directory rejects
-   3  database locked: another process (e.g. issuer serve) holds it`,
+   3  database locked: another process holds it and no server answers on its
+      admin socket`,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
-		Flags:                     []cli.Flag{dbFlag(), outputFlag()},
+		Flags:                     []cli.Flag{dbFlag(), outputFlag(), serverFlag(), adminTokenFileFlag(), caFileFlag()},
 		HideVersion:               true,
 		DisableSliceFlagSeparator: true,
 		Metadata:                  map[string]any{envKey: e},
@@ -73,6 +91,10 @@ EXIT CODES
 			explainCommand(),
 			keysCommand(),
 			serveCommand(),
+			applyCommand(),
+			exportCommand(),
+			clockCommand(),
+			logsCommand(),
 		},
 		// Errors are printed once by run; the default handler would call
 		// os.Exit from inside the library.
@@ -88,12 +110,15 @@ EXIT CODES
 
 // defaultEnv is the env of a real run.
 func defaultEnv() *env {
-	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second}
+	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second,
+		stdin: os.Stdin, files: map[string][]byte{}}
 }
 
 // envOf returns the env newApp stored in the app.
-func envOf(c *cli.Context) *env {
-	if e, ok := c.App.Metadata[envKey].(*env); ok {
+func envOf(c *cli.Context) *env { return envOfApp(c.App) }
+
+func envOfApp(app *cli.App) *env {
+	if e, ok := app.Metadata[envKey].(*env); ok {
 		return e
 	}
 	return defaultEnv()

@@ -32,7 +32,7 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, rest[i+1:]...)
 			break
 		}
-		if len(a) > 1 && a[0] == '-' {
+		if len(a) > 1 && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9') { // -30m is an argument
 			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			dst := &levels[len(levels)-1].flags
 			f := lookupFlag(flags, name)

@@ -355,6 +355,7 @@ func TestInterspersed(t *testing.T) {
 		{"repeated flags keep order", "issuer app add --identifier-uri a --identifier-uri b", "issuer app add --identifier-uri a --identifier-uri b"},
 		{"flag value that looks like a command", "issuer tenant add --name tenant", "issuer tenant add --name tenant"},
 		{"help", "issuer help tenant", "issuer -- help tenant"},
+		{"negative duration is an argument", "issuer clock advance -30m", "issuer clock advance -- -30m"},
 		{"program only", "issuer", "issuer"},
 	}
 	for _, tc := range tests {

@@ -85,7 +85,7 @@ func demo(c *cli.Context, dir *tenant.Directory, target demoTarget) error {
 	if created {
 		fmt.Fprintf(w, "\nThe daemon's client secret, shown this once: %s\n", s.ClientSecret)
 	} else {
-		fmt.Fprintf(w, "\nIts client secret was shown once, when it was created. To get a new one, stop\nthe server (it holds the database) and run:\n\n  issuer --db %s app secret add --app %s\n\nthen restart the server and put the secret in place of <SECRET> below.\n",
+		fmt.Fprintf(w, "\nIts client secret was shown once, when it was created. To get a new one, run in\nanother terminal (the server runs the command):\n\n  issuer --db %s app secret add --app %s\n\nand put the secret in place of <SECRET> below.\n",
 			shellQuote(target.dbPath), s.DaemonAppID)
 	}
 	fmt.Fprintf(w, "\nGet a token for the API as the daemon (tenant id %s):\n\n%s\n\n", s.TenantID, s.Curl)

@@ -166,17 +166,44 @@ func dbPath(c *cli.Context) (string, error) {
 	return abs, nil
 }
 
-// openDB opens the database named by --db, waiting briefly for the file
-// lock. When another process holds it (usually `issuer serve`), the error
-// wraps storage.ErrLocked and run exits with code 3.
+// openDB opens the database named by --db, unless the command is to run on
+// a server: inside `issuer serve` (admin channel) it returns the server's
+// open database; with --server, or when a server answers on the admin
+// socket beside the database, it returns a *forwardError and run sends the
+// command there. The socket is tried first, so that a command does not wait
+// for the lock a server holds.
 func openDB(c *cli.Context) (*storage.DB, error) {
+	if st := envOf(c).server; st != nil {
+		return st.db, nil
+	}
+	if t, err := remoteTarget(c); t != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return nil, &forwardError{t}
+	}
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
 	}
+	if t := socketTarget(path); t != nil {
+		return nil, &forwardError{t}
+	}
+	db, err := openLocalDB(c, path)
+	if errors.Is(err, storage.ErrLocked) {
+		return nil, fmt.Errorf("%w: no server answers on its admin socket %s; stop the process that holds it and run the command again",
+			err, path+socketSuffix)
+	}
+	return db, err
+}
+
+// openLocalDB opens the database file at path, waiting briefly for the file
+// lock. When another process holds it, the error wraps storage.ErrLocked
+// and run exits with code 3.
+func openLocalDB(c *cli.Context, path string) (*storage.DB, error) {
 	db, err := storage.Open(path, storage.Options{Timeout: envOf(c).lockTimeout})
 	if errors.Is(err, storage.ErrLocked) {
-		return nil, fmt.Errorf("%w: another process (e.g. `issuer serve`) holds the database; stop it and run the command again", err)
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -198,6 +225,9 @@ func withDB(c *cli.Context, fn func(db *storage.DB, dir *tenant.Directory) error
 	db, err := openDB(c)
 	if err != nil {
 		return err
+	}
+	if envOf(c).server != nil {
+		return fn(db, newDirectory(c, db)) // the server's database stays open
 	}
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {

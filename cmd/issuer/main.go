@@ -7,6 +7,11 @@
 // in app.go. Actions turn flags into one library call and print the result
 // with the helpers in output.go; flags.go holds the shared flags and the
 // database helpers (withDirectory, withDB).
+//
+// While `issuer serve` holds the database, openDB hands the command to the
+// server instead (admin.go, admin_client.go, admin_socket.go): the server
+// runs the same command tree in-process on its open database, so each
+// operation has one implementation whichever way it arrives.
 package main
 
 import (
@@ -48,6 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...o
 	if err == nil {
 		return exitOK
 	}
+	var fwd *forwardError
+	if errors.As(err, &fwd) {
+		// The database is a server's: the command runs there, whole.
+		return forward(ctx, app, fwd.target, args, stdout, stderr)
+	}
 	code := exitCode(err)
 	// Errors from package issuer already begin with "issuer: ".
 	if msg := strings.TrimPrefix(err.Error(), "issuer: "); msg != "" {
@@ -63,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...o
 // 2 for usage errors (bad flags or arguments, or values the directory rejects
 // as invalid), 1 for anything else.
 func exitCode(err error) int {
+	var fe *forwardedExit
+	if errors.As(err, &fe) {
+		return fe.code
+	}
 	switch {
 	case errors.Is(err, storage.ErrLocked):
 		return exitLocked

@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
@@ -42,16 +43,25 @@ them in the database (restarts keep the same trust) and writes the CA
 certificate to issuer-ca.pem beside the database file.
 
 When ready it prints one line to stderr:
-   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, db: /path/issuer.db)
+   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, admin: /path/issuer.db.sock, db: /path/issuer.db)
 
-The server holds the database lock: stop it (Ctrl-C or SIGTERM; requests in
-flight finish) before running other issuer commands on the same database.
+The server holds the database lock, and listens on an admin socket beside the
+database (mode 0600): other issuer commands on the same database are sent
+there and run in the server, with the same output. --admin-token-file also
+accepts them over HTTPS at {base URL}/admin/v1/run, from clients presenting
+the token (issuer --server URL --admin-token-file FILE …); off by default.
+
+--seed applies a seed file (see issuer apply) before serving. --clock frozen
+or offset lets issuer clock set|advance move the server's time, so that
+tests expire tokens and secrets without waiting; /healthz reports it.
 
 EXAMPLES
    issuer serve --demo
-   issuer serve --addr 127.0.0.1:0
+   issuer serve --addr 127.0.0.1:0 --seed testdata/seed/example.json --clock frozen
    issuer serve --addr 0.0.0.0:8443 --base-url https://issuer.test:8443 --tls-cert cert.pem --tls-key key.pem
+   issuer serve --addr 0.0.0.0:8443 --admin-token-file /run/secrets/issuer-admin
    issuer serve --insecure-http --addr 127.0.0.1:8080
+
    issuer serve --rotate-every 24h --rotate-grace 48h
    issuer serve --federation-ca other-issuer-ca.pem
 
@@ -76,6 +86,12 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
 			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
+			&cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}},
+			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
+				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
+				EnvVars: []string{"ISSUER_CLOCK"}},
+			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
+				EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"}},
 		},
 		Action: serve,
 	}
@@ -95,6 +111,9 @@ type serveOptions struct {
 	federationCAs []string
 	rotateEvery   time.Duration
 	rotateGrace   time.Duration
+	seed          string
+	clock         issuer.ClockMode
+	adminToken    string // the token of --admin-token-file; empty: remote admin off
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -105,6 +124,10 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		tokenLifetime: c.Duration("token-lifetime"), refreshLife: lifetimeValue(c, "refresh-token-lifetime"), demo: c.Bool("demo"),
 		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
+		seed: c.Path("seed"), clock: issuer.ClockReal,
+	}
+	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
+		o.clock = issuer.ClockMode(v.value)
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8443", o.addr)
@@ -162,7 +185,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 
 // serveConfig builds the issuer's Config; it is the only place where the
 // server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger, roots *x509.CertPool) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool) issuer.Config {
 	return issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
@@ -175,6 +198,8 @@ func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Dir
 		FederationRoots:      roots,
 		RefreshTokens:        db,
 		RefreshTokenLifetime: o.refreshLife,
+		Clock:                clock,
+		Ready:                db.Ping,
 	}
 }
 
@@ -200,113 +225,196 @@ func federationRoots(own []byte, files []string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func serve(c *cli.Context) error {
+func serve(c *cli.Context) (err error) {
 	if _, err := requireArgs(c); err != nil {
 		return err
+	}
+	if envOf(c).server != nil {
+		return fmt.Errorf("serve %w", errNotForwardable)
 	}
 	o, err := serveOptionsFrom(c)
 	if err != nil {
 		return err
 	}
-	return withDB(c, func(db *storage.DB, dir *tenant.Directory) error {
-		ctx := c.Context
-		ln, err := net.Listen("tcp", o.addr)
-		if err != nil {
-			return fmt.Errorf("listening on %s: %w", o.addr, err)
+	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	if p := c.Path("admin-token-file"); p != "" {
+		if o.adminToken, err = serverAdminToken(p, logger); err != nil {
+			return err
 		}
-		defer ln.Close()
-		baseURL := o.publicURL(ln.Addr())
-		listenURL := o.scheme() + "://" + ln.Addr().String()
-		logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	}
+	var seed consent.Seed
+	if o.seed != "" {
+		data, err := readInput(c, o.seed)
+		if err != nil {
+			return err
+		}
+		if seed, err = consent.ParseSeed(o.seed, data); err != nil {
+			return err
+		}
+	}
+	path, err := dbPath(c)
+	if err != nil {
+		return err
+	}
+	db, err := openLocalDB(c, path)
+	if errors.Is(err, storage.ErrLocked) && socketTarget(path) != nil {
+		return fmt.Errorf("%w: a server already serves it, with its admin socket at %s", err, path+socketSuffix)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing database: %w", cerr)
+		}
+	}()
+	return serveDB(c, o, db, seed, logger)
+}
 
-		tlsConfig, caPath, ownCerts, err := serverTLS(ctx, o, db, baseURL, ln.Addr(), logger)
+// serveDB serves with the database open: it applies the seed, listens,
+// opens the admin socket, prints the ready line, and on cancellation stops
+// taking admin commands, then lets requests in flight finish.
+func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, logger *slog.Logger) error {
+	ctx := c.Context
+	e := envOf(c)
+	clock, err := issuer.NewClock(o.clock, e.now)
+	if err != nil {
+		return err
+	}
+	dir := tenant.NewDirectory(db, tenant.WithClock(clock.Now), tenant.WithIDs(e.newID), tenant.WithRandom(e.random))
+	if o.seed != "" {
+		m := consent.NewManager(dir, db, consent.WithClock(clock.Now), consent.WithIDs(e.newID))
+		res, err := m.ApplySeed(ctx, seed)
 		if err != nil {
 			return err
 		}
-		roots, err := federationRoots(ownCerts, o.federationCAs)
-		if err != nil {
-			return err
-		}
-		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger, roots))
-		if err != nil {
-			return err
-		}
-		if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
-			return err
-		}
-		if o.demo {
-			if err := demo(c, dir, demoTarget{dbPath: db.Path(), baseURL: baseURL, caPath: caPath}); err != nil {
-				return err
-			}
-		}
-		srv := &http.Server{
-			Handler:           accessLog(logger, iss.Handler()),
-			TLSConfig:         tlsConfig,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		}
-		served := make(chan error, 1)
-		go func() {
-			if tlsConfig != nil {
-				served <- srv.ServeTLS(ln, "", "")
-			} else {
-				served <- srv.Serve(ln)
-			}
-		}()
-		rotating := make(chan struct{})
-		rctx, stopRotating := context.WithCancel(ctx)
-		go func() {
-			defer close(rotating)
-			if o.rotateEvery > 0 {
-				rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, db, iss, logger)
-			}
-		}()
-		// The rotation goroutine uses the database: it ends before withDB
-		// closes it.
-		defer func() { stopRotating(); <-rotating }()
-		fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, listenURL, baseURL, caPath, db.Path()))
+		tot := res.Total()
+		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	baseURL := o.publicURL(ln.Addr())
+	listenURL := o.scheme() + "://" + ln.Addr().String()
 
-		select {
-		case err := <-served:
-			return fmt.Errorf("serving: %w", err)
-		case <-ctx.Done():
+	tlsConfig, caPath, ownCerts, err := serverTLS(ctx, o, db, baseURL, ln.Addr(), logger)
+	if err != nil {
+		return err
+	}
+	roots, err := federationRoots(ownCerts, o.federationCAs)
+	if err != nil {
+		return err
+	}
+	iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, clock, logger, roots))
+	if err != nil {
+		return err
+	}
+	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
+		return err
+	}
+	if o.demo {
+		if err := demo(c, dir, demoTarget{dbPath: db.Path(), baseURL: baseURL, caPath: caPath}); err != nil {
+			return err
 		}
-		fmt.Fprintln(c.App.ErrWriter, "issuer: shutting down")
-		stopRotating()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			return fmt.Errorf("shutting down: %w", err)
+	}
+	state := newServerState(db, clock, iss, e, logger)
+	admin := startAdminSocket(db.Path()+socketSuffix, state, logger)
+	defer admin.stop()
+
+	handler := iss.Handler()
+	if o.adminToken != "" {
+		mux := http.NewServeMux()
+		mux.Handle(adminPath, adminHandler(state, "https", bearerAuth(o.adminToken)))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := &http.Server{
+		Handler:           accessLog(logger, handler),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() {
+		if tlsConfig != nil {
+			served <- srv.ServeTLS(ln, "", "")
+		} else {
+			served <- srv.Serve(ln)
 		}
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serving: %w", err)
+	}()
+	rotating := make(chan struct{})
+	rctx, stopRotating := context.WithCancel(ctx)
+	go func() {
+		defer close(rotating)
+		if o.rotateEvery > 0 {
+			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, db, iss, logger)
 		}
-		return nil
-	})
+	}()
+	// The rotation goroutine uses the database: it ends before the caller
+	// closes it.
+	defer func() { stopRotating(); <-rotating }()
+	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
+		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: db.Path(),
+	}))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(c.App.ErrWriter, "issuer: shutting down")
+	stopRotating()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	admin.shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+// readyInfo is what the ready line reports.
+type readyInfo struct {
+	listenURL, baseURL, caPath, adminSocket, dbPath string
 }
 
 // readyDetails is the parenthesis of the ready line: where the CA
-// certificate and the database are, and the base URL when it is not the
-// address listened on.
-func readyDetails(o serveOptions, listenURL, baseURL, caPath, dbPath string) string {
+// certificate, the admin socket and the database are, the base URL when it
+// is not the address listened on, and the remote admin endpoint and the
+// clock when they are not the defaults.
+func readyDetails(o serveOptions, r readyInfo) string {
 	var parts []string
 	switch {
-	case caPath != "":
-		parts = append(parts, "ca: "+caPath)
+	case r.caPath != "":
+		parts = append(parts, "ca: "+r.caPath)
 	case o.tlsCert != "":
 		parts = append(parts, "cert: "+o.tlsCert)
 	default:
 		parts = append(parts, "plain HTTP")
 	}
-	if baseURL != listenURL {
-		parts = append(parts, "base URL: "+baseURL)
+	if r.baseURL != r.listenURL {
+		parts = append(parts, "base URL: "+r.baseURL)
 	}
-	parts = append(parts, "db: "+dbPath)
+	if r.adminSocket != "" {
+		parts = append(parts, "admin: "+r.adminSocket)
+	}
+	if o.adminToken != "" {
+		parts = append(parts, "remote admin: "+r.baseURL+adminPath)
+	}
+	if o.clock != issuer.ClockReal {
+		parts = append(parts, "clock: "+string(o.clock))
+	}
+	parts = append(parts, "db: "+r.dbPath)
 	return strings.Join(parts, ", ")
 }
 

@@ -71,10 +71,17 @@ type server struct {
 // line.
 func startServe(t *testing.T, db string, args ...string) *server {
 	t.Helper()
+	return startServeWith(t, db, nil, args...)
+}
+
+// startServeWith is startServe with env options (a fixed clock, ids and
+// randomness for the commands the server runs for clients).
+func startServeWith(t *testing.T, db string, opts []option, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), stop: cancel, done: make(chan int, 1)}
 	argv := append([]string{"issuer", "--db", db}, args...)
-	go func() { s.done <- run(ctx, argv, s.stdout, s.stderr) }()
+	go func() { s.done <- run(ctx, argv, s.stdout, s.stderr, opts...) }()
 	select {
 	case m := <-s.stderr.ready:
 		s.url, s.details = m[1], m[2]

@@ -1,7 +1,6 @@
 package issuertest_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,78 +13,94 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// A test registers a daemon and an API in a tenant, gives the daemon an app
-// role on the API, and asks for a token over TLS with the server's client.
+// A SaaS vendor's daemon, registered in the vendor's tenant as a
+// multi-tenant application, calls a customer's API. Until the customer's
+// administrator consents, the customer's tenant does not know the daemon
+// (AADSTS700016); consent provisions it there with the role it requires.
 // (In a test, use issuertest.NewServer(t, …), which closes the server when
 // the test ends.)
-func Example() {
-	s, err := issuertest.Start(issuertest.Clock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), issuertest.DeterministicIDs())
+func Example_multiTenant() {
+	s, err := issuertest.Start(issuertest.Clock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
 	if err != nil {
 		panic(err)
 	}
 	defer s.Close()
-	ctx := context.Background()
-	check := func(err error) {
-		if err != nil {
-			panic(err)
-		}
+	contoso, vendor := s.AddTenant("Contoso"), s.AddTenant("Vendor")
+	api := s.AddApp(contoso.ID, tenant.ApplicationSpec{DisplayName: "Orders API", IdentifierURIs: []string{"api://orders"}, TokenVersion: 2})
+	s.AddAppRole(api.AppID, "Orders.Read")
+	daemon := s.AddApp(vendor.ID, tenant.ApplicationSpec{DisplayName: "Vendor Daemon", MultiTenant: true})
+	secret := s.AddSecret(daemon.AppID)
+	s.RequirePermissions(daemon.AppID, api.AppID, nil, []string{"Orders.Read"})
+
+	status, _, code := clientCredentials(s, "contoso.onmicrosoft.com", daemon.AppID, secret, "api://orders/.default")
+	fmt.Println("before consent:", status, code)
+	s.GrantAdminConsent("contoso.onmicrosoft.com", daemon.AppID)
+	status, claims, _ := clientCredentials(s, "contoso.onmicrosoft.com", daemon.AppID, secret, "api://orders/.default")
+	fmt.Println("after consent:", status, claims["roles"], claims["tid"] == contoso.ID, claims["aud"] == api.AppID)
+	// Output:
+	// before consent: 400 700016
+	// after consent: 200 [Orders.Read] true true
+}
+
+// An API that requires app role assignment refuses an unassigned client
+// (AADSTS501051); the sign-in log says why, and an assignment fixes it.
+// Advancing the clock past a secret's end date expires it (AADSTS7000222)
+// without sleeping.
+func Example_rolesAndLogs() {
+	s, err := issuertest.Start(issuertest.Clock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		panic(err)
 	}
+	defer s.Close()
+	t := s.AddTenant("Contoso")
+	api := s.AddApp(t.ID, tenant.ApplicationSpec{DisplayName: "Payroll API", IdentifierURIs: []string{"api://payroll"}})
+	s.AddAppRole(api.AppID, "Payroll.Read")
+	required := true
+	s.UpdateServicePrincipal(t.ID, api.AppID, tenant.ServicePrincipalUpdate{AppRoleAssignmentRequired: &required})
+	daemon := s.AddApp(t.ID, tenant.ApplicationSpec{DisplayName: "Daemon"})
+	secret := s.AddPassword(daemon.AppID, tenant.PasswordSpec{Lifetime: 24 * time.Hour})
 
-	t, err := s.Directory.CreateTenant(ctx, tenant.TenantSpec{Name: "Contoso"})
-	check(err)
-	daemon, err := s.Directory.RegisterApplication(ctx, t.ID, tenant.ApplicationSpec{DisplayName: "Daemon"})
-	check(err)
-	_, secret, err := s.Directory.AddPassword(ctx, daemon.AppID, tenant.PasswordSpec{DisplayName: "ci"})
-	check(err)
-	api, err := s.Directory.RegisterApplication(ctx, t.ID, tenant.ApplicationSpec{
-		DisplayName: "Orders API", IdentifierURIs: []string{"api://orders"}, TokenVersion: 2})
-	check(err)
+	status, _, code := clientCredentials(s, t.ID, daemon.AppID, secret, "api://payroll/.default")
+	fmt.Println(status, code, s.Logs()[0].Reason)
+	s.AssignRole(t.ID, "api://payroll", "Payroll.Read", consent.Assignee{ClientAppID: daemon.AppID})
+	status, claims, _ := clientCredentials(s, t.ID, daemon.AppID, secret, "api://payroll/.default")
+	fmt.Println(status, claims["roles"])
+	s.Advance(25 * time.Hour)
+	status, _, code = clientCredentials(s, t.ID, daemon.AppID, secret, "api://payroll/.default")
+	fmt.Println(status, code)
+	// Output:
+	// 400 501051 client_not_assigned
+	// 200 [Payroll.Read]
+	// 401 7000222
+}
 
-	// Give the daemon the API's Orders.Read.All application permission.
-	const roleID = "11111111-0000-4000-8000-000000000001"
-	check(s.DB.UpdateApplication(ctx, api.AppID, func(a *tenant.Application) error {
-		a.AppRoles = append(a.AppRoles, tenant.AppRole{ID: roleID, Value: "Orders.Read.All",
-			AllowedMemberTypes: []string{tenant.MemberTypeApplication}, IsEnabled: true})
-		return nil
-	}))
-	client, err := s.DB.GetServicePrincipal(ctx, t.ID, daemon.AppID)
-	check(err)
-	resource, err := s.DB.GetServicePrincipal(ctx, t.ID, api.AppID)
-	check(err)
-	check(s.DB.CreateAppRoleAssignment(ctx, consent.AppRoleAssignment{ID: "22222222-0000-4000-8000-000000000001", TenantID: t.ID,
-		AppRoleID: roleID, PrincipalID: client.ID, PrincipalType: consent.PrincipalServicePrincipal, ResourceID: resource.ID}))
-
-	resp, err := s.Client().PostForm(s.URL+"/contoso.onmicrosoft.com/oauth2/v2.0/token", url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {daemon.AppID},
-		"client_secret": {secret},
-		"scope":         {"api://orders/.default"},
+// clientCredentials asks for an app-only token on the v2 endpoint and
+// returns the status, the token's claims, and the AADSTS code of a refusal.
+func clientCredentials(s *issuertest.Server, tenantRef, clientID, secret, scope string) (int, map[string]any, int) {
+	resp, err := s.Client().PostForm(s.URL+"/"+tenantRef+"/oauth2/v2.0/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}, "scope": {scope},
 	})
-	check(err)
+	if err != nil {
+		panic(err)
+	}
 	defer resp.Body.Close()
 	var body struct {
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
 		AccessToken string `json:"access_token"`
+		ErrorCodes  []int  `json:"error_codes"`
 	}
-	check(json.NewDecoder(resp.Body).Decode(&body))
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		panic(err)
+	}
+	if len(body.ErrorCodes) > 0 {
+		return resp.StatusCode, nil, body.ErrorCodes[0]
+	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(body.AccessToken, ".")[1])
-	check(err)
-	var claims struct {
-		Aud   string   `json:"aud"`
-		Azp   string   `json:"azp"`
-		Roles []string `json:"roles"`
-		Ver   string   `json:"ver"`
+	if err != nil {
+		panic(err)
 	}
-	check(json.Unmarshal(payload, &claims))
-
-	fmt.Println(resp.StatusCode, body.TokenType, body.ExpiresIn)
-	fmt.Println("aud is the API:", claims.Aud == api.AppID)
-	fmt.Println("azp is the daemon:", claims.Azp == daemon.AppID)
-	fmt.Println(claims.Ver, claims.Roles)
-	// Output:
-	// 200 Bearer 3599
-	// aud is the API: true
-	// azp is the daemon: true
-	// 2.0 [Orders.Read.All]
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		panic(err)
+	}
+	return resp.StatusCode, claims, 0
 }

@@ -3,6 +3,13 @@
 // directory, a local CA the returned client trusts, and optionally a fixed
 // clock and deterministic IDs so that tokens and error bodies can be
 // compared with golden files.
+//
+// It is the Go API for integration tests: seed the directory from a seed
+// file or value (Seed, SeedValue) or with the typed helpers (AddTenant,
+// AddApp, AddSecret, AddUser, GrantAdminConsent, AssignRole, …), move the
+// clock (Advance) to expire tokens and secrets without sleeping, and read
+// why a token request was refused (Logs). Helpers stop the test with
+// t.Fatal on error.
 package issuertest
 
 import (
@@ -18,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
@@ -30,13 +38,17 @@ type Server struct {
 	URL       string
 	DB        *storage.DB
 	Directory *tenant.Directory
-	Issuer    *issuer.Server
+	// Consent is the consent manager over the server's directory and
+	// grants, on the server's clock.
+	Consent *consent.Manager
+	Issuer  *issuer.Server
 
+	t         testing.TB // nil for Start: helpers then panic
 	srv       *httptest.Server
 	client    *http.Client
 	transport *http.Transport
 	caPEM     []byte
-	clock     *clock
+	clock     *issuer.Clock
 	dir       string
 	removeDir bool
 	closeOnce sync.Once
@@ -46,16 +58,35 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	clock    *clock
+	start    *time.Time
 	ids      bool
 	keys     []tenant.SigningKey
+	seeds    []seedSource
 	configFn []func(*issuer.Config)
 }
 
-// Clock fixes the server's clock at start; Advance moves it. The TLS
-// certificates still use the real time, which is what the TLS client checks.
+// seedSource is a seed file's path or a seed value.
+type seedSource struct {
+	path  string
+	value consent.Seed
+}
+
+// Clock freezes the server's clock at start; Advance moves it. Without it
+// the clock is the real time plus what Advance added. The TLS certificates
+// still use the real time, which is what the TLS client checks.
 func Clock(start time.Time) Option {
-	return func(o *options) { o.clock = &clock{base: start, fixed: true} }
+	return func(o *options) { o.start = &start }
+}
+
+// Seed applies the seed file at path (see consent.ParseSeed and the
+// README's "Seed files") before the server starts.
+func Seed(path string) Option {
+	return func(o *options) { o.seeds = append(o.seeds, seedSource{path: path}) }
+}
+
+// SeedValue applies a seed built in Go before the server starts.
+func SeedValue(s consent.Seed) Option {
+	return func(o *options) { o.seeds = append(o.seeds, seedSource{value: s}) }
 }
 
 // DeterministicIDs makes every GUID the issuer and the directory create come
@@ -83,6 +114,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("issuertest: %v", err)
 	}
+	s.t = t
 	t.Cleanup(s.Close)
 	return s
 }
@@ -103,16 +135,21 @@ func Start(opts ...Option) (*Server, error) {
 }
 
 func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
-	o := options{clock: &clock{}}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	ctx := context.Background()
+	clock, _ := issuer.NewClock(issuer.ClockOffset, nil)
+	if o.start != nil {
+		start := *o.start
+		clock, _ = issuer.NewClock(issuer.ClockFrozen, func() time.Time { return start })
+	}
 	db, err := storage.Open(dir+"/issuer.db", storage.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("issuertest: opening database: %w", err)
 	}
-	s := &Server{DB: db, clock: o.clock, dir: dir, removeDir: removeDir}
+	s := &Server{DB: db, clock: clock, dir: dir, removeDir: removeDir}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -123,6 +160,18 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		newID = counterIDs()
 	}
 	s.Directory = tenant.NewDirectory(db, tenant.WithClock(s.clock.Now), tenant.WithIDs(newID))
+	s.Consent = consent.NewManager(s.Directory, db, consent.WithClock(s.clock.Now), consent.WithIDs(newID))
+	for _, src := range o.seeds {
+		seed := src.value
+		if src.path != "" {
+			if seed, err = consent.LoadSeed(src.path); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := s.Consent.ApplySeed(ctx, seed); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range o.keys {
 		if err := db.AddSigningKey(ctx, k); err != nil {
 			return nil, fmt.Errorf("issuertest: storing signing key: %w", err)
@@ -154,6 +203,8 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		NewID:           newID,
 		FederationRoots: roots,
 		RefreshTokens:   db,
+		Clock:           s.clock,
+		Ready:           db.Ping,
 	}
 	for _, f := range o.configFn {
 		f(&cfg)
@@ -200,8 +251,13 @@ func (s *Server) CACertPEM() []byte { return s.caPEM }
 // Now returns the server's current time.
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Advance moves the server's clock forward by d (with or without Clock).
-func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
+// Advance moves the server's clock forward by d (with or without Clock):
+// tokens, secrets and assertions expire without the test sleeping.
+func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
+
+// Clock returns the server's clock, shared by the issuer, the directory and
+// the consent manager.
+func (s *Server) Clock() *issuer.Clock { return s.clock }
 
 // Close shuts the server down and closes the database. It is safe to call
 // more than once.
@@ -218,30 +274,6 @@ func (s *Server) Close() {
 			os.RemoveAll(s.dir)
 		}
 	})
-}
-
-// clock is the server's time source: a fixed instant or the real time, plus
-// the offset Advance added.
-type clock struct {
-	mu     sync.Mutex
-	base   time.Time
-	fixed  bool
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fixed {
-		return c.base.Add(c.offset)
-	}
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
 }
 
 // counterIDs returns a GUID source counting from 1.

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// The client side of live administration: finding a server to send the
+// command to, and sending it.
+
+const (
+	// adminClientTimeout bounds one admin request, beyond the server's own
+	// limit on the command.
+	adminClientTimeout = adminRunTimeout + 30*time.Second
+	// socketDialTimeout bounds the check that a server answers on the
+	// socket; a live server accepts at once.
+	socketDialTimeout = time.Second
+)
+
+// connectionFlags are the global flags that say where the command runs;
+// they are not sent with a forwarded command.
+var connectionFlags = []string{"db", "server", "admin-token-file", "ca-file"}
+
+// serverFlag, adminTokenFileFlag and caFileFlag are the global flags that
+// send every command to a remote server instead of opening a database.
+func serverFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "server",
+		Usage:   "send the command to the issuer serving at `URL` (its base URL; needs --admin-token-file) instead of opening --db",
+		EnvVars: []string{"ISSUER_SERVER"},
+	}
+}
+
+func adminTokenFileFlag() cli.Flag {
+	return &cli.PathFlag{
+		Name:    "admin-token-file",
+		Usage:   "with --server: the bearer token the server was started with (serve --admin-token-file), in `FILE`",
+		EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"},
+	}
+}
+
+func caFileFlag() cli.Flag {
+	return &cli.PathFlag{
+		Name:    "ca-file",
+		Usage:   "with --server: trust the CA certificate in `FILE` (e.g. the server's issuer-ca.pem) instead of the system's",
+		EnvVars: []string{"ISSUER_CA_FILE"},
+	}
+}
+
+// adminTarget is a server that takes commands: over the admin socket beside
+// the database, or over HTTPS with a bearer token.
+type adminTarget struct {
+	socket string // path of the Unix socket; or:
+	url    string // https://host:port/admin/v1/run
+	token  string
+	client *http.Client
+}
+
+func (t *adminTarget) String() string {
+	if t.socket != "" {
+		return "the admin socket " + t.socket
+	}
+	return t.url
+}
+
+// forwardError says that the command is to run on a server: openDB and
+// needServer return it, and run sends the command line there.
+type forwardError struct{ target *adminTarget }
+
+func (e *forwardError) Error() string { return "the command is to be sent to " + e.target.String() }
+
+// forwardedExit carries the exit code of a command run on a server, whose
+// output has been printed already.
+type forwardedExit struct{ code int }
+
+func (e *forwardedExit) Error() string { return "" }
+
+// remoteTarget returns the server named by --server, or nil without it.
+func remoteTarget(c *cli.Context) (*adminTarget, error) {
+	raw := c.String("server")
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, usageError("--server %q: want the server's base URL, e.g. https://issuer.test:8443", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		// Plain HTTP carries the token in clear: only to this machine.
+	default:
+		return nil, usageError("--server %q: want https:// (http:// only to a loopback address, since the admin token would travel in clear)", raw)
+	}
+	tokenFile := c.Path("admin-token-file")
+	if tokenFile == "" {
+		return nil, usageError("--server needs --admin-token-file FILE (or ISSUER_ADMIN_TOKEN_FILE): the token the server was started with")
+	}
+	token, err := readTokenFile(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile := c.Path("ca-file"); caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	return &adminTarget{
+		url:   strings.TrimSuffix(u.String(), "/") + adminPath,
+		token: token,
+		client: &http.Client{
+			Timeout:   adminClientTimeout,
+			Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second},
+			// The admin endpoint never redirects; following one would
+			// send the token elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readTokenFile reads an admin token: the file's content without
+// surrounding white space, which must not be empty.
+func readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("admin token file %s is empty", path)
+	}
+	return token, nil
+}
+
+// socketTarget returns the server listening on the admin socket beside the
+// database at dbPath, or nil when none answers (no socket file, or a stale
+// one left by a server that did not stop cleanly).
+func socketTarget(dbPath string) *adminTarget {
+	path := dbPath + socketSuffix
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
+		return nil
+	}
+	conn, err := net.DialTimeout("unix", path, socketDialTimeout)
+	if err != nil {
+		return nil
+	}
+	conn.Close()
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}
+	return &adminTarget{
+		socket: path,
+		url:    "http://issuer-admin" + adminPath,
+		client: &http.Client{Timeout: adminClientTimeout, Transport: &http.Transport{DialContext: dial}},
+	}
+}
+
+// send posts req and returns the command's answer.
+func (t *adminTarget) send(ctx context.Context, req adminRequest) (adminResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return adminResponse{}, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return adminResponse{}, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if t.token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	resp, err := t.client.Do(hreq)
+	if err != nil {
+		return adminResponse{}, fmt.Errorf("sending the command to %s: %w", t, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponseBytes))
+	if err != nil {
+		return adminResponse{}, fmt.Errorf("reading the answer of %s: %w", t, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e adminError
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return adminResponse{}, fmt.Errorf("%s refused the command: %d %s: %s", t, resp.StatusCode, e.Error, e.Description)
+		}
+		return adminResponse{}, fmt.Errorf("%s refused the command: %s (is it an issuer with the remote admin API enabled?)", t, resp.Status)
+	}
+	var out adminResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return adminResponse{}, fmt.Errorf("the answer of %s is not an admin response: %w", t, err)
+	}
+	return out, nil
+}
+
+// forward sends the command line args (program name first) to the target,
+// prints what the command printed there, and returns its exit code.
+func forward(ctx context.Context, app *cli.App, target *adminTarget, args []string, stdout, stderr io.Writer) int {
+	e := envOfApp(app)
+	res, err := target.send(ctx, adminRequest{Args: forwardedArgs(app, args), Files: e.files})
+	if err != nil {
+		fmt.Fprintln(stderr, "issuer:", err)
+		return exitError
+	}
+	io.WriteString(stdout, res.Stdout)
+	io.WriteString(stderr, res.Stderr)
+	return res.ExitCode
+}
+
+// forwardedArgs is the command line a server runs: args in the order
+// interspersed puts them, without the program name and the connection flags.
+func forwardedArgs(app *cli.App, args []string) []string {
+	norm := interspersed(app, args)
+	out := []string{}
+	i := 1
+	for ; i < len(norm); i++ { // the global flags come first
+		a := norm[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := lookupFlag(app.Flags, name)
+		takes := f != nil && takesValue(f) && !hasValue && i+1 < len(norm)
+		drop := f != nil && isConnectionFlag(f)
+		if !drop {
+			out = append(out, a)
+		}
+		if takes {
+			i++
+			if !drop {
+				out = append(out, norm[i])
+			}
+		}
+	}
+	return append(out, norm[i:]...)
+}
+
+func isConnectionFlag(f cli.Flag) bool {
+	for _, n := range f.Names() {
+		for _, c := range connectionFlags {
+			if n == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// needServer returns the server state when the command runs inside `issuer
+// serve`; a forwardError when a server can be reached (--server, or the
+// admin socket beside --db); otherwise an error saying that what requires
+// a running server.
+func needServer(c *cli.Context, what string) (*serverState, error) {
+	if st := envOf(c).server; st != nil {
+		return st, nil
+	}
+	if t, err := remoteTarget(c); t != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return nil, &forwardError{t}
+	}
+	path, err := dbPath(c)
+	if err != nil {
+		return nil, err
+	}
+	if t := socketTarget(path); t != nil {
+		return nil, &forwardError{t}
+	}
+	return nil, fmt.Errorf("%s need a running server: none answers on %s (start `issuer --db %s serve`, or give --server URL)",
+		what, path+socketSuffix, shellQuote(path))
+}

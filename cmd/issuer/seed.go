@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// maxInputBytes bounds a file a command reads (a seed).
+const maxInputBytes = 16 << 20
+
+// applyCommand is `issuer apply -f FILE`: a seed file, applied by natural
+// key (consent.Manager.ApplySeed).
+func applyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "apply",
+		Usage: "create or update tenants, applications, users and grants from a seed file",
+		Description: `A seed file is JSON describing tenants, their applications (identifier
+URIs, app roles, scopes, required permissions, secrets with known values),
+service principals, users, consents and role assignments; see the README's
+"Seed files" and testdata/seed/example.json. Objects are matched by natural
+key (tenant id or initial domain, appId or display name, UPN, …), so applying
+a file twice changes nothing the second time. Applying adds and updates; it
+never deletes. FILE - reads standard input.
+
+EXAMPLES
+   issuer apply -f testdata/seed/example.json
+   issuer export --tenant contoso.onmicrosoft.com > contoso.json && issuer --db other.db apply -f contoso.json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "seed `FILE` (JSON; - for standard input)", Required: true},
+		},
+		Action: applySeed,
+	}
+}
+
+func applySeed(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	name := c.String("file")
+	data, err := readInput(c, name)
+	if err != nil {
+		return err
+	}
+	seed, err := consent.ParseSeed(name, data)
+	if err != nil {
+		return err
+	}
+	return withManager(c, func(m *consent.Manager, _ *tenant.Directory) error {
+		res, err := m.ApplySeed(c.Context, seed)
+		if err != nil {
+			return err
+		}
+		if isJSON(c) {
+			return writeJSON(c.App.Writer, res)
+		}
+		tot := res.Total()
+		fmt.Fprintf(c.App.Writer, "applied %s: %d created, %d updated, %d unchanged\n", name, tot.Created, tot.Updated, tot.Unchanged)
+		rows := [][]string{}
+		for _, k := range res.Kinds() {
+			if k.Count != (consent.SeedCount{}) {
+				rows = append(rows, []string{k.Name, strconv.Itoa(k.Count.Created), strconv.Itoa(k.Count.Updated), strconv.Itoa(k.Count.Unchanged)})
+			}
+		}
+		return printTable(c, nil, []string{"KIND", "CREATED", "UPDATED", "UNCHANGED"}, rows)
+	})
+}
+
+// readInput reads a file a command takes, or standard input for "-". On a
+// client the content is kept in the env, to go with the command if it is
+// forwarded; on the server only what the client sent may be read, never
+// the server's own files.
+func readInput(c *cli.Context, name string) ([]byte, error) {
+	e := envOf(c)
+	if e.server != nil {
+		data, ok := e.files[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: the client did not send this file", name)
+		}
+		return data, nil
+	}
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > maxInputBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxInputBytes)
+	}
+	e.files[name] = data
+	return data, nil
+}
+
+// exportCommand is `issuer export`: the directory as a seed file.
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "print the directory (or one tenant) as a seed file",
+		Description: `Prints a seed file that issuer apply reproduces in an empty database: tenants,
+applications with their ids, roles, scopes and required permissions,
+service principals with their ids, users, grants and role assignments, so
+that tokens carry the same claims. Client secrets and user passwords are
+not exported (only their hashes are stored); the document's $comment says
+so. The output is JSON whatever --output says.
+
+EXAMPLES
+   issuer export > directory.json
+   issuer export --tenant contoso.onmicrosoft.com > contoso.json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "tenant", Usage: "export this tenant only (`TENANT` id or domain)"},
+		},
+		Action: exportSeed,
+	}
+}
+
+func exportSeed(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	ref := c.String("tenant")
+	return withManager(c, func(m *consent.Manager, _ *tenant.Directory) error {
+		s, err := m.ExportSeed(c.Context, ref)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		return writeJSON(c.App.Writer, s)
+	})
+}

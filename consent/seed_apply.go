@@ -1,0 +1,755 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// ErrSeedConflict: the directory holds an object the seed matches by its
+// natural key but with a different fixed id (or home tenant, or member
+// types), which applying cannot reconcile without deleting something.
+var ErrSeedConflict = errors.New("conflicts with the directory")
+
+// ApplySeed makes the directory hold what s describes, through the
+// Directory's and the Manager's operations. Objects are matched by natural
+// key (tenant id or initial domain, appId or display name, role and scope
+// values, secret keyId or value, UPN, and the keys of grants and
+// assignments), so applying the same seed twice creates nothing the second
+// time. Applying adds and updates; it never deletes.
+//
+// The document is checked whole before anything is written. A failure
+// while applying stops at the first error, leaving what was applied before
+// it; since applying is idempotent, fixing the seed and applying again
+// converges. Errors are *SeedError values naming the object's path (and
+// line, for a parsed seed).
+func (m *Manager) ApplySeed(ctx context.Context, s Seed) (SeedResult, error) {
+	if err := s.validate(); err != nil {
+		return SeedResult{}, err
+	}
+	a := &seedApply{m: m, dir: m.dir, s: s, tenants: make([]tenant.Tenant, len(s.Tenants)), byName: map[string][]string{}}
+	// Phases run over every tenant before the next begins, so that any
+	// object may name an application of any tenant.
+	for _, phase := range []func(context.Context) error{
+		a.applyTenants, a.applyApplications, a.applyRequiredAccess, a.applyUsers,
+		a.applyServicePrincipals, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
+	} {
+		if err := phase(ctx); err != nil {
+			return a.res, err
+		}
+	}
+	return a.res, nil
+}
+
+// seedApply is the state of one ApplySeed.
+type seedApply struct {
+	m       *Manager
+	dir     *tenant.Directory
+	s       Seed
+	res     SeedResult
+	tenants []tenant.Tenant // by index in s.Tenants
+	// appIDs holds the appId of each seed application, by path.
+	appIDs map[string]string
+	// byName maps a seed application's display name (lowercase) to the
+	// appIds of the applications of that name, for references.
+	byName map[string][]string
+	// disable lists the permissions the seed wants disabled, applied last
+	// so that declarations and assignments of them can be reproduced.
+	disable []disabledPermission
+}
+
+type disabledPermission struct {
+	path, appID, value string
+	role               bool
+}
+
+func count(c *SeedCount, created, updated bool) {
+	switch {
+	case created:
+		c.Created++
+	case updated:
+		c.Updated++
+	default:
+		c.Unchanged++
+	}
+}
+
+func tenantPath(i int) string { return "tenants[" + strconv.Itoa(i) + "]" }
+
+// appRef resolves a reference to an application: an appId, or the display
+// name of an application in the seed. Anything else is returned as it is
+// when uri allows an identifier URI, else refused.
+func (a *seedApply) appRef(ref string, uri bool) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if tenant.IsGUID(ref) {
+		return strings.ToLower(ref), nil
+	}
+	switch ids := a.byName[strings.ToLower(ref)]; {
+	case len(ids) == 1:
+		return ids[0], nil
+	case len(ids) > 1:
+		return "", fmt.Errorf("%w: %d applications in the seed are named %q; use an appId", tenant.ErrInvalid, len(ids), ref)
+	case uri:
+		return ref, nil
+	}
+	return "", fmt.Errorf("%w: %q is neither an appId nor the displayName of an application in the seed", tenant.ErrInvalid, ref)
+}
+
+// ---- tenants ----
+
+func (a *seedApply) applyTenants(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		p := tenantPath(i)
+		t, created, updated, err := a.applyTenant(ctx, st)
+		if err != nil {
+			return a.s.errorAt(p, err)
+		}
+		a.tenants[i] = t
+		count(&a.res.Tenants, created, updated)
+	}
+	return nil
+}
+
+func (a *seedApply) applyTenant(ctx context.Context, st SeedTenant) (t tenant.Tenant, created, updated bool, err error) {
+	initial, err := tenant.InitialDomain(st.Name)
+	if err != nil {
+		return t, false, false, err
+	}
+	byDomain, err := a.dir.ResolveTenant(ctx, initial)
+	if err != nil && !errors.Is(err, tenant.ErrNotFound) {
+		return t, false, false, err
+	}
+	found := err == nil
+	if st.ID != "" {
+		id, _ := tenant.CanonicalGUID(st.ID)
+		byID, err := a.dir.ResolveTenant(ctx, id)
+		switch {
+		case err == nil && byID.Domains[0] != initial:
+			return t, false, false, fmt.Errorf("tenant %s exists with initial domain %s, not %s: %w", id, byID.Domains[0], initial, ErrSeedConflict)
+		case err == nil:
+			byDomain, found = byID, true
+		case !errors.Is(err, tenant.ErrNotFound):
+			return t, false, false, err
+		case found:
+			return t, false, false, fmt.Errorf("tenant %s has id %s, not %s: %w", initial, byDomain.ID, id, ErrSeedConflict)
+		}
+	}
+	if !found {
+		t, err = a.dir.CreateTenant(ctx, tenant.TenantSpec{Name: st.Name, Domains: st.Domains, ID: st.ID})
+		if err != nil {
+			return t, false, false, err
+		}
+		created = true
+	} else {
+		t = byDomain
+		for _, d := range st.Domains {
+			v, _ := tenant.ValidateDomain(d)
+			if !slices.Contains(t.Domains, v) {
+				if t, err = a.dir.AddDomain(ctx, t.ID, v); err != nil {
+					return t, false, false, err
+				}
+				updated = true
+			}
+		}
+	}
+	if st.UserConsent != "" {
+		want, _ := tenant.ParseUserConsent(st.UserConsent)
+		if t.AllowsUserConsent() != (want == tenant.UserConsentAllowed) {
+			if t, err = a.dir.UpdateTenant(ctx, t.ID, func(t *tenant.Tenant) error { t.UserConsent = want; return nil }); err != nil {
+				return t, false, false, err
+			}
+			updated = !created
+		}
+	}
+	return t, created, updated, nil
+}
+
+// ---- applications, with their roles, scopes and secrets ----
+
+func (a *seedApply) applyApplications(ctx context.Context) error {
+	a.appIDs = map[string]string{}
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, sa := range st.Applications {
+			p := fmt.Sprintf("%s.applications[%d]", tenantPath(i), j)
+			app, created, updated, err := a.applyApplication(ctx, t, st, sa)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.Applications, created, updated)
+			a.appIDs[p] = app.AppID
+			n := strings.ToLower(strings.TrimSpace(sa.DisplayName))
+			if !slices.Contains(a.byName[n], app.AppID) {
+				a.byName[n] = append(a.byName[n], app.AppID)
+			}
+			if err := a.applyPermissions(ctx, p, app.AppID, sa); err != nil {
+				return err
+			}
+			if err := a.applySecrets(ctx, p, app.AppID, sa.Secrets); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// homeServicePrincipalID returns the fixed id the tenant's
+// servicePrincipals give the application's home service principal.
+func homeServicePrincipalID(st SeedTenant, sa SeedApplication) string {
+	for _, sp := range st.ServicePrincipals {
+		ref := strings.TrimSpace(sp.AppID)
+		if sp.ID != "" && (sa.AppID != "" && strings.EqualFold(ref, sa.AppID) || strings.EqualFold(ref, strings.TrimSpace(sa.DisplayName))) {
+			return sp.ID
+		}
+	}
+	return ""
+}
+
+func (a *seedApply) applyApplication(ctx context.Context, t tenant.Tenant, st SeedTenant, sa SeedApplication) (app tenant.Application, created, updated bool, err error) {
+	app, found, err := a.findApplication(ctx, t, sa)
+	if err != nil {
+		return app, false, false, err
+	}
+	if !found {
+		app, err = a.dir.RegisterApplication(ctx, t.ID, tenant.ApplicationSpec{
+			DisplayName: sa.DisplayName, IdentifierURIs: sa.IdentifierURIs, TokenVersion: sa.TokenVersion,
+			MultiTenant: sa.MultiTenant != nil && *sa.MultiTenant, PublicClient: sa.PublicClient != nil && *sa.PublicClient,
+			AppID: sa.AppID, ObjectID: sa.ID, ServicePrincipalID: homeServicePrincipalID(st, sa),
+		})
+		return app, err == nil, false, err
+	}
+	if sa.ID != "" && !strings.EqualFold(app.ID, sa.ID) {
+		return app, false, false, fmt.Errorf("application %s exists with object id %s, not %s: %w", app.AppID, app.ID, sa.ID, ErrSeedConflict)
+	}
+	var u tenant.ApplicationUpdate
+	if n := strings.TrimSpace(sa.DisplayName); n != app.DisplayName {
+		u.DisplayName = &n
+	}
+	if sa.IdentifierURIs != nil && !sameIdentifiers(app.IdentifierURIs, sa.IdentifierURIs) {
+		u.IdentifierURIs = &sa.IdentifierURIs
+	}
+	if v := sa.TokenVersion; v != 0 && (app.API.RequestedAccessTokenVersion == nil || *app.API.RequestedAccessTokenVersion != v) {
+		u.TokenVersion = &v
+	}
+	if sa.MultiTenant != nil && *sa.MultiTenant != app.IsMultiTenant() {
+		u.MultiTenant = sa.MultiTenant
+	}
+	if sa.PublicClient != nil && *sa.PublicClient != app.IsFallbackPublicClient {
+		u.PublicClient = sa.PublicClient
+	}
+	if u == (tenant.ApplicationUpdate{}) {
+		return app, false, false, nil
+	}
+	app, err = a.dir.UpdateApplication(ctx, app.AppID, u)
+	return app, false, err == nil, err
+}
+
+// findApplication finds the application a seed entry describes: by appId,
+// which must then be homed in t, or by display name among t's applications.
+func (a *seedApply) findApplication(ctx context.Context, t tenant.Tenant, sa SeedApplication) (tenant.Application, bool, error) {
+	if sa.AppID != "" {
+		app, err := a.dir.GetApplication(ctx, sa.AppID)
+		switch {
+		case errors.Is(err, tenant.ErrNotFound):
+			return app, false, nil
+		case err != nil:
+			return app, false, err
+		case app.HomeTenantID != t.ID:
+			return app, false, fmt.Errorf("application %s is homed in tenant %s, not %s: %w", app.AppID, app.HomeTenantID, t.ID, ErrSeedConflict)
+		}
+		return app, true, nil
+	}
+	apps, err := a.dir.ListApplications(ctx, t.ID)
+	if err != nil {
+		return tenant.Application{}, false, err
+	}
+	name := strings.TrimSpace(sa.DisplayName)
+	var match []tenant.Application
+	for _, app := range apps {
+		if strings.EqualFold(app.DisplayName, name) {
+			match = append(match, app)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return tenant.Application{}, false, nil
+	case 1:
+		return match[0], true, nil
+	}
+	return tenant.Application{}, false, fmt.Errorf("%d applications of tenant %s are named %q; give the seed's application its appId: %w",
+		len(match), t.DisplayName, name, ErrSeedConflict)
+}
+
+// sameIdentifiers compares identifier URI lists as the store's index does.
+func sameIdentifiers(have, want []string) bool {
+	var w []string
+	for _, u := range want {
+		if k := tenant.IdentifierKey(strings.TrimSpace(u)); !slices.Contains(w, k) {
+			w = append(w, k)
+		}
+	}
+	if len(have) != len(w) {
+		return false
+	}
+	for i, u := range have {
+		if tenant.IdentifierKey(u) != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// applyPermissions adds missing app roles and scopes and enables those the
+// seed wants enabled; disabling waits for the last phase.
+func (a *seedApply) applyPermissions(ctx context.Context, p, appID string, sa SeedApplication) error {
+	app, err := a.dir.GetApplication(ctx, appID)
+	if err != nil {
+		return a.s.errorAt(p, err)
+	}
+	for j, r := range sa.AppRoles {
+		rp := fmt.Sprintf("%s.appRoles[%d]", p, j)
+		created, updated, err := a.applyAppRole(ctx, app, rp, r)
+		if err != nil {
+			return a.s.errorAt(rp, err)
+		}
+		count(&a.res.AppRoles, created, updated)
+	}
+	for j, sc := range sa.Scopes {
+		sp := fmt.Sprintf("%s.scopes[%d]", p, j)
+		created, updated, err := a.applyScope(ctx, app, sp, sc)
+		if err != nil {
+			return a.s.errorAt(sp, err)
+		}
+		count(&a.res.Scopes, created, updated)
+	}
+	return nil
+}
+
+func (a *seedApply) applyAppRole(ctx context.Context, app tenant.Application, p string, r SeedAppRole) (created, updated bool, err error) {
+	value := strings.TrimSpace(r.Value)
+	types, _ := tenant.ParseMemberTypes(r.AllowedMemberTypes)
+	i := slices.IndexFunc(app.AppRoles, func(have tenant.AppRole) bool { return strings.EqualFold(have.Value, value) })
+	if i < 0 {
+		_, err := a.dir.AddAppRole(ctx, app.AppID, tenant.AppRoleSpec{
+			Value: value, DisplayName: r.DisplayName, Description: r.Description,
+			AllowedMemberTypes: types, ID: r.ID,
+		})
+		if err == nil && r.IsEnabled != nil && !*r.IsEnabled {
+			a.disable = append(a.disable, disabledPermission{p, app.AppID, value, true})
+		}
+		return err == nil, false, err
+	}
+	have := app.AppRoles[i]
+	switch {
+	case r.ID != "" && !strings.EqualFold(have.ID, r.ID):
+		return false, false, fmt.Errorf("app role %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, r.ID, ErrSeedConflict)
+	case !sameSet(have.AllowedMemberTypes, types):
+		return false, false, fmt.Errorf("app role %q of %s allows %s, not %s; disable and remove it to redefine it: %w",
+			value, app.DisplayName, strings.Join(have.AllowedMemberTypes, ","), strings.Join(types, ","), ErrSeedConflict)
+	case r.IsEnabled == nil || *r.IsEnabled == have.IsEnabled:
+		return false, false, nil
+	case *r.IsEnabled:
+		_, err := a.dir.SetAppRoleEnabled(ctx, app.AppID, have.Value, true)
+		return false, err == nil, err
+	}
+	a.disable = append(a.disable, disabledPermission{p, app.AppID, have.Value, true})
+	return false, true, nil
+}
+
+func (a *seedApply) applyScope(ctx context.Context, app tenant.Application, p string, sc SeedScope) (created, updated bool, err error) {
+	value := strings.TrimSpace(sc.Value)
+	typ, _ := tenant.ParseScopeType(strings.TrimSpace(sc.Type))
+	have, ok := app.ScopeByValue(value)
+	if !ok {
+		_, err := a.dir.AddScope(ctx, app.AppID, tenant.ScopeSpec{
+			Value: value, Type: typ, ID: sc.ID,
+			AdminConsentDisplayName: sc.AdminConsentDisplayName, AdminConsentDescription: sc.AdminConsentDescription,
+			UserConsentDisplayName: sc.UserConsentDisplayName, UserConsentDescription: sc.UserConsentDescription,
+		})
+		if err == nil && sc.IsEnabled != nil && !*sc.IsEnabled {
+			a.disable = append(a.disable, disabledPermission{p, app.AppID, value, false})
+		}
+		return err == nil, false, err
+	}
+	switch {
+	case sc.ID != "" && !strings.EqualFold(have.ID, sc.ID):
+		return false, false, fmt.Errorf("scope %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, sc.ID, ErrSeedConflict)
+	case have.Type != typ:
+		return false, false, fmt.Errorf("scope %q of %s has type %s, not %s; disable and remove it to redefine it: %w",
+			value, app.DisplayName, have.Type, typ, ErrSeedConflict)
+	case sc.IsEnabled == nil || *sc.IsEnabled == have.IsEnabled:
+		return false, false, nil
+	case *sc.IsEnabled:
+		_, err := a.dir.SetScopeEnabled(ctx, app.AppID, have.Value, true)
+		return false, err == nil, err
+	}
+	a.disable = append(a.disable, disabledPermission{p, app.AppID, have.Value, false})
+	return false, true, nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// applySecrets adds the secrets the application lacks. A secret is known
+// by keyId when the seed gives one, else by its value (checked against the
+// stored salted hashes).
+func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets []SeedSecret) error {
+	for j, sec := range secrets {
+		sp := fmt.Sprintf("%s.secrets[%d]", p, j)
+		app, err := a.dir.GetApplication(ctx, appID)
+		if err != nil {
+			return a.s.errorAt(sp, err)
+		}
+		exists := false
+		for _, c := range app.PasswordCredentials {
+			if sec.KeyID != "" && strings.EqualFold(c.KeyID, sec.KeyID) {
+				if !c.Matches(sec.Value) {
+					return a.s.errorAt(sp, fmt.Errorf("secret %s of %s exists with another value: %w", c.KeyID, app.DisplayName, ErrSeedConflict))
+				}
+				exists = true
+			} else if sec.KeyID == "" && c.Matches(sec.Value) {
+				exists = true
+			}
+		}
+		if exists {
+			a.res.Secrets.Unchanged++
+			continue
+		}
+		lifetime, err := parseSeedExpiry(sec.Expires, a.dir.Now())
+		if err != nil {
+			return a.s.errorAt(sp+".expires", err)
+		}
+		if _, _, err := a.dir.AddPassword(ctx, appID, tenant.PasswordSpec{
+			DisplayName: sec.DisplayName, Lifetime: lifetime, SecretText: sec.Value, KeyID: sec.KeyID,
+		}); err != nil {
+			return a.s.errorAt(sp, err)
+		}
+		a.res.Secrets.Created++
+	}
+	return nil
+}
+
+// ---- required resource access ----
+
+func (a *seedApply) applyRequiredAccess(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		for j, sa := range st.Applications {
+			p := fmt.Sprintf("%s.applications[%d]", tenantPath(i), j)
+			for k, r := range sa.RequiredResourceAccess {
+				rp := fmt.Sprintf("%s.requiredResourceAccess[%d]", p, k)
+				created, updated, err := a.applyRequired(ctx, a.appIDs[p], r)
+				if err != nil {
+					return a.s.errorAt(rp, err)
+				}
+				count(&a.res.Permissions, created, updated)
+			}
+		}
+	}
+	return nil
+}
+
+func (a *seedApply) applyRequired(ctx context.Context, clientAppID string, r SeedResourceAccess) (created, updated bool, err error) {
+	ref, err := a.appRef(r.Resource, true)
+	if err != nil {
+		return false, false, err
+	}
+	client, err := a.dir.GetApplication(ctx, clientAppID)
+	if err != nil {
+		return false, false, err
+	}
+	res, err := a.dir.ResolveResourceApplication(ctx, client, ref)
+	if err != nil {
+		return false, false, err
+	}
+	i := slices.IndexFunc(client.RequiredResourceAccess, func(rra tenant.RequiredResourceAccess) bool { return rra.ResourceAppID == res.AppID })
+	if i >= 0 && declares(client.RequiredResourceAccess[i], res, r.Scopes, r.Roles) {
+		return false, false, nil
+	}
+	if _, err := a.dir.AddRequiredResourceAccess(ctx, client.AppID, res.AppID, r.Scopes, r.Roles); err != nil {
+		return false, false, err
+	}
+	return i < 0, i >= 0, nil
+}
+
+// declares reports whether rra already declares every named scope and role
+// of res.
+func declares(rra tenant.RequiredResourceAccess, res tenant.Application, scopes, roles []string) bool {
+	for _, v := range scopes {
+		s, ok := res.ScopeByValue(strings.TrimSpace(v))
+		if !ok || !slices.Contains(rra.ResourceAccess, tenant.ResourceAccess{ID: s.ID, Type: tenant.AccessScope}) {
+			return false
+		}
+	}
+	for _, v := range roles {
+		r, ok := res.AppRoleByValue(strings.TrimSpace(v))
+		if !ok || !slices.Contains(rra.ResourceAccess, tenant.ResourceAccess{ID: r.ID, Type: tenant.AccessRole}) {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- users ----
+
+func (a *seedApply) applyUsers(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, su := range st.Users {
+			p := fmt.Sprintf("%s.users[%d]", tenantPath(i), j)
+			created, updated, err := a.applyUser(ctx, t, su)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.Users, created, updated)
+		}
+	}
+	return nil
+}
+
+func (a *seedApply) applyUser(ctx context.Context, t tenant.Tenant, su SeedUser) (created, updated bool, err error) {
+	upn, _ := tenant.ValidateUPN(su.UserPrincipalName)
+	have, err := a.dir.FindUser(ctx, t.ID, upn)
+	if errors.Is(err, tenant.ErrNotFound) {
+		_, err := a.dir.AddUser(ctx, t.ID, tenant.UserSpec{
+			UserPrincipalName: upn, DisplayName: su.DisplayName, Password: su.Password,
+			Disabled: su.AccountEnabled != nil && !*su.AccountEnabled, ID: su.ID,
+		})
+		return err == nil, false, err
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if su.ID != "" && !strings.EqualFold(have.ID, su.ID) {
+		return false, false, fmt.Errorf("user %s exists with id %s, not %s: %w", upn, have.ID, su.ID, ErrSeedConflict)
+	}
+	var u tenant.UserUpdate
+	if n := strings.TrimSpace(su.DisplayName); n != "" && n != have.DisplayName {
+		u.DisplayName = &n
+	}
+	if su.AccountEnabled != nil && *su.AccountEnabled != have.AccountEnabled {
+		u.AccountEnabled = su.AccountEnabled
+	}
+	if su.Password != "" && !have.CheckPassword(su.Password) {
+		u.Password = &su.Password
+	}
+	if u == (tenant.UserUpdate{}) {
+		return false, false, nil
+	}
+	_, err = a.dir.UpdateUser(ctx, t.ID, have.ID, u)
+	return false, err == nil, err
+}
+
+// ---- service principals ----
+
+func (a *seedApply) applyServicePrincipals(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, ssp := range st.ServicePrincipals {
+			p := fmt.Sprintf("%s.servicePrincipals[%d]", tenantPath(i), j)
+			created, updated, err := a.applyServicePrincipal(ctx, t, ssp)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.ServicePrincipals, created, updated)
+		}
+	}
+	return nil
+}
+
+func (a *seedApply) applyServicePrincipal(ctx context.Context, t tenant.Tenant, ssp SeedServicePrincipal) (created, updated bool, err error) {
+	appID, err := a.appRef(ssp.AppID, false)
+	if err != nil {
+		return false, false, err
+	}
+	sp, _, err := a.dir.FindServicePrincipal(ctx, t.ID, appID)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		if sp, err = a.dir.CreateServicePrincipal(ctx, t.ID, tenant.ServicePrincipalSpec{AppID: appID, ID: ssp.ID}); err != nil {
+			return false, false, err
+		}
+		created = true
+	case err != nil:
+		return false, false, err
+	case ssp.ID != "" && !strings.EqualFold(sp.ID, ssp.ID):
+		return false, false, fmt.Errorf("the service principal of %s in tenant %s exists with id %s, not %s: %w", appID, t.DisplayName, sp.ID, ssp.ID, ErrSeedConflict)
+	}
+	var u tenant.ServicePrincipalUpdate
+	if v := ssp.AccountEnabled; v != nil && *v != sp.AccountEnabled {
+		u.AccountEnabled = v
+	}
+	if v := ssp.AppRoleAssignmentRequired; v != nil && *v != sp.AppRoleAssignmentRequired {
+		u.AppRoleAssignmentRequired = v
+	}
+	if u == (tenant.ServicePrincipalUpdate{}) {
+		return created, false, nil
+	}
+	if _, err := a.dir.UpdateServicePrincipal(ctx, t.ID, appID, u); err != nil {
+		return false, false, err
+	}
+	return created, !created, nil
+}
+
+// ---- consents ----
+
+func (a *seedApply) applyConsents(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, c := range st.Consents {
+			p := fmt.Sprintf("%s.consents[%d]", tenantPath(i), j)
+			created, updated, err := a.applyConsent(ctx, t, c)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.Consents, created, updated)
+		}
+	}
+	return nil
+}
+
+func (a *seedApply) applyConsent(ctx context.Context, t tenant.Tenant, c SeedConsent) (created, updated bool, err error) {
+	clientID, err := a.appRef(c.Client, false)
+	if err != nil {
+		return false, false, err
+	}
+	if c.Admin && c.Resource == "" {
+		res, err := a.m.GrantAdminConsent(ctx, t.ID, clientID)
+		return res.Changed(), false, err
+	}
+	resource, err := a.appRef(c.Resource, true)
+	if err != nil {
+		return false, false, err
+	}
+	return a.m.seedGrant(ctx, t, clientID, resource, c.User, c.Scopes)
+}
+
+// seedGrant creates or extends a delegated permission grant of scopes of
+// resource to the client: AllPrincipals without a user, Principal for one.
+// It provisions the service principals, as consent does.
+func (m *Manager) seedGrant(ctx context.Context, t tenant.Tenant, clientAppID, resourceName, userRef string, scopes []string) (created, updated bool, err error) {
+	client, err := m.dir.GetApplication(ctx, clientAppID)
+	if err != nil {
+		return false, false, fmt.Errorf("client %s: %w", clientAppID, err)
+	}
+	if err := instantiable(t, client, "client"); err != nil {
+		return false, false, err
+	}
+	res, err := m.namedResource(ctx, t, client, resourceName)
+	if err != nil {
+		return false, false, err
+	}
+	if err := instantiable(t, res, "resource"); err != nil {
+		return false, false, err
+	}
+	var values []string
+	for _, v := range scopes {
+		s, ok := res.ScopeByValue(strings.TrimSpace(v))
+		if !ok {
+			return false, false, fmt.Errorf("%w: resource %s (%s) exposes no scope %q", tenant.ErrInvalid, res.AppID, res.DisplayName, v)
+		}
+		values = append(values, s.Value)
+	}
+	g := PermissionGrant{TenantID: t.ID, ConsentType: AllPrincipals}
+	if userRef != "" {
+		u, err := m.dir.FindUser(ctx, t.ID, userRef)
+		if err != nil {
+			return false, false, fmt.Errorf("user %s in tenant %s: %w", userRef, t.DisplayName, err)
+		}
+		g.ConsentType, g.PrincipalID = Principal, u.ID
+	}
+	var provisioned []tenant.ServicePrincipal
+	clientSP, err := m.ensureSP(ctx, t, client, &provisioned)
+	if err != nil {
+		return false, false, err
+	}
+	resSP, err := m.ensureSP(ctx, t, res, &provisioned)
+	if err != nil {
+		return false, false, err
+	}
+	g.ClientID, g.ResourceID = clientSP.ID, resSP.ID
+	existing, err := m.store.PermissionGrantsOf(ctx, t.ID, clientSP.ID, resSP.ID)
+	if err != nil {
+		return false, false, err
+	}
+	had := slices.ContainsFunc(existing, func(e PermissionGrant) bool {
+		return e.ConsentType == g.ConsentType && e.PrincipalID == g.PrincipalID
+	})
+	_, changed, err := m.putGrant(ctx, g, values)
+	if err != nil {
+		return false, false, err
+	}
+	return changed && !had, changed && had, nil
+}
+
+// ---- role assignments ----
+
+func (a *seedApply) applyRoleAssignments(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, r := range st.RoleAssignments {
+			p := fmt.Sprintf("%s.roleAssignments[%d]", tenantPath(i), j)
+			created, err := a.applyRoleAssignment(ctx, t, r)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.RoleAssignments, created, false)
+		}
+	}
+	return nil
+}
+
+// applyRoleAssignment assigns the role unless the principal holds it. The
+// role's member types are checked; whether it is enabled is not, so that an
+// assignment of a role disabled since can be reproduced.
+func (a *seedApply) applyRoleAssignment(ctx context.Context, t tenant.Tenant, r SeedRoleAssignment) (bool, error) {
+	resource, err := a.appRef(r.Resource, true)
+	if err != nil {
+		return false, err
+	}
+	who := Assignee{User: r.User}
+	if r.Client != "" {
+		if who.ClientAppID, err = a.appRef(r.Client, false); err != nil {
+			return false, err
+		}
+	}
+	t, resSP, role, p, err := a.m.roleTarget(ctx, t.ID, resource, strings.TrimSpace(r.Role), who)
+	if err != nil {
+		return false, err
+	}
+	if !role.Allows(p.memberType) {
+		return false, fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
+			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
+	}
+	_, created, err := a.m.assign(ctx, t, resSP, role, p)
+	return created, err
+}
+
+// ---- last: permissions the seed wants disabled ----
+
+func (a *seedApply) applyDisabled(ctx context.Context) error {
+	for _, d := range a.disable {
+		var err error
+		if d.role {
+			_, err = a.dir.SetAppRoleEnabled(ctx, d.appID, d.value, false)
+		} else {
+			_, err = a.dir.SetScopeEnabled(ctx, d.appID, d.value, false)
+		}
+		if err != nil {
+			return a.s.errorAt(d.path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,419 @@
+package consent_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/storage"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// exampleSeed is the seed the README documents.
+var exampleSeed = filepath.Join("..", "testdata", "seed", "example.json")
+
+// seedEnv is an empty directory with a Manager, for applying seeds.
+type seedEnv struct {
+	ctx context.Context
+	db  *storage.DB
+	dir *tenant.Directory
+	mgr *consent.Manager
+}
+
+func newSeedEnv(t *testing.T) *seedEnv {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(t.TempDir(), "issuer.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ids := 0
+	clock := func() time.Time { return epoch }
+	newID := func() string { ids++; return fmt.Sprintf("00000000-0000-4000-8000-%012d", ids) }
+	dir := tenant.NewDirectory(db, tenant.WithClock(clock), tenant.WithIDs(newID))
+	return &seedEnv{ctx: context.Background(), db: db, dir: dir,
+		mgr: consent.NewManager(dir, db, consent.WithClock(clock), consent.WithIDs(newID))}
+}
+
+func loadExample(t *testing.T) consent.Seed {
+	t.Helper()
+	s, err := consent.LoadSeed(exampleSeed)
+	if err != nil {
+		t.Fatalf("LoadSeed(%s): %v", exampleSeed, err)
+	}
+	return s
+}
+
+func (e *seedEnv) apply(t *testing.T, s consent.Seed) consent.SeedResult {
+	t.Helper()
+	res, err := e.mgr.ApplySeed(e.ctx, s)
+	if err != nil {
+		t.Fatalf("ApplySeed: %v", err)
+	}
+	return res
+}
+
+// TestParseSeedErrors: every fault names the file, the line and the path of
+// the value, and wraps the sentinel that says what kind of fault it is.
+func TestParseSeedErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		doc      string
+		wantLine int
+		wantPath string
+		wantIs   error // nil: any error
+	}{
+		{"empty", ``, 0, "", nil},
+		{"not an object", `[]`, 1, "", nil},
+		{"syntax", "{\n\"tenants\": [\n{\"name\": \"x\",}\n]}", 3, "", nil},
+		{"unknown top-level field", "{\n  \"tenant\": []\n}", 2, "", nil},
+		{"unknown nested field", "{\"tenants\": [\n {\"name\": \"contoso\",\n  \"applications\": [\n   {\"displayName\": \"x\",\n    \"secret\": []}]}]}", 5, "tenants[0].applications[0]", nil},
+		{"unknown field in second element", "{\"tenants\": [{\"name\": \"a\"},\n{\"name\": \"b\", \"domain\": \"b.com\"}]}", 2, "tenants[1]", nil},
+		{"wrong type", "{\"tenants\": [{\"name\": \"a\",\n \"applications\": [{\"displayName\": \"x\",\n \"tokenVersion\": \"2\"}]}]}", 3, "tenants[0].applications[0].tokenVersion", nil},
+		{"trailing data", "{\"tenants\": []}\n{}", 2, "", nil},
+		{"bad tenant name", "{\"tenants\": [\n{\"name\": \"!!!\"}]}", 2, "tenants[0].name", tenant.ErrInvalid},
+		{"bad tenant id", "{\"tenants\": [\n{\"name\": \"a\", \"id\": \"nope\"}]}", 2, "tenants[0].id", tenant.ErrInvalid},
+		{"duplicate tenant", "{\"tenants\": [{\"name\": \"a\"},\n{\"name\": \"A\"}]}", 2, "tenants[1]", nil},
+		{"bad user consent", "{\"tenants\": [{\"name\": \"a\",\n\"userConsent\": \"maybe\"}]}", 2, "tenants[0].userConsent", tenant.ErrInvalid},
+		{"app without name", "{\"tenants\": [{\"name\": \"a\", \"applications\": [\n{\"appId\": \"0000a001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].applications[0].displayName", nil},
+		{"token version 3", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\",\n\"tokenVersion\": 3}]}]}", 2, "tenants[0].applications[0].tokenVersion", nil},
+		{"certificates", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\",\n\"certificates\": [{\"pem\": \"-----BEGIN CERTIFICATE-----\"}]}]}]}", 2, "tenants[0].applications[0].certificates", consent.ErrSeedUnsupported},
+		{"federated credentials", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\",\n\"federatedCredentials\": [{\"name\": \"gh\", \"issuer\": \"https://token.actions.githubusercontent.com\", \"subject\": \"repo:o/r:ref:refs/heads/main\"}]}]}]}", 2, "tenants[0].applications[0].federatedCredentials", consent.ErrSeedUnsupported},
+		{"secret without value", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"secrets\": [\n{\"displayName\": \"ci\"}]}]}]}", 2, "tenants[0].applications[0].secrets[0].value", nil},
+		{"bad expiry", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"secrets\": [{\"value\": \"0123456789abcdef\",\n\"expires\": \"soon\"}]}]}]}", 2, "tenants[0].applications[0].secrets[0].expires", tenant.ErrInvalid},
+		{"bad role value", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"appRoles\": [\n{\"value\": \"has space\"}]}]}]}", 2, "tenants[0].applications[0].appRoles[0].value", tenant.ErrInvalid},
+		{"duplicate role", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"appRoles\": [{\"value\": \"R\"},\n{\"value\": \"r\"}]}]}]}", 2, "tenants[0].applications[0].appRoles[1].value", nil},
+		{"bad scope type", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"scopes\": [{\"value\": \"s\",\n\"type\": \"Everyone\"}]}]}]}", 2, "tenants[0].applications[0].scopes[0].type", tenant.ErrInvalid},
+		{"requirement naming nothing", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"requiredResourceAccess\": [\n{\"resource\": \"api://y\"}]}]}]}", 2, "tenants[0].applications[0].requiredResourceAccess[0]", nil},
+		{"duplicate appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"appId\": \"0000a001-0000-4000-8000-000000000001\"},\n{\"displayName\": \"y\", \"appId\": \"0000A001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].applications[1].appId", nil},
+		{"same name without appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\"},\n{\"displayName\": \"X\"}]}]}", 2, "tenants[0].applications[1]", nil},
+		{"bad UPN", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"alice\"}]}]}", 2, "tenants[0].users[0].userPrincipalName", tenant.ErrInvalid},
+		{"service principal without app", "{\"tenants\": [{\"name\": \"a\", \"servicePrincipals\": [\n{\"id\": \"0000a001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].servicePrincipals[0].appId", nil},
+		{"consent admin and user", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"admin\": true, \"user\": \"u@a.onmicrosoft.com\"}]}]}", 2, "tenants[0].consents[0]", nil},
+		{"consent neither", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\"}]}]}", 2, "tenants[0].consents[0]", nil},
+		{"user consent without scopes", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"user\": \"u@a.onmicrosoft.com\", \"resource\": \"api://y\"}]}]}", 2, "tenants[0].consents[0]", nil},
+		{"admin scopes without resource", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"admin\": true, \"scopes\": [\"s\"]}]}]}", 2, "tenants[0].consents[0]", nil},
+		{"assignment to both", "{\"tenants\": [{\"name\": \"a\", \"roleAssignments\": [\n{\"resource\": \"api://y\", \"role\": \"R\", \"client\": \"x\", \"user\": \"u@a.onmicrosoft.com\"}]}]}", 2, "tenants[0].roleAssignments[0]", nil},
+		{"assignment without role", "{\"tenants\": [{\"name\": \"a\", \"roleAssignments\": [\n{\"resource\": \"api://y\", \"client\": \"x\"}]}]}", 2, "tenants[0].roleAssignments[0].role", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := consent.ParseSeed("seed.json", []byte(tc.doc))
+			var se *consent.SeedError
+			if !errors.As(err, &se) {
+				t.Fatalf("ParseSeed = %v; want a *SeedError", err)
+			}
+			if se.File != "seed.json" || se.Line != tc.wantLine || se.Path != tc.wantPath {
+				t.Errorf("ParseSeed error at %s:%d %q (%v); want seed.json:%d %q", se.File, se.Line, se.Path, err, tc.wantLine, tc.wantPath)
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("ParseSeed = %v; want it to wrap %v", err, tc.wantIs)
+			}
+			if tc.wantLine > 0 && !strings.HasPrefix(err.Error(), fmt.Sprintf("seed.json:%d: ", tc.wantLine)) {
+				t.Errorf("error %q does not begin with the file and line", err)
+			}
+		})
+	}
+}
+
+// TestParseSeedUnknownFieldNamed: the unknown field's name is in the error.
+func TestParseSeedUnknownFieldNamed(t *testing.T) {
+	_, err := consent.ParseSeed("x.json", []byte("{\"tenants\": [{\"name\": \"a\",\n\"displayNam\": \"A\"}]}"))
+	if err == nil || !strings.Contains(err.Error(), `"displayNam"`) || !strings.HasPrefix(err.Error(), "x.json:2: tenants[0]: ") {
+		t.Errorf("ParseSeed = %v; want x.json:2: tenants[0]: … \"displayNam\"", err)
+	}
+}
+
+// TestApplySeedTwice: the example seed creates each object once; applying
+// it again finds everything in place and changes nothing.
+func TestApplySeedTwice(t *testing.T) {
+	e := newSeedEnv(t)
+	s := loadExample(t)
+	first := e.apply(t, s)
+	want := consent.SeedResult{
+		Tenants:           consent.SeedCount{Created: 2},
+		Applications:      consent.SeedCount{Created: 4},
+		AppRoles:          consent.SeedCount{Created: 3},
+		Scopes:            consent.SeedCount{Created: 2},
+		Permissions:       consent.SeedCount{Created: 3},
+		Secrets:           consent.SeedCount{Created: 3},
+		ServicePrincipals: consent.SeedCount{Updated: 1}, // the API's home SP now requires assignment
+		Users:             consent.SeedCount{Created: 2},
+		Consents:          consent.SeedCount{Created: 3},
+		RoleAssignments:   consent.SeedCount{Created: 2},
+	}
+	if first != want {
+		t.Errorf("first apply = %+v\nwant %+v", first, want)
+	}
+	before := e.snapshot(t)
+	second := e.apply(t, s)
+	if tot := second.Total(); tot.Created != 0 || tot.Updated != 0 || tot.Unchanged != first.Total().Created+first.Total().Updated {
+		t.Errorf("second apply = %+v; want everything unchanged", second)
+	}
+	if after := e.snapshot(t); after != before {
+		t.Errorf("the second apply changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+
+	// One copy of each object.
+	contoso := "c0000000-0000-4000-8000-00000000c001"
+	counts := map[string]int{}
+	apps, _ := e.dir.ListApplications(e.ctx, contoso)
+	counts["contoso applications"] = len(apps)
+	sps, _ := e.dir.ListServicePrincipals(e.ctx, contoso)
+	counts["contoso service principals"] = len(sps)
+	users, _ := e.dir.ListUsers(e.ctx, contoso)
+	counts["contoso users"] = len(users)
+	as, _ := e.db.ListAppRoleAssignments(e.ctx, contoso)
+	counts["contoso assignments"] = len(as)
+	gs, _ := e.db.ListPermissionGrants(e.ctx, contoso)
+	counts["contoso grants"] = len(gs)
+	ts, _ := e.dir.ListTenants(e.ctx)
+	counts["tenants"] = len(ts)
+	api, err := e.dir.GetApplication(e.ctx, "0000a001-0000-4000-8000-000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts["API roles"], counts["API scopes"] = len(api.AppRoles), len(api.API.OAuth2PermissionScopes)
+	for k, want := range map[string]int{
+		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 2,
+		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice: Approver.
+		"contoso assignments": 4, "contoso grants": 1, "API roles": 3, "API scopes": 2,
+	} {
+		if counts[k] != want {
+			t.Errorf("%s = %d; want %d", k, counts[k], want)
+		}
+	}
+}
+
+// snapshot is the exported directory as JSON: what a reader can compare.
+func (e *seedEnv) snapshot(t *testing.T) string {
+	t.Helper()
+	s, err := e.mgr.ExportSeed(e.ctx, "")
+	if err != nil {
+		t.Fatalf("ExportSeed: %v", err)
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestExportApplyRoundTrip: an export applied to an empty database gives a
+// directory whose export is the same document, ids included.
+func TestExportApplyRoundTrip(t *testing.T) {
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	exported := e.snapshot(t)
+	if strings.Contains(exported, "secret-value") || strings.Contains(exported, "alice-password") {
+		t.Errorf("the export contains a secret or a password:\n%s", exported)
+	}
+	s, err := consent.ParseSeed("export.json", []byte(exported))
+	if err != nil {
+		t.Fatalf("the export does not parse: %v\n%s", err, exported)
+	}
+	if s.Comment != consent.ExportComment {
+		t.Errorf("export $comment = %q; want ExportComment", s.Comment)
+	}
+	fresh := newSeedEnv(t)
+	fresh.apply(t, s)
+	if again := fresh.snapshot(t); again != exported {
+		t.Errorf("export → apply → export differs:\n--- first\n%s\n--- second\n%s", exported, again)
+	}
+
+	one, err := e.mgr.ExportSeed(e.ctx, "FABRIKAM.onmicrosoft.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.Tenants) != 1 || one.Tenants[0].Name != "Fabrikam" || one.Tenants[0].UserConsent != "disabled" {
+		t.Errorf("ExportSeed(fabrikam) = %+v; want Fabrikam alone, user consent disabled", one.Tenants)
+	}
+	if _, err := e.mgr.ExportSeed(e.ctx, "nosuch.com"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("ExportSeed(nosuch.com) = %v; want ErrNotFound", err)
+	}
+}
+
+// TestApplySeedUpdates: a changed seed updates what it states and leaves
+// alone what it omits.
+func TestApplySeedUpdates(t *testing.T) {
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	no, yes := false, true
+	s := consent.Seed{Tenants: []consent.SeedTenant{{
+		Name: "Contoso", Domains: []string{"contoso.net"}, UserConsent: "disabled",
+		Applications: []consent.SeedApplication{{
+			AppID: "0000a001-0000-4000-8000-000000000001", DisplayName: "Orders", TokenVersion: 1,
+			AppRoles: []consent.SeedAppRole{{Value: "Orders.Write", IsEnabled: &no}, {Value: "Orders.Delete"}},
+			Scopes:   []consent.SeedScope{{Value: "access_as_user", IsEnabled: &yes}},
+		}},
+		ServicePrincipals: []consent.SeedServicePrincipal{{AppID: "0000a001-0000-4000-8000-000000000001", AccountEnabled: &no}},
+		Users:             []consent.SeedUser{{UserPrincipalName: "bob@contoso.com", AccountEnabled: &yes, Password: "bob-password-0001"}},
+	}}}
+	got := e.apply(t, s)
+	want := consent.SeedResult{
+		Tenants:           consent.SeedCount{Updated: 1},
+		Applications:      consent.SeedCount{Updated: 1},
+		AppRoles:          consent.SeedCount{Created: 1, Updated: 1},
+		Scopes:            consent.SeedCount{Unchanged: 1},
+		ServicePrincipals: consent.SeedCount{Updated: 1},
+		Users:             consent.SeedCount{Updated: 1},
+	}
+	if got != want {
+		t.Errorf("apply = %+v\nwant %+v", got, want)
+	}
+	api, _ := e.dir.GetApplication(e.ctx, "0000a001-0000-4000-8000-000000000001")
+	if r, _ := api.AppRoleByValue("Orders.Write"); r.IsEnabled || api.DisplayName != "Orders" || api.TokenVersion() != 1 || len(api.IdentifierURIs) != 1 {
+		t.Errorf("API after update: %+v", api)
+	}
+	if again := e.apply(t, s).Total(); again.Created+again.Updated != 0 {
+		t.Errorf("applying the update again = %+v; want nothing to change", again)
+	}
+}
+
+// TestApplySeedRefusals: what the directory cannot reconcile is refused
+// with the path of the object and the sentinel of the fault.
+func TestApplySeedRefusals(t *testing.T) {
+	const (
+		contoso = "c0000000-0000-4000-8000-00000000c001"
+		api     = "0000a001-0000-4000-8000-000000000001"
+		partner = "0000a004-0000-4000-8000-000000000004"
+	)
+	tests := []struct {
+		name     string
+		seed     consent.SeedTenant
+		wantPath string
+		wantIs   error
+	}{
+		{"tenant domain under another id", consent.SeedTenant{Name: "Contoso", ID: "c0000000-0000-4000-8000-0000000000ff"},
+			"tenants[0]", consent.ErrSeedConflict},
+		{"tenant id with another name", consent.SeedTenant{Name: "Other", ID: contoso},
+			"tenants[0]", consent.ErrSeedConflict},
+		{"application homed elsewhere", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner"}}},
+			"tenants[0].applications[0]", consent.ErrSeedConflict},
+		{"application object id", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff", DisplayName: "Orders API"}}},
+			"tenants[0].applications[0]", consent.ErrSeedConflict},
+		{"role member types", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, DisplayName: "Orders API",
+			AppRoles: []consent.SeedAppRole{{Value: "Orders.Read", AllowedMemberTypes: []string{"User"}}}}}},
+			"tenants[0].applications[0].appRoles[0]", consent.ErrSeedConflict},
+		{"secret keyId with another value", consent.SeedTenant{Name: "Fabrikam", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner",
+			Secrets: []consent.SeedSecret{{KeyID: "0000d004-0000-4000-8000-000000000001", Value: "another-secret-value"}}}}},
+			"tenants[0].applications[0].secrets[0]", consent.ErrSeedConflict},
+		{"secret too short", consent.SeedTenant{Name: "Fabrikam", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner",
+			Secrets: []consent.SeedSecret{{Value: "short"}}}}},
+			"tenants[0].applications[0].secrets[0]", tenant.ErrInvalid},
+		{"user id", consent.SeedTenant{Name: "Contoso", Users: []consent.SeedUser{{UserPrincipalName: "alice@contoso.onmicrosoft.com", ID: "0000c001-0000-4000-8000-0000000000ff"}}},
+			"tenants[0].users[0]", consent.ErrSeedConflict},
+		{"service principal id", consent.SeedTenant{Name: "Contoso", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff"}}},
+			"tenants[0].servicePrincipals[0]", consent.ErrSeedConflict},
+		{"service principal of a single-tenant app elsewhere", consent.SeedTenant{Name: "Fabrikam", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: api}}},
+			"tenants[0].servicePrincipals[0]", tenant.ErrNotMultiTenant},
+		{"service principal by unknown name", consent.SeedTenant{Name: "Contoso", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: "Nobody"}}},
+			"tenants[0].servicePrincipals[0]", tenant.ErrInvalid},
+		{"unknown resource", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, DisplayName: "Orders API",
+			RequiredResourceAccess: []consent.SeedResourceAccess{{Resource: "api://nowhere", Roles: []string{"X"}}}}}},
+			"tenants[0].applications[0].requiredResourceAccess[0]", tenant.ErrNotFound},
+		{"unknown scope in a grant", consent.SeedTenant{Name: "Contoso", Consents: []consent.SeedConsent{{Client: "0000a002-0000-4000-8000-000000000002", Admin: true, Resource: "api://orders", Scopes: []string{"nope"}}}},
+			"tenants[0].consents[0]", tenant.ErrInvalid},
+		{"unknown user in a grant", consent.SeedTenant{Name: "Contoso", Consents: []consent.SeedConsent{{Client: "0000a002-0000-4000-8000-000000000002", User: "zed@contoso.com", Resource: "api://orders", Scopes: []string{"access_as_user"}}}},
+			"tenants[0].consents[0]", tenant.ErrNotFound},
+		{"role for the wrong member type", consent.SeedTenant{Name: "Contoso", RoleAssignments: []consent.SeedRoleAssignment{{Resource: "api://orders", Role: "Orders.Approver", Client: "0000a002-0000-4000-8000-000000000002"}}},
+			"tenants[0].roleAssignments[0]", tenant.ErrInvalid},
+		{"unknown role", consent.SeedTenant{Name: "Contoso", RoleAssignments: []consent.SeedRoleAssignment{{Resource: "api://orders", Role: "Nope", User: "alice@contoso.onmicrosoft.com"}}},
+			"tenants[0].roleAssignments[0]", tenant.ErrNotFound},
+	}
+	// Each refusal happens before its seed writes anything, so the cases
+	// share one directory; the last check below makes sure of it.
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	before := e.snapshot(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.mgr.ApplySeed(e.ctx, consent.Seed{Tenants: []consent.SeedTenant{tc.seed}})
+			var se *consent.SeedError
+			if !errors.As(err, &se) || se.Path != tc.wantPath || !errors.Is(err, tc.wantIs) {
+				t.Fatalf("ApplySeed = %v; want a *SeedError at %s wrapping %v", err, tc.wantPath, tc.wantIs)
+			}
+			if se.File != "" || !strings.HasPrefix(err.Error(), "seed: "+tc.wantPath+": ") {
+				t.Errorf("error %q: want it to begin with seed: %s", err, tc.wantPath)
+			}
+		})
+	}
+	if after := e.snapshot(t); after != before {
+		t.Errorf("refused seeds changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+// TestApplySeedErrorLine: a fault found while applying a parsed seed names
+// the file and the line of the object.
+func TestApplySeedErrorLine(t *testing.T) {
+	e := newSeedEnv(t)
+	doc := "{\"tenants\": [\n  {\"name\": \"contoso\",\n   \"consents\": [\n     {\"client\": \"Nobody\", \"admin\": true}]}]}"
+	s, err := consent.ParseSeed("bad.json", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.mgr.ApplySeed(e.ctx, s)
+	if err == nil || !strings.HasPrefix(err.Error(), "bad.json:4: tenants[0].consents[0]: ") {
+		t.Errorf("ApplySeed = %v; want bad.json:4: tenants[0].consents[0]: …", err)
+	}
+}
+
+// TestApplySeedFromFileWithExpiry: an RFC 3339 expiry in the past is
+// refused; a lifetime sets the end date from the directory's clock.
+func TestApplySeedExpiry(t *testing.T) {
+	e := newSeedEnv(t)
+	tests := []struct {
+		name    string
+		expires string
+		wantEnd time.Time
+		wantErr bool
+	}{
+		{"lifetime in days", "2d", epoch.Add(48 * time.Hour), false},
+		{"time", "2026-02-01T00:00:00Z", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), false},
+		{"time in the past", "2025-01-01T00:00:00Z", time.Time{}, true},
+		{"never", "", time.Time{}, false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			value := fmt.Sprintf("expiry-test-secret-%04d", i)
+			s := consent.Seed{Tenants: []consent.SeedTenant{{Name: "Expiry", Applications: []consent.SeedApplication{{
+				DisplayName: "App", Secrets: []consent.SeedSecret{{Value: value, Expires: tc.expires}},
+			}}}}}
+			_, err := e.mgr.ApplySeed(e.ctx, s)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("ApplySeed = nil; want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			apps, _ := e.dir.ListApplications(e.ctx, "expiry.onmicrosoft.com")
+			for _, c := range apps[0].PasswordCredentials {
+				if c.Matches(value) && !c.EndDateTime.Equal(tc.wantEnd) {
+					t.Errorf("end = %v; want %v", c.EndDateTime, tc.wantEnd)
+				}
+			}
+		})
+	}
+}
+
+// TestExampleSeedIsDocumented: the README shows the example seed's
+// properties; this keeps the example valid.
+func TestExampleSeedParses(t *testing.T) {
+	raw, err := os.ReadFile(exampleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := consent.ParseSeed(exampleSeed, raw); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,265 @@
+package consent
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// validate checks the rules a seed document must follow on its own, before
+// anything is written: required fields, the forms of ids, names and values,
+// which fields go together, and duplicates within the document. Each fault
+// is a *SeedError at the value's path.
+func (s Seed) validate() error {
+	bad := func(path, format string, args ...any) error {
+		return s.errorAt(path, fmt.Errorf(format, args...))
+	}
+	wrap := func(path string, err error) error {
+		if err == nil {
+			return nil
+		}
+		return s.errorAt(path, err)
+	}
+	tenantKeys := map[string]string{} // id or initial domain -> path
+	appIDs := map[string]string{}
+	for i, t := range s.Tenants {
+		tp := "tenants[" + strconv.Itoa(i) + "]"
+		initial, err := tenant.InitialDomain(t.Name)
+		if err != nil {
+			return wrap(tp+".name", err)
+		}
+		keys := []string{initial}
+		if t.ID != "" {
+			id, err := tenant.CanonicalGUID(t.ID)
+			if err != nil {
+				return wrap(tp+".id", err)
+			}
+			keys = append(keys, id)
+		}
+		for _, k := range keys {
+			if other, dup := tenantKeys[k]; dup {
+				return bad(tp, "tenant %s is also described at %s", k, other)
+			}
+			tenantKeys[k] = tp
+		}
+		for j, d := range t.Domains {
+			if _, err := tenant.ValidateDomain(d); err != nil {
+				return wrap(fmt.Sprintf("%s.domains[%d]", tp, j), err)
+			}
+		}
+		if t.UserConsent != "" {
+			if _, err := tenant.ParseUserConsent(t.UserConsent); err != nil {
+				return wrap(tp+".userConsent", err)
+			}
+		}
+		names := map[string]string{} // display names of apps without appId
+		for j, a := range t.Applications {
+			ap := fmt.Sprintf("%s.applications[%d]", tp, j)
+			if err := s.validateApplication(ap, a); err != nil {
+				return err
+			}
+			if a.AppID != "" {
+				id, _ := tenant.CanonicalGUID(a.AppID)
+				if other, dup := appIDs[id]; dup {
+					return bad(ap+".appId", "appId %s is also used at %s", id, other)
+				}
+				appIDs[id] = ap
+			} else {
+				n := strings.ToLower(strings.TrimSpace(a.DisplayName))
+				if other, dup := names[n]; dup {
+					return bad(ap, "two applications named %q without an appId (also at %s): give each an appId", a.DisplayName, other)
+				}
+				names[n] = ap
+			}
+		}
+		for j, sp := range t.ServicePrincipals {
+			p := fmt.Sprintf("%s.servicePrincipals[%d]", tp, j)
+			if strings.TrimSpace(sp.AppID) == "" {
+				return bad(p+".appId", "appId is required")
+			}
+			if err := checkGUID(sp.ID); err != nil {
+				return wrap(p+".id", err)
+			}
+		}
+		for j, u := range t.Users {
+			p := fmt.Sprintf("%s.users[%d]", tp, j)
+			if _, err := tenant.ValidateUPN(u.UserPrincipalName); err != nil {
+				return wrap(p+".userPrincipalName", err)
+			}
+			if err := checkGUID(u.ID); err != nil {
+				return wrap(p+".id", err)
+			}
+		}
+		for j, c := range t.Consents {
+			p := fmt.Sprintf("%s.consents[%d]", tp, j)
+			switch {
+			case strings.TrimSpace(c.Client) == "":
+				return bad(p+".client", "client is required")
+			case c.Admin == (c.User != ""):
+				return bad(p, `give either "admin": true or "user"`)
+			case c.User != "" && (c.Resource == "" || len(c.Scopes) == 0):
+				return bad(p, `a user's consent names the "resource" and its "scopes"`)
+			case c.Admin && (c.Resource == "") != (len(c.Scopes) == 0):
+				return bad(p, `admin consent to named scopes gives both "resource" and "scopes"; without them it grants what the client requires`)
+			}
+		}
+		for j, r := range t.RoleAssignments {
+			p := fmt.Sprintf("%s.roleAssignments[%d]", tp, j)
+			switch {
+			case strings.TrimSpace(r.Resource) == "":
+				return bad(p+".resource", "resource is required")
+			case strings.TrimSpace(r.Role) == "":
+				return bad(p+".role", "role is required")
+			case (r.Client == "") == (r.User == ""):
+				return bad(p, `give either "client" or "user"`)
+			}
+		}
+	}
+	return nil
+}
+
+// validateApplication checks one application entry at path p.
+func (s Seed) validateApplication(p string, a SeedApplication) error {
+	bad := func(path, format string, args ...any) error {
+		return s.errorAt(path, fmt.Errorf(format, args...))
+	}
+	wrap := func(path string, err error) error {
+		if err == nil {
+			return nil
+		}
+		return s.errorAt(path, err)
+	}
+	if n := strings.TrimSpace(a.DisplayName); n == "" || len(n) > 120 {
+		return bad(p+".displayName", "displayName must have 1 to 120 characters")
+	}
+	if err := checkGUID(a.AppID); err != nil {
+		return wrap(p+".appId", err)
+	}
+	if err := checkGUID(a.ID); err != nil {
+		return wrap(p+".id", err)
+	}
+	if a.TokenVersion < 0 || a.TokenVersion > 2 {
+		return bad(p+".tokenVersion", "tokenVersion must be 1 or 2, not %d", a.TokenVersion)
+	}
+	for j, u := range a.IdentifierURIs {
+		if err := tenant.ValidateIdentifierURI(strings.TrimSpace(u)); err != nil {
+			return wrap(fmt.Sprintf("%s.identifierUris[%d]", p, j), err)
+		}
+	}
+	if len(a.Certificates) > 0 {
+		return bad(p+".certificates", "certificate credentials: %w", ErrSeedUnsupported)
+	}
+	if len(a.FederatedCredentials) > 0 {
+		return bad(p+".federatedCredentials", "federated credentials: %w", ErrSeedUnsupported)
+	}
+	values := map[string]bool{}
+	for j, r := range a.AppRoles {
+		rp := fmt.Sprintf("%s.appRoles[%d]", p, j)
+		if err := tenant.ValidatePermissionValue("app role", strings.TrimSpace(r.Value)); err != nil {
+			return wrap(rp+".value", err)
+		}
+		if _, err := tenant.ParseMemberTypes(r.AllowedMemberTypes); err != nil {
+			return wrap(rp+".allowedMemberTypes", err)
+		}
+		if err := checkGUID(r.ID); err != nil {
+			return wrap(rp+".id", err)
+		}
+		if v := strings.ToLower(strings.TrimSpace(r.Value)); values[v] {
+			return bad(rp+".value", "app role %q appears twice", r.Value)
+		} else {
+			values[v] = true
+		}
+	}
+	values = map[string]bool{}
+	for j, sc := range a.Scopes {
+		sp := fmt.Sprintf("%s.scopes[%d]", p, j)
+		if err := tenant.ValidatePermissionValue("scope", strings.TrimSpace(sc.Value)); err != nil {
+			return wrap(sp+".value", err)
+		}
+		if _, err := tenant.ParseScopeType(strings.TrimSpace(sc.Type)); err != nil {
+			return wrap(sp+".type", err)
+		}
+		if err := checkGUID(sc.ID); err != nil {
+			return wrap(sp+".id", err)
+		}
+		if v := strings.ToLower(strings.TrimSpace(sc.Value)); values[v] {
+			return bad(sp+".value", "scope %q appears twice", sc.Value)
+		} else {
+			values[v] = true
+		}
+	}
+	for j, r := range a.RequiredResourceAccess {
+		rp := fmt.Sprintf("%s.requiredResourceAccess[%d]", p, j)
+		if strings.TrimSpace(r.Resource) == "" {
+			return bad(rp+".resource", "resource is required")
+		}
+		if len(r.Scopes)+len(r.Roles) == 0 {
+			return bad(rp, `name at least one of "scopes" and "roles"`)
+		}
+	}
+	for j, sec := range a.Secrets {
+		sp := fmt.Sprintf("%s.secrets[%d]", p, j)
+		if sec.Value == "" {
+			return bad(sp+".value", "value is required: a seed's secrets have known values")
+		}
+		if err := checkGUID(sec.KeyID); err != nil {
+			return wrap(sp+".keyId", err)
+		}
+		if _, err := parseSeedExpiry(sec.Expires, time.Time{}); err != nil && !errors.Is(err, errExpiryPast) {
+			return wrap(sp+".expires", err)
+		}
+	}
+	return nil
+}
+
+// checkGUID accepts an empty id or a GUID.
+func checkGUID(id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := tenant.CanonicalGUID(id)
+	return err
+}
+
+// errExpiryPast: an expiry time that is not in the future.
+var errExpiryPast = errors.New("expires is not in the future")
+
+// parseSeedExpiry reads a secret's expires: a lifetime ("90d", "1d12h",
+// "8760h") or an RFC 3339 time after now. It returns the lifetime; 0 for
+// an empty value (never expires).
+func parseSeedExpiry(s string, now time.Time) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return 0, fmt.Errorf("%w: %s", errExpiryPast, s)
+		}
+		return t.Sub(now), nil
+	}
+	var total time.Duration
+	rest := s
+	if days, after, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("%w: expires %q: want a lifetime (90d, 8760h, 1d12h) or an RFC 3339 time", tenant.ErrInvalid, s)
+		}
+		total, rest = time.Duration(n)*24*time.Hour, after
+	}
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("%w: expires %q: want a lifetime (90d, 8760h, 1d12h) or an RFC 3339 time", tenant.ErrInvalid, s)
+		}
+		total += d
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("%w: expires %q must be positive", tenant.ErrInvalid, s)
+	}
+	return total, nil
+}

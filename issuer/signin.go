@@ -1,0 +1,172 @@
+package issuer
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
+)
+
+// DefaultSignInLogSize is how many token requests the sign-in log keeps.
+const DefaultSignInLogSize = 10000
+
+// Results of a sign-in.
+const (
+	SignInSuccess = "success"
+	SignInFailure = "failure"
+)
+
+// SignIn is the outcome of one token request, as Entra's sign-in logs show
+// it to an administrator: who asked for what, and for a refusal the AADSTS
+// code, the OAuth error and why. It never holds a secret, an assertion, a
+// password or a token: only names and ids the request or the directory
+// resolved, and the error message the client was sent (which quotes no
+// credential).
+type SignIn struct {
+	// Seq numbers the entries of one server from 1; ReadSignIns returns it
+	// as a cursor.
+	Seq           uint64    `json:"seq"`
+	Time          time.Time `json:"time"`
+	TraceID       string    `json:"traceId"`
+	CorrelationID string    `json:"correlationId,omitempty"`
+	// Tenant is the {tenant} path segment as sent; TenantID the tenant it
+	// resolved to, when it did.
+	Tenant   string `json:"tenant"`
+	TenantID string `json:"tenantId,omitempty"`
+	ClientID string `json:"clientId,omitempty"`
+	// Resource is the resource the grant resolved, or as requested (resource
+	// parameter or scope) when it got no further.
+	Resource string `json:"resource,omitempty"`
+	// User is the user's UPN or object id, for delegated flows.
+	User string `json:"user,omitempty"`
+	// Flow is the grant_type.
+	Flow   string `json:"flow,omitempty"`
+	Result string `json:"result"` // SignInSuccess or SignInFailure
+	Status int    `json:"status"` // HTTP status
+	// ErrorCode is the AADSTS code and Error the OAuth error of a failure.
+	ErrorCode int    `json:"errorCode,omitempty"`
+	Error     string `json:"error,omitempty"`
+	// Reason is the policy rule that refused the request (consent.Reason),
+	// when the policy engine decided; Detail the directory facts behind it
+	// (consent.Denial.Detail), or else the error message sent to the client.
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Failed reports whether the request was refused.
+func (e SignIn) Failed() bool { return e.Result == SignInFailure }
+
+// SignInFilter selects sign-ins. Zero fields select everything.
+type SignInFilter struct {
+	// Tenant matches the tenant segment as sent or the resolved tenant id,
+	// case-insensitively.
+	Tenant string
+	// ClientID matches the client id, case-insensitively.
+	ClientID string
+	// Failed keeps failures only.
+	Failed bool
+	// After keeps entries with Seq > After: a cursor from ReadSignIns.
+	After uint64
+	// Last keeps only the last n matching entries (0: all).
+	Last int
+}
+
+func (f SignInFilter) match(e SignIn) bool {
+	return e.Seq > f.After &&
+		(!f.Failed || e.Failed()) &&
+		(f.ClientID == "" || strings.EqualFold(e.ClientID, f.ClientID)) &&
+		(f.Tenant == "" || strings.EqualFold(e.Tenant, f.Tenant) || strings.EqualFold(e.TenantID, f.Tenant))
+}
+
+// signInLog is a bounded ring of sign-ins in memory. Recording takes a mutex
+// and copies one struct: the token path writes nothing to the database.
+type signInLog struct {
+	mu      sync.Mutex
+	entries []SignIn // ring; len == cap once full
+	next    int      // where the next entry goes once full
+	seq     uint64   // Seq of the newest entry
+}
+
+func newSignInLog(size int) *signInLog {
+	return &signInLog{entries: make([]SignIn, 0, size)}
+}
+
+func (l *signInLog) add(e SignIn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	e.Seq = l.seq
+	if len(l.entries) < cap(l.entries) {
+		l.entries = append(l.entries, e)
+		return
+	}
+	if cap(l.entries) == 0 {
+		return
+	}
+	l.entries[l.next] = e
+	l.next = (l.next + 1) % len(l.entries)
+}
+
+// read returns the matching entries, oldest first, and the Seq of the newest
+// entry recorded: a cursor that skips what was read and what did not match.
+func (l *signInLog) read(f SignInFilter) ([]SignIn, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := []SignIn{}
+	for i := range l.entries {
+		e := l.entries[(l.next+i)%len(l.entries)]
+		if f.match(e) {
+			out = append(out, e)
+		}
+	}
+	if f.Last > 0 && len(out) > f.Last {
+		out = out[len(out)-f.Last:]
+	}
+	return out, l.seq
+}
+
+// SignIns returns the recorded token requests f selects, oldest first.
+func (s *Server) SignIns(f SignInFilter) []SignIn {
+	out, _ := s.signIns.read(f)
+	return out
+}
+
+// ReadSignIns is SignIns with a cursor: pass it as f.After to read only what
+// was recorded since (`issuer logs --follow`).
+func (s *Server) ReadSignIns(f SignInFilter) ([]SignIn, uint64) {
+	return s.signIns.read(f)
+}
+
+// recordSignIn records the outcome of the token request c; err is what the
+// client was sent (nil for a token). A policy refusal contributes its Reason
+// and Detail; any other refusal its message, never its internal cause,
+// which may quote store internals (the trace id leads to it in the log).
+func (s *Server) recordSignIn(c *call, err error) {
+	e := SignIn{
+		Time: c.now, TraceID: c.traceID, CorrelationID: c.correlation,
+		Tenant: c.tenant, TenantID: c.tenantID, ClientID: c.client,
+		Resource: c.resource, User: c.user, Flow: c.flow,
+		Result: SignInSuccess, Status: 200,
+	}
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			ae = serverError(err)
+		}
+		e.Result, e.Status, e.ErrorCode, e.Error = SignInFailure, ae.Status(), ae.Code, ae.OAuthError()
+		e.Detail = ae.Message
+		var d *consent.Denial
+		if errors.As(err, &d) {
+			e.Reason, e.Detail = string(d.Reason), d.Detail
+			if e.TenantID == "" {
+				e.TenantID = d.TenantID
+			}
+			if e.User == "" {
+				e.User = d.UserPrincipal
+			}
+		}
+	}
+	s.signIns.add(e)
+}
