@@ -68,9 +68,8 @@ type SeedApplication struct {
 	// other applications, by value; admin consent grants exactly that.
 	RequiredResourceAccess []SeedResourceAccess `json:"requiredResourceAccess,omitempty"`
 	Secrets                []SeedSecret         `json:"secrets,omitempty"`
-	// Certificates and FederatedCredentials are defined so that seed files
-	// can be written for them; this build refuses them (ErrSeedUnsupported)
-	// until credential support lands.
+	// Certificates are public certificates (known by SHA-1 thumbprint);
+	// FederatedCredentials are known by name, which Entra makes immutable.
 	Certificates         []SeedCertificate         `json:"certificates,omitempty"`
 	FederatedCredentials []SeedFederatedCredential `json:"federatedCredentials,omitempty"`
 }
@@ -221,6 +220,8 @@ type SeedResult struct {
 	Scopes            SeedCount `json:"scopes"`
 	Permissions       SeedCount `json:"requiredResourceAccess"`
 	Secrets           SeedCount `json:"secrets"`
+	Certificates      SeedCount `json:"certificates"`
+	Federated         SeedCount `json:"federatedCredentials"`
 	ServicePrincipals SeedCount `json:"servicePrincipals"`
 	Users             SeedCount `json:"users"`
 	Consents          SeedCount `json:"consents"`
@@ -238,6 +239,7 @@ func (r SeedResult) Kinds() []SeedKind {
 	return []SeedKind{
 		{"tenants", r.Tenants}, {"applications", r.Applications}, {"appRoles", r.AppRoles},
 		{"scopes", r.Scopes}, {"requiredResourceAccess", r.Permissions}, {"secrets", r.Secrets},
+		{"certificates", r.Certificates}, {"federatedCredentials", r.Federated},
 		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"consents", r.Consents},
 		{"roleAssignments", r.RoleAssignments},
 	}

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"slices"
@@ -191,6 +192,12 @@ func (a *seedApply) applyApplications(ctx context.Context) error {
 				return err
 			}
 			if err := a.applySecrets(ctx, p, app.AppID, sa.Secrets); err != nil {
+				return err
+			}
+			if err := a.applyCertificates(ctx, p, app.AppID, sa.Certificates); err != nil {
+				return err
+			}
+			if err := a.applyFederated(ctx, p, app.AppID, sa.FederatedCredentials); err != nil {
 				return err
 			}
 		}
@@ -439,6 +446,68 @@ func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets [
 			return a.s.errorAt(sp, err)
 		}
 		a.res.Secrets.Created++
+	}
+	return nil
+}
+
+// applyCertificates registers the certificates the application lacks; a
+// certificate is known by its SHA-1 thumbprint, as Entra's keyCredentials
+// are (customKeyIdentifier).
+func (a *seedApply) applyCertificates(ctx context.Context, p, appID string, certs []SeedCertificate) error {
+	for j, c := range certs {
+		cp := fmt.Sprintf("%s.certificates[%d]", p, j)
+		der, err := seedCertificateDER(c)
+		if err != nil {
+			return a.s.errorAt(cp+".pem", err)
+		}
+		app, err := a.dir.GetApplication(ctx, appID)
+		if err != nil {
+			return a.s.errorAt(cp, err)
+		}
+		sum := sha1.Sum(der)
+		if _, ok := app.KeyCredentialBySHA1(sum[:]); ok {
+			a.res.Certificates.Unchanged++
+			continue
+		}
+		if _, err := a.dir.AddKeyCredential(ctx, appID, der, c.DisplayName); err != nil {
+			return a.s.errorAt(cp, err)
+		}
+		a.res.Certificates.Created++
+	}
+	return nil
+}
+
+// applyFederated adds the federated credentials the application lacks. One
+// is known by its name, which Entra makes immutable: a credential of the
+// same name with another issuer, subject or audience is a conflict, not an
+// update.
+func (a *seedApply) applyFederated(ctx context.Context, p, appID string, fics []SeedFederatedCredential) error {
+	for j, f := range fics {
+		fp := fmt.Sprintf("%s.federatedCredentials[%d]", p, j)
+		want, err := tenant.ValidateFederatedIdentityCredential(f.credential())
+		if err != nil {
+			return a.s.errorAt(fp, err)
+		}
+		app, err := a.dir.GetApplication(ctx, appID)
+		if err != nil {
+			return a.s.errorAt(fp, err)
+		}
+		i := slices.IndexFunc(app.FederatedIdentityCredentials, func(c tenant.FederatedIdentityCredential) bool {
+			return strings.EqualFold(c.Name, want.Name)
+		})
+		if i >= 0 {
+			have := app.FederatedIdentityCredentials[i]
+			if have.Issuer != want.Issuer || have.Subject != want.Subject || !slices.Equal(have.Audiences, want.Audiences) {
+				return a.s.errorAt(fp, fmt.Errorf("federated credential %s of %s exists with another issuer, subject or audience: %w",
+					want.Name, app.DisplayName, ErrSeedConflict))
+			}
+			a.res.Federated.Unchanged++
+			continue
+		}
+		if _, err := a.dir.AddFederatedIdentityCredential(ctx, appID, want); err != nil {
+			return a.s.errorAt(fp, err)
+		}
+		a.res.Federated.Created++
 	}
 	return nil
 }

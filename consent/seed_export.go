@@ -186,6 +186,11 @@ func (m *Manager) exportApplication(ctx context.Context, app tenant.Application)
 			DisplayName: k.DisplayName, PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Key})),
 		})
 	}
+	for _, f := range app.FederatedIdentityCredentials {
+		sa.FederatedCredentials = append(sa.FederatedCredentials, SeedFederatedCredential{
+			Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences, Description: f.Description,
+		})
+	}
 	return sa, nil
 }
 

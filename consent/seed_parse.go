@@ -16,10 +16,6 @@ import (
 // maxSeedBytes bounds a seed document; real ones are kilobytes.
 const maxSeedBytes = 16 << 20
 
-// ErrSeedUnsupported marks seed content this build cannot apply yet
-// (certificates and federated credentials).
-var ErrSeedUnsupported = errors.New("not supported by this build yet")
-
 // SeedError is a fault in a seed document, located as precisely as the
 // document allows: the file, the line, and the JSON path of the value at
 // fault, e.g. "testdata/seed/example.json:14: tenants[0].applications[1]:

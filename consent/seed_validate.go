@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strconv"
@@ -150,11 +151,22 @@ func (s Seed) validateApplication(p string, a SeedApplication) error {
 			return wrap(fmt.Sprintf("%s.identifierUris[%d]", p, j), err)
 		}
 	}
-	if len(a.Certificates) > 0 {
-		return bad(p+".certificates", "certificate credentials: %w", ErrSeedUnsupported)
+	for j, c := range a.Certificates {
+		if _, err := seedCertificateDER(c); err != nil {
+			return wrap(fmt.Sprintf("%s.certificates[%d].pem", p, j), err)
+		}
 	}
-	if len(a.FederatedCredentials) > 0 {
-		return bad(p+".federatedCredentials", "federated credentials: %w", ErrSeedUnsupported)
+	names := map[string]bool{}
+	for j, f := range a.FederatedCredentials {
+		fp := fmt.Sprintf("%s.federatedCredentials[%d]", p, j)
+		fic, err := tenant.ValidateFederatedIdentityCredential(f.credential())
+		if err != nil {
+			return wrap(fp, err)
+		}
+		if names[strings.ToLower(fic.Name)] {
+			return bad(fp+".name", "federated credential %q appears twice", fic.Name)
+		}
+		names[strings.ToLower(fic.Name)] = true
 	}
 	values := map[string]bool{}
 	for j, r := range a.AppRoles {
@@ -262,4 +274,23 @@ func parseSeedExpiry(s string, now time.Time) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: expires %q must be positive", tenant.ErrInvalid, s)
 	}
 	return total, nil
+}
+
+// credential is the federated credential the seed describes.
+func (f SeedFederatedCredential) credential() tenant.FederatedIdentityCredential {
+	return tenant.FederatedIdentityCredential{
+		Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences, Description: f.Description,
+	}
+}
+
+// seedCertificateDER decodes the one PEM certificate a seed certificate holds.
+func seedCertificateDER(c SeedCertificate) ([]byte, error) {
+	block, rest := pem.Decode([]byte(strings.TrimSpace(c.PEM)))
+	if block == nil || block.Type != "CERTIFICATE" || len(strings.TrimSpace(string(rest))) > 0 {
+		return nil, fmt.Errorf("%w: pem must hold exactly one PEM certificate (-----BEGIN CERTIFICATE-----)", tenant.ErrInvalid)
+	}
+	if _, err := tenant.NewKeyCredential("", block.Bytes, c.DisplayName); err != nil {
+		return nil, err
+	}
+	return block.Bytes, nil
 }
