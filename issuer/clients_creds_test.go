@@ -3,7 +3,7 @@ package issuer_test
 import (
 	"context"
 	"crypto/x509"
-	"strings"
+	"errors"
 	"testing"
 	"time"
 
@@ -71,30 +71,57 @@ func TestMSALGoCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = app.AcquireTokenByCredential(context.Background(), []string{"api://inventory/.default"})
-		if err == nil || !strings.Contains(err.Error(), "invalid_client") || !strings.Contains(err.Error(), "AADSTS700027") {
-			t.Errorf("AcquireTokenByCredential = %v; want invalid_client AADSTS700027", err)
-		}
+		msalRefusal(t, err, refusal{401, "invalid_client", 700027}, "")
 	})
 }
 
 // TestAzidentityCertificate authenticates with azidentity's
-// ClientCertificateCredential, with and without the certificate chain.
+// ClientCertificateCredential, with and without the certificate chain, and
+// meets the refusal of a certificate the application does not hold.
 func TestAzidentityCertificate(t *testing.T) {
 	w := newWorld(t, realTime())
 	cert := wideCert(t, 0)
 	w.addCert(t, clientID, cert)
-	for _, chain := range []bool{false, true} {
-		cred, err := azidentity.NewClientCertificateCredential(tenantA, clientID, []*x509.Certificate{cert.cert}, cert.key,
+	credential := func(t *testing.T, c clientCert, chain bool) azcore.TokenCredential {
+		t.Helper()
+		cred, err := azidentity.NewClientCertificateCredential(tenantA, clientID, []*x509.Certificate{c.cert}, c.key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: azOptions(w), DisableInstanceDiscovery: true, SendCertificateChain: chain})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"api://orders/.default"}})
-		if err != nil {
-			t.Fatalf("GetToken (chain %v): %v", chain, err)
-		}
-		if c := w.verify(t, tok.Token, tenantA, 1).claims; c["appidacr"] != "2" || c["appid"] != clientID || c["aud"] != "api://orders" {
-			t.Errorf("appidacr, appid, aud = %v, %v, %v; want 2, %s, api://orders", c["appidacr"], c["appid"], c["aud"], clientID)
-		}
+		return cred
+	}
+	scopes := policy.TokenRequestOptions{Scopes: []string{"api://orders/.default"}}
+	for _, tc := range []struct {
+		name  string
+		chain bool // SendCertificateChain
+	}{{"without the chain", false}, {"with the chain (x5c)", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := credential(t, cert, tc.chain).GetToken(context.Background(), scopes)
+			if err != nil {
+				t.Fatalf("GetToken: %v", err)
+			}
+			if c := w.verify(t, tok.Token, tenantA, 1).claims; c["appidacr"] != "2" || c["appid"] != clientID || c["aud"] != "api://orders" {
+				t.Errorf("appidacr, appid, aud = %v, %v, %v; want 2, %s, api://orders", c["appidacr"], c["appid"], c["aud"], clientID)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		cert  clientCert
+		chain bool
+		want  refusal
+	}{
+		{name: "unregistered certificate", cert: wideCert(t, 1), want: refusal{401, "invalid_client", 700027}},
+		{name: "unregistered certificate with its chain", cert: wideCert(t, 1), chain: true, want: refusal{401, "invalid_client", 700027}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := credential(t, tc.cert, tc.chain).GetToken(context.Background(), scopes)
+			var afe *azidentity.AuthenticationFailedError
+			if !errors.As(err, &afe) {
+				t.Fatalf("GetToken = %v; want an *azidentity.AuthenticationFailedError", err)
+			}
+			checkRefusal(t, err, afe.RawResponse, tc.want)
+		})
 	}
 }

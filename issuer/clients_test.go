@@ -133,6 +133,7 @@ func (w *world) checkToken(t *testing.T, token, clientAppID string, want issuedT
 type aadError struct {
 	Error      string `json:"error"`
 	ErrorCodes []int  `json:"error_codes"`
+	SubError   string `json:"suberror"`
 }
 
 // refusal is what a client must report: the HTTP status of the answer it
@@ -145,7 +146,8 @@ type refusal struct {
 
 // checkRefusal compares the response a library kept with want, and checks
 // that the library's own message names the code, as users read it there.
-func checkRefusal(t *testing.T, err error, resp *http.Response, want refusal) {
+// It returns the body, for the members a caller checks besides (suberror).
+func checkRefusal(t *testing.T, err error, resp *http.Response, want refusal) aadError {
 	t.Helper()
 	if resp == nil {
 		t.Fatalf("error %v carries no HTTP response; want HTTP %d %s AADSTS%d", err, want.status, want.oauth, want.code)
@@ -167,6 +169,28 @@ func checkRefusal(t *testing.T, err error, resp *http.Response, want refusal) {
 			t.Errorf("library error %q does not mention %s", err, s)
 		}
 	}
+	return e
+}
+
+// checkSubError checks the suberror of a refusal's body: MSAL decides from
+// it that the user must act (consent_required) or sign in again
+// (bad_token).
+func checkSubError(t *testing.T, e aadError, want string) {
+	t.Helper()
+	if e.SubError != want {
+		t.Errorf("suberror = %q; want %q", e.SubError, want)
+	}
+}
+
+// msalRefusal checks a refusal as MSAL Go reports it: an errors.CallErr
+// whose response carries want, and the suberror sub ("" for none).
+func msalRefusal(t *testing.T, err error, want refusal, sub string) {
+	t.Helper()
+	var ce msalerrors.CallErr
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v; want an errors.CallErr", err)
+	}
+	checkSubError(t, checkRefusal(t, err, ce.Resp, want), sub)
 }
 
 // TestMSALGo runs MSAL Go's confidential client (apps/confidential) against

@@ -75,7 +75,9 @@ function cli(...args) {
 // seed builds the scenario the tests use, with the commands a user types:
 // one tenant; Orders API (v2 tokens) and Legacy API (v1 tokens), each with
 // an application role; Payroll API, which requires assignment; Nightly Job,
-// a daemon granted both roles by admin consent; Idle Job, granted nothing.
+// a daemon granted both roles by admin consent; Idle Job, granted nothing;
+// both daemons with a secret and a certificate; and the delegated chain
+// Native -> Middle Tier -> Downstream API with a user, Ada.
 function seed() {
   const tenant = cli("tenant", "add", "--name", "contoso");
   const domain = tenant.domains[0];
@@ -102,6 +104,28 @@ function seed() {
   cli("app", "permission", "add", "--app", nightly.appId, "--resource", "api://legacy", "--role", "Legacy.Read.All");
   cli("consent", "grant", "--tenant", domain, "--client", nightly.appId, "--admin");
   const idle = daemon("Idle Job");
+  // Certificates: the key pairs stay in <tmp>; Idle Job's is registered on
+  // Idle Job only, so Nightly Job presenting it is refused.
+  nightly.cert = certificate(nightly.appId, "nightly");
+  idle.cert = certificate(idle.appId, "idle");
+
+  // Delegated flows: Ada signs in to Native (a public client) with her
+  // password for the Middle Tier's access_as_user; the Middle Tier
+  // exchanges her token on her behalf for Downstream's Data.Read. Data.Write
+  // (type Admin) is exposed but nobody requires or consents to it.
+  const ada = cli("user", "add", "--tenant", domain, "--upn", `ada@${domain}`, "--name", "Ada Lovelace", "--password", "ada-password-0001");
+  const native = cli("app", "add", "--tenant", domain, "--name", "Native", "--public-client").appId;
+  const middle = api("Middle Tier", "api://middle", 2);
+  const downstream = api("Downstream API", "api://downstream", 2);
+  cli("app", "scope", "add", "--app", middle, "--value", "access_as_user");
+  cli("app", "scope", "add", "--app", downstream, "--value", "Data.Read");
+  cli("app", "scope", "add", "--app", downstream, "--value", "Data.Write", "--type", "Admin");
+  cli("app", "permission", "add", "--app", native, "--resource", "api://middle", "--scope", "access_as_user");
+  cli("app", "permission", "add", "--app", middle, "--resource", "api://downstream", "--scope", "Data.Read");
+  const middleSecret = cli("app", "secret", "add", "--app", middle, "--name", "node").secretText;
+  const middleCert = certificate(middle, "middle");
+  cli("consent", "grant", "--tenant", domain, "--client", native, "--admin");
+  cli("consent", "grant", "--tenant", domain, "--client", middle, "--admin");
 
   return {
     tenant: { id: tenant.id, domain },
@@ -111,7 +135,22 @@ function seed() {
       payroll: { appId: payroll, uri: "api://payroll" },
     },
     daemons: { nightly, idle },
+    delegated: {
+      user: { id: ada.id, upn: ada.userPrincipalName, password: "ada-password-0001" },
+      native: { appId: native, uri: "api://middle" },
+      middle: { appId: middle, uri: "api://middle", secret: middleSecret, cert: middleCert },
+      downstream: { appId: downstream, uri: "api://downstream" },
+    },
   };
+}
+
+// certificate generates a key pair and a self-signed certificate for the
+// application with `app cert create` and returns the PEM files' paths.
+function certificate(appId, name) {
+  const certFile = join(tmp, `${name}.pem`);
+  const keyFile = join(tmp, `${name}.key`);
+  cli("app", "cert", "create", "--app", appId, "--out-cert", certFile, "--out-key", keyFile);
+  return { certFile, keyFile };
 }
 
 // startServer starts serve on a free loopback port and resolves with the
