@@ -80,9 +80,23 @@ func (db *DB) ListAppRoleAssignments(ctx context.Context, tenantID string) ([]co
 // AppRoleAssignmentsOf lists what one principal holds on one resource: a
 // prefix scan of the principal index.
 func (db *DB) AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]consent.AppRoleAssignment, error) {
-	return listTenant(ctx, db, tenantID, assignmentRecord.toAssignment, func(tb *tenantBuckets) ([]assignmentRecord, error) {
-		return assignmentsOfTx(tb, principalID, resourceID)
+	var out []consent.AppRoleAssignment
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		recs, err := assignmentsOfTx(tb, principalID, resourceID)
+		if err != nil {
+			return err
+		}
+		out = convert(recs, assignmentRecord.toAssignment)
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PutPermissionGrant creates g or, when a grant exists for the same
@@ -174,43 +188,25 @@ func (db *DB) ListPermissionGrants(ctx context.Context, tenantID string) ([]cons
 // PermissionGrantsOf lists the grants of one client on one resource, of
 // every consent type: a prefix scan of the client index.
 func (db *DB) PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]consent.PermissionGrant, error) {
-	return listTenant(ctx, db, tenantID, grantRecord.toGrant, func(tb *tenantBuckets) ([]grantRecord, error) {
-		return grantsOfTx(tb, clientID, resourceID)
-	})
-}
-
-// listTenant runs read over a tenant's buckets in one read transaction and
-// converts the records it returns with to. A missing tenant is ErrNotFound;
-// an empty list is [], not nil, as Graph shows it.
-func listTenant[R, T any](ctx context.Context, db *DB, tenantID string, to func(R) T, read func(tb *tenantBuckets) ([]R, error)) ([]T, error) {
-	var recs []R
+	out := []consent.PermissionGrant{}
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		tb, err := tenantBucketsTx(tx, tenantID)
 		if err != nil {
 			return err
 		}
-		recs, err = read(tb)
-		return err
+		return forEachPrefix(tb.grantByClient, key(clientID, resourceID, ""), func(id string) error {
+			var rec grantRecord
+			if err := getRecord(tb.grants, "permission grant", id, &rec); err != nil {
+				return damaged("tenant %s: grant_by_client names grant %s: %v", tenantID, id, err)
+			}
+			out = append(out, rec.toGrant())
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return convert(recs, to), nil
-}
-
-// recordsTx decodes every record of b, in key order; kind names them in
-// errors.
-func recordsTx[R any](b *bbolt.Bucket, kind string) ([]R, error) {
-	var out []R
-	err := b.ForEach(func(k, v []byte) error {
-		var rec R
-		if err := decodeRecord(v, kind, string(k), &rec); err != nil {
-			return err
-		}
-		out = append(out, rec)
-		return nil
-	})
-	return out, err
+	return out, nil
 }
 
 // grantKey is the natural key of a grant: one grant per (client, resource,
@@ -282,21 +278,6 @@ func assignmentsOfTx(tb *tenantBuckets, principalID, resourceID string) ([]assig
 	return out, err
 }
 
-// grantsOfTx reads a client's grants on a resource through the client
-// index.
-func grantsOfTx(tb *tenantBuckets, clientID, resourceID string) ([]grantRecord, error) {
-	var out []grantRecord
-	err := forEachPrefix(tb.grantByClient, key(clientID, resourceID, ""), func(id string) error {
-		var rec grantRecord
-		if err := getRecord(tb.grants, "permission grant", id, &rec); err != nil {
-			return damaged("tenant %s: grant_by_client names grant %s: %v", tb.id, id, err)
-		}
-		out = append(out, rec)
-		return nil
-	})
-	return out, err
-}
-
 // deleteAssignmentTx removes an assignment and its index entry.
 func deleteAssignmentTx(tb *tenantBuckets, rec assignmentRecord) error {
 	if err := del(tb.assignments, []byte(rec.ID)); err != nil {
@@ -347,4 +328,38 @@ func deleteMatchingTx[R any](tb *tenantBuckets, b *bbolt.Bucket, kind string, ma
 		}
 	}
 	return nil
+}
+
+// listTenant runs read over a tenant's buckets in one read transaction and
+// converts the records it returns with to. A missing tenant is ErrNotFound;
+// an empty list is [], not nil, as Graph shows it.
+func listTenant[R, T any](ctx context.Context, db *DB, tenantID string, to func(R) T, read func(tb *tenantBuckets) ([]R, error)) ([]T, error) {
+	var recs []R
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		recs, err = read(tb)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(recs, to), nil
+}
+
+// recordsTx decodes every record of b, in key order; kind names them in
+// errors.
+func recordsTx[R any](b *bbolt.Bucket, kind string) ([]R, error) {
+	var out []R
+	err := b.ForEach(func(k, v []byte) error {
+		var rec R
+		if err := decodeRecord(v, kind, string(k), &rec); err != nil {
+			return err
+		}
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
 }
