@@ -72,25 +72,9 @@ func (db *DB) DeleteAppRoleAssignment(ctx context.Context, tenantID, id string) 
 
 // ListAppRoleAssignments lists a tenant's assignments, ordered by id.
 func (db *DB) ListAppRoleAssignments(ctx context.Context, tenantID string) ([]consent.AppRoleAssignment, error) {
-	out := []consent.AppRoleAssignment{}
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		return tb.assignments.ForEach(func(k, v []byte) error {
-			var rec assignmentRecord
-			if err := decodeRecord(v, "app role assignment", string(k), &rec); err != nil {
-				return err
-			}
-			out = append(out, rec.toAssignment())
-			return nil
-		})
+	return listTenant(ctx, db, tenantID, assignmentRecord.toAssignment, func(tb *tenantBuckets) ([]assignmentRecord, error) {
+		return recordsTx[assignmentRecord](tb.assignments, "app role assignment")
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // AppRoleAssignmentsOf lists what one principal holds on one resource: a
@@ -196,25 +180,9 @@ func (db *DB) DeletePermissionGrant(ctx context.Context, tenantID, id string) er
 
 // ListPermissionGrants lists a tenant's grants, ordered by id.
 func (db *DB) ListPermissionGrants(ctx context.Context, tenantID string) ([]consent.PermissionGrant, error) {
-	out := []consent.PermissionGrant{}
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		return tb.grants.ForEach(func(k, v []byte) error {
-			var rec grantRecord
-			if err := decodeRecord(v, "permission grant", string(k), &rec); err != nil {
-				return err
-			}
-			out = append(out, rec.toGrant())
-			return nil
-		})
+	return listTenant(ctx, db, tenantID, grantRecord.toGrant, func(tb *tenantBuckets) ([]grantRecord, error) {
+		return recordsTx[grantRecord](tb.grants, "permission grant")
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // PermissionGrantsOf lists the grants of one client on one resource, of
@@ -318,29 +286,9 @@ func deleteAssignmentTx(tb *tenantBuckets, rec assignmentRecord) error {
 	return del(tb.assignmentByPrincipal, key(rec.PrincipalID, rec.ResourceID, rec.ID))
 }
 
-// deleteAssignmentsTx removes the tenant's assignments that match. It reads
-// every assignment of the tenant: deletes are rare, and an index per
-// direction would be one more thing to keep consistent.
+// deleteAssignmentsTx removes the tenant's assignments that match.
 func deleteAssignmentsTx(tb *tenantBuckets, match func(assignmentRecord) bool) error {
-	var doomed []assignmentRecord
-	if err := tb.assignments.ForEach(func(k, v []byte) error {
-		var rec assignmentRecord
-		if err := decodeRecord(v, "app role assignment", string(k), &rec); err != nil {
-			return err
-		}
-		if match(rec) {
-			doomed = append(doomed, rec)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, rec := range doomed {
-		if err := deleteAssignmentTx(tb, rec); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deleteMatchingTx(tb, tb.assignments, "app role assignment", match, deleteAssignmentTx)
 }
 
 // deleteGrantTx removes a grant and its index entries.
@@ -358,26 +306,60 @@ func deleteGrantTx(tb *tenantBuckets, rec grantRecord) error {
 	return nil
 }
 
-// deleteGrantsTx removes the tenant's grants that match, reading every grant
-// of the tenant (see deleteAssignmentsTx).
+// deleteGrantsTx removes the tenant's grants that match.
 func deleteGrantsTx(tb *tenantBuckets, match func(grantRecord) bool) error {
-	var doomed []grantRecord
-	if err := tb.grants.ForEach(func(k, v []byte) error {
-		var rec grantRecord
-		if err := decodeRecord(v, "permission grant", string(k), &rec); err != nil {
-			return err
-		}
-		if match(rec) {
-			doomed = append(doomed, rec)
-		}
-		return nil
-	}); err != nil {
+	return deleteMatchingTx(tb, tb.grants, "permission grant", match, deleteGrantTx)
+}
+
+// deleteMatchingTx removes, with remove, the records of b that match. It
+// reads every record of the bucket first: deletes are rare, an index per
+// direction would be one more thing to keep consistent, and bbolt forbids
+// deleting from a bucket while iterating over it.
+func deleteMatchingTx[R any](tb *tenantBuckets, b *bbolt.Bucket, kind string, match func(R) bool, remove func(*tenantBuckets, R) error) error {
+	recs, err := recordsTx[R](b, kind)
+	if err != nil {
 		return err
 	}
-	for _, rec := range doomed {
-		if err := deleteGrantTx(tb, rec); err != nil {
-			return err
+	for _, rec := range recs {
+		if match(rec) {
+			if err := remove(tb, rec); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// listTenant runs read over a tenant's buckets in one read transaction and
+// converts the records it returns with to. A missing tenant is ErrNotFound;
+// an empty list is [], not nil, as Graph shows it.
+func listTenant[R, T any](ctx context.Context, db *DB, tenantID string, to func(R) T, read func(tb *tenantBuckets) ([]R, error)) ([]T, error) {
+	var recs []R
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		recs, err = read(tb)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(recs, to), nil
+}
+
+// recordsTx decodes every record of b, in key order; kind names them in
+// errors.
+func recordsTx[R any](b *bbolt.Bucket, kind string) ([]R, error) {
+	var out []R
+	err := b.ForEach(func(k, v []byte) error {
+		var rec R
+		if err := decodeRecord(v, kind, string(k), &rec); err != nil {
+			return err
+		}
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
 }

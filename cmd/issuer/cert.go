@@ -128,28 +128,9 @@ func certList(c *cli.Context) error {
 }
 
 func certRemoveCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "remove",
-		Usage: "remove a certificate",
-		Flags: []cli.Flag{
-			appFlag("application"),
-			&cli.StringFlag{Name: "key-id", Usage: "keyId of the certificate (`ID`, see app cert list)", Required: true},
-		},
-		Action: certRemove,
-	}
-}
-
-func certRemove(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	appID, keyID := c.String("app"), c.String("key-id")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		if err := dir.RemoveKeyCredential(c.Context, appID, keyID); err != nil {
-			return err // names the application or the certificate that is missing
-		}
-		return printDone(c, "removed certificate %s of application %s", keyID, appID)
-	})
+	return credentialRemoveCommand("remove a certificate", "certificate",
+		&cli.StringFlag{Name: "key-id", Usage: "keyId of the certificate (`ID`, see app cert list)", Required: true},
+		(*tenant.Directory).RemoveKeyCredential)
 }
 
 // maxCertDays bounds `cert create --days`.

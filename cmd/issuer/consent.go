@@ -20,6 +20,18 @@ func withManager(c *cli.Context, fn func(m *consent.Manager, dir *tenant.Directo
 	})
 }
 
+// withManagerFor runs fn with a consent.Manager once the tenant ref and, when
+// clientID is not empty, the client application are known to exist, so that
+// a missing one is reported by the name the user gave (see checkNames).
+func withManagerFor(c *cli.Context, ref, clientID string, fn func(m *consent.Manager) error) error {
+	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
+		if err := checkNames(c, dir, ref, clientID); err != nil {
+			return err
+		}
+		return fn(m)
+	})
+}
+
 // clientFlag is the required --client APPID flag.
 func clientFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "client", Usage: usage + " (`APPID`)", Required: true}
@@ -81,10 +93,7 @@ func consentGrant(c *cli.Context) error {
 		return usageError("consent grant: --scope and --resource go with --user; admin consent grants what the client requires (issuer app permission add)")
 	}
 	ref, clientID := c.String("tenant"), c.String("client")
-	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
-		if err := checkNames(c, dir, ref, clientID); err != nil {
-			return err
-		}
+	return withManagerFor(c, ref, clientID, func(m *consent.Manager) error {
 		if admin {
 			res, err := m.GrantAdminConsent(c.Context, ref, clientID)
 			if err != nil {
@@ -164,10 +173,7 @@ func consentList(c *cli.Context) error {
 		return err
 	}
 	ref, clientID := c.String("tenant"), c.String("client")
-	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
-		if err := checkNames(c, dir, ref, clientID); err != nil {
-			return err
-		}
+	return withManagerFor(c, ref, clientID, func(m *consent.Manager) error {
 		l, err := m.List(c.Context, ref, clientID)
 		if err != nil {
 			return err
@@ -218,10 +224,7 @@ func consentRevoke(c *cli.Context) error {
 		return err
 	}
 	ref, clientID := c.String("tenant"), c.String("client")
-	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
-		if err := checkNames(c, dir, ref, clientID); err != nil {
-			return err
-		}
+	return withManagerFor(c, ref, clientID, func(m *consent.Manager) error {
 		res, err := m.Revoke(c.Context, ref, clientID, c.String("user"))
 		if err != nil {
 			return err

@@ -274,6 +274,17 @@ func resourceFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "resource", Usage: usage + " (`RESOURCE`: appId or identifier URI)", Required: true}
 }
 
+// permissionFlags are the flags of app permission add and remove: the
+// client, the resource and the values of its permissions.
+func permissionFlags() []cli.Flag {
+	return []cli.Flag{
+		appFlag("client application"),
+		resourceFlag("application exposing the permissions"),
+		&cli.StringSliceFlag{Name: "scope", Usage: "a delegated permission `VALUE` (repeatable)"},
+		&cli.StringSliceFlag{Name: "role", Usage: "an application permission (app role) `VALUE` (repeatable)"},
+	}
+}
+
 func appPermissionAddCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "add",
@@ -285,12 +296,7 @@ role must allow member type Application.
 EXAMPLES
    issuer app permission add --app CLIENT_APPID --resource api://orders --role Orders.Read
    issuer app permission add --app CLIENT_APPID --resource api://orders --scope access_as_user --scope Orders.ReadWrite.All`,
-		Flags: []cli.Flag{
-			appFlag("client application"),
-			resourceFlag("application exposing the permissions"),
-			&cli.StringSliceFlag{Name: "scope", Usage: "a delegated permission `VALUE` (repeatable)"},
-			&cli.StringSliceFlag{Name: "role", Usage: "an application permission (app role) `VALUE` (repeatable)"},
-		},
+		Flags:  permissionFlags(),
 		Action: appPermissionAdd,
 	}
 }
@@ -350,12 +356,7 @@ func appPermissionRemoveCommand() *cli.Command {
 		Usage: "stop requiring permissions of a resource",
 		Description: `Without --scope and --role, every permission of the resource is withdrawn.
 Grants already made stay until revoked (issuer consent revoke).`,
-		Flags: []cli.Flag{
-			appFlag("client application"),
-			resourceFlag("application exposing the permissions"),
-			&cli.StringSliceFlag{Name: "scope", Usage: "a delegated permission `VALUE` (repeatable)"},
-			&cli.StringSliceFlag{Name: "role", Usage: "an application permission (app role) `VALUE` (repeatable)"},
-		},
+		Flags: permissionFlags(),
 		Action: func(c *cli.Context) error {
 			if _, err := requireArgs(c); err != nil {
 				return err

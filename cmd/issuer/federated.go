@@ -93,28 +93,9 @@ func federatedList(c *cli.Context) error {
 }
 
 func federatedRemoveCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "remove",
-		Usage: "remove a federated identity credential",
-		Flags: []cli.Flag{
-			appFlag("application"),
-			&cli.StringFlag{Name: "name", Usage: "`NAME` of the credential", Required: true},
-		},
-		Action: federatedRemove,
-	}
-}
-
-func federatedRemove(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	appID, name := c.String("app"), c.String("name")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		if err := dir.RemoveFederatedIdentityCredential(c.Context, appID, name); err != nil {
-			return err // names the application or the credential that is missing
-		}
-		return printDone(c, "removed federated credential %s of application %s", name, appID)
-	})
+	return credentialRemoveCommand("remove a federated identity credential", "federated credential",
+		&cli.StringFlag{Name: "name", Usage: "`NAME` of the credential", Required: true},
+		(*tenant.Directory).RemoveFederatedIdentityCredential)
 }
 
 func federatedFields(f tenant.FederatedIdentityCredential) []field {

@@ -4,7 +4,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/consent"
-	"github.com/issuer-dev/issuer/tenant"
 )
 
 // roleCommand is `issuer role`: direct app role assignments, as an
@@ -53,10 +52,7 @@ func roleUnassignCommand() *cli.Command {
 				return err
 			}
 			ref := c.String("tenant")
-			return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
-				if err := checkNames(c, dir, ref, who.ClientAppID); err != nil {
-					return err
-				}
+			return withManagerFor(c, ref, who.ClientAppID, func(m *consent.Manager) error {
 				a, err := m.UnassignRole(c.Context, ref, c.String("resource"), c.String("role"), who)
 				if err != nil {
 					return err
@@ -73,10 +69,7 @@ func roleAssign(c *cli.Context) error {
 		return err
 	}
 	ref := c.String("tenant")
-	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
-		if err := checkNames(c, dir, ref, who.ClientAppID); err != nil {
-			return err
-		}
+	return withManagerFor(c, ref, who.ClientAppID, func(m *consent.Manager) error {
 		a, err := m.AssignRole(c.Context, ref, c.String("resource"), c.String("role"), who)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -95,26 +96,30 @@ func secretList(c *cli.Context) error {
 }
 
 func secretRemoveCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "remove",
-		Usage: "remove a client secret",
-		Flags: []cli.Flag{
-			appFlag("application"),
-			&cli.StringFlag{Name: "key-id", Usage: "keyId of the secret (`ID`, see app secret list)", Required: true},
-		},
-		Action: secretRemove,
-	}
+	return credentialRemoveCommand("remove a client secret", "secret",
+		&cli.StringFlag{Name: "key-id", Usage: "keyId of the secret (`ID`, see app secret list)", Required: true},
+		(*tenant.Directory).RemovePassword)
 }
 
-func secretRemove(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
+// credentialRemoveCommand is the remove subcommand of app secret, app cert
+// and app federated: idFlag names the credential, remove deletes it, and the
+// confirmation calls it what.
+func credentialRemoveCommand(usage, what string, idFlag *cli.StringFlag, remove func(*tenant.Directory, context.Context, string, string) error) *cli.Command {
+	return &cli.Command{
+		Name:  "remove",
+		Usage: usage,
+		Flags: []cli.Flag{appFlag("application"), idFlag},
+		Action: func(c *cli.Context) error {
+			if _, err := requireArgs(c); err != nil {
+				return err
+			}
+			appID, id := c.String("app"), c.String(idFlag.Name)
+			return withDirectory(c, func(dir *tenant.Directory) error {
+				if err := remove(dir, c.Context, appID, id); err != nil {
+					return err // names the application or the credential that is missing
+				}
+				return printDone(c, "removed %s %s of application %s", what, id, appID)
+			})
+		},
 	}
-	appID, keyID := c.String("app"), c.String("key-id")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		if err := dir.RemovePassword(c.Context, appID, keyID); err != nil {
-			return err // names the application or the secret that is missing
-		}
-		return printDone(c, "removed secret %s of application %s", keyID, appID)
-	})
 }

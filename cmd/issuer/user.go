@@ -110,12 +110,7 @@ func userShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ref := c.String("tenant")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		t, err := dir.ResolveTenant(c.Context, ref)
-		if err != nil {
-			return tenantError(ref, err)
-		}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
 		u, err := dir.FindUser(c.Context, t.ID, args[0])
 		if err != nil {
 			return userError(args[0], t, err)
@@ -155,12 +150,7 @@ func userUpdate(c *cli.Context) error {
 	if u == (tenant.UserUpdate{}) {
 		return usageError("user update: nothing to change; give --name, --password or --enabled")
 	}
-	ref := c.String("tenant")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		t, err := dir.ResolveTenant(c.Context, ref)
-		if err != nil {
-			return tenantError(ref, err)
-		}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
 		out, err := dir.UpdateUser(c.Context, t.ID, args[0], u)
 		if err != nil {
 			return userError(args[0], t, err)
@@ -184,16 +174,24 @@ func userRemove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
+		if err := dir.RemoveUser(c.Context, t.ID, args[0]); err != nil {
+			return userError(args[0], t, err)
+		}
+		return printDone(c, "removed user %s", args[0])
+	})
+}
+
+// withTenant runs fn with the directory and the tenant named by --tenant; a
+// missing tenant is reported by that name.
+func withTenant(c *cli.Context, fn func(dir *tenant.Directory, t tenant.Tenant) error) error {
 	ref := c.String("tenant")
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		t, err := dir.ResolveTenant(c.Context, ref)
 		if err != nil {
 			return tenantError(ref, err)
 		}
-		if err := dir.RemoveUser(c.Context, t.ID, args[0]); err != nil {
-			return userError(args[0], t, err)
-		}
-		return printDone(c, "removed user %s", args[0])
+		return fn(dir, t)
 	})
 }
 
