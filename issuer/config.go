@@ -59,6 +59,14 @@ type Config struct {
 	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
 	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
 	TokenLifetime time.Duration
+	// Signer computes the RS256 signatures: GoSigner() (the default) or
+	// the OpenSSL backend (OpenSSLSigner, SelectSigner). Tokens are the
+	// same bytes with either.
+	Signer SignerBackend
+	// SignConcurrency bounds the signatures computed at once, admitted in
+	// arrival order so that latency stays fair under overload (signpool.go):
+	// 0 means GOMAXPROCS, a negative value no bound.
+	SignConcurrency int
 }
 
 // withDefaults validates c and fills the defaults.
@@ -90,6 +98,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
+	}
+	if c.Signer == nil {
+		c.Signer = GoSigner()
 	}
 	return c, nil
 }

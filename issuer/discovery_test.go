@@ -293,7 +293,7 @@ func TestRouting(t *testing.T) {
 		status             int
 		body               string // substring
 	}{
-		{"healthz", http.MethodGet, "/healthz", 200, `{"status":"ok"}`},
+		{"healthz", http.MethodGet, "/healthz", 200, `{"status":"ok","signer":"`},
 		{"unknown path", http.MethodGet, "/nothing/here/at/all", 404, `"error":"not_found"`},
 		{"root", http.MethodGet, "/", 404, `"error":"not_found"`},
 		{"trailing slash is not redirected", http.MethodGet, "/common/discovery/keys/", 404, `"error":"not_found"`},

@@ -16,6 +16,7 @@ type Server struct {
 	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
+	signers SignerBackend // cfg.Signer behind the fair gate (signpool.go)
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -25,7 +26,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants)}
+	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants), signers: gated(cfg.Signer, cfg.SignConcurrency)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -45,13 +46,16 @@ func (s *Server) ReloadKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kr, err := newKeyring(keys)
+	kr, err := newKeyring(keys, s.signers)
 	if err != nil {
 		return err
 	}
 	s.keys.Store(kr)
 	return nil
 }
+
+// SignerName names the RS256 backend in use: "go" or "openssl".
+func (s *Server) SignerName() string { return s.cfg.Signer.Name() }
 
 // keyring returns the current key set.
 func (s *Server) keyring() *keyring { return s.keys.Load() }
@@ -81,7 +85,8 @@ func (s *Server) issuer(version int, tid string) string {
 	return s.cfg.BaseURL + "/" + tid + "/v2.0"
 }
 
-// handleHealth answers 200 {"status":"ok"} once a signing key is loaded.
+// handleHealth answers 200 {"status":"ok","signer":"go|openssl"} once a
+// signing key is loaded.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.Header().Set("Cache-Control", "no-store, no-cache")
@@ -90,5 +95,5 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"status":"no signing key"}`))
 		return
 	}
-	w.Write([]byte(`{"status":"ok"}`))
+	w.Write([]byte(`{"status":"ok","signer":"` + s.SignerName() + `"}`))
 }

@@ -50,6 +50,7 @@ type options struct {
 	ids      bool
 	keys     []tenant.SigningKey
 	configFn []func(*issuer.Config)
+	signer   string // a --signer name; empty: $ISSUER_TEST_SIGNER, else go
 }
 
 // Clock fixes the server's clock at start; Advance moves it. The TLS
@@ -75,6 +76,13 @@ func SigningKey(k tenant.SigningKey) Option {
 func WithConfig(f func(*issuer.Config)) Option {
 	return func(o *options) { o.configFn = append(o.configFn, f) }
 }
+
+// Signer picks the RS256 backend by its `serve --signer` name: "go",
+// "openssl" or "auto". Without this option the server signs with
+// $ISSUER_TEST_SIGNER when it is set, so that a whole test suite can run
+// against the OpenSSL backend (ISSUER_TEST_SIGNER=openssl go test ./...),
+// and with the Go backend otherwise. Tokens are the same bytes either way.
+func Signer(name string) Option { return func(o *options) { o.signer = name } }
 
 // NewServer starts a server for the test and closes it when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
@@ -144,6 +152,14 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		Keys:      db,
 		Now:       s.clock.Now,
 		NewID:     newID,
+	}
+	if o.signer == "" {
+		o.signer = os.Getenv("ISSUER_TEST_SIGNER")
+	}
+	if o.signer != "" {
+		if cfg.Signer, err = issuer.SelectSigner(o.signer); err != nil {
+			return nil, fmt.Errorf("issuertest: %w", err)
+		}
 	}
 	for _, f := range o.configFn {
 		f(&cfg)
