@@ -41,7 +41,7 @@ them in the database (restarts keep the same trust) and writes the CA
 certificate to issuer-ca.pem beside the database file.
 
 When ready it prints one line to stderr:
-   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, db: /path/issuer.db)
+   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, db: /path/issuer.db, signer: openssl)
 
 The server holds the database lock: stop it (Ctrl-C or SIGTERM; requests in
 flight finish) before running other issuer commands on the same database.
@@ -60,6 +60,9 @@ EXAMPLES
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
 			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
+			// Performance (issue 8): the RS256 implementation and the fair signing gate.
+			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
+			&cli.IntFlag{Name: "sign-concurrency", Usage: "signatures computed at once, admitted in arrival order (0: one per CPU; -1: unbounded)", EnvVars: []string{"ISSUER_SIGN_CONCURRENCY"}},
 		},
 		Action: serve,
 	}
@@ -75,6 +78,8 @@ type serveOptions struct {
 	entraIssuers  bool
 	tokenLifetime time.Duration
 	demo          bool
+	signer        string // auto, go or openssl
+	signConc      int
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -83,6 +88,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		tlsCert: c.Path("tls-cert"), tlsKey: c.Path("tls-key"),
 		insecureHTTP: c.Bool("insecure-http"), entraIssuers: c.Bool("entra-issuers"),
 		tokenLifetime: c.Duration("token-lifetime"), demo: c.Bool("demo"),
+		signer: c.Generic("signer").(*choice).value, signConc: c.Int("sign-concurrency"),
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8443", o.addr)
@@ -134,8 +140,8 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 
 // serveConfig builds the issuer's Config; it is the only place where the
 // server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger) issuer.Config {
-	return issuer.Config{
+func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, logger *slog.Logger, signer issuer.SignerBackend) issuer.Config {
+	cfg := issuer.Config{
 		BaseURL:       baseURL,
 		AllowHTTP:     o.insecureHTTP,
 		EntraIssuers:  o.entraIssuers,
@@ -145,6 +151,8 @@ func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Dir
 		Logger:        logger,
 		TokenLifetime: o.tokenLifetime,
 	}
+	cfg.Signer, cfg.SignConcurrency = signer, o.signConc
+	return cfg
 }
 
 func serve(c *cli.Context) error {
@@ -154,6 +162,10 @@ func serve(c *cli.Context) error {
 	o, err := serveOptionsFrom(c)
 	if err != nil {
 		return err
+	}
+	signer, err := issuer.SelectSigner(o.signer)
+	if err != nil {
+		return fmt.Errorf("--signer %s: %w", o.signer, err)
 	}
 	return withDB(c, func(db *storage.DB, dir *tenant.Directory) error {
 		ctx := c.Context
@@ -170,7 +182,7 @@ func serve(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger))
+		iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, logger, signer))
 		if err != nil {
 			return err
 		}
@@ -198,7 +210,7 @@ func serve(c *cli.Context) error {
 				served <- srv.Serve(ln)
 			}
 		}()
-		fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, listenURL, baseURL, caPath, db.Path()))
+		fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, listenURL, baseURL, caPath, db.Path())+", signer: "+iss.SignerName())
 
 		select {
 		case err := <-served:
