@@ -69,6 +69,7 @@ EXIT CODES
 			roleCommand(),
 			explainCommand(),
 			serveCommand(),
+			benchCommand(),
 		},
 		// Errors are printed once by run; the default handler would call
 		// os.Exit from inside the library.
