@@ -63,10 +63,12 @@ type Config struct {
 	// the OpenSSL backend (OpenSSLSigner, SelectSigner). Tokens are the
 	// same bytes with either.
 	Signer SignerBackend
-	// SignConcurrency bounds the signatures computed at once, admitted in
-	// arrival order so that latency stays fair under overload (signpool.go):
-	// 0 means GOMAXPROCS, a negative value no bound.
-	SignConcurrency int
+	// TokenConcurrency bounds the token requests computed at once (reads,
+	// policy, signature), admitted in order of arrival so that latency stays
+	// fair under overload (signpool.go): 0 means GOMAXPROCS, a negative
+	// value no bound and the Go runtime's order. Set Server.ConnContext on
+	// the http.Server for the order to be the clients'.
+	TokenConcurrency int
 }
 
 // withDefaults validates c and fills the defaults.

@@ -16,7 +16,7 @@ type Server struct {
 	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
-	signers SignerBackend // cfg.Signer behind the fair gate (signpool.go)
+	gate    *fairGate // the token endpoints' order under load (signpool.go)
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -26,7 +26,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants), signers: gated(cfg.Signer, cfg.SignConcurrency)}
+	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants), gate: newFairGate(cfg.TokenConcurrency)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Server) ReloadKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kr, err := newKeyring(keys, s.signers)
+	kr, err := newKeyring(keys, s.cfg.Signer)
 	if err != nil {
 		return err
 	}

@@ -168,6 +168,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		return nil, err
 	}
 	s.srv.Config.Handler = s.Issuer.Handler()
+	s.srv.Config.ConnContext = s.Issuer.ConnContext
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.StartTLS()
 
