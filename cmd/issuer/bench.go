@@ -68,7 +68,7 @@ EXAMPLES
 			&cli.DurationFlag{Name: "duration", Usage: "measured time of each level", Value: 5 * time.Second},
 			&cli.DurationFlag{Name: "warmup", Usage: "unmeasured time before each level (default: a fifth of --duration, at most 1s)"},
 			&cli.GenericFlag{Name: "signer", Usage: "the server's RS256 implementation: auto, go or openssl (passed to serve)", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}},
-			&cli.IntFlag{Name: "sign-concurrency", Usage: "passed to serve: signatures at once (0: one per CPU; -1: unbounded)"},
+			&cli.IntFlag{Name: "token-concurrency", Usage: "passed to serve: token requests computed at once (0: one per CPU; -1: unbounded)"},
 			&cli.IntFlag{Name: "cpu", Usage: "pin the server to `CPU` and the load generator to the others (-1: no pinning)", Value: -1},
 			&cli.IntFlag{Name: "tenants", Usage: "filler tenants to seed besides the bench tenant (bulk path)"},
 			&cli.IntFlag{Name: "apps", Usage: "applications per filler tenant", Value: 10},
@@ -87,18 +87,18 @@ EXAMPLES
 
 // benchOptions are the bench flags, checked.
 type benchOptions struct {
-	levels          []int
-	duration        time.Duration
-	warmup          time.Duration
-	signer          string
-	signConcurrency int
-	cpu             int
-	tenants, apps   int
-	signTime        time.Duration
-	keep            bool
-	url             string
-	target          bench.Target
-	caFile          string
+	levels           []int
+	duration         time.Duration
+	warmup           time.Duration
+	signer           string
+	tokenConcurrency int
+	cpu              int
+	tenants, apps    int
+	signTime         time.Duration
+	keep             bool
+	url              string
+	target           bench.Target
+	caFile           string
 }
 
 // maxBenchDuration bounds --duration and --warmup: a level always ends.
@@ -107,7 +107,7 @@ const maxBenchDuration = 10 * time.Minute
 func benchOptionsFrom(c *cli.Context) (benchOptions, error) {
 	o := benchOptions{
 		duration: c.Duration("duration"), warmup: c.Duration("warmup"),
-		signer: c.Generic("signer").(*choice).value, signConcurrency: c.Int("sign-concurrency"),
+		signer: c.Generic("signer").(*choice).value, tokenConcurrency: c.Int("token-concurrency"),
 		cpu: c.Int("cpu"), tenants: c.Int("tenants"), apps: c.Int("apps"),
 		signTime: c.Duration("sign-time"), keep: c.Bool("keep"), url: strings.TrimSuffix(c.String("url"), "/"),
 		target: bench.Target{Tenant: c.String("tenant"), ClientID: c.String("client-id"),
@@ -144,7 +144,7 @@ func benchOptionsFrom(c *cli.Context) (benchOptions, error) {
 		}
 		return o, nil
 	}
-	for _, name := range []string{"tenants", "cpu", "signer", "sign-concurrency", "keep"} {
+	for _, name := range []string{"tenants", "cpu", "signer", "token-concurrency", "keep"} {
 		if c.IsSet(name) {
 			return o, usageError("--%s applies to the server bench starts, not to --url", name)
 		}
@@ -368,7 +368,7 @@ func startBenchServer(dbFile string, o benchOptions) (*benchServer, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	args := []string{exe, "--db", dbFile, "serve", "--addr", addr, "--signer", o.signer,
-		"--sign-concurrency", strconv.Itoa(o.signConcurrency)}
+		"--token-concurrency", strconv.Itoa(o.tokenConcurrency)}
 	inherit := false // pin by affinity inherited from the spawning thread
 	if o.cpu >= 0 {
 		if taskset, err := exec.LookPath("taskset"); err == nil {

@@ -62,7 +62,7 @@ EXAMPLES
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			// Performance (issue 8): the RS256 implementation and the fair signing gate.
 			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
-			&cli.IntFlag{Name: "sign-concurrency", Usage: "signatures computed at once, admitted in arrival order (0: one per CPU; -1: unbounded)", EnvVars: []string{"ISSUER_SIGN_CONCURRENCY"}},
+			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 		},
 		Action: serve,
 	}
@@ -79,7 +79,7 @@ type serveOptions struct {
 	tokenLifetime time.Duration
 	demo          bool
 	signer        string // auto, go or openssl
-	signConc      int
+	tokenConc     int
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -88,7 +88,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		tlsCert: c.Path("tls-cert"), tlsKey: c.Path("tls-key"),
 		insecureHTTP: c.Bool("insecure-http"), entraIssuers: c.Bool("entra-issuers"),
 		tokenLifetime: c.Duration("token-lifetime"), demo: c.Bool("demo"),
-		signer: c.Generic("signer").(*choice).value, signConc: c.Int("sign-concurrency"),
+		signer: c.Generic("signer").(*choice).value, tokenConc: c.Int("token-concurrency"),
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8443", o.addr)
@@ -151,7 +151,7 @@ func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Dir
 		Logger:        logger,
 		TokenLifetime: o.tokenLifetime,
 	}
-	cfg.Signer, cfg.SignConcurrency = signer, o.signConc
+	cfg.Signer, cfg.TokenConcurrency = signer, o.tokenConc
 	return cfg
 }
 
@@ -202,6 +202,7 @@ func serve(c *cli.Context) error {
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
+		srv.ConnContext = iss.ConnContext // fair order of token requests under load
 		served := make(chan error, 1)
 		go func() {
 			if tlsConfig != nil {
