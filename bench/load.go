@@ -39,12 +39,15 @@ type Level struct {
 	// ServerCPU is the CPU time the server used over the window, in
 	// cores (1.0 is one core busy all the time), when it was measured: on
 	// a busy machine, throughput per CPU second is the steadier figure.
-	ServerCPU  float64 `json:"server_cpu,omitempty"`
-	P50ms      float64 `json:"p50_ms"`
-	P90ms      float64 `json:"p90_ms"`
-	P99ms      float64 `json:"p99_ms"`
-	MaxMs      float64 `json:"max_ms"`
-	FirstError string  `json:"first_error,omitempty"`
+	ServerCPU float64 `json:"server_cpu,omitempty"`
+	// TokensPerCPUSecond is TokensPerSec over ServerCPU: tokens per second
+	// of server CPU time.
+	TokensPerCPUSecond float64 `json:"tokens_per_cpu_second,omitempty"`
+	P50ms              float64 `json:"p50_ms"`
+	P90ms              float64 `json:"p90_ms"`
+	P99ms              float64 `json:"p99_ms"`
+	MaxMs              float64 `json:"max_ms"`
+	FirstError         string  `json:"first_error,omitempty"`
 }
 
 // CPUTime reports the CPU time a process has used so far.
@@ -111,6 +114,9 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 		}
 	}
 	lv.TokensPerSec = float64(len(lat)) / duration.Seconds()
+	if cpu > 0 {
+		lv.TokensPerCPUSecond = lv.TokensPerSec / cpu
+	}
 	slices.Sort(lat)
 	lv.P50ms, lv.P90ms, lv.P99ms = quantile(lat, 0.50), quantile(lat, 0.90), quantile(lat, 0.99)
 	if len(lat) > 0 {
