@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,13 @@ type hotFixture struct {
 const hotRoleID = "11111111-0000-4000-8000-000000000001"
 
 func newHotFixture(tb testing.TB, backend SignerBackend) *hotFixture {
+	return newHotFixtureIn(tb, backend, 0)
+}
+
+// newHotFixtureIn is newHotFixture in a directory that also holds filler
+// tenants of ten applications each, seeded in batches of 1,000 through
+// the bulk path.
+func newHotFixtureIn(tb testing.TB, backend SignerBackend, filler int) *hotFixture {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := storage.Open(filepath.Join(tb.TempDir(), "hot.db"), storage.Options{})
@@ -56,6 +64,19 @@ func newHotFixture(tb testing.TB, backend SignerBackend) *hotFixture {
 		}
 	}
 	d := tenant.NewDirectory(db)
+	for first := 0; first < filler; first += 1000 {
+		var batch []tenant.BulkTenant
+		for i := first; i < min(first+1000, filler); i++ {
+			bt := tenant.BulkTenant{Tenant: tenant.TenantSpec{Name: fmt.Sprintf("filler%d", i)}}
+			for j := range 10 {
+				bt.Applications = append(bt.Applications, tenant.ApplicationSpec{DisplayName: fmt.Sprintf("App %d", j),
+					IdentifierURIs: []string{fmt.Sprintf("api://filler%d/app%d", i, j)}})
+			}
+			batch = append(batch, bt)
+		}
+		_, _, err := d.BulkCreate(ctx, batch)
+		must(err)
+	}
 	f := &hotFixture{db: db}
 	f.tenant, err = d.CreateTenant(ctx, tenant.TenantSpec{Name: "Contoso"})
 	must(err)
@@ -122,12 +143,19 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkResolve is the reads of a request, in a directory of one
+// tenant and of 10,000 more (100,000 applications): the cost must not grow
+// with the directory.
 func BenchmarkResolve(b *testing.B) {
-	f := newHotFixture(b, GoSigner())
-	_, req := f.parse(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		f.resolve(b, req)
+	for _, filler := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("%d filler tenants", filler), func(b *testing.B) {
+			f := newHotFixtureIn(b, GoSigner(), filler)
+			_, req := f.parse(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				f.resolve(b, req)
+			}
+		})
 	}
 }
 
