@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -147,5 +149,61 @@ func TestTarget(t *testing.T) {
 	}
 	if form.Get("grant_type") != "client_credentials" || form.Get("client_secret") != full.ClientSecret || form.Get("scope") != full.Scope {
 		t.Errorf("Form() = %v", form)
+	}
+}
+
+func TestAscendingGUIDs(t *testing.T) {
+	next := ascendingGUIDs(time.Date(2026, 11, 22, 6, 0, 0, 123, time.UTC))
+	prev := ""
+	for i := range 5000 {
+		id := next()
+		if !tenant.IsGUID(id) || id[14] != '4' || id[19] != '8' {
+			t.Fatalf("id %d = %q; want a version-4-shaped GUID", i, id)
+		}
+		if id <= prev {
+			t.Fatalf("id %d = %q does not ascend after %q", i, id, prev)
+		}
+		prev = id
+	}
+}
+
+// TestSeedDirectory seeds a small directory through the bulk path and
+// finds its objects as the token endpoint does.
+func TestSeedDirectory(t *testing.T) {
+	for _, tc := range []struct{ tenants, apps int }{{3, 4}, {seedBatch + 2, 1}, {0, 10}} {
+		t.Run(fmt.Sprintf("%d x %d", tc.tenants, tc.apps), func(t *testing.T) {
+			db, err := storage.Open(filepath.Join(t.TempDir(), "seed.db"), storage.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			dir := tenant.NewDirectory(db)
+			st, err := SeedDirectory(t.Context(), dir, tc.tenants, tc.apps)
+			if err != nil {
+				t.Fatalf("SeedDirectory: %v", err)
+			}
+			if st.Tenants != tc.tenants || st.Applications != tc.tenants*tc.apps {
+				t.Errorf("SeedDirectory = %+v", st)
+			}
+			ts, err := dir.ListTenants(t.Context())
+			if err != nil || len(ts) != tc.tenants {
+				t.Fatalf("%d tenants, %v; want %d", len(ts), err, tc.tenants)
+			}
+			if tc.tenants < 2 {
+				return
+			}
+			apps, err := dir.ListApplications(t.Context(), "seed000001.onmicrosoft.com")
+			if err != nil || len(apps) != tc.apps {
+				t.Fatalf("seed000001 has %d applications, %v; want %d", len(apps), err, tc.apps)
+			}
+			for _, a := range apps {
+				if len(a.IdentifierURIs) == 0 {
+					continue
+				}
+				if _, app, err := dir.FindServicePrincipal(t.Context(), a.HomeTenantID, a.IdentifierURIs[0]); err != nil || app.AppID != a.AppID {
+					t.Errorf("FindServicePrincipal(%s) = %s, %v; want %s", a.IdentifierURIs[0], app.AppID, err, a.AppID)
+				}
+			}
+		})
 	}
 }
