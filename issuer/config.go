@@ -110,6 +110,16 @@ type Config struct {
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int
+	// Signer computes the RS256 signatures: GoSigner() (the default) or
+	// the OpenSSL backend (OpenSSLSigner, SelectSigner). Tokens are the
+	// same bytes with either.
+	Signer SignerBackend
+	// TokenConcurrency bounds the token requests computed at once (reads,
+	// policy, signature), admitted in order of arrival so that latency stays
+	// fair under overload (signpool.go): 0 means GOMAXPROCS, a negative
+	// value no bound and the Go runtime's order. Set Server.ConnContext on
+	// the http.Server for the order to be the clients'.
+	TokenConcurrency int
 }
 
 // withDefaults validates c and fills the defaults.
@@ -155,6 +165,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Random == nil {
 		c.Random = rand.Reader
+	}
+	if c.Signer == nil {
+		c.Signer = GoSigner()
 	}
 	return c, nil
 }

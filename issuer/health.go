@@ -9,6 +9,7 @@ import (
 // real, so that a test run against a frozen or shifted clock says so.
 type healthBody struct {
 	Status string       `json:"status"`
+	Signer string       `json:"signer,omitempty"` // go or openssl, once a key is loaded
 	Clock  *healthClock `json:"clock,omitempty"`
 }
 
@@ -17,7 +18,7 @@ type healthClock struct {
 	Now  time.Time `json:"now"`
 }
 
-// handleHealth answers 200 {"status":"ok"} when the server can issue tokens:
+// handleHealth answers 200 {"status":"ok","signer":"go|openssl"} when the server can issue tokens:
 // the stores answer (Config.Ready) and a signing key is loaded. Otherwise
 // 503 with the reason, so that a harness waiting for readiness keeps waiting.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +36,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	if kr := s.keyring(); status == http.StatusOK && (kr == nil || kr.signer == nil) {
 		body.Status, status = "no signing key", http.StatusServiceUnavailable
+	} else if status == http.StatusOK {
+		body.Signer = s.SignerName()
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	writeBody(w, status, body)

@@ -105,8 +105,9 @@ type publishedKey struct {
 	jwk jwk
 }
 
-// newKeyring parses keys (newest first). The first active key signs.
-func newKeyring(keys []tenant.SigningKey) (*keyring, error) {
+// newKeyring parses keys (newest first). The first active key signs, with
+// a Signer of backend b.
+func newKeyring(keys []tenant.SigningKey, b SignerBackend) (*keyring, error) {
 	kr := &keyring{}
 	for _, k := range keys {
 		if k.PrivateKey == nil || k.Certificate == nil {
@@ -121,7 +122,10 @@ func newKeyring(keys []tenant.SigningKey) (*keyring, error) {
 		}
 		kr.keys = append(kr.keys, publishedKey{key: k, jwk: newJWK(k)})
 		if kr.signer == nil && k.Active() {
-			kr.signer = newSigner(k)
+			var err error
+			if kr.signer, err = newSigner(k, b); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if kr.signer == nil {

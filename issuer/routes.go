@@ -14,8 +14,8 @@ import (
 // sits on an outer ServeMux.
 func (s *Server) routes() http.Handler {
 	r := httprouter.New()
-	r.POST("/:tenant/oauth2/v2.0/token", s.handleToken(2))
-	r.POST("/:tenant/oauth2/token", s.handleToken(1))
+	r.POST("/:tenant/oauth2/v2.0/token", s.fairly(s.handleToken(2)))
+	r.POST("/:tenant/oauth2/token", s.fairly(s.handleToken(1)))
 	r.GET("/:tenant/v2.0/.well-known/openid-configuration", s.handleDiscovery(2))
 	r.GET("/:tenant/.well-known/openid-configuration", s.handleDiscovery(1))
 	r.GET("/:tenant/discovery/v2.0/keys", s.handleKeys(2))
@@ -40,7 +40,10 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("/", r)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		markDone(r) // the connection's place in line for its next request
+	})
 }
 
 // handleMethodNotAllowed answers a known path called with the wrong method.

@@ -20,6 +20,7 @@ type Server struct {
 	federation *federationKeys
 	// signIns is the sign-in log.
 	signIns *signInLog
+	gate    *fairGate // the token endpoints' order under load (signpool.go)
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -31,7 +32,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
 		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now),
-		signIns:    newSignInLog(max(cfg.SignInLogSize, 0))}
+		signIns:    newSignInLog(max(cfg.SignInLogSize, 0)),
+		gate:       newFairGate(cfg.TokenConcurrency)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -51,13 +53,16 @@ func (s *Server) ReloadKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kr, err := newKeyring(keys)
+	kr, err := newKeyring(keys, s.cfg.Signer)
 	if err != nil {
 		return err
 	}
 	s.keys.Store(kr)
 	return nil
 }
+
+// SignerName names the RS256 backend in use: "go" or "openssl".
+func (s *Server) SignerName() string { return s.cfg.Signer.Name() }
 
 // keyring returns the current key set.
 func (s *Server) keyring() *keyring { return s.keys.Load() }

@@ -1,8 +1,6 @@
 package issuer
 
 import (
-	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -22,11 +20,12 @@ import (
 // (alg, kid, typ, x5t), and cannot be told otherwise; since a JWS signature
 // covers the header bytes, the order can only be reproduced by producing the
 // compact serialisation here. RS256 is RSASSA-PKCS1-v1_5 with SHA-256
-// (RFC 7518 §3.3), deterministic and done by crypto/rsa; tests verify every
-// token with go-jose against the published JWKS, as a relying party would.
+// (RFC 7518 §3.3), deterministic and done by the Signer of the configured
+// backend (crypto/rsa or libcrypto, signer.go); tests verify every token
+// with go-jose against the published JWKS, as a relying party would.
 type signer struct {
 	kid      string
-	key      *rsa.PrivateKey
+	rs       Signer
 	headerV1 string // base64url of the v1 header, followed by "."
 	headerV2 string
 }
@@ -46,15 +45,19 @@ type jwtHeaderV2 struct {
 	Kid string `json:"kid"`
 }
 
-func newSigner(k tenant.SigningKey) *signer {
+func newSigner(k tenant.SigningKey, b SignerBackend) (*signer, error) {
+	rs, err := b.NewSigner(k.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: signing key %s: %w", k.KeyID, err)
+	}
 	v1, _ := json.Marshal(jwtHeaderV1{Typ: "JWT", Alg: "RS256", X5t: k.KeyID, Kid: k.KeyID})
 	v2, _ := json.Marshal(jwtHeaderV2{Typ: "JWT", Alg: "RS256", Kid: k.KeyID})
 	return &signer{
 		kid:      k.KeyID,
-		key:      k.PrivateKey,
+		rs:       rs,
 		headerV1: base64.RawURLEncoding.EncodeToString(v1) + ".",
 		headerV2: base64.RawURLEncoding.EncodeToString(v2) + ".",
-	}
+	}, nil
 }
 
 // sign returns the compact JWS of claims with the header of token version
@@ -68,11 +71,18 @@ func (s *signer) sign(version int, claims any) (string, error) {
 	if version == 2 {
 		header = s.headerV2
 	}
-	input := header + base64.RawURLEncoding.EncodeToString(payload)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, digest[:])
+	// header.payload.signature, assembled in one buffer sized for an
+	// RSA-2048 signature (256 bytes, 342 in base64url).
+	enc := base64.RawURLEncoding
+	input := len(header) + enc.EncodedLen(len(payload))
+	jws := make([]byte, input, input+1+enc.EncodedLen(256))
+	copy(jws, header)
+	enc.Encode(jws[len(header):], payload)
+	digest := sha256.Sum256(jws)
+	sig, err := s.rs.SignRS256(digest[:])
 	if err != nil {
 		return "", fmt.Errorf("issuer: signing with key %s: %w", s.kid, err)
 	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	jws = append(jws, '.')
+	return string(enc.AppendEncode(jws, sig)), nil
 }

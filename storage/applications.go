@@ -16,46 +16,59 @@ import (
 // application's (tenant.IdentifierURIConflict), and with ErrNotFound if the
 // home tenant does not exist.
 func (db *DB) CreateApplication(ctx context.Context, app tenant.Application, home tenant.ServicePrincipal) error {
-	if err := checkApplication(app); err != nil {
-		return err
-	}
-	if err := checkServicePrincipal(home); err != nil {
-		return err
-	}
-	if home.AppID != app.AppID || home.TenantID != app.HomeTenantID {
-		return fmt.Errorf("%w: the home service principal of application %s must have appId %s and tenant %s, not %s and %s",
-			tenant.ErrInvalid, app.AppID, app.AppID, app.HomeTenantID, home.AppID, home.TenantID)
-	}
-	uris, err := nameKeys("identifier URI", app.IdentifierURIs, uriKey)
+	uris, err := checkNewApplication(app, home)
 	if err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, app.HomeTenantID)
-		if err != nil {
-			return err
-		}
-		appHome := tx.Bucket(bucketAppHome)
-		if appHome.Get([]byte(app.AppID)) != nil {
-			return fmt.Errorf("application %s: %w", app.AppID, tenant.ErrExists)
-		}
-		if err := checkURIConflictsTx(tx, app, uris); err != nil {
-			return err
-		}
-		if err := putRecord(tb.apps, "application", app.AppID, []byte(app.AppID), fromApplication(app)); err != nil {
-			return err
-		}
-		if err := put(appHome, []byte(app.AppID), []byte(app.HomeTenantID)); err != nil {
-			return err
-		}
-		byURI := tx.Bucket(bucketAppByURI)
-		for _, u := range uris {
-			if err := put(byURI, key(u, app.AppID), []byte{}); err != nil {
-				return err
-			}
-		}
-		return createServicePrincipalTx(tx, tb, home, uris)
+		return createApplicationTx(tx, app, home, uris)
 	})
+}
+
+// checkNewApplication refuses an application or home service principal
+// whose key fields cannot be keys, or that do not belong together, and
+// returns the application's URI keys.
+func checkNewApplication(app tenant.Application, home tenant.ServicePrincipal) ([]string, error) {
+	if err := checkApplication(app); err != nil {
+		return nil, err
+	}
+	if err := checkServicePrincipal(home); err != nil {
+		return nil, err
+	}
+	if home.AppID != app.AppID || home.TenantID != app.HomeTenantID {
+		return nil, fmt.Errorf("%w: the home service principal of application %s must have appId %s and tenant %s, not %s and %s",
+			tenant.ErrInvalid, app.AppID, app.AppID, app.HomeTenantID, home.AppID, home.TenantID)
+	}
+	return nameKeys("identifier URI", app.IdentifierURIs, uriKey)
+}
+
+// createApplicationTx writes a new application (uris are its URI keys) with
+// its indexes and its home service principal.
+func createApplicationTx(tx *bbolt.Tx, app tenant.Application, home tenant.ServicePrincipal, uris []string) error {
+	tb, err := tenantBucketsTx(tx, app.HomeTenantID)
+	if err != nil {
+		return err
+	}
+	appHome := tx.Bucket(bucketAppHome)
+	if appHome.Get([]byte(app.AppID)) != nil {
+		return fmt.Errorf("application %s: %w", app.AppID, tenant.ErrExists)
+	}
+	if err := checkURIConflictsTx(tx, app, uris); err != nil {
+		return err
+	}
+	if err := putRecord(tb.apps, "application", app.AppID, []byte(app.AppID), fromApplication(app)); err != nil {
+		return err
+	}
+	if err := put(appHome, []byte(app.AppID), []byte(app.HomeTenantID)); err != nil {
+		return err
+	}
+	byURI := tx.Bucket(bucketAppByURI)
+	for _, u := range uris {
+		if err := put(byURI, key(u, app.AppID), []byte{}); err != nil {
+			return err
+		}
+	}
+	return createServicePrincipalTx(tx, tb, home, uris)
 }
 
 // GetApplication returns an application by appId.
@@ -186,7 +199,7 @@ func getApplicationTx(tx *bbolt.Tx, appID string) (tenant.Application, error) {
 		return tenant.Application{}, damaged("application %s is indexed in tenant %s but not stored there", appID, homeID)
 	}
 	var rec applicationRecord
-	if err := decodeRecord(v, "application", appID, &rec); err != nil {
+	if err := applicationCache.decode(v, "application", appID, &rec); err != nil {
 		return tenant.Application{}, err
 	}
 	return rec.toApplication(), nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.etcd.io/bbolt"
@@ -107,6 +108,26 @@ func tenantBucketsTx(tx *bbolt.Tx, tenantID string) (*tenantBuckets, error) {
 	}
 	tb := &tenantBuckets{id: tenantID}
 	for _, s := range tb.subBuckets() {
+		if *s.b, err = subBucket(root, tenantID, s.name); err != nil {
+			return nil, err
+		}
+	}
+	return tb, nil
+}
+
+// someTenantBucketsTx opens only the named sub-buckets of a tenant, for
+// reads on the token path: opening a sub-bucket allocates, and a read needs
+// two or three of the eleven. The other fields stay nil.
+func someTenantBucketsTx(tx *bbolt.Tx, tenantID string, names ...[]byte) (*tenantBuckets, error) {
+	root, err := tenantRootTx(tx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	tb := &tenantBuckets{id: tenantID}
+	for _, s := range tb.subBuckets() {
+		if !slices.ContainsFunc(names, func(n []byte) bool { return bytes.Equal(n, s.name) }) {
+			continue
+		}
 		if *s.b, err = subBucket(root, tenantID, s.name); err != nil {
 			return nil, err
 		}

@@ -66,7 +66,14 @@
 // tenant's sp_by_uri (or sp_by_app for an appId) names the application,
 // app_home leads to its record. sp_by_uri is kept per tenant, rather than
 // scanning app_by_uri, so that a URI shared by many single-tenant
-// applications still costs one read.
+// applications still costs one read. Those reads open only the sub-buckets
+// they need, and keep the decoded form of the records they read, by their
+// exact stored bytes (cache.go), so that a record read again is not decoded
+// again; the cache needs no invalidation, since changed bytes miss it.
+//
+// CreateBulk writes many new tenants and applications in one transaction,
+// with the checks of CreateTenant and CreateApplication: the seeding path of
+// large directories (tenant.Directory.BulkCreate).
 // Cascading deletes scan the tenant's grants and assignments instead of
 // keeping reverse indexes. They leave refresh tokens behind: a token whose
 // user or tenant is gone can no longer be redeemed, because the issuer

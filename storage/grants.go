@@ -82,7 +82,7 @@ func (db *DB) ListAppRoleAssignments(ctx context.Context, tenantID string) ([]co
 func (db *DB) AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]consent.AppRoleAssignment, error) {
 	var out []consent.AppRoleAssignment
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
+		tb, err := someTenantBucketsTx(tx, tenantID, bucketAssignmentByPrincipal, bucketAppRoleAssignments)
 		if err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func (db *DB) ListPermissionGrants(ctx context.Context, tenantID string) ([]cons
 func (db *DB) PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]consent.PermissionGrant, error) {
 	out := []consent.PermissionGrant{}
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
+		tb, err := someTenantBucketsTx(tx, tenantID, bucketGrantByClient, bucketPermissionGrants)
 		if err != nil {
 			return err
 		}
@@ -269,7 +269,11 @@ func assignmentsOfTx(tb *tenantBuckets, principalID, resourceID string) ([]assig
 	var out []assignmentRecord
 	err := forEachPrefix(tb.assignmentByPrincipal, key(principalID, resourceID, ""), func(id string) error {
 		var rec assignmentRecord
-		if err := getRecord(tb.assignments, "app role assignment", id, &rec); err != nil {
+		v := tb.assignments.Get([]byte(id))
+		if v == nil {
+			return damaged("tenant %s: assignment_by_principal names assignment %s, which is missing", tb.id, id)
+		}
+		if err := assignmentCache.decode(v, "app role assignment", id, &rec); err != nil {
 			return damaged("tenant %s: assignment_by_principal names assignment %s: %v", tb.id, id, err)
 		}
 		out = append(out, rec)

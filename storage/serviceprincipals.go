@@ -200,7 +200,7 @@ func findServicePrincipalTx(tx *bbolt.Tx, tenantID, name string) (tenant.Service
 		return sp, app, damaged("tenant %s: sp_by_app names service principal %s, which is missing", tenantID, spID)
 	}
 	var rec servicePrincipalRecord
-	if err := decodeRecord(v, "service principal", string(spID), &rec); err != nil {
+	if err := spCache.decode(v, "service principal", string(spID), &rec); err != nil {
 		return sp, app, err
 	}
 	if app, err = getApplicationTx(tx, string(appID)); err != nil {
@@ -274,7 +274,7 @@ func getServicePrincipalTx(tb *tenantBuckets, appID string) (tenant.ServicePrinc
 		return tenant.ServicePrincipal{}, damaged("tenant %s: sp_by_app names service principal %s, which is missing", tb.id, id)
 	}
 	var rec servicePrincipalRecord
-	if err := decodeRecord(v, "service principal", string(id), &rec); err != nil {
+	if err := spCache.decode(v, "service principal", string(id), &rec); err != nil {
 		return tenant.ServicePrincipal{}, err
 	}
 	return rec.toServicePrincipal(), nil

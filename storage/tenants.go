@@ -13,32 +13,44 @@ import (
 // CreateTenant stores a new tenant, indexes its domains and creates its
 // nested bucket. It fails with ErrExists if the ID or any domain is taken.
 func (db *DB) CreateTenant(ctx context.Context, t tenant.Tenant) error {
-	if err := checkKeyPart("tenant id", t.ID); err != nil {
-		return err
-	}
-	domains, err := nameKeys("domain", t.Domains, domainKey)
+	domains, err := checkTenant(t)
 	if err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		tenants := tx.Bucket(bucketTenants)
-		if tenants.Get([]byte(t.ID)) != nil || tx.Bucket(bucketTenant).Bucket([]byte(t.ID)) != nil {
-			return fmt.Errorf("tenant %s: %w", t.ID, tenant.ErrExists)
+		return createTenantTx(tx, t, domains)
+	})
+}
+
+// checkTenant refuses a tenant whose ID or domains cannot be keys and
+// returns the domain keys.
+func checkTenant(t tenant.Tenant) ([]string, error) {
+	if err := checkKeyPart("tenant id", t.ID); err != nil {
+		return nil, err
+	}
+	return nameKeys("domain", t.Domains, domainKey)
+}
+
+// createTenantTx writes a new tenant (domains are its domain keys): the
+// record, the domain index and its nested bucket.
+func createTenantTx(tx *bbolt.Tx, t tenant.Tenant, domains []string) error {
+	tenants := tx.Bucket(bucketTenants)
+	if tenants.Get([]byte(t.ID)) != nil || tx.Bucket(bucketTenant).Bucket([]byte(t.ID)) != nil {
+		return fmt.Errorf("tenant %s: %w", t.ID, tenant.ErrExists)
+	}
+	byDomain := tx.Bucket(bucketTenantByDomain)
+	for _, d := range domains {
+		if owner := byDomain.Get([]byte(d)); owner != nil {
+			return fmt.Errorf("domain %s belongs to tenant %s: %w", d, owner, tenant.ErrExists)
 		}
-		byDomain := tx.Bucket(bucketTenantByDomain)
-		for _, d := range domains {
-			if owner := byDomain.Get([]byte(d)); owner != nil {
-				return fmt.Errorf("domain %s belongs to tenant %s: %w", d, owner, tenant.ErrExists)
-			}
-			if err := put(byDomain, []byte(d), []byte(t.ID)); err != nil {
-				return err
-			}
-		}
-		if err := putRecord(tenants, "tenant", t.ID, []byte(t.ID), fromTenant(t)); err != nil {
+		if err := put(byDomain, []byte(d), []byte(t.ID)); err != nil {
 			return err
 		}
-		return createTenantBucketsTx(tx, t.ID)
-	})
+	}
+	if err := putRecord(tenants, "tenant", t.ID, []byte(t.ID), fromTenant(t)); err != nil {
+		return err
+	}
+	return createTenantBucketsTx(tx, t.ID)
 }
 
 // GetTenant returns a tenant by ID.
@@ -198,8 +210,12 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 
 // getTenantTx reads a tenant record.
 func getTenantTx(tx *bbolt.Tx, id string) (tenant.Tenant, error) {
+	v := tx.Bucket(bucketTenants).Get([]byte(id))
+	if v == nil {
+		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", id, tenant.ErrNotFound)
+	}
 	var rec tenantRecord
-	if err := getRecord(tx.Bucket(bucketTenants), "tenant", id, &rec); err != nil {
+	if err := tenantCache.decode(v, "tenant", id, &rec); err != nil {
 		return tenant.Tenant{}, err
 	}
 	return rec.toTenant(), nil

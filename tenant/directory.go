@@ -61,6 +61,18 @@ type TenantSpec struct {
 // CreateTenant creates a tenant with the initial domain <name>.onmicrosoft.com
 // followed by any extra domains.
 func (d *Directory) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, error) {
+	t, err := d.newTenant(spec)
+	if err != nil {
+		return Tenant{}, err
+	}
+	if err := d.store.CreateTenant(ctx, t); err != nil {
+		return Tenant{}, fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
+	}
+	return t, nil
+}
+
+// newTenant builds the tenant CreateTenant stores (and BulkCreate).
+func (d *Directory) newTenant(spec TenantSpec) (Tenant, error) {
 	initial, err := InitialDomain(spec.Name)
 	if err != nil {
 		return Tenant{}, err
@@ -79,12 +91,8 @@ func (d *Directory) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, 
 	if err != nil {
 		return Tenant{}, err
 	}
-	t := Tenant{ID: id, DisplayName: strings.TrimSpace(spec.Name), Domains: domains,
-		UserConsent: UserConsentAllowed, CreatedDateTime: d.now().UTC()}
-	if err := d.store.CreateTenant(ctx, t); err != nil {
-		return Tenant{}, fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
-	}
-	return t, nil
+	return Tenant{ID: id, DisplayName: strings.TrimSpace(spec.Name), Domains: domains,
+		UserConsent: UserConsentAllowed, CreatedDateTime: d.now().UTC()}, nil
 }
 
 func (d *Directory) idOrNew(id string) (string, error) {
@@ -175,21 +183,34 @@ func (d *Directory) RegisterApplication(ctx context.Context, tenantRef string, s
 	if err != nil {
 		return Application{}, err
 	}
+	app, sp, err := d.newApplication(t, spec)
+	if err != nil {
+		return Application{}, err
+	}
+	if err := d.store.CreateApplication(ctx, app, sp); err != nil {
+		return Application{}, fmt.Errorf("registering application %s: %w", app.DisplayName, err)
+	}
+	return app, nil
+}
+
+// newApplication builds the application RegisterApplication stores in its
+// home tenant t, and its service principal there (and BulkCreate).
+func (d *Directory) newApplication(t Tenant, spec ApplicationSpec) (Application, ServicePrincipal, error) {
 	name := strings.TrimSpace(spec.DisplayName)
 	if name == "" || len(name) > 120 {
-		return Application{}, fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
+		return Application{}, ServicePrincipal{}, fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
 	}
 	appID, err := d.idOrNew(spec.AppID)
 	if err != nil {
-		return Application{}, err
+		return Application{}, ServicePrincipal{}, err
 	}
 	objectID, err := d.idOrNew(spec.ObjectID)
 	if err != nil {
-		return Application{}, err
+		return Application{}, ServicePrincipal{}, err
 	}
 	spID, err := d.idOrNew(spec.ServicePrincipalID)
 	if err != nil {
-		return Application{}, err
+		return Application{}, ServicePrincipal{}, err
 	}
 	app := Application{
 		ID: objectID, AppID: appID, HomeTenantID: t.ID, DisplayName: name,
@@ -203,16 +224,12 @@ func (d *Directory) RegisterApplication(ctx context.Context, tenantRef string, s
 		app.SignInAudience = AudienceMultipleOrgs
 	}
 	if err := SetTokenVersion(&app, spec.TokenVersion); err != nil {
-		return Application{}, err
+		return Application{}, ServicePrincipal{}, err
 	}
 	if err := setIdentifierURIs(&app, t, spec.IdentifierURIs); err != nil {
-		return Application{}, err
+		return Application{}, ServicePrincipal{}, err
 	}
-	sp := newServicePrincipal(spID, t.ID, app)
-	if err := d.store.CreateApplication(ctx, app, sp); err != nil {
-		return Application{}, fmt.Errorf("registering application %s: %w", name, err)
-	}
-	return app, nil
+	return app, newServicePrincipal(spID, t.ID, app), nil
 }
 
 // SetTokenVersion sets requestedAccessTokenVersion: 0 clears it (v1 tokens),

@@ -472,7 +472,7 @@ func TestClockControl(t *testing.T) {
 	if r := runCLI(t, db, fixed(), "clock", "show"); r.code != exitError || !strings.Contains(r.stderr, "clock commands need a running server") {
 		t.Errorf("clock show without a server: exit %d, %q; want 1 and a hint", r.code, r.stderr)
 	}
-	srv := startServeWith(t, db, fixed(), "serve", "--addr", "127.0.0.1:0", "--clock", "frozen")
+	srv := startServeWith(t, db, fixed(), "serve", "--addr", "127.0.0.1:0", "--clock", "frozen", "--signer", "go")
 	if !strings.Contains(srv.details, "clock: frozen") {
 		t.Errorf("ready line details %q; want clock: frozen", srv.details)
 	}
@@ -519,7 +519,7 @@ func TestClockControl(t *testing.T) {
 	}
 	hb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := `{"status":"ok","clock":{"mode":"frozen","now":"2026-01-03T03:00:00Z"}}`; string(hb) != want {
+	if want := `{"status":"ok","signer":"go","clock":{"mode":"frozen","now":"2026-01-03T03:00:00Z"}}`; string(hb) != want {
 		t.Errorf("/healthz = %s; want %s", hb, want)
 	}
 	if r := runCLI(t, db, nil, "logs", "--failed", "--client", daemonApp); strings.Count(r.stdout, "AADSTS7000222") != 3 {

@@ -95,6 +95,7 @@ EXIT CODES
 			exportCommand(),
 			clockCommand(),
 			logsCommand(),
+			benchCommand(),
 		},
 		// Errors are printed once by run; the default handler would call
 		// os.Exit from inside the library.

@@ -43,7 +43,7 @@ them in the database (restarts keep the same trust) and writes the CA
 certificate to issuer-ca.pem beside the database file.
 
 When ready it prints one line to stderr:
-   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, admin: /path/issuer.db.sock, db: /path/issuer.db)
+   issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, admin: /path/issuer.db.sock, db: /path/issuer.db, signer: openssl)
 
 The server holds the database lock, and listens on an admin socket beside the
 database (mode 0600): other issuer commands on the same database are sent
@@ -90,6 +90,9 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
 				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
 				EnvVars: []string{"ISSUER_CLOCK"}},
+			// Performance: the RS256 implementation and the fair order of token requests.
+			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
+			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"}},
 		},
@@ -114,6 +117,8 @@ type serveOptions struct {
 	seed          string
 	clock         issuer.ClockMode
 	adminToken    string // the token of --admin-token-file; empty: remote admin off
+	signer        string // auto, go or openssl
+	tokenConc     int
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -125,6 +130,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 		seed: c.Path("seed"), clock: issuer.ClockReal,
+		signer: c.Generic("signer").(*choice).value, tokenConc: c.Int("token-concurrency"),
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -185,7 +191,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 
 // serveConfig builds the issuer's Config; it is the only place where the
 // server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
 	return issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
@@ -200,6 +206,8 @@ func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Dir
 		RefreshTokenLifetime: o.refreshLife,
 		Clock:                clock,
 		Ready:                db.Ping,
+		Signer:               signer,
+		TokenConcurrency:     o.tokenConc,
 	}
 }
 
@@ -268,13 +276,17 @@ func serve(c *cli.Context) (err error) {
 			err = fmt.Errorf("closing database: %w", cerr)
 		}
 	}()
-	return serveDB(c, o, db, seed, logger)
+	signer, err := issuer.SelectSigner(o.signer)
+	if err != nil {
+		return fmt.Errorf("--signer %s: %w", o.signer, err)
+	}
+	return serveDB(c, o, db, seed, signer, logger)
 }
 
 // serveDB serves with the database open: it applies the seed, listens,
 // opens the admin socket, prints the ready line, and on cancellation stops
 // taking admin commands, then lets requests in flight finish.
-func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, logger *slog.Logger) error {
+func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, signer issuer.SignerBackend, logger *slog.Logger) error {
 	ctx := c.Context
 	e := envOf(c)
 	clock, err := issuer.NewClock(o.clock, e.now)
@@ -307,7 +319,7 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, clock, logger, roots))
+	iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, clock, logger, roots, signer))
 	if err != nil {
 		return err
 	}
@@ -341,6 +353,7 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.ConnContext = iss.ConnContext // fair order of token requests under load
 	served := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -362,7 +375,7 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 	defer func() { stopRotating(); <-rotating }()
 	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
 		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: db.Path(),
-	}))
+	})+", signer: "+iss.SignerName())
 
 	select {
 	case err := <-served:

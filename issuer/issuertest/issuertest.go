@@ -63,6 +63,7 @@ type options struct {
 	keys     []tenant.SigningKey
 	seeds    []seedSource
 	configFn []func(*issuer.Config)
+	signer   string // a --signer name; empty: $ISSUER_TEST_SIGNER, else go
 }
 
 // seedSource is a seed file's path or a seed value.
@@ -106,6 +107,13 @@ func SigningKey(k tenant.SigningKey) Option {
 func WithConfig(f func(*issuer.Config)) Option {
 	return func(o *options) { o.configFn = append(o.configFn, f) }
 }
+
+// Signer picks the RS256 backend by its `serve --signer` name: "go",
+// "openssl" or "auto". Without this option the server signs with
+// $ISSUER_TEST_SIGNER when it is set, so that a whole test suite can run
+// against the OpenSSL backend (ISSUER_TEST_SIGNER=openssl go test ./...),
+// and with the Go backend otherwise. Tokens are the same bytes either way.
+func Signer(name string) Option { return func(o *options) { o.signer = name } }
 
 // NewServer starts a server for the test and closes it when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
@@ -206,6 +214,14 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		Clock:           s.clock,
 		Ready:           db.Ping,
 	}
+	if o.signer == "" {
+		o.signer = os.Getenv("ISSUER_TEST_SIGNER")
+	}
+	if o.signer != "" {
+		if cfg.Signer, err = issuer.SelectSigner(o.signer); err != nil {
+			return nil, fmt.Errorf("issuertest: %w", err)
+		}
+	}
 	for _, f := range o.configFn {
 		f(&cfg)
 	}
@@ -213,6 +229,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		return nil, err
 	}
 	s.srv.Config.Handler = s.Issuer.Handler()
+	s.srv.Config.ConnContext = s.Issuer.ConnContext
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.StartTLS()
 

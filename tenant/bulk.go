@@ -1,0 +1,68 @@
+package tenant
+
+import (
+	"context"
+	"fmt"
+)
+
+// BulkTenant is a tenant to create together with applications homed in it.
+type BulkTenant struct {
+	Tenant       TenantSpec
+	Applications []ApplicationSpec
+}
+
+// BulkStore is a Store that can write many new tenants and applications in
+// one transaction. *storage.DB implements it.
+type BulkStore interface {
+	// CreateBulk stores new tenants, then new applications each with its
+	// home service principal (homes[i] belongs to apps[i]), with the checks
+	// of CreateTenant and CreateApplication, in one transaction: any
+	// failure writes nothing.
+	CreateBulk(ctx context.Context, tenants []Tenant, apps []Application, homes []ServicePrincipal) error
+}
+
+// BulkCreate creates the tenants of batch with their applications, by the
+// rules of CreateTenant and RegisterApplication, and returns them in order.
+// With a BulkStore the whole batch is one transaction, so seeding a large
+// directory costs a few commits instead of one per object: callers split
+// large directories into batches (a thousand tenants is a few megabytes of
+// pending writes). Over another Store the objects are created one by one.
+func (d *Directory) BulkCreate(ctx context.Context, batch []BulkTenant) ([]Tenant, []Application, error) {
+	var (
+		tenants []Tenant
+		apps    []Application
+		homes   []ServicePrincipal
+	)
+	for _, bt := range batch {
+		t, err := d.newTenant(bt.Tenant)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tenant %s: %w", bt.Tenant.Name, err)
+		}
+		tenants = append(tenants, t)
+		for _, spec := range bt.Applications {
+			app, sp, err := d.newApplication(t, spec)
+			if err != nil {
+				return nil, nil, fmt.Errorf("application %s of tenant %s: %w", spec.DisplayName, t.DisplayName, err)
+			}
+			apps = append(apps, app)
+			homes = append(homes, sp)
+		}
+	}
+	if bs, ok := d.store.(BulkStore); ok {
+		if err := bs.CreateBulk(ctx, tenants, apps, homes); err != nil {
+			return nil, nil, fmt.Errorf("creating %d tenants and %d applications: %w", len(tenants), len(apps), err)
+		}
+		return tenants, apps, nil
+	}
+	for _, t := range tenants {
+		if err := d.store.CreateTenant(ctx, t); err != nil {
+			return nil, nil, fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
+		}
+	}
+	for i, app := range apps {
+		if err := d.store.CreateApplication(ctx, app, homes[i]); err != nil {
+			return nil, nil, fmt.Errorf("registering application %s: %w", app.DisplayName, err)
+		}
+	}
+	return tenants, apps, nil
+}
