@@ -92,6 +92,10 @@ identity provider, and the CAs of --federation-ca.`,
 				EnvVars: []string{"ISSUER_CLOCK"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"}},
+			&cli.DurationFlag{Name: "read-header-timeout", Usage: "close connections whose request headers take longer than `DURATION`",
+				Value: issuer.DefaultHTTPLimits.ReadHeaderTimeout, EnvVars: []string{"ISSUER_READ_HEADER_TIMEOUT"}},
+			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
+				Value: issuer.DefaultHTTPLimits.ReadTimeout, EnvVars: []string{"ISSUER_READ_TIMEOUT"}},
 		},
 		Action: serve,
 	}
@@ -114,6 +118,7 @@ type serveOptions struct {
 	seed          string
 	clock         issuer.ClockMode
 	adminToken    string // the token of --admin-token-file; empty: remote admin off
+	limits        issuer.HTTPLimits
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -125,6 +130,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 		seed: c.Path("seed"), clock: issuer.ClockReal,
+		limits: issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -143,6 +149,9 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if o.rotateEvery < 0 || o.rotateEvery > 0 && o.rotateEvery < time.Second {
 		return o, usageError("--rotate-every must be at least 1s")
+	}
+	if o.limits.ReadHeaderTimeout <= 0 || o.limits.ReadTimeout <= 0 {
+		return o, usageError("--read-header-timeout and --read-timeout must be positive")
 	}
 	if o.rotateGrace < 0 {
 		return o, usageError("--rotate-grace must not be negative")
@@ -330,17 +339,10 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 		mux.Handle("/", handler)
 		handler = mux
 	}
-	srv := &http.Server{
-		Handler:           accessLog(logger, handler),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := issuer.NewHTTPServer(accessLog(logger, handler), o.limits)
+	srv.TLSConfig = tlsConfig
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	served := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {

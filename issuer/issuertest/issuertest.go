@@ -63,6 +63,7 @@ type options struct {
 	keys     []tenant.SigningKey
 	seeds    []seedSource
 	configFn []func(*issuer.Config)
+	limits   issuer.HTTPLimits
 }
 
 // seedSource is a seed file's path or a seed value.
@@ -105,6 +106,13 @@ func SigningKey(k tenant.SigningKey) Option {
 // filled (BaseURL, stores, clock, IDs) and before the server starts.
 func WithConfig(f func(*issuer.Config)) Option {
 	return func(o *options) { o.configFn = append(o.configFn, f) }
+}
+
+// HTTPLimits sets the limits of the HTTP server (zero fields keep
+// issuer.DefaultHTTPLimits, which `issuer serve` uses too), e.g. a short
+// ReadHeaderTimeout for a test of slow clients.
+func HTTPLimits(l issuer.HTTPLimits) Option {
+	return func(o *options) { o.limits = l }
 }
 
 // NewServer starts a server for the test and closes it when the test ends.
@@ -212,7 +220,9 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	if s.Issuer, err = issuer.New(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.srv.Config.Handler = s.Issuer.Handler()
+	// The http.Server is built as `issuer serve` builds it, so that tests
+	// meet its timeouts and header limit.
+	s.srv.Config = issuer.NewHTTPServer(s.Issuer.Handler(), o.limits)
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.StartTLS()
 
