@@ -30,7 +30,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
-		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now),
+		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
 		signIns:    newSignInLog(max(cfg.SignInLogSize, 0))}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
