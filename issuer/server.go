@@ -20,6 +20,8 @@ type Server struct {
 	federation *federationKeys
 	// signIns is the sign-in log.
 	signIns *signInLog
+	// passwordSlots bounds concurrent argon2id checks.
+	passwordSlots passwordSlots
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -31,7 +33,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
 		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
-		signIns:    newSignInLog(max(cfg.SignInLogSize, 0))}
+		signIns:    newSignInLog(max(cfg.SignInLogSize, 0)), passwordSlots: newPasswordSlots()}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
