@@ -78,7 +78,9 @@ func TestAttackMatrix(t *testing.T) {
 	// which Fabrikam never consented to call Partner API.
 	fayForPartner := w.forge(t, w.adaClaims("aud", pMiddleID, "oid", fayID, "tid", tenantB, "iss", w.URL+"/"+tenantB+"/v2.0", "preferred_username", fayUPN))
 
-	inv := func(kv ...string) url.Values { return ccForm(append([]string{"scope", "api://inventory/.default"}, kv...)...) }
+	inv := func(kv ...string) url.Values {
+		return ccForm(append([]string{"scope", "api://inventory/.default"}, kv...)...)
+	}
 	scopes := func(n int) string {
 		s := make([]string, n)
 		for i := range s {
