@@ -56,19 +56,21 @@ type httpKeySetFetcher struct {
 }
 
 // newHTTPKeySetFetcher returns a fetcher trusting roots (nil: the system
-// roots). Redirects are followed only to https URLs.
-func newHTTPKeySetFetcher(roots *x509.CertPool) *httpKeySetFetcher {
+// roots) whose every request, redirects and body included, ends after
+// timeout (federationTimeout in the server; tests shorten it). Redirects
+// are followed only to https URLs.
+func newHTTPKeySetFetcher(roots *x509.CertPool, timeout time.Duration) *httpKeySetFetcher {
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout: federationTimeout,
+		TLSHandshakeTimeout: timeout,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        10,
 		IdleConnTimeout:     time.Minute,
 	}
 	return &httpKeySetFetcher{client: &http.Client{
 		Transport: tr,
-		Timeout:   federationTimeout,
+		Timeout:   timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Scheme != "https" {
 				return fmt.Errorf("redirect to %s refused: only https is followed", req.URL.Redacted())

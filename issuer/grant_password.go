@@ -3,6 +3,8 @@ package issuer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/issuer-dev/issuer/consent"
@@ -90,8 +92,33 @@ func (s *Server) checkPassword(ctx context.Context, t tenant.Tenant, username, p
 		return tenant.User{}, err
 	case u.PasswordHash == "":
 		return tenant.User{}, errorf(CodeNoPassword, "Invalid or missing password: password does not exist in the directory for this user.")
-	case !u.CheckPassword(password):
+	}
+	ok, err := s.passwordSlots.check(ctx, func() bool { return u.CheckPassword(password) })
+	switch {
+	case err != nil:
+		return tenant.User{}, err
+	case !ok:
 		return tenant.User{}, errorf(CodeInvalidCredentials, "Error validating credentials due to invalid username or password.")
 	}
 	return u, nil
+}
+
+// passwordSlots bounds how many password checks run at once. Each runs
+// argon2id over 19 MiB; unbounded, a burst of password grants would hold
+// that much memory per request. The work is CPU-bound, so more checks than
+// CPUs at a time would not finish sooner: the others wait, holding only
+// their request.
+type passwordSlots chan struct{}
+
+func newPasswordSlots() passwordSlots { return make(passwordSlots, max(2, runtime.GOMAXPROCS(0))) }
+
+// check runs fn in a slot, waiting for one until ctx ends.
+func (p passwordSlots) check(ctx context.Context, fn func() bool) (bool, error) {
+	select {
+	case p <- struct{}{}:
+	case <-ctx.Done():
+		return false, fmt.Errorf("issuer: waiting to check a password: %w", ctx.Err())
+	}
+	defer func() { <-p }()
+	return fn(), nil
 }

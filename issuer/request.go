@@ -14,6 +14,20 @@ import (
 // kilobytes even with a certificate chain in a client assertion.
 const maxTokenRequestBytes = 1 << 20
 
+// Limits of the scope parameter. Entra documents none; real requests name
+// one resource and a handful of scopes (MSAL adds openid, profile and
+// offline_access), a few hundred bytes. Without a bound, a 1 MiB body of
+// distinct scopes costs the delegated scope parser and the response
+// builder time quadratic in their number, and each refusal quotes the
+// whole parameter. Over either limit the answer is AADSTS70011
+// invalid_scope, Entra's code for a scope parameter that is not valid,
+// which MSAL reports as a configuration error rather than retrying, and
+// the message does not quote the parameter.
+const (
+	maxScopes     = 64
+	maxScopeBytes = 4 << 10
+)
+
 // Grant types of the token endpoint.
 const (
 	grantClientCredentials = "client_credentials"
@@ -148,7 +162,15 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 	}
 	if scope, ok := form["scope"]; ok {
 		req.HasScope = true
+		if len(scope[0]) > maxScopeBytes {
+			return nil, errorf(CodeInvalidScope,
+				"The provided value for the input parameter 'scope' is not valid: it is longer than %d bytes.", maxScopeBytes)
+		}
 		req.Scopes = strings.Fields(scope[0])
+		if len(req.Scopes) > maxScopes {
+			return nil, errorf(CodeInvalidScope,
+				"The provided value for the input parameter 'scope' is not valid: it names %d scopes, more than %d.", len(req.Scopes), maxScopes)
+		}
 	}
 	if hasBasic {
 		if err := req.addBasic(basicUser, basicPass); err != nil {

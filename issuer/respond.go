@@ -153,12 +153,12 @@ func (s *Server) log(c *call, e *Error) {
 	attrs := []slog.Attr{
 		slog.String("trace_id", c.traceID),
 		slog.String("correlation_id", c.correlationID()),
-		slog.String("tenant", c.tenant),
-		slog.String("client_id", c.client),
+		slog.String("tenant", clip(c.tenant, maxSignInField)),
+		slog.String("client_id", clip(c.client, maxSignInField)),
 		slog.Int("code", e.Code),
 	}
 	if e.Err != nil {
-		attrs = append(attrs, slog.String("cause", e.Err.Error()))
+		attrs = append(attrs, slog.String("cause", clip(e.Err.Error(), maxSignInDetail)))
 	}
 	level := slog.LevelInfo
 	if e.Status() >= 500 {

@@ -41,9 +41,38 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("/", r)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !canonicalPath(r.URL.Path) {
+			// http.ServeMux would answer a 307 to the cleaned path, so that
+			// /common/../{tenant}/oauth2/v2.0/token, POST body and client
+			// secret included, would be resent to another tenant's
+			// endpoint. Entra's paths are exact: refuse instead.
+			s.writeNotFound(w, r, http.StatusNotFound)
+			markDone(r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 		markDone(r) // the connection's place in line for its next request
 	})
+}
+
+// canonicalPath reports whether p is a path in clean form: absolute, with
+// no empty, "." or ".." segment (a trailing slash is left to the router).
+// The {tenant} segment is checked after decoding, so "%2e%2e" arrives here as
+// "..", and "%2F" inside a segment splits it like "/".
+func canonicalPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	segments := strings.Split(p[1:], "/")
+	for i, seg := range segments {
+		switch {
+		case seg == "." || seg == "..":
+			return false
+		case seg == "" && i != len(segments)-1:
+			return false
+		}
+	}
+	return true
 }
 
 // handleMethodNotAllowed answers a known path called with the wrong method.

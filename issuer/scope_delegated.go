@@ -25,7 +25,10 @@ type delegatedScope struct {
 	// v2 response echoes them, as Entra's does (protocol.md §2.6 capture).
 	defaultItems []string
 	// named are the named items, with each one's resource as requested,
-	// so that the response qualifies a scope the way it was asked for.
+	// so that the response qualifies a scope the way it was asked for:
+	// one value asked for under two spellings of the resource ("api://x/a
+	// api://x//a", the same resource once a trailing slash is dropped) is
+	// listed under both.
 	named []scopeItem
 	// bare: the scopes were bare values (Graph's); the response lists
 	// them unqualified, as Entra does for Graph.
@@ -114,8 +117,13 @@ func parseDelegatedScopes(scopes []string) (delegatedScope, error) {
 	}
 	d.Resource, d.Default, d.bare = first.resource, defaults, first.bare
 	for _, it := range items {
-		if !it.isDefault && !slices.ContainsFunc(d.Values, func(v string) bool { return strings.EqualFold(v, it.value) }) {
+		if it.isDefault {
+			continue
+		}
+		if !slices.ContainsFunc(d.Values, func(v string) bool { return strings.EqualFold(v, it.value) }) {
 			d.Values = append(d.Values, it.value)
+		}
+		if !slices.ContainsFunc(d.named, func(n scopeItem) bool { return n.resource == it.resource && strings.EqualFold(n.value, it.value) }) {
 			d.named = append(d.named, it)
 		}
 	}
@@ -149,14 +157,19 @@ func (d delegatedScope) responseScope(endpoint int, granted []string) string {
 	}
 	out := make([]string, 0, len(granted)+len(d.defaultItems)+len(d.OIDC))
 	for _, v := range granted {
-		resource := d.Resource
-		if i := slices.IndexFunc(d.named, func(it scopeItem) bool { return strings.EqualFold(it.value, v) }); i >= 0 {
-			resource = d.named[i].resource
-		}
 		if d.bare {
 			out = append(out, v)
-		} else {
-			out = append(out, resource+"/"+v)
+			continue
+		}
+		listed := false
+		for _, it := range d.named {
+			if strings.EqualFold(it.value, v) {
+				out = append(out, it.resource+"/"+v)
+				listed = true
+			}
+		}
+		if !listed {
+			out = append(out, d.Resource+"/"+v)
 		}
 	}
 	out = append(out, d.defaultItems...)

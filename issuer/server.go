@@ -21,6 +21,8 @@ type Server struct {
 	// signIns is the sign-in log.
 	signIns *signInLog
 	gate    *fairGate // the token endpoints' order under load (signpool.go)
+	// passwordSlots bounds concurrent argon2id checks.
+	passwordSlots passwordSlots
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -31,9 +33,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
-		federation: newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots), cfg.Now),
-		signIns:    newSignInLog(max(cfg.SignInLogSize, 0)),
-		gate:       newFairGate(cfg.TokenConcurrency)}
+		federation:    newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
+		signIns:       newSignInLog(max(cfg.SignInLogSize, 0)),
+		passwordSlots: newPasswordSlots(),
+		gate:          newFairGate(cfg.TokenConcurrency)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/issuer-dev/issuer/consent"
 )
@@ -146,8 +147,8 @@ func (s *Server) ReadSignIns(f SignInFilter) ([]SignIn, uint64) {
 func (s *Server) recordSignIn(c *call, err error) {
 	e := SignIn{
 		Time: c.now, TraceID: c.traceID, CorrelationID: c.correlation,
-		Tenant: c.tenant, TenantID: c.tenantID, ClientID: c.client,
-		Resource: c.resource, User: c.user, Flow: c.flow,
+		Tenant: clip(c.tenant, maxSignInField), TenantID: c.tenantID, ClientID: clip(c.client, maxSignInField),
+		Resource: clip(c.resource, maxSignInField), User: clip(c.user, maxSignInField), Flow: clip(c.flow, maxSignInField),
 		Result: SignInSuccess, Status: 200,
 	}
 	if err != nil {
@@ -167,6 +168,30 @@ func (s *Server) recordSignIn(c *call, err error) {
 				e.User = d.UserPrincipal
 			}
 		}
+		e.Detail, e.User = clip(e.Detail, maxSignInDetail), clip(e.User, maxSignInField)
 	}
 	s.signIns.add(e)
+}
+
+// Bounds of what one sign-in keeps of the request. The fields quote what
+// the client sent (the tenant segment, client_id, the scope parameter, an
+// error message naming them), which may be up to a megabyte each: kept
+// whole, 10,000 entries of a client sending such requests would hold
+// gigabytes. Real values are GUIDs, domains and URIs well within these.
+const (
+	maxSignInField  = 512
+	maxSignInDetail = 2048
+)
+
+// clip returns s cut to at most n bytes at a rune boundary, with "…"
+// marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

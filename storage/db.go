@@ -74,9 +74,9 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	if opts.ReadOnly {
-		err = b.View(func(tx *bbolt.Tx) error { return checkSchemaTx(tx, path, migrations) })
+		err = b.View(recoverDamage(path, func(tx *bbolt.Tx) error { return checkSchemaTx(tx, path, migrations) }))
 	} else {
-		err = b.Update(func(tx *bbolt.Tx) error { return migrateTx(tx, path, migrations, time.Now()) })
+		err = b.Update(recoverDamage(path, func(tx *bbolt.Tx) error { return migrateTx(tx, path, migrations, time.Now()) }))
 		if errors.Is(err, errUpToDate) {
 			err = nil
 		}
@@ -86,6 +86,21 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly}, nil
+}
+
+// recoverDamage turns a panic of bbolt while fn reads the file into an
+// error: bbolt panics on a page that does not identify itself (a torn or
+// overwritten file), and Open must refuse such a file, not crash the
+// program. bbolt rolls the transaction back on the way out.
+func recoverDamage(path string, fn func(tx *bbolt.Tx) error) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("storage: damaged database %s: %v (issuer db check %s lists the problems; restore a backup)", path, v, path)
+			}
+		}()
+		return fn(tx)
+	}
 }
 
 // Close releases the file and its lock.

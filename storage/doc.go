@@ -79,6 +79,14 @@
 // user or tenant is gone can no longer be redeemed, because the issuer
 // finds no user, and its family is pruned as it expires.
 //
+// # Checks and backups
+//
+// Check verifies a file against this layout (bbolt's page check, then every
+// record and index as drawn above, each way round); `issuer db check` runs
+// it. Backup copies the file from one read transaction (`issuer db
+// backup`). Open refuses a file bbolt cannot read (a torn page) with an
+// error rather than a panic.
+//
 // Errors wrap tenant.ErrNotFound, tenant.ErrExists and tenant.ErrInvalid with
 // the object they concern. A record that does not decode, or an index entry
 // pointing at nothing, is reported as an error, never a panic, and never as

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -500,6 +501,11 @@ func fsck(t testing.TB, db *DB) {
 	}
 	for _, p := range problems {
 		t.Errorf("fsck: %s", p)
+	}
+	// DB.Check, which `issuer db check` runs, must agree: every test's
+	// final state is a consistent file.
+	if err := db.Check(context.Background()); err != nil {
+		t.Errorf("Check of a file fsck finds consistent: %v", err)
 	}
 }
 

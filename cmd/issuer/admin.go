@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +54,10 @@ const (
 type adminRequest struct {
 	Args  []string          `json:"args"`
 	Files map[string][]byte `json:"files,omitempty"`
+	// Dir is the client's working directory, sent over the admin socket
+	// only: files the command writes are created relative to it
+	// (outfile.go).
+	Dir string `json:"dir,omitempty"`
 }
 
 // adminResponse is what the command printed and its exit code. Cursor is
@@ -63,6 +68,9 @@ type adminResponse struct {
 	Stderr   string `json:"stderr"`
 	ExitCode int    `json:"exitCode"`
 	Cursor   uint64 `json:"cursor,omitempty"`
+	// Files are the files a command sent over HTTPS wrote, for the client
+	// to create (outfile.go).
+	Files []adminFile `json:"files,omitempty"`
 }
 
 // adminError is the body of a refused admin request.
@@ -96,6 +104,9 @@ func decodeAdminRequest(r io.Reader) (adminRequest, error) {
 		if name == "" || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
 			return adminRequest{}, errors.New("a file name is empty or not UTF-8 text")
 		}
+	}
+	if req.Dir != "" && (!utf8.ValidString(req.Dir) || strings.ContainsRune(req.Dir, 0) || !filepath.IsAbs(req.Dir)) {
+		return adminRequest{}, errors.New("the working directory is not an absolute path")
 	}
 	return req, nil
 }
@@ -174,6 +185,11 @@ func (st *serverState) run(ctx context.Context, req adminRequest, channel string
 	code := run(ctx, args, &stdout, &stderr, func(e *env) {
 		e.now, e.newID, e.random = st.clock.Now, st.newID, st.random
 		e.server, e.files, e.stdin = st, req.Files, strings.NewReader("")
+		if channel == "socket" {
+			e.outDir = req.Dir
+		} else {
+			e.collect = true
+		}
 		ran = e
 	})
 	if err := st.iss.ReloadKeys(ctx); err != nil {
@@ -185,6 +201,9 @@ func (st *serverState) run(ctx context.Context, req adminRequest, channel string
 	res := adminResponse{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code}
 	if ran != nil {
 		res.Cursor = ran.cursor
+		if code == exitOK {
+			res.Files = ran.outFiles
+		}
 	}
 	return res
 }

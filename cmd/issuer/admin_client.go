@@ -225,8 +225,22 @@ func (t *adminTarget) send(ctx context.Context, req adminRequest) (adminResponse
 // prints what the command printed there, and returns its exit code.
 func forward(ctx context.Context, app *cli.App, target *adminTarget, args []string, stdout, stderr io.Writer) int {
 	e := envOfApp(app)
-	res, err := target.send(ctx, adminRequest{Args: forwardedArgs(app, args), Files: e.files})
+	req := adminRequest{Args: forwardedArgs(app, args), Files: e.files}
+	if target.socket != "" {
+		// Same machine, same user: files the command writes are created
+		// where this user's relative names point (outfile.go).
+		if wd, err := os.Getwd(); err == nil {
+			req.Dir = wd
+		}
+	}
+	res, err := target.send(ctx, req)
 	if err != nil {
+		fmt.Fprintln(stderr, "issuer:", err)
+		return exitError
+	}
+	if err := writeReturnedFiles(e, res.Files); err != nil {
+		io.WriteString(stdout, res.Stdout)
+		io.WriteString(stderr, res.Stderr)
 		fmt.Fprintln(stderr, "issuer:", err)
 		return exitError
 	}

@@ -33,6 +33,16 @@ type env struct {
 	files map[string][]byte
 	// cursor is set by `logs`: the newest sign-in's sequence number.
 	cursor uint64
+
+	// Files a command writes (outfile.go). outDir is, for a command sent
+	// over the admin socket, the client's working directory; collect is
+	// set for a command sent over HTTPS, whose files go back in the answer
+	// (outFiles). outputs, on a client, names the files the command line
+	// asked for: the only ones a server's answer may carry.
+	outDir   string
+	collect  bool
+	outFiles []adminFile
+	outputs  map[string]bool
 }
 
 // option changes the env; tests use it to fix the clock and ids so that
@@ -96,6 +106,7 @@ EXIT CODES
 			clockCommand(),
 			logsCommand(),
 			benchCommand(),
+			dbCommand(),
 		},
 		// Errors are printed once by run; the default handler would call
 		// os.Exit from inside the library.
@@ -112,7 +123,7 @@ EXIT CODES
 // defaultEnv is the env of a real run.
 func defaultEnv() *env {
 	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second,
-		stdin: os.Stdin, files: map[string][]byte{}}
+		stdin: os.Stdin, files: map[string][]byte{}, outputs: map[string]bool{}}
 }
 
 // envOf returns the env newApp stored in the app.

@@ -23,8 +23,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/issuer-dev/issuer/bench"
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/issuer/bench"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )

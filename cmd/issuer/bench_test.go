@@ -9,21 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/issuer-dev/issuer/bench"
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/issuer/bench"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
 )
-
-// TestMain lets `issuer bench` start its server from this test binary:
-// under `go test`, os.Executable() is the test binary, and the bench marks
-// its child with childEnv, on which the binary runs the CLI instead of the
-// tests.
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		main()
-	}
-	os.Exit(m.Run())
-}
 
 // TestBench runs `issuer bench` end to end with short levels, starting a
 // real server process, and checks the report's shape and that no request

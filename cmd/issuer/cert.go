@@ -7,9 +7,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"math/big"
 	"os"
 	"strings"
@@ -171,9 +170,7 @@ func certCreate(c *cli.Context) error {
 		return usageError("--out-cert and --out-key must name different files")
 	}
 	for _, p := range []string{certPath, keyPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s already exists; not overwriting it", p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
+		if err := declareOutput(c, p); err != nil {
 			return err
 		}
 	}
@@ -187,18 +184,14 @@ func certCreate(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := writeNewFile(keyPath, keyPEM, 0o600); err != nil {
-			return err
-		}
-		if err := writeNewFile(certPath, certPEM, 0o644); err != nil {
-			os.Remove(keyPath)
+		keyFile, certFile, err := writeKeyPair(c, keyPath, keyPEM, certPath, certPEM)
+		if err != nil {
 			return err
 		}
 		block, _ := pem.Decode(certPEM)
 		k, err := dir.AddKeyCredential(c.Context, app.AppID, block.Bytes, c.String("display-name"))
 		if err != nil {
-			os.Remove(keyPath)
-			os.Remove(certPath)
+			removeOutputs(keyFile, certFile)
 			return applicationError(appID, err)
 		}
 		if err := printObject(c, newKeyCredentialView(k), keyCredentialFields(k)); err != nil {
@@ -209,6 +202,36 @@ func certCreate(c *cli.Context) error {
 		}
 		return nil
 	})
+}
+
+// writeKeyPair writes the private key (mode 0600) and the certificate
+// (0644) where the command line said (see outfile.go), and returns the
+// paths created here, for removal should registering fail.
+func writeKeyPair(c *cli.Context, keyPath string, keyPEM []byte, certPath string, certPEM []byte) (string, string, error) {
+	e := envOf(c)
+	write := func(data []byte) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := w.Write(data); return err }
+	}
+	if err := writeOutputFile(c, keyPath, 0o600, write(keyPEM)); err != nil {
+		return "", "", err
+	}
+	keyFile, _ := e.outputPath(keyPath)
+	if err := writeOutputFile(c, certPath, 0o644, write(certPEM)); err != nil {
+		removeOutputs(keyFile)
+		return "", "", err
+	}
+	certFile, _ := e.outputPath(certPath)
+	return keyFile, certFile, nil
+}
+
+// removeOutputs removes files a failed command created here ("" is a file
+// returned to the client, which it has not written).
+func removeOutputs(paths ...string) {
+	for _, p := range paths {
+		if p != "" {
+			os.Remove(p)
+		}
+	}
 }
 
 // newSelfSignedCertificate returns a self-signed certificate for a new
@@ -242,24 +265,6 @@ func newSelfSignedCertificate(name string, now time.Time, days int) (certPEM, ke
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), nil
-}
-
-// writeNewFile creates path with mode, failing if it exists.
-func writeNewFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return err
-	}
-	return os.Chmod(path, mode) // the umask may have narrowed a 0644 file; never widens 0600
 }
 
 // keyCredentialView is the JSON of a certificate credential: Graph's

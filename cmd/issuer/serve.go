@@ -95,6 +95,10 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"}},
+			&cli.DurationFlag{Name: "read-header-timeout", Usage: "close connections whose request headers take longer than `DURATION`",
+				Value: issuer.DefaultHTTPLimits.ReadHeaderTimeout, EnvVars: []string{"ISSUER_READ_HEADER_TIMEOUT"}},
+			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
+				Value: issuer.DefaultHTTPLimits.ReadTimeout, EnvVars: []string{"ISSUER_READ_TIMEOUT"}},
 		},
 		Action: serve,
 	}
@@ -119,6 +123,7 @@ type serveOptions struct {
 	adminToken    string // the token of --admin-token-file; empty: remote admin off
 	signer        string // auto, go or openssl
 	tokenConc     int
+	limits        issuer.HTTPLimits
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -131,6 +136,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 		seed: c.Path("seed"), clock: issuer.ClockReal,
 		signer: c.Generic("signer").(*choice).value, tokenConc: c.Int("token-concurrency"),
+		limits: issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -149,6 +155,9 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if o.rotateEvery < 0 || o.rotateEvery > 0 && o.rotateEvery < time.Second {
 		return o, usageError("--rotate-every must be at least 1s")
+	}
+	if o.limits.ReadHeaderTimeout <= 0 || o.limits.ReadTimeout <= 0 {
+		return o, usageError("--read-header-timeout and --read-timeout must be positive")
 	}
 	if o.rotateGrace < 0 {
 		return o, usageError("--rotate-grace must not be negative")
@@ -342,17 +351,10 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 		mux.Handle("/", handler)
 		handler = mux
 	}
-	srv := &http.Server{
-		Handler:           accessLog(logger, handler),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := issuer.NewHTTPServer(accessLog(logger, handler), o.limits)
+	srv.TLSConfig = tlsConfig
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	srv.ConnContext = iss.ConnContext // fair order of token requests under load
 	served := make(chan error, 1)
 	go func() {

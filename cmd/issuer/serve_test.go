@@ -277,11 +277,7 @@ func TestServeBinarySIGTERM(t *testing.T) {
 		t.Skip("no SIGTERM on Windows")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "issuer")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := issuerBinary(t)
 	cmd := exec.Command(bin, "--db", filepath.Join(dir, "issuer.db"), "serve", "--addr", "127.0.0.1:0")
 	stderr := newWatchedBuffer()
 	cmd.Stdout, cmd.Stderr = new(bytes.Buffer), stderr

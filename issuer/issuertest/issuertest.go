@@ -64,6 +64,7 @@ type options struct {
 	seeds    []seedSource
 	configFn []func(*issuer.Config)
 	signer   string // a --signer name; empty: $ISSUER_TEST_SIGNER, else go
+	limits   issuer.HTTPLimits
 }
 
 // seedSource is a seed file's path or a seed value.
@@ -114,6 +115,13 @@ func WithConfig(f func(*issuer.Config)) Option {
 // against the OpenSSL backend (ISSUER_TEST_SIGNER=openssl go test ./...),
 // and with the Go backend otherwise. Tokens are the same bytes either way.
 func Signer(name string) Option { return func(o *options) { o.signer = name } }
+
+// HTTPLimits sets the limits of the HTTP server (zero fields keep
+// issuer.DefaultHTTPLimits, which `issuer serve` uses too), e.g. a short
+// ReadHeaderTimeout for a test of slow clients.
+func HTTPLimits(l issuer.HTTPLimits) Option {
+	return func(o *options) { o.limits = l }
+}
 
 // NewServer starts a server for the test and closes it when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
@@ -228,7 +236,9 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	if s.Issuer, err = issuer.New(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.srv.Config.Handler = s.Issuer.Handler()
+	// The http.Server is built as `issuer serve` builds it, so that tests
+	// meet its timeouts and header limit.
+	s.srv.Config = issuer.NewHTTPServer(s.Issuer.Handler(), o.limits)
 	s.srv.Config.ConnContext = s.Issuer.ConnContext
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.StartTLS()

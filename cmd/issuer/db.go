@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/storage"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// dbCommand is `issuer db`: backups and consistency checks of the database
+// file.
+func dbCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "db",
+		Usage: "back up and check the database file",
+		Description: `The database is one bbolt file holding the whole directory, the signing
+keys and the local CA: back it up. Both commands work while issuer serve
+runs (they go over the admin socket and run in the server).`,
+		Subcommands: []*cli.Command{
+			dbBackupCommand(),
+			dbCheckCommand(),
+		},
+	}
+}
+
+func dbBackupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent copy of the database to a new file",
+		ArgsUsage: "FILE",
+		Description: `The copy is the database as of one read transaction: token requests and
+admin commands go on while it is written, and the copy holds every change
+acknowledged before it started. FILE gets mode 0600 (it holds the signing
+keys) and must not exist. A copy is a database: issuer --db FILE serve
+serves it, issuer db check FILE checks it.
+
+Where FILE goes: run directly or through the admin socket (the server is on
+this machine), FILE is created where you name it, relative to your working
+directory. Through --server (remote admin over HTTPS) the server sends the
+copy in its answer and this command writes it here, up to 32 MiB; for a
+larger database run the command on the server's machine.
+
+EXAMPLES
+   issuer db backup issuer-$(date +%F).db
+   issuer --server https://issuer.test:8443 --admin-token-file t db backup copy.db`,
+		Action: dbBackup,
+	}
+}
+
+// backupView is `db backup -o json`.
+type backupView struct {
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"`
+}
+
+func dbBackup(c *cli.Context) error {
+	args, err := requireArgs(c, "FILE")
+	if err != nil {
+		return err
+	}
+	name := args[0]
+	if err := declareOutput(c, name); err != nil {
+		return err
+	}
+	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
+		var n int64
+		err := writeOutputFile(c, name, 0o600, func(w io.Writer) error {
+			var err error
+			n, err = db.Backup(c.Context, w)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("backing up to %s: %w", name, err)
+		}
+		if isJSON(c) {
+			return writeJSON(c.App.Writer, backupView{File: name, Bytes: n})
+		}
+		return printDone(c, "backed up the database to %s (%d bytes)", name, n)
+	})
+}
+
+func dbCheckCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "check a database file: bbolt's page structure, and every record and index",
+		ArgsUsage: "[FILE]",
+		Description: `Without FILE, checks --db (in the server, while issuer serve runs). With
+FILE, opens that file read-only here (a backup, or a database no server
+holds). bbolt's own check (every page reachable or free, none freed twice)
+runs first, then the directory's: every record decodes, and every index
+entry names a record that names it back. Problems are listed, one per line,
+and the exit code is 1; a consistent file exits 0.
+
+EXAMPLES
+   issuer db check
+   issuer db check backup.db`,
+		Action: dbCheck,
+	}
+}
+
+// checkView is `db check -o json`.
+type checkView struct {
+	File     string   `json:"file"`
+	Problems []string `json:"problems"`
+}
+
+func dbCheck(c *cli.Context) error {
+	args := c.Args().Slice()
+	switch {
+	case len(args) > 1:
+		return usageError("db check: want at most one FILE, got %d arguments", len(args))
+	case len(args) == 0:
+		return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
+			return reportCheck(c, db.Path(), db.Check(c.Context))
+		})
+	case envOf(c).server != nil:
+		// The server opens no file a client names: the client checks
+		// its own files.
+		return fmt.Errorf("db check FILE %w; it runs where the file is", errNotForwardable)
+	}
+	name := args[0]
+	db, err := storage.Open(name, storage.Options{ReadOnly: true, Timeout: envOf(c).lockTimeout})
+	switch {
+	case errors.Is(err, storage.ErrLocked):
+		return fmt.Errorf("%w; to check the database of a running server, run issuer --db %s db check (without FILE): it runs in the server", err, shellQuote(name))
+	case err != nil:
+		return reportCheck(c, name, &storage.CheckError{Path: name, Problems: []string{err.Error()}})
+	}
+	defer db.Close()
+	return reportCheck(c, name, db.Check(c.Context))
+}
+
+// reportCheck prints the outcome of a check: "consistent", or each problem
+// on a line of its own followed by an error (exit code 1).
+func reportCheck(c *cli.Context, name string, err error) error {
+	var ce *storage.CheckError
+	switch {
+	case errors.As(err, &ce):
+	case err != nil:
+		return err
+	case isJSON(c):
+		return writeJSON(c.App.Writer, checkView{File: name, Problems: []string{}})
+	default:
+		return printDone(c, "%s: consistent", name)
+	}
+	if isJSON(c) {
+		if err := writeJSON(c.App.Writer, checkView{File: name, Problems: ce.Problems}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range ce.Problems {
+			fmt.Fprintf(c.App.Writer, "%s: %s\n", name, p)
+		}
+	}
+	return fmt.Errorf("%s: %d problems found", name, len(ce.Problems))
+}

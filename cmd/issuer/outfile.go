@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Files a command writes (app cert create's key and certificate, db
+// backup's copy) go where the user who typed the command asked, whichever
+// way the command runs:
+//
+//   - run directly, the command creates them;
+//   - sent over the admin socket, the server creates them: the socket
+//     (mode 0600) means the server and the client are the same user on the
+//     same machine, and the client sends its working directory so that a
+//     relative name means what it meant to the user;
+//   - sent over HTTPS, the server creates nothing on its own machine (a
+//     remote client naming a path there could create files anywhere the
+//     server may write): it returns the files in its answer, and the
+//     client creates them, but only those the command line named.
+//
+// Files are created exclusively (an existing file is never overwritten)
+// with their mode, synced before the command reports success.
+
+// maxAdminOutputBytes bounds what a command sent over HTTPS may return as
+// files, within the answer's limit (maxAdminResponseBytes, which base64
+// inflates by a third).
+const maxAdminOutputBytes = 32 << 20
+
+// adminFile is a file a command sent over HTTPS wrote, returned to the
+// client.
+type adminFile struct {
+	Name string      `json:"name"`
+	Mode fs.FileMode `json:"mode"`
+	Data []byte      `json:"data"`
+}
+
+// outputPath is where the file name is created here, or "" when it is
+// returned to the client instead (HTTPS).
+func (e *env) outputPath(name string) (string, error) {
+	switch {
+	case e.server == nil:
+		return name, nil
+	case e.collect:
+		return "", nil
+	case filepath.IsAbs(name):
+		return name, nil
+	case e.outDir == "":
+		return "", fmt.Errorf("%s: a relative file name, and the client did not send its working directory", name)
+	}
+	return filepath.Join(e.outDir, name), nil
+}
+
+// declareOutput checks, before the command does anything, that the file it
+// will write does not exist, and on a client records the name as one a
+// server's answer may carry.
+func declareOutput(c *cli.Context, name string) error {
+	if name == "" {
+		return usageError("an output file name is empty")
+	}
+	e := envOf(c)
+	path, err := e.outputPath(name)
+	if err != nil {
+		return err
+	}
+	if path != "" {
+		if _, err := os.Lstat(path); err == nil {
+			return fmt.Errorf("%s already exists; not overwriting it", name)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if e.server == nil {
+		e.outputs[name] = true
+	}
+	return nil
+}
+
+// writeOutputFile creates the file name with mode from what write writes:
+// here, or, for a command sent over HTTPS, in the answer.
+func writeOutputFile(c *cli.Context, name string, mode fs.FileMode, write func(io.Writer) error) error {
+	e := envOf(c)
+	path, err := e.outputPath(name)
+	if err != nil {
+		return err
+	}
+	if path != "" {
+		return createFile(path, mode, write)
+	}
+	used := 0
+	for _, f := range e.outFiles {
+		used += len(f.Data)
+	}
+	buf := &cappedBuffer{max: maxAdminOutputBytes - used}
+	if err := write(buf); err != nil {
+		return err
+	}
+	e.outFiles = append(e.outFiles, adminFile{Name: name, Mode: mode, Data: buf.Bytes()})
+	return nil
+}
+
+// createFile creates path exclusively with mode, writes it with write and
+// syncs it. On any failure the file is removed.
+func createFile(path string, mode fs.FileMode, write func(io.Writer) error) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode) // the umask may have narrowed a 0644 file; never widens 0600
+}
+
+// writeNewFile creates path with mode holding data, failing if it exists.
+func writeNewFile(path string, data []byte, mode fs.FileMode) error {
+	return createFile(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// cappedBuffer is a bytes.Buffer that refuses to grow beyond max.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("the output is larger than the %d MiB the remote admin API returns; run the command on the server's machine, where it goes over the admin socket", maxAdminOutputBytes>>20)
+	}
+	return b.Buffer.Write(p)
+}
+
+// writeReturnedFiles creates, on the client, the files a server returned
+// with a command sent over HTTPS. Only files the command line named are
+// accepted: a server cannot make the client write elsewhere.
+func writeReturnedFiles(e *env, files []adminFile) error {
+	for _, f := range files {
+		if !e.outputs[f.Name] {
+			return fmt.Errorf("the server returned a file %q the command did not name; nothing was written", f.Name)
+		}
+	}
+	for _, f := range files {
+		if err := writeNewFile(f.Name, f.Data, f.Mode.Perm()&0o666); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Name, err)
+		}
+	}
+	return nil
+}
