@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -91,4 +92,41 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 		return s.verifyFederatedAssertion(ctx, a, app, now)
 	}
 	return s.verifyCertificateAssertion(a, auth, app, now)
+}
+
+// client finds the client of a token request in tenant t and checks its
+// credential, in Entra's order for every grant: AADSTS900144 without a
+// client_id, 700016 and 7000112 before the credential is looked at
+// (protocol.md §4.2 step 2, §4.3 step 2, §2.1). It returns the consent
+// request begun for flow and the appidacr/azpacr the credential earns. A
+// public client presents nothing and earns "0"; whether the grant accepts
+// one is the grant's decision.
+func (s *Server) client(ctx context.Context, c *call, a authority, flow consent.Flow, t tenant.Tenant, req *tokenRequest) (consent.Request, string, error) {
+	if req.ClientID == "" {
+		return consent.Request{}, "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+	}
+	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: req.ClientID}
+	var err error
+	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, req.ClientID); err != nil {
+		return consent.Request{}, "", err
+	}
+	if d := consent.CheckClient(creq); d != nil {
+		return consent.Request{}, "", DenialError(d)
+	}
+	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
+	if err != nil {
+		return consent.Request{}, "", err
+	}
+	return creq, acr, nil
+}
+
+// decide asks the policy engine and turns its refusal into the Entra error
+// that answers it.
+func (s *Server) decide(ctx context.Context, creq consent.Request) (consent.Decision, error) {
+	dec, err := s.engine.Decide(ctx, creq)
+	var d *consent.Denial
+	if errors.As(err, &d) {
+		return consent.Decision{}, DenialError(d)
+	}
+	return dec, err
 }

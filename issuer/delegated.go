@@ -73,12 +73,8 @@ func (s *Server) decideAndSign(ctx context.Context, now time.Time, creq *consent
 	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), creq.Tenant, scope.Resource); err != nil {
 		return issued{}, consent.Decision{}, err
 	}
-	dec, err := s.engine.Decide(ctx, *creq)
-	var d *consent.Denial
-	switch {
-	case errors.As(err, &d):
-		return issued{}, consent.Decision{}, DenialError(d)
-	case err != nil:
+	dec, err := s.decide(ctx, *creq)
+	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}
 	t := userToken{
@@ -182,30 +178,6 @@ func requestedDelegatedScope(req *tokenRequest) (delegatedScope, error) {
 		return delegatedScope{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'scope'.")
 	}
 	return parseDelegatedScopes(req.Scopes)
-}
-
-// delegatedClient finds the client in the user's tenant and checks its
-// credential, in Entra's order: AADSTS700016 and 7000112 before the
-// credential is looked at (protocol.md §4.3 step 2, §2.1). A public client
-// presents nothing and earns appidacr "0"; whether the grant accepts one is
-// the grant's decision.
-func (s *Server) delegatedClient(ctx context.Context, c *call, a authority, flow consent.Flow, t tenant.Tenant, req *tokenRequest) (consent.Request, string, error) {
-	if req.ClientID == "" {
-		return consent.Request{}, "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
-	}
-	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: req.ClientID}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, req.ClientID); err != nil {
-		return consent.Request{}, "", err
-	}
-	if d := consent.CheckClient(creq); d != nil {
-		return consent.Request{}, "", DenialError(d)
-	}
-	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
-	if err != nil {
-		return consent.Request{}, "", err
-	}
-	return creq, acr, nil
 }
 
 // errUserNotFound is AADSTS50034 (suberror bad_token): the user is not a

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
@@ -27,22 +26,11 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 		return issued{}, errorf(CodeNoTenantInfo,
 			"No tenant-identifying information found in either the request or implied by any provided credentials.")
 	}
-	if req.ClientID == "" {
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
-	}
-	store := s.cfg.Directory.Store()
-	creq := consent.Request{Flow: consent.FlowClientCredentials, Tenant: a.tenant, ClientAppID: req.ClientID, Default: true}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, store, a.tenant, req.ClientID); err != nil {
-		return issued{}, err
-	}
-	if d := consent.CheckClient(creq); d != nil {
-		return issued{}, DenialError(d)
-	}
-	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
+	creq, acr, err := s.client(ctx, c, a, consent.FlowClientCredentials, a.tenant, req)
 	if err != nil {
 		return issued{}, err
 	}
+	creq.Default = true
 	if acr == appIDACRPublic {
 		// A public client has no credential, and app-only tokens need one.
 		return issued{}, errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
@@ -51,15 +39,11 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 		return issued{}, err
 	}
 	c.resource = creq.ResourceName
-	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, store, a.tenant, creq.ResourceName); err != nil {
+	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), a.tenant, creq.ResourceName); err != nil {
 		return issued{}, err
 	}
-	dec, err := s.engine.Decide(ctx, creq)
-	var d *consent.Denial
-	switch {
-	case errors.As(err, &d):
-		return issued{}, DenialError(d)
-	case err != nil:
+	dec, err := s.decide(ctx, creq)
+	if err != nil {
 		return issued{}, err
 	}
 	t := appToken{

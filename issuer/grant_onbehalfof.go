@@ -71,7 +71,7 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	if err != nil {
 		return issued{}, err
 	}
-	creq, acr, err := s.delegatedClient(ctx, c, a, consent.FlowOnBehalfOf, t, req)
+	creq, acr, err := s.client(ctx, c, a, consent.FlowOnBehalfOf, t, req)
 	if err != nil {
 		return issued{}, err
 	}

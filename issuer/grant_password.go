@@ -48,7 +48,7 @@ func (s *Server) password(ctx context.Context, c *call, a authority, req *tokenR
 			return issued{}, err
 		}
 	}
-	creq, acr, err := s.delegatedClient(ctx, c, a, consent.FlowPassword, t, req)
+	creq, acr, err := s.client(ctx, c, a, consent.FlowPassword, t, req)
 	if err != nil {
 		return issued{}, err
 	}

@@ -87,7 +87,7 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 	if err != nil {
 		return issued{}, err
 	}
-	creq, acr, err := s.delegatedClient(ctx, c, a, consent.FlowRefreshToken, t, req)
+	creq, acr, err := s.client(ctx, c, a, consent.FlowRefreshToken, t, req)
 	if err != nil {
 		return issued{}, err
 	}
