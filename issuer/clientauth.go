@@ -48,7 +48,7 @@ func (s *Server) authenticateClient(ctx context.Context, auth authority, app *te
 		}
 		return appIDACRCertificate, nil
 	case !secret:
-		return "", errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return "", errNoClientCredential()
 	}
 	err := app.VerifySecret(req.ClientSecret, now)
 	switch {
@@ -76,7 +76,7 @@ func (s *Server) authenticateClient(ctx context.Context, auth authority, app *te
 func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenant.Application, req *tokenRequest, now time.Time) error {
 	switch req.ClientAssertionType {
 	case "":
-		return errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_assertion_type'.")
+		return errMissing("client_assertion_type")
 	case clientAssertionTypeJWT:
 	default:
 		return errorf(CodeAssertionType, "Unexpected client assertion type. The client_assertion_type must be '%s'.", clientAssertionTypeJWT)
@@ -103,21 +103,32 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 // one is the grant's decision.
 func (s *Server) client(ctx context.Context, c *call, a authority, flow consent.Flow, t tenant.Tenant, req *tokenRequest) (consent.Request, string, error) {
 	if req.ClientID == "" {
-		return consent.Request{}, "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+		return consent.Request{}, "", errMissing("client_id")
 	}
-	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: req.ClientID}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, req.ClientID); err != nil {
+	creq, err := s.findClient(ctx, flow, t, req.ClientID)
+	if err != nil {
 		return consent.Request{}, "", err
-	}
-	if d := consent.CheckClient(creq); d != nil {
-		return consent.Request{}, "", DenialError(d)
 	}
 	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
 	if err != nil {
 		return consent.Request{}, "", err
 	}
 	return creq, acr, nil
+}
+
+// findClient begins the consent request of flow for the client clientID in
+// tenant t: AADSTS700016 or 7000112 when it has no usable service principal
+// there.
+func (s *Server) findClient(ctx context.Context, flow consent.Flow, t tenant.Tenant, clientID string) (consent.Request, error) {
+	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: clientID}
+	var err error
+	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, clientID); err != nil {
+		return consent.Request{}, err
+	}
+	if d := consent.CheckClient(creq); d != nil {
+		return consent.Request{}, DenialError(d)
+	}
+	return creq, nil
 }
 
 // decide asks the policy engine and turns its refusal into the Entra error

@@ -167,7 +167,7 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 func requestedDelegatedScope(req *tokenRequest) (delegatedScope, error) {
 	if req.Endpoint == 1 {
 		if req.Resource == "" {
-			return delegatedScope{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'resource'.")
+			return delegatedScope{}, errMissing("resource")
 		}
 		return v1DelegatedScope(req.Resource, req.Scopes), nil
 	}
@@ -175,7 +175,7 @@ func requestedDelegatedScope(req *tokenRequest) (delegatedScope, error) {
 		return delegatedScope{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
 	}
 	if len(req.Scopes) == 0 {
-		return delegatedScope{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'scope'.")
+		return delegatedScope{}, errMissing("scope")
 	}
 	return parseDelegatedScopes(req.Scopes)
 }

@@ -263,3 +263,16 @@ func (e *Error) wrap(cause error) *Error {
 func serverError(cause error) *Error {
 	return errorf(CodeServerError, "There was an error issuing a token or an issue with our sign-in service. Quote the trace ID when reporting it.").wrap(cause)
 }
+
+// errMissing is AADSTS900144, Entra's answer to a required parameter left
+// out of the request body.
+func errMissing(name string) *Error {
+	return errorf(CodeMissingParameter, "The request body must contain the following parameter: '%s'.", name)
+}
+
+// errNoClientCredential is AADSTS7000218: a confidential client sent
+// neither a secret nor an assertion, or a public client asked for a grant
+// that needs one.
+func errNoClientCredential() *Error {
+	return errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+}

@@ -33,7 +33,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 	creq.Default = true
 	if acr == appIDACRPublic {
 		// A public client has no credential, and app-only tokens need one.
-		return issued{}, errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return issued{}, errNoClientCredential()
 	}
 	if creq.ResourceName, err = appOnlyResource(req); err != nil {
 		return issued{}, err
@@ -69,7 +69,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 func appOnlyResource(req *tokenRequest) (string, error) {
 	if req.Endpoint == 1 {
 		if req.Resource == "" {
-			return "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'resource'.")
+			return "", errMissing("resource")
 		}
 		return req.Resource, nil
 	}
@@ -77,7 +77,7 @@ func appOnlyResource(req *tokenRequest) (string, error) {
 		return "", errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
 	}
 	if len(req.Scopes) == 0 {
-		return "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'scope'.")
+		return "", errMissing("scope")
 	}
 	return parseDefaultScope(req.Scopes)
 }

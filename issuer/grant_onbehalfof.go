@@ -46,13 +46,13 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	case a.kind == consumersAuthority:
 		return issued{}, errNotOnCommon()
 	case req.RequestedTokenUse == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'requested_token_use'.")
+		return issued{}, errMissing("requested_token_use")
 	case req.RequestedTokenUse != requestedTokenUseOBO:
 		return issued{}, errMalformed("The value of 'requested_token_use' must be 'on_behalf_of'; this issuer serves no other jwt-bearer grant.")
 	case req.Assertion == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'assertion'.")
+		return issued{}, errMissing("assertion")
 	case req.ClientID == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+		return issued{}, errMissing("client_id")
 	}
 	scope, err := requestedDelegatedScope(req)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	aud := claims.Aud[0]
 	switch {
 	case acr == appIDACRPublic:
-		return issued{}, errorf(CodeMissingClientCred, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return issued{}, errNoClientCredential()
 	case claims.isIDToken():
 		return issued{}, errorf(CodeIDTokenAssertion, "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant.")
 	case claims.isAppOnly():

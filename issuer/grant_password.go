@@ -32,11 +32,11 @@ func (s *Server) password(ctx context.Context, c *call, a authority, req *tokenR
 	case a.kind == commonAuthority || a.kind == consumersAuthority:
 		return issued{}, errNotOnCommon()
 	case req.ClientID == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+		return issued{}, errMissing("client_id")
 	case req.Username == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'username'.")
+		return issued{}, errMissing("username")
 	case req.Password == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'password'.")
+		return issued{}, errMissing("password")
 	}
 	scope, err := requestedDelegatedScope(req)
 	if err != nil {

@@ -69,9 +69,9 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 	case a.kind == consumersAuthority:
 		return issued{}, errNotOnCommon()
 	case req.RefreshToken == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'refresh_token'.")
+		return issued{}, errMissing("refresh_token")
 	case req.ClientID == "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'client_id'.")
+		return issued{}, errMissing("client_id")
 	case req.Endpoint == 2 && req.Resource != "":
 		return issued{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
 	}

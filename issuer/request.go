@@ -50,10 +50,8 @@ type tokenRequest struct {
 	ClientAssertion     string
 	ClientAssertionType string
 
-	// Scopes is the scope parameter split on whitespace; HasScope tells an
-	// absent parameter from an empty one.
+	// Scopes is the scope parameter split on whitespace.
 	Scopes   []string
-	HasScope bool
 	Resource string
 
 	Assertion         string // jwt-bearer (OBO)
@@ -64,10 +62,6 @@ type tokenRequest struct {
 	// ClientInfo is client_info=1: MSAL asks for the client_info member
 	// (the user's uid and utid) in user flows.
 	ClientInfo bool
-
-	// CorrelationID is the client-request-id form parameter (msal-node
-	// sends it in the body as well as the header).
-	CorrelationID string
 }
 
 // singleValued lists the parameters we read. Each may appear at most once;
@@ -157,11 +151,9 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 		Username:            form.Get("username"),
 		Password:            form.Get("password"),
 		RefreshToken:        form.Get("refresh_token"),
-		CorrelationID:       form.Get("client-request-id"),
 		ClientInfo:          form.Get("client_info") == "1",
 	}
 	if scope, ok := form["scope"]; ok {
-		req.HasScope = true
 		if len(scope[0]) > maxScopeBytes {
 			return nil, errorf(CodeInvalidScope,
 				"The provided value for the input parameter 'scope' is not valid: it is longer than %d bytes.", maxScopeBytes)

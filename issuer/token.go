@@ -124,7 +124,7 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 	c.tenantID = a.tenant.ID
 	switch req.GrantType {
 	case "":
-		return issued{}, errorf(CodeMissingParameter, "The request body must contain the following parameter: 'grant_type'.")
+		return issued{}, errMissing("grant_type")
 	case grantClientCredentials:
 		return s.clientCredentials(ctx, c, a, req)
 	case grantPassword:

@@ -48,14 +48,11 @@ func (s *Server) IssueUserToken(ctx context.Context, r UserTokenRequest) (string
 		}
 	}
 	if r.Resource == "" {
-		return "", errorf(CodeMissingParameter, "The request body must contain the following parameter: 'resource'.")
+		return "", errMissing("resource")
 	}
-	creq := consent.Request{Flow: consent.FlowInteractive, Tenant: t, ClientAppID: r.ClientAppID}
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, r.ClientAppID); err != nil {
+	creq, err := s.findClient(ctx, consent.FlowInteractive, t, r.ClientAppID)
+	if err != nil {
 		return "", err
-	}
-	if d := consent.CheckClient(creq); d != nil {
-		return "", DenialError(d)
 	}
 	acr := appIDACRSecret
 	if creq.ClientApp.IsFallbackPublicClient {
