@@ -135,10 +135,11 @@ func newServerState(db *storage.DB, clock *issuer.Clock, iss *issuer.Server, e *
 var errNotForwardable = errors.New("cannot run through the admin channel of a running server")
 
 // forwardable checks that the command line names a command the server may
-// run for a client: not serve.
+// run for a client: not serve, and not bench, which starts servers of its
+// own and pins the CPUs of the process it runs in.
 func forwardable(app *cli.App, args []string) error {
-	if path := commandPath(app, args); len(path) > 0 && path[0] == "serve" {
-		return fmt.Errorf("serve %w", errNotForwardable)
+	if path := commandPath(app, args); len(path) > 0 && (path[0] == "serve" || path[0] == "bench") {
+		return fmt.Errorf("%s %w", path[0], errNotForwardable)
 	}
 	return nil
 }

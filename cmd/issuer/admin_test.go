@@ -415,7 +415,9 @@ func TestAdminRequests(t *testing.T) {
 	}{
 		{"serve", http.MethodPost, "application/json", `{"args":["serve","--addr","127.0.0.1:0"]}`, 200, "", exitUsage, "serve cannot run through the admin channel"},
 		{"serve after a global flag", http.MethodPost, "application/json", `{"args":["-o","json","serve"]}`, 200, "", exitUsage, "cannot run through the admin channel"},
+		{"bench", http.MethodPost, "application/json", `{"args":["bench","--duration","1s"]}`, 200, "", exitUsage, "bench cannot run through the admin channel"},
 		{"follow", http.MethodPost, "application/json", `{"args":["logs","--follow"]}`, 200, "", exitUsage, "--follow is driven by the client"},
+		{"a certificate not sent", http.MethodPost, "application/json", `{"args":["app","cert","add","--app","00000000-0000-4000-8000-000000000001","--cert","/etc/ssl/certs/ca-certificates.crt"]}`, 200, "", exitError, "did not send this file"},
 		{"a file not sent", http.MethodPost, "application/json", `{"args":["apply","-f","/etc/passwd"]}`, 200, "", exitError, "did not send this file"},
 		{"usage error", http.MethodPost, "application/json", `{"args":["tenant","add"]}`, 200, "", exitUsage, `Required flag "name" not set`},
 		{"no command", http.MethodPost, "application/json", `{"args":[]}`, 200, "", exitOK, ""},

@@ -64,7 +64,7 @@ func certAdd(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	der, err := readCertificateFile(c.Path("cert"))
+	der, err := readCertificateFile(c, c.Path("cert"))
 	if err != nil {
 		return err
 	}
@@ -80,9 +80,10 @@ func certAdd(c *cli.Context) error {
 }
 
 // readCertificateFile returns the first certificate of a PEM file, or the
-// file itself when it is not PEM (a DER .cer).
-func readCertificateFile(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
+// file itself when it is not PEM (a DER .cer). It reads through readInput,
+// so that a command forwarded to a server carries the client's file.
+func readCertificateFile(c *cli.Context, path string) ([]byte, error) {
+	raw, err := readInput(c, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading certificate: %w", err)
 	}

@@ -19,9 +19,9 @@ func keysCommand() *cli.Command {
 		Usage: "list and rotate the token-signing keys",
 		Description: `One key signs tokens (active). After a rotation the previous key is retired:
 it no longer signs but stays in the JWKS until its grace period ends, so
-tokens it signed keep verifying, then it leaves the JWKS (expired). A server
-running on the database loads the new key when it restarts; serve
---rotate-every rotates on a schedule without a restart.`,
+tokens it signed keep verifying, then it leaves the JWKS (expired). While
+serve runs, keys rotate runs in the server, which signs with the new key
+from the next request on; serve --rotate-every rotates on a schedule.`,
 		Subcommands: []*cli.Command{
 			keysListCommand(),
 			keysRotateCommand(),

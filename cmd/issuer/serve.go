@@ -94,7 +94,7 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
 			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
-				EnvVars: []string{"ISSUER_ADMIN_TOKEN_FILE"}},
+				EnvVars: []string{"ISSUER_SERVE_ADMIN_TOKEN_FILE"}},
 			&cli.DurationFlag{Name: "read-header-timeout", Usage: "close connections whose request headers take longer than `DURATION`",
 				Value: issuer.DefaultHTTPLimits.ReadHeaderTimeout, EnvVars: []string{"ISSUER_READ_HEADER_TIMEOUT"}},
 			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
@@ -369,7 +369,7 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 	go func() {
 		defer close(rotating)
 		if o.rotateEvery > 0 {
-			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, db, iss, logger)
+			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, clock.Now, db, iss, logger)
 		}
 	}()
 	// The rotation goroutine uses the database: it ends before the caller
@@ -466,9 +466,10 @@ func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL stri
 }
 
 // rotateKeysEvery rotates the signing keys every d until ctx ends, and has
-// iss load each new key: `serve --rotate-every`. A failed rotation is
-// logged and tried again at the next tick.
-func rotateKeysEvery(ctx context.Context, every, grace time.Duration, ks issuer.KeyStore, iss *issuer.Server, logger *slog.Logger) {
+// iss load each new key: `serve --rotate-every`. Keys are stamped with the
+// server's clock (now), against which the JWKS judges them. A failed
+// rotation is logged and tried again at the next tick.
+func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks issuer.KeyStore, iss *issuer.Server, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -477,7 +478,7 @@ func rotateKeysEvery(ctx context.Context, every, grace time.Duration, ks issuer.
 			return
 		case <-t.C:
 		}
-		k, err := issuer.RotateKeys(ctx, ks, time.Now(), grace)
+		k, err := issuer.RotateKeys(ctx, ks, now(), grace)
 		if err == nil {
 			err = iss.ReloadKeys(ctx)
 		}
