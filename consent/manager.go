@@ -464,7 +464,7 @@ func userPrincipal(u tenant.User) principal {
 }
 
 // assign creates an app role assignment; created is false when the principal
-// already held the role.
+// already held the role, and the assignment returned is then the stored one.
 func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.ServicePrincipal, r tenant.AppRole, p principal) (AppRoleAssignment, bool, error) {
 	a := AppRoleAssignment{
 		ID: m.newID(), TenantID: t.ID, AppRoleID: r.ID,
@@ -475,7 +475,16 @@ func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.Serv
 	err := m.store.CreateAppRoleAssignment(ctx, a)
 	switch {
 	case errors.Is(err, tenant.ErrExists):
-		return a, false, nil
+		held, lerr := m.store.AppRoleAssignmentsOf(ctx, t.ID, p.id, resSP.ID)
+		if lerr != nil {
+			return AppRoleAssignment{}, false, lerr
+		}
+		for _, h := range held {
+			if h.AppRoleID == r.ID {
+				return h, false, nil
+			}
+		}
+		return AppRoleAssignment{}, false, fmt.Errorf("assigning app role %s of %s to %s: %w", r.Value, resSP.DisplayName, p.displayName, err)
 	case err != nil:
 		return AppRoleAssignment{}, false, fmt.Errorf("assigning app role %s of %s to %s: %w", r.Value, resSP.DisplayName, p.displayName, err)
 	}

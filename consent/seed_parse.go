@@ -115,10 +115,6 @@ func ParseSeed(name string, data []byte) (Seed, error) {
 	return s, nil
 }
 
-// Source returns the name the seed was parsed under (empty for a Seed
-// built in Go).
-func (s Seed) Source() string { return s.source }
-
 // errorAt wraps err as a *SeedError at path, with the line when the seed
 // was parsed from text.
 func (s Seed) errorAt(path string, err error) error {

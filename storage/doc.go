@@ -67,9 +67,10 @@
 // app_home leads to its record. sp_by_uri is kept per tenant, rather than
 // scanning app_by_uri, so that a URI shared by many single-tenant
 // applications still costs one read. Those reads open only the sub-buckets
-// they need, and keep the decoded form of the records they read, by their
-// exact stored bytes (cache.go), so that a record read again is not decoded
-// again; the cache needs no invalidation, since changed bytes miss it.
+// they need; tenants, applications, service principals and assignments keep
+// their decoded form by their exact stored bytes (cache.go, process-wide),
+// so that a record read again is not decoded again; the cache needs no
+// invalidation, since changed bytes miss it.
 //
 // CreateBulk writes many new tenants and applications in one transaction,
 // with the checks of CreateTenant and CreateApplication: the seeding path of
@@ -77,7 +78,9 @@
 // Cascading deletes scan the tenant's grants and assignments instead of
 // keeping reverse indexes. They leave refresh tokens behind: a token whose
 // user or tenant is gone can no longer be redeemed, because the issuer
-// finds no user, and its family is pruned as it expires.
+// finds no user. A family's redeemed tokens are pruned when it rotates
+// again; the last token of a family nobody redeems stays in the file,
+// unusable once expired (no sweep removes it yet).
 //
 // # Checks and backups
 //

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 
 	"go.etcd.io/bbolt"
 )
@@ -11,10 +10,5 @@ import (
 // there. `issuer serve` answers /healthz with it, so that a harness waiting
 // for readiness sees a closed or damaged database as not ready.
 func (db *DB) Ping(ctx context.Context) error {
-	return db.view(ctx, func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketMeta) == nil {
-			return errors.New("storage: the meta bucket is missing")
-		}
-		return nil
-	})
+	return db.view(ctx, func(tx *bbolt.Tx) error { return checkLayoutTx(tx, db.path) })
 }
