@@ -119,6 +119,10 @@ func (m *Manager) GrantAdminConsent(ctx context.Context, tenantRef, clientAppID 
 	var plans []resourcePlan
 	for _, rra := range client.RequiredResourceAccess {
 		app, err := m.requiredResource(ctx, t, client, rra.ResourceAppID)
+		if errors.Is(err, errResourceGone) {
+			res.Skipped = append(res.Skipped, err.Error())
+			continue
+		}
 		if err != nil {
 			return AdminConsentResult{}, err
 		}
@@ -308,6 +312,9 @@ func (m *Manager) userConsentPlan(ctx context.Context, t tenant.Tenant, client t
 	} else {
 		for _, rra := range client.RequiredResourceAccess {
 			app, err := m.requiredResource(ctx, t, client, rra.ResourceAppID)
+			if errors.Is(err, errResourceGone) {
+				continue // nothing left to consent to
+			}
 			if err != nil {
 				return nil, nil, err
 			}
@@ -383,13 +390,18 @@ func (m *Manager) requiredResource(ctx context.Context, t tenant.Tenant, client 
 	app, err := m.dir.Store().GetApplication(ctx, resourceAppID)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return tenant.Application{}, fmt.Errorf("client %s (%s) requires permissions of application %s, which does not exist: %w",
-			client.AppID, client.DisplayName, resourceAppID, err)
+			client.AppID, client.DisplayName, resourceAppID, errResourceGone)
 	}
 	if err != nil {
 		return tenant.Application{}, err
 	}
 	return app, instantiable(t, app, "resource")
 }
+
+// errResourceGone marks a requiredResourceAccess entry naming an
+// application that was removed. Entra leaves such entries in a client's
+// manifest; consent grants what remains and names the entry as skipped.
+var errResourceGone = fmt.Errorf("required resource removed: %w", tenant.ErrNotFound)
 
 // namedResource finds a resource by appId or identifier URI: through its
 // service principal in t, else as the client names its resources.

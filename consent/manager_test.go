@@ -134,6 +134,16 @@ func TestGrantAdminConsent(t *testing.T) {
 	if err != nil || res.Changed() || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], roleAll) {
 		t.Errorf("GrantAdminConsent(disabled declared role) = %+v, %v; want nothing granted, %s skipped", res, err, roleAll)
 	}
+
+	// A required API removed since: its entry stays in the client's
+	// manifest, as in Entra, and consent names it as skipped.
+	if err := f.dir.RemoveApplication(f.ctx, ordersAppID); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.mgr.GrantAdminConsent(f.ctx, contosoID, daemonAppID)
+	if err != nil || res.Changed() || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], ordersAppID) {
+		t.Errorf("GrantAdminConsent(removed required API) = %+v, %v; want nothing granted, %s skipped", res, err, ordersAppID)
+	}
 }
 
 func TestAdminConsentMultiTenant(t *testing.T) {

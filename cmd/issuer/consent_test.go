@@ -221,3 +221,27 @@ func TestConsentRefusals(t *testing.T) {
 		t.Errorf("user consent in a tenant that disabled it: exit %d, stderr %q; want 1 and the reason", r.code, r.stderr)
 	}
 }
+
+// TestRemovedRequiredResource: removing an API leaves its entry in the
+// client's requiredResourceAccess, as Entra does; listing the client's
+// permissions and consenting to it still work, naming the removed API.
+func TestRemovedRequiredResource(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	opts := fixed()
+	seedConsentScenario(t, db, opts)
+	for _, args := range [][]string{
+		{"app", "role", "add", "--app", apiApp, "--value", "Orders.Read"},
+		{"app", "permission", "add", "--app", daemonApp, "--resource", "api://orders", "--role", "Orders.Read"},
+		{"app", "remove", apiApp},
+	} {
+		if r := runCLI(t, db, opts, args...); r.code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := runCLI(t, db, opts, "app", "permission", "list", "--app", daemonApp); r.code != exitOK || !strings.Contains(r.stdout, apiApp) {
+		t.Errorf("permission list after the API was removed: exit %d\n%s%s; want the entry, by appId", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, db, opts, "consent", "grant", "--tenant", "contoso.onmicrosoft.com", "--client", daemonApp, "--admin"); r.code != exitOK || !strings.Contains(r.stdout+r.stderr, apiApp) {
+		t.Errorf("admin consent after the API was removed: exit %d\n%s%s; want success naming the skipped API", r.code, r.stdout, r.stderr)
+	}
+}

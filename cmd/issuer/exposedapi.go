@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -391,11 +392,16 @@ func permissionViews(c *cli.Context, dir *tenant.Directory, rras []tenant.Requir
 	views := []permissionView{}
 	for _, rra := range rras {
 		res, err := dir.GetApplication(c.Context, rra.ResourceAppID)
-		if err != nil {
+		switch {
+		case errors.Is(err, tenant.ErrNotFound):
+			// The resource was removed; the entry stays, as in Entra,
+			// shown without a name or values.
+			res = tenant.Application{AppID: rra.ResourceAppID}
+		case err != nil:
 			return nil, err
 		}
 		for _, ra := range rra.ResourceAccess {
-			v := permissionView{ResourceAppID: res.AppID, ResourceDisplayName: res.DisplayName, ID: ra.ID, Type: ra.Type}
+			v := permissionView{ResourceAppID: rra.ResourceAppID, ResourceDisplayName: res.DisplayName, ID: ra.ID, Type: ra.Type}
 			for _, r := range res.AppRoles {
 				if ra.Type == tenant.AccessRole && r.ID == ra.ID {
 					v.Value = r.Value
