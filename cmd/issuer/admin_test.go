@@ -257,22 +257,34 @@ func TestPlantedAdminSocket(t *testing.T) {
 	}
 	db := filepath.Join(dir, "issuer.db")
 	sock := db + socketSuffix
-	var log bytes.Buffer
+	// The server's output goes to a file (read when it has stopped), not
+	// to a buffer its copying goroutine would write while the test reads.
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "their-log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
 	cmd := exec.Command(bin, "--db", db, "serve", "--addr", "127.0.0.1:0")
 	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
-	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	stop := func() string {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b, _ := os.ReadFile(logFile.Name())
+		return string(b)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting a server as uid %d (the test runs as root to plant another user's socket): %v", nobody, err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stop() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if fi, err := os.Stat(sock); err == nil && fi.Mode().Type() == os.ModeSocket {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the other user's server did not open %s\n%s", sock, log.String())
+			t.Fatalf("the other user's server did not open %s\n%s", sock, stop())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -292,8 +304,8 @@ func TestPlantedAdminSocket(t *testing.T) {
 			}
 		})
 	}
-	if strings.Contains(log.String(), "Secret-pass-1") || strings.Contains(log.String(), "user add") {
-		t.Errorf("the other user's server saw a command:\n%s", log.String())
+	if log := stop(); strings.Contains(log, "Secret-pass-1") || strings.Contains(log, "user add") {
+		t.Errorf("the other user's server saw a command:\n%s", log)
 	}
 }
 
