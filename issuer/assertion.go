@@ -322,17 +322,17 @@ func (s *Server) isTokenEndpoint(aud string, auth authority) bool {
 		return false
 	}
 	segment, rest, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-	if !ok || !strings.EqualFold(rest, "oauth2/token") && !strings.EqualFold(rest, "oauth2/v2.0/token") {
+	if !ok || !tenant.EqualFoldASCII(rest, "oauth2/token") && !tenant.EqualFoldASCII(rest, "oauth2/v2.0/token") {
 		return false
 	}
 	if auth.kind != tenantAuthority {
-		return strings.EqualFold(segment, auth.segment)
+		return tenant.EqualFoldASCII(segment, auth.segment)
 	}
-	if strings.EqualFold(segment, auth.tenant.ID) {
+	if tenant.EqualFoldASCII(segment, auth.tenant.ID) {
 		return true
 	}
 	for _, d := range auth.tenant.Domains {
-		if strings.EqualFold(segment, d) {
+		if tenant.EqualFoldASCII(segment, d) {
 			return true
 		}
 	}

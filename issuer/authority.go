@@ -3,7 +3,6 @@ package issuer
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -53,7 +52,7 @@ func (a authority) issuerTenant() string {
 // is neither a GUID nor a DNS name is AADSTS900023; an unknown tenant is
 // AADSTS90002 (whose `error` the writer picks by endpoint).
 func (s *Server) resolveAuthority(ctx context.Context, segment string) (authority, error) {
-	switch lower := strings.ToLower(segment); lower {
+	switch lower := tenant.FoldASCII(segment); lower {
 	case "common":
 		return authority{kind: commonAuthority, segment: lower}, nil
 	case "organizations":

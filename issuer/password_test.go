@@ -256,6 +256,15 @@ func TestPasswordGrantRefusals(t *testing.T) {
 
 		// User.
 		{name: "unknown user", path: v2, form: pwForm("username", "zed@contoso.onmicrosoft.com"), wantCode: 50034, wantError: "invalid_grant", wantStatus: 400, wantSub: "bad_token"},
+		// Only ASCII letters fold: U+0130 (İ) lowercases to "i" under
+		// Unicode rules and U+212A (the Kelvin sign) to "k", which let
+		// these names sign in as ada.
+		{name: "user name with a dotted capital I for i", path: v2, form: pwForm("username", "ada@contoso.onm\u0130crosoft.com"),
+			wantCode: 50034, wantError: "invalid_grant", wantStatus: 400, wantSub: "bad_token"},
+		{name: "user name with a Kelvin sign", path: v2, form: pwForm("username", "\u212Aada@contoso.onmicrosoft.com"),
+			wantCode: 50034, wantError: "invalid_grant", wantStatus: 400, wantSub: "bad_token"},
+		{name: "tenant domain with a dotted capital I for i", path: "/contoso.onm%C4%B0crosoft.com/oauth2/v2.0/token", form: pwForm(),
+			wantCode: 900023, wantError: "invalid_request", wantStatus: 400},
 		{name: "user of another tenant", path: v2, form: pwForm("username", fayUPN, "password", fayPassword), wantCode: 50034, wantError: "invalid_grant", wantStatus: 400, wantSub: "bad_token"},
 		{name: "wrong password", path: v2, form: pwForm("password", "Correct Horse Battery Staple"), wantCode: 50126, wantError: "invalid_grant", wantStatus: 400},
 		{name: "user without a password", path: v2, form: pwForm("username", linusUPN, "password", "anything"), wantCode: 50056, wantError: "invalid_grant", wantStatus: 400},

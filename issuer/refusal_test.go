@@ -112,6 +112,12 @@ func TestTokenRefusals(t *testing.T) {
 		{name: "only OIDC scopes", path: v2, form: ccForm("scope", "openid offline_access profile"), wantCode: 1002012, wantError: "invalid_scope", wantStatus: 400},
 		{name: "bare .default", path: v2, form: ccForm("scope", ".default"), wantCode: 1002012, wantError: "invalid_scope", wantStatus: 400},
 		{name: "two resources", path: v2, form: ccForm("scope", "api://inventory/.default api://orders/.default"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
+		// Scopes are separated by the ASCII space only (RFC 6749 §3.3):
+		// other white space was split on, and accepted.
+		{name: "no-break space between scopes", path: v2, form: ccForm("scope", "api://inventory/.default\u00a0openid"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
+		{name: "tab between scopes", path: v2, form: ccForm("scope", "api://inventory/.default\topenid"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
+		{name: "ideographic space between scopes", path: v2, form: ccForm("scope", "openid\u3000api://inventory/.default"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
+		{name: "line feed after the scope", path: v2, form: ccForm("scope", "api://inventory/.default\n"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
 		{name: ".default with a named scope", path: v2, form: ccForm("scope", "api://inventory/.default api://inventory/Inventory.Read"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
 		{name: "resource parameter on v2", path: v2, form: inv("resource", "api://inventory"), wantCode: 901002, wantError: "invalid_request", wantStatus: 400},
 		{name: "v1 without resource", path: v1, form: ccForm("scope", "api://orders/.default"), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},

@@ -6,7 +6,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -158,7 +160,10 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 			return nil, errorf(CodeInvalidScope,
 				"The provided value for the input parameter 'scope' is not valid: it is longer than %d bytes.", maxScopeBytes)
 		}
-		req.Scopes = strings.Fields(scope[0])
+		var err error
+		if req.Scopes, err = splitScopeParam(scope[0]); err != nil {
+			return nil, err
+		}
 		if len(req.Scopes) > maxScopes {
 			return nil, errorf(CodeInvalidScope,
 				"The provided value for the input parameter 'scope' is not valid: it names %d scopes, more than %d.", len(req.Scopes), maxScopes)
@@ -170,6 +175,28 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 		}
 	}
 	return req, nil
+}
+
+// splitScopeParam splits the scope parameter on the ASCII space, as RFC 6749
+// §3.3 defines it and Entra does (runs of spaces and spaces at the ends
+// separate nothing). Any other white space or control character inside a
+// scope (a tab, a no-break space U+00A0, an ideographic space) is not a
+// separator: the scope is AADSTS70011 invalid_scope, rather than split
+// into values the client did not send.
+func splitScopeParam(s string) ([]string, error) {
+	var out []string
+	for _, v := range strings.Split(s, " ") {
+		if v == "" {
+			continue
+		}
+		if i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+			return nil, errorf(CodeInvalidScope,
+				"The provided value for the input parameter 'scope' is not valid. The scope %s is not valid: it contains the character U+%04X; scopes are separated by spaces (U+0020) only.",
+				strconv.Quote(v), []rune(v[i:])[0])
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // addBasic merges HTTP Basic client credentials. RFC 6749 §2.3.1 has the

@@ -248,7 +248,13 @@ func SetTokenVersion(app *Application, v int) error {
 
 // setIdentifierURIs validates and sets the App ID URIs. Entra requires an
 // https (or http) URI's host to be a verified domain of the home tenant, or a
-// subdomain of one; api:// and urn: URIs are free.
+// subdomain of one. An api:// URI whose first part is a GUID must name the
+// application's own appId (api://{appId}) or its home tenant's id
+// (api://{tenantId}/…): Entra's identifier URI rules allow those forms only
+// with the app's own ids, so that no application, multi-tenant ones
+// included, can claim the URI another application's id makes its default
+// (https://learn.microsoft.com/entra/identity-platform/identifier-uri-restrictions).
+// Other api:// and urn: URIs are free.
 func setIdentifierURIs(app *Application, home Tenant, uris []string) error {
 	out := []string{}
 	seen := map[string]bool{}
@@ -257,11 +263,14 @@ func setIdentifierURIs(app *Application, home Tenant, uris []string) error {
 		if err := ValidateIdentifierURI(u); err != nil {
 			return err
 		}
-		if p, _ := url.Parse(u); p.Scheme == "https" || p.Scheme == "http" {
-			if !hostInDomains(strings.ToLower(p.Hostname()), home.Domains) {
-				return fmt.Errorf("%w: identifier URI %q must use a domain of tenant %s (%s), or api://",
-					ErrInvalid, u, home.DisplayName, strings.Join(home.Domains, ", "))
-			}
+		p, _ := url.Parse(u)
+		switch {
+		case (p.Scheme == "https" || p.Scheme == "http") && !hostInDomains(FoldASCII(p.Hostname()), home.Domains):
+			return fmt.Errorf("%w: identifier URI %q must use a domain of tenant %s (%s), or api://",
+				ErrInvalid, u, home.DisplayName, strings.Join(home.Domains, ", "))
+		case FoldASCII(p.Scheme) == "api" && IsGUID(p.Host) && !EqualFoldASCII(p.Host, app.AppID) && !EqualFoldASCII(p.Host, home.ID):
+			return fmt.Errorf("%w: identifier URI %q: an api:// URI that starts with a GUID must use the application's own appId (api://%s) or its home tenant's id (api://%s/…)",
+				ErrInvalid, u, app.AppID, home.ID)
 		}
 		if n := NormalizeName(u); !seen[n] {
 			seen[n] = true

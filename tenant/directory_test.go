@@ -215,6 +215,7 @@ func TestIdentifierURIs(t *testing.T) {
 		{name: "https on a subdomain of a tenant domain", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"https://api.contoso.com"}}},
 		{name: "https on a foreign domain", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"https://orders.example.com"}}, wantErr: tenant.ErrInvalid},
 		{name: "https on a domain of another tenant", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"https://fabrikam.onmicrosoft.com/x"}}, wantErr: tenant.ErrInvalid},
+		{name: "https on a tenant domain spelt with U+0130 for i", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"https://contoso.onm\u0130crosoft.com/x"}}, wantErr: tenant.ErrInvalid},
 		{name: "not a URI", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"orders"}}, wantErr: tenant.ErrInvalid},
 		{name: "wildcard", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"api://*"}}, wantErr: tenant.ErrInvalid},
 		{name: "fragment", tenant: "contoso.onmicrosoft.com", spec: tenant.ApplicationSpec{IdentifierURIs: []string{"api://orders#x"}}, wantErr: tenant.ErrInvalid},
@@ -245,6 +246,47 @@ func TestIdentifierURIs(t *testing.T) {
 			}
 			if err == nil && !slices.Equal(app.IdentifierURIs, tc.spec.IdentifierURIs) {
 				t.Errorf("RegisterApplication identifierUris = %q; want %q", app.IdentifierURIs, tc.spec.IdentifierURIs)
+			}
+		})
+	}
+}
+
+// TestIdentifierURIsWithGUIDs: api://{GUID} URIs name the application's
+// own appId or its home tenant's id, never another application's or
+// tenant's (a multi-tenant app in Fabrikam claiming api://{Contoso's Orders
+// appId} would take the URI Contoso's clients ask for).
+func TestIdentifierURIsWithGUIDs(t *testing.T) {
+	const ownAppID = "11111111-2222-4333-8444-555555555555"
+	e := newEnv(t)
+	contoso := e.tenant("Contoso", "contoso.com")
+	fabrikam := e.tenant("Fabrikam")
+	orders := e.app("contoso.onmicrosoft.com", tenant.ApplicationSpec{DisplayName: "Orders"})
+	for _, tc := range []struct {
+		name    string
+		uri     string
+		multi   bool
+		wantErr error
+	}{
+		{"own appId", "api://" + ownAppID, false, nil},
+		{"own appId in upper case", "api://" + strings.ToUpper(ownAppID), false, nil},
+		{"own appId with a path", "api://" + ownAppID + "/read", false, nil},
+		{"home tenant's id with the appId", "api://" + fabrikam.ID + "/" + ownAppID, false, nil},
+		{"home tenant's id with a name", "api://" + fabrikam.ID + "/orders", true, nil},
+		{"another application's appId", "api://" + orders.AppID, true, tenant.ErrInvalid},
+		{"another application's appId, single-tenant", "api://" + orders.AppID, false, tenant.ErrInvalid},
+		{"another tenant's id", "api://" + contoso.ID + "/orders", false, tenant.ErrInvalid},
+		{"an unknown GUID", "api://99999999-9999-4999-8999-999999999999", false, tenant.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := tenant.ApplicationSpec{DisplayName: "App", AppID: ownAppID, IdentifierURIs: []string{tc.uri}, MultiTenant: tc.multi}
+			app, err := e.dir.RegisterApplication(e.ctx, "fabrikam.onmicrosoft.com", spec)
+			if !errIs(err, tc.wantErr) {
+				t.Fatalf("RegisterApplication(%q) error = %v; want %v", tc.uri, err, tc.wantErr)
+			}
+			if err == nil {
+				if err := e.dir.RemoveApplication(e.ctx, app.AppID); err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}

@@ -56,8 +56,39 @@ func CanonicalGUID(s string) (string, error) {
 
 // NormalizeName is the one normalisation for names used as lookup keys:
 // domains, user principal names and identifier URIs compare
-// case-insensitively in Entra.
-func NormalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// case-insensitively in Entra. Only ASCII letters fold and only ASCII white
+// space is trimmed: Unicode case folding would let the Kelvin sign (U+212A)
+// stand for "k" and the long s (U+017F) for "s", so that
+// "fabri\u212Aam.com" reached tenant fabrikam.com; Entra's domains and user
+// principal names are ASCII (DNS names, and the characters Graph allows in
+// userPrincipalName), and a name with other characters names nothing.
+func NormalizeName(s string) string { return FoldASCII(strings.Trim(s, asciiSpace)) }
+
+// asciiSpace is the white space NormalizeName trims.
+const asciiSpace = " \t\n\v\f\r"
+
+// FoldASCII lowercases the ASCII letters of s and leaves every other rune
+// as it is.
+func FoldASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// EqualFoldASCII reports whether a and b are equal when ASCII letters are
+// folded, and only those (see NormalizeName).
+func EqualFoldASCII(a, b string) bool {
+	return len(a) == len(b) && FoldASCII(a) == FoldASCII(b)
+}
 
 // IdentifierKey is the lookup key of an identifier URI: NormalizeName with
 // one trailing slash dropped, so that "https://api.contoso.com/" and

@@ -31,6 +31,14 @@ func ValidateUPN(upn string) (string, error) {
 	if !ok || local == "" || strings.ContainsAny(local, " \t\"") {
 		return "", fmt.Errorf("%w: %q is not a user principal name (want user@domain)", ErrInvalid, upn)
 	}
+	// Graph allows only ASCII in userPrincipalName (letters, digits and
+	// a few marks); a name with other characters could only alias an
+	// ASCII one under Unicode folding, which NormalizeName does not do.
+	for i := 0; i < len(local); i++ {
+		if local[i] < 0x21 || local[i] > 0x7e {
+			return "", fmt.Errorf("%w: %q is not a user principal name: only printable ASCII characters are allowed before the @", ErrInvalid, upn)
+		}
+	}
 	if _, err := ValidateDomain(domain); err != nil {
 		return "", fmt.Errorf("%w: %q is not a user principal name: %v", ErrInvalid, upn, err)
 	}
