@@ -51,8 +51,12 @@ func publicPEM(t testing.TB, pub *rsa.PublicKey) []byte {
 // malformed requests, path tricks. Each must be refused with Entra's code,
 // `error` and status, in Entra's error shape (or, for headers too large to
 // read, net/http's 431), and none may get a 5xx or a redirect.
+//
+// The server rotates refresh tokens strictly (--refresh-token-reuse
+// revoke-family), so that the replay cases below are refusals.
 func TestAttackMatrix(t *testing.T) {
-	w := newDelegatedWorld(t)
+	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.RefreshTokenReuse = issuer.RefreshTokenReuseRevokeFamily }))
+	w.seedDelegated()
 	v2 := "/" + tenantA + "/oauth2/v2.0/token"
 	v1 := "/" + tenantA + "/oauth2/token"
 	now := w.Now()

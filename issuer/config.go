@@ -38,11 +38,22 @@ type SettingStore interface {
 // SHA-256 of the token). *storage.DB implements it. Each method is one
 // transaction; see tenant.RefreshToken for the record and the sentinels
 // RotateRefreshToken returns.
+//
+// The directory store deletes a user's, a tenant's and a client's tokens
+// with the object, and revokes a user's password-based tokens of public
+// clients when an update changes the password (tenant.RefreshToken,
+// RevokedByPasswordChange): Entra's revocation table, and no token comes
+// back when an object is created again with the same id.
 type RefreshTokenStore interface {
 	CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) error
 	// GetRefreshToken returns an error wrapping tenant.ErrNotFound for an
 	// unknown hash.
 	GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshToken, error)
+	// RenewRefreshToken stores next, the successor of the token in its
+	// family, and leaves the token valid (RefreshTokenReuseAllow). An
+	// unknown token is tenant.ErrNotFound, a revoked one
+	// tenant.ErrRefreshTokenRevoked, checked in the same transaction.
+	RenewRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error
 	// RotateRefreshToken marks the token rotated and stores next, its
 	// successor in the family. A token already rotated is a replay: the
 	// store revokes the family and returns tenant.ErrRefreshTokenReused; a
@@ -50,6 +61,25 @@ type RefreshTokenStore interface {
 	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error
 	RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 }
+
+// RefreshTokenReuse is Config.RefreshTokenReuse (serve
+// --refresh-token-reuse).
+type RefreshTokenReuse string
+
+const (
+	// RefreshTokenReuseAllow is Entra's behaviour: redeeming a refresh
+	// token returns a new one and leaves the presented one valid until it
+	// expires or is revoked, so that parallel workers, a token cache
+	// shared by two applications and a retry after a lost answer keep
+	// working (Entra does not revoke a refresh token when it is
+	// redeemed; protocol.md §2.4).
+	RefreshTokenReuseAllow RefreshTokenReuse = "allow"
+	// RefreshTokenReuseRevokeFamily is strict one-time rotation (RFC 9700
+	// §4.14): a redeemed token is dead, and presenting it again is taken
+	// for a stolen token being replayed: AADSTS70008, and every token of
+	// the same sign-in is revoked (AADSTS50173 after).
+	RefreshTokenReuseRevokeFamily RefreshTokenReuse = "revoke-family"
+)
 
 // DefaultRefreshTokenLifetime is Entra's default refresh token lifetime for
 // everything but single-page apps (protocol.md §3.5): 90 days, renewed by
@@ -99,6 +129,10 @@ type Config struct {
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration
+	// RefreshTokenReuse says what redeeming a refresh token does to it:
+	// RefreshTokenReuseAllow (the default, Entra's behaviour) leaves it
+	// valid; RefreshTokenReuseRevokeFamily rotates it strictly.
+	RefreshTokenReuse RefreshTokenReuse
 	// Random is the source of refresh tokens (default crypto/rand).
 	Random io.Reader
 	// Clock, when set, is the time source instead of Now, and /healthz
@@ -140,6 +174,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
 	case c.RefreshTokenLifetime < 0:
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
+	case c.RefreshTokenReuse != "" && c.RefreshTokenReuse != RefreshTokenReuseAllow && c.RefreshTokenReuse != RefreshTokenReuseRevokeFamily:
+		return c, fmt.Errorf("issuer: Config.RefreshTokenReuse %q must be %q or %q", c.RefreshTokenReuse, RefreshTokenReuseAllow, RefreshTokenReuseRevokeFamily)
+	}
+	if c.RefreshTokenReuse == "" {
+		c.RefreshTokenReuse = RefreshTokenReuseAllow
 	}
 	c.BaseURL = u.Scheme + "://" + u.Host
 	if c.Clock != nil {

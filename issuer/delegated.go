@@ -115,13 +115,17 @@ func (s *Server) signIDToken(endpoint int, t idToken) (string, error) {
 }
 
 // storeRefreshToken mints the refresh token of the answer and stores it:
-// as the successor of the token a refresh grant redeemed (rotation), or as
-// the first of a new family. The record's basis is this request's resource
-// and scopes, so that a later refresh without scope asks for them again.
+// as the successor of the token a refresh grant redeemed, or as the first
+// of a new family. The record's basis is this request's resource and
+// scopes, so that a later refresh without scope asks for them again, and
+// how the family began: with the user's password, by a confidential client
+// (what a password change revokes, tenant.RefreshToken.PasswordBased).
 //
-// Rotation is where a replay shows: the store revokes the family and we
-// answer AADSTS70008 (see refreshToken). A family revoked meanwhile is
-// AADSTS50173, and a token pruned meanwhile AADSTS70000.
+// A successor leaves the redeemed token valid (RenewRefreshToken, Entra's
+// behaviour) or, under strict rotation, rotates it (RotateRefreshToken),
+// which is where a replay shows: the store revokes the family and we
+// answer AADSTS70008 (see refreshToken). A token revoked meanwhile is
+// AADSTS50173, and one deleted meanwhile AADSTS70000.
 func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegatedRequest) (string, error) {
 	basis := tenant.RefreshToken{
 		TenantID: r.creq.Tenant.ID, ClientAppID: r.creq.ClientApp.AppID, UserID: r.creq.User.ID,
@@ -132,8 +136,11 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 	}
 	if r.refresh != nil {
 		basis.FamilyID = r.refresh.FamilyID
+		basis.PasswordBased, basis.ConfidentialClient = r.refresh.PasswordBased, r.refresh.ConfidentialClient
 	} else {
 		basis.FamilyID = s.cfg.NewID()
+		basis.PasswordBased = r.creq.Flow == consent.FlowPassword
+		basis.ConfidentialClient = r.acr != "0" // appidacr: 0 public, 1 secret, 2 certificate or assertion
 	}
 	text, rt, err := s.mintRefreshToken(basis, now)
 	if err != nil {
@@ -146,7 +153,11 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 		}
 		return text, nil
 	}
-	err = store.RotateRefreshToken(ctx, r.refresh.Hash, now, rt)
+	if s.cfg.RefreshTokenReuse == RefreshTokenReuseRevokeFamily {
+		err = store.RotateRefreshToken(ctx, r.refresh.Hash, now, rt)
+	} else {
+		err = store.RenewRefreshToken(ctx, r.refresh.Hash, now, rt)
+	}
 	switch {
 	case err == nil:
 		return text, nil

@@ -24,26 +24,29 @@ func errRefreshInvalid() *Error {
 }
 
 // errRefreshReplayed is AADSTS70008 invalid_grant for a refresh token that
-// was already redeemed. Entra does not rotate refresh tokens out: it keeps
-// an old one valid after handing out a new one (protocol.md §2.4). This
-// issuer follows RFC 9700 §4.14 instead, as its issue asks: a redeemed
-// token is dead, and presenting it again looks like a stolen token being
-// replayed, so the whole family (every token of the same sign-in) is
-// revoked. 70008 is Entra's code for an expired or revoked refresh token.
+// was already redeemed, under strict rotation only
+// (RefreshTokenReuseRevokeFamily). Entra does not rotate refresh tokens
+// out: it keeps an old one valid after handing out a new one (protocol.md
+// §2.4), which is the default here too. With strict rotation this issuer
+// follows RFC 9700 §4.14: a redeemed token is dead, and presenting it again
+// looks like a stolen token being replayed, so the whole family (every
+// token of the same sign-in) is revoked. 70008 is Entra's code for an
+// expired or revoked refresh token.
 func errRefreshReplayed() *Error {
 	return errorf(CodeGrantExpired,
 		"The provided authorization code or refresh token is expired. Send a new interactive authorization request for this user and resource. "+
 			"The refresh token was already redeemed; every token issued from the same sign-in is now revoked.")
 }
 
-// errRefreshRevoked is AADSTS50173 invalid_grant, for a token whose family
-// was revoked by a replay: Entra's code for a grant revoked after it was
-// issued (protocol.md §5.2), which tells the family member that was still
-// current apart from the replayed token itself (70008).
+// errRefreshRevoked is AADSTS50173 invalid_grant, for a revoked token:
+// Entra's code for a grant revoked after it was issued (protocol.md §5.2),
+// whose message names a password change, the cause Entra's revocation
+// table gives; here a replay under strict rotation revokes too (and the
+// replayed token itself gets 70008).
 func errRefreshRevoked() *Error {
 	return errorf(CodeGrantRevoked,
 		"The provided grant has expired due to it being revoked, and a fresh auth token is needed. "+
-			"A refresh token issued from the same sign-in was replayed, which revoked them all.")
+			"The user might have changed or reset their password, or a refresh token issued from the same sign-in was replayed.")
 }
 
 // refreshToken implements the refresh_token grant (protocol.md §2.4), v2
@@ -51,10 +54,11 @@ func errRefreshRevoked() *Error {
 // its hash: unknown, malformed, or issued to another client is AADSTS70000.
 // It then checks the client and its credential in the token's tenant (a
 // confidential client must authenticate again; AADSTS700016, 7000215, …),
-// and only then the token's state: a token of a revoked family is
-// AADSTS50173, an expired one AADSTS700082 (suberror bad_token), and one
-// already redeemed is a replay, which revokes its family (AADSTS70008) —
-// only an authenticated client can cause that. Last it re-checks what the
+// and only then the token's state: a revoked token is AADSTS50173 (a
+// password change, or its family replayed), an expired one AADSTS700082
+// (suberror bad_token), and under strict rotation one already redeemed is
+// a replay, which revokes its family (AADSTS70008) — only an authenticated
+// client can cause that. Last it re-checks what the
 // original sign-in relied on, as Entra does on every refresh: the user
 // (gone: AADSTS50034) and the engine's rules (a disabled user 50057,
 // consent revoked 65001, assignment 50105, …). Without scope or resource
@@ -62,8 +66,10 @@ func errRefreshRevoked() *Error {
 // with them, for any resource the client has consent for, as Entra's
 // refresh tokens are not bound to one resource.
 //
-// A successful refresh returns a new refresh token and marks the presented
-// one redeemed, in one write transaction (the only write on this path).
+// A successful refresh returns a new refresh token, in one write
+// transaction (the only write on this path): by default the presented one
+// stays valid, as in Entra; under strict rotation it is marked redeemed
+// (Config.RefreshTokenReuse).
 func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *tokenRequest) (issued, error) {
 	switch {
 	case a.kind == consumersAuthority:
@@ -127,7 +133,8 @@ func (s *Server) lookupRefreshToken(ctx context.Context, req *tokenRequest) (ten
 }
 
 // checkRedeemable refuses a refresh token that cannot be redeemed at now:
-// revoked, expired, or already redeemed (which revokes its family).
+// revoked, expired, or, under strict rotation, already redeemed (which
+// revokes its family).
 func (s *Server) checkRedeemable(ctx context.Context, now time.Time, rt tenant.RefreshToken) error {
 	switch {
 	case rt.Revoked():
@@ -136,7 +143,7 @@ func (s *Server) checkRedeemable(ctx context.Context, now time.Time, rt tenant.R
 		return errorf(CodeRefreshTokenExpired,
 			"The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			entraTime(rt.IssuedDateTime), entraDuration(rt.ExpiresDateTime.Sub(rt.IssuedDateTime)))
-	case rt.Rotated():
+	case rt.Rotated() && s.cfg.RefreshTokenReuse == RefreshTokenReuseRevokeFamily:
 		n, err := s.cfg.RefreshTokens.RevokeRefreshTokenFamily(ctx, rt.FamilyID, now)
 		if err != nil {
 			return fmt.Errorf("issuer: revoking refresh token family %s after a replay: %w", rt.FamilyID, err)

@@ -16,6 +16,7 @@ func TestNoUserSecretsInLogs(t *testing.T) {
 	var logs syncBuffer
 	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.RefreshTokenReuse = issuer.RefreshTokenReuseRevokeFamily // so that the replay below is refused
 	}))
 	w.seedDelegated()
 	v2 := "/" + tenantA + "/oauth2/v2.0/token"

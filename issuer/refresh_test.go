@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,7 +178,9 @@ func TestRefreshTokenRefusals(t *testing.T) {
 		})
 	}
 
-	t.Run("replay revokes the family", func(t *testing.T) {
+	t.Run("revoke-family: replay revokes the family", func(t *testing.T) {
+		w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.RefreshTokenReuse = issuer.RefreshTokenReuseRevokeFamily }))
+		w.seedDelegated()
 		rt1 := nativeRT(t, w)
 		rt2 := w.tokenOK(t, v2, rtForm(rt1))["refresh_token"].(string)
 		// RFC 9700 §4.14: the redeemed rt1 comes back, so the family dies.
@@ -186,6 +189,27 @@ func TestRefreshTokenRefusals(t *testing.T) {
 		checkRefused(t, w.post(t, v2, rtForm(rt1)), 50173, "invalid_grant", 400, "")
 		// Other families live on.
 		w.tokenOK(t, v2, rtForm(nativeRT(t, w)))
+	})
+
+	t.Run("allow (the default, Entra's): a redeemed token stays valid", func(t *testing.T) {
+		rt1 := nativeRT(t, w)
+		rt2 := w.tokenOK(t, v2, rtForm(rt1))["refresh_token"].(string)
+		// A retry after a lost answer, and a second app sharing the cache.
+		rt3 := w.tokenOK(t, v2, rtForm(rt1))["refresh_token"].(string)
+		w.tokenOK(t, v2, rtForm(rt2))
+		w.tokenOK(t, v2, rtForm(rt3))
+		// Parallel workers redeeming one token at once all succeed.
+		var wg sync.WaitGroup
+		codes := make([]int, 8)
+		for i := range codes {
+			wg.Go(func() { codes[i] = w.post(t, v2, rtForm(rt1)).status })
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c != http.StatusOK {
+				t.Errorf("parallel redemption %d: status %d; want 200", i, c)
+			}
+		}
 	})
 
 	t.Run("a replay by an unauthenticated client revokes nothing", func(t *testing.T) {
@@ -224,9 +248,33 @@ func TestRefreshTokenRefusals(t *testing.T) {
 			_, err := w.Directory.UpdateUser(context.Background(), tenantA, adaUPN, tenant.UserUpdate{AccountEnabled: &f})
 			w.must(err)
 		}, wantCode: 50057, wantError: "invalid_grant"},
+		// Deleting the user, the client or the tenant deletes the
+		// refresh tokens with it: the token is then unknown (AADSTS70000),
+		// and stays so when the object is created again with the same id.
 		{name: "user removed", change: func(t *testing.T, w *world) {
 			w.must(w.Directory.RemoveUser(context.Background(), tenantA, adaUPN))
-		}, wantCode: 50034, wantError: "invalid_grant", wantSub: "bad_token"},
+		}, wantCode: 70000, wantError: "invalid_grant"},
+		{name: "user removed and added again with the same id", change: func(t *testing.T, w *world) {
+			w.must(w.Directory.RemoveUser(context.Background(), tenantA, adaUPN))
+			_, err := w.Directory.AddUser(context.Background(), tenantA, tenant.UserSpec{ID: adaID, UserPrincipalName: adaUPN, DisplayName: "Ada Lovelace", Password: adaPassword})
+			w.must(err)
+		}, wantCode: 70000, wantError: "invalid_grant"},
+		{name: "client's service principal removed and added again", change: func(t *testing.T, w *world) {
+			w.must(w.Directory.RemoveServicePrincipal(context.Background(), tenantA, nativeID))
+			_, err := w.Directory.AddServicePrincipal(context.Background(), tenantA, nativeID)
+			w.must(err)
+		}, wantCode: 70000, wantError: "invalid_grant"},
+		{name: "tenants removed and seeded again", change: func(t *testing.T, w *world) {
+			w.must(w.Directory.RemoveTenant(context.Background(), tenantA))
+			w.must(w.Directory.RemoveTenant(context.Background(), tenantB))
+			w.seed()
+			w.seedDelegated()
+		}, wantCode: 70000, wantError: "invalid_grant"},
+		{name: "password reset", change: func(t *testing.T, w *world) {
+			pw := "A-new-password-0001"
+			_, err := w.Directory.UpdateUser(context.Background(), tenantA, adaUPN, tenant.UserUpdate{Password: &pw})
+			w.must(err)
+		}, wantCode: 50173, wantError: "invalid_grant"},
 		{name: "consent revoked", change: func(t *testing.T, w *world) {
 			_, err := w.manager().Revoke(context.Background(), tenantA, nativeID, "")
 			w.must(err)
@@ -247,6 +295,26 @@ func TestRefreshTokenRefusals(t *testing.T) {
 			checkRefused(t, w.post(t, "/organizations/oauth2/v2.0/token", rtForm(rt)), tc.wantCode, tc.wantError, 400, tc.wantSub)
 		})
 	}
+
+	// Entra's revocation table: a password change or reset revokes the
+	// password-based refresh tokens of public clients (above), and keeps
+	// those of confidential clients and those not obtained with the
+	// password (on-behalf-of).
+	t.Run("password reset keeps confidential clients' tokens", func(t *testing.T) {
+		w := newDelegatedWorld(t)
+		confidential := w.tokenOK(t, v2, pwForm("client_id", middleID, "client_secret", middleSecret,
+			"scope", "api://orders/Orders.Read offline_access", "client_info", ""))["refresh_token"].(string)
+		obo := w.tokenOK(t, v2, oboForm(w.adaToken(t)))["refresh_token"].(string)
+		public := nativeRT(t, w)
+		pw := "A-new-password-0001"
+		_, err := w.Directory.UpdateUser(context.Background(), tenantA, adaUPN, tenant.UserUpdate{Password: &pw})
+		w.must(err)
+		checkRefused(t, w.post(t, v2, rtForm(public)), 50173, "invalid_grant", 400, "")
+		w.tokenOK(t, v2, rtForm(confidential, "client_id", middleID, "client_secret", middleSecret, "scope", ""))
+		w.tokenOK(t, v2, rtForm(obo, "client_id", middleID, "client_secret", middleSecret, "scope", ""))
+		// The new password signs in again, and its token works.
+		w.tokenOK(t, v2, rtForm(w.tokenOK(t, v2, pwForm("password", pw))["refresh_token"].(string)))
+	})
 
 	t.Run("without a refresh token store", func(t *testing.T) {
 		w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.RefreshTokens = nil }))

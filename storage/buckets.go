@@ -27,13 +27,14 @@ var (
 	bucketTenant         = []byte("tenant")
 	bucketRefreshTokens  = []byte("refresh_tokens")
 	bucketRTByFamily     = []byte("refresh_token_family")
+	bucketRTByUser       = []byte("refresh_token_by_user")
 )
 
 // rootBuckets lists the root buckets Open checks for after migrating.
 var rootBuckets = [][]byte{
 	bucketMeta, bucketKeys, bucketSettings, bucketTenants, bucketTenantByDomain,
 	bucketAppHome, bucketAppByURI, bucketAppSPs, bucketTenant,
-	bucketRefreshTokens, bucketRTByFamily,
+	bucketRefreshTokens, bucketRTByFamily, bucketRTByUser,
 }
 
 // Sub-buckets of each tenant/<tenantID> bucket, created by CreateTenant.

@@ -431,9 +431,11 @@ func (c *checker) applicationIndexesTx(tx *bbolt.Tx, tenants map[string]tenantRe
 	})
 }
 
-// refreshTokensTx checks that refresh tokens and their family index agree.
+// refreshTokensTx checks that refresh tokens and their family and user
+// indexes agree.
 func (c *checker) refreshTokensTx(tx *bbolt.Tx) {
 	families := tx.Bucket(bucketRTByFamily)
+	users := tx.Bucket(bucketRTByUser)
 	tokens := tx.Bucket(bucketRefreshTokens)
 	c.forEach("refresh_tokens", tokens, func(k, v []byte) {
 		var rec refreshTokenRecord
@@ -442,6 +444,20 @@ func (c *checker) refreshTokensTx(tx *bbolt.Tx) {
 		}
 		if families.Get(key(rec.FamilyID, string(k))) == nil {
 			c.problem("refresh token %q: not in refresh_token_family %s", k, rec.FamilyID)
+		}
+		if users.Get(key(rec.TenantID, rec.UserID, string(k))) == nil {
+			c.problem("refresh token %q: not in refresh_token_by_user under tenant %s, user %s", k, rec.TenantID, rec.UserID)
+		}
+	})
+	c.forEach("refresh_token_by_user", users, func(k, _ []byte) {
+		parts := bytes.Split(k, []byte{0})
+		if len(parts) != 3 {
+			c.problem("refresh_token_by_user %q: not tenant, user and hash", k)
+			return
+		}
+		var rec refreshTokenRecord
+		if v := tokens.Get(parts[2]); v == nil || !decodes(v, &rec) || rec.TenantID != string(parts[0]) || rec.UserID != string(parts[1]) {
+			c.problem("refresh_token_by_user %q names a token that is missing or of another user", k)
 		}
 	})
 	c.forEach("refresh_token_family", families, func(k, _ []byte) {

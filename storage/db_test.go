@@ -45,7 +45,7 @@ func TestOpenCreatesRootBucketsAndVersion(t *testing.T) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if got, want := string(meta.Get(metaSchemaVersion)), "1"; got != want {
+		if got, want := string(meta.Get(metaSchemaVersion)), fmt.Sprint(len(migrations)); got != want {
 			t.Errorf("schema_version = %q; want %q", got, want)
 		}
 		if _, err := time.Parse(time.RFC3339, string(meta.Get(metaCreatedAt))); err != nil {

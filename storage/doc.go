@@ -30,6 +30,8 @@
 //	  ╘══ <hex SHA-256 of the token> : refreshTokenRecord JSON   (a token presented at /common names no tenant)
 //	refresh_token_family                          root index: the tokens of one sign-in, for
 //	  ╘══ <familyID>\x00<hash> : <empty>          rotation pruning and replay revocation
+//	refresh_token_by_user                         root index (schema 2): the tokens of each user, for
+//	  ╘══ <tenantID>\x00<userID>\x00<hash> : <empty>   deletes (user, client, tenant) and password changes
 //	tenant                                        root: one nested bucket per tenant
 //	  ╘══ <tenantID>
 //	      ├── applications             ╘══ <appID>      : applicationRecord JSON (apps homed here)
@@ -76,11 +78,15 @@
 // with the checks of CreateTenant and CreateApplication: the seeding path of
 // large directories (tenant.Directory.BulkCreate).
 // Cascading deletes scan the tenant's grants and assignments instead of
-// keeping reverse indexes. They leave refresh tokens behind: a token whose
-// user or tenant is gone can no longer be redeemed, because the issuer
-// finds no user. A family's redeemed tokens are pruned when it rotates
-// again; the last token of a family nobody redeems stays in the file,
-// unusable once expired (no sweep removes it yet).
+// keeping reverse indexes. They delete refresh tokens through
+// refresh_token_by_user: a user's, a tenant's, and, for a service
+// principal, the tokens its application holds as a client in that tenant
+// (a scan of the tenant's tokens), so that an object created again with
+// the same id does not bring them back. A change of a user's password
+// revokes the user's password-based tokens of public clients (Entra's
+// revocation table). A family's expired tokens are pruned when it is
+// redeemed again; the last token of a family nobody redeems stays in the
+// file, unusable once expired (no sweep removes it yet).
 //
 // # Checks and backups
 //

@@ -26,6 +26,7 @@ type migration struct {
 // migration. A new index, a renamed bucket or a changed key format does.
 var migrations = []migration{
 	{version: 1, migrate: initialLayoutTx},
+	{version: 2, migrate: indexRefreshTokensByUserTx},
 }
 
 // initialLayoutTx creates the version 1 root buckets. The names are spelled
@@ -42,6 +43,30 @@ func initialLayoutTx(tx *bbolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// indexRefreshTokensByUserTx creates refresh_token_by_user (version 2) and
+// indexes the tokens already stored, so that deleting a user, a client or a
+// tenant, or changing a password, finds the tokens it revokes.
+func indexRefreshTokensByUserTx(tx *bbolt.Tx) error {
+	index, err := tx.CreateBucketIfNotExists([]byte("refresh_token_by_user"))
+	if err != nil {
+		return fmt.Errorf("creating bucket refresh_token_by_user: %w", err)
+	}
+	tokens := tx.Bucket([]byte("refresh_tokens"))
+	if tokens == nil {
+		return fmt.Errorf("bucket refresh_tokens is missing")
+	}
+	return tokens.ForEach(func(k, v []byte) error {
+		var rec struct {
+			TenantID string `json:"tenantId"`
+			UserID   string `json:"userId"`
+		}
+		if err := decodeRecord(v, "refresh token", string(k), &rec); err != nil {
+			return err
+		}
+		return put(index, key(rec.TenantID, rec.UserID, string(k)), []byte{})
+	})
 }
 
 // errUpToDate rolls Open's transaction back when there is nothing to write.

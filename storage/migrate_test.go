@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 func TestMigrationsOrdered(t *testing.T) {
@@ -29,7 +31,7 @@ func TestMigrationsOrdered(t *testing.T) {
 
 // TestMigration1 builds the layouts a version 1 file can come from (a new
 // file, an empty bbolt file, a file with only meta) and checks Open produces
-// the version 1 layout.
+// the version 1 layout (and the later ones, up to the current version).
 func TestMigration1(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -70,8 +72,8 @@ func TestMigration1(t *testing.T) {
 						t.Errorf("bucket %s missing after migration 1", name)
 					}
 				}
-				if got := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)); got != "1" {
-					t.Errorf("schema_version = %q; want 1", got)
+				if got, want := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)), strconv.Itoa(len(migrations)); got != want {
+					t.Errorf("schema_version = %q; want %s", got, want)
 				}
 				return nil
 			})
@@ -84,10 +86,11 @@ func TestMigration1(t *testing.T) {
 	}
 }
 
-// TestMigrateTx runs the migration machinery with a longer list than the
-// real one: pending migrations run in order in one transaction, the version
-// is recorded, a failure rolls everything back, and an up-to-date file is
-// not written.
+// TestMigrateTx runs the migration machinery with a list of its own:
+// pending migrations run in order in one transaction, the version is
+// recorded, a failure rolls everything back, and an up-to-date file is not
+// written. Step 2 also runs the real migration 2, so that the layout check
+// after migrating finds every root bucket.
 func TestMigrateTx(t *testing.T) {
 	var ran []int
 	step := func(v int, fail bool) migration {
@@ -95,6 +98,11 @@ func TestMigrateTx(t *testing.T) {
 			ran = append(ran, v)
 			if fail {
 				return errors.New("boom")
+			}
+			if v == 2 {
+				if err := indexRefreshTokensByUserTx(tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.CreateBucket([]byte(fmt.Sprintf("v%d", v)))
 			return err
@@ -132,6 +140,11 @@ func TestMigrateTx(t *testing.T) {
 						return err
 					}
 					for v := 2; v <= min(from, 3); v++ {
+						if v == 2 {
+							if err := indexRefreshTokensByUserTx(tx); err != nil {
+								return err
+							}
+						}
 						if _, err := tx.CreateBucket([]byte(fmt.Sprintf("v%d", v))); err != nil {
 							return err
 						}
@@ -209,5 +222,66 @@ func TestOpenUpToDateDoesNotWrite(t *testing.T) {
 	db.Close()
 	if after := txid(); after != before {
 		t.Errorf("transaction id after reopening = %d; want %d (no write)", after, before)
+	}
+}
+
+// TestMigration2 builds a version 1 file holding refresh tokens (records
+// and family index as version 1 wrote them), opens it, and checks that
+// refresh_token_by_user indexes every token, that the file checks clean,
+// and that deleting the user now deletes the tokens.
+func TestMigration2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	tokens := map[string][2]string{ // hash: tenant, user
+		"aa01": {tenantA, "user-1"}, "aa02": {tenantA, "user-1"}, "bb01": {tenantA, "user-2"},
+	}
+	writeRaw(t, path, func(tx *bbolt.Tx) error {
+		if err := initialLayoutTx(tx); err != nil {
+			return err
+		}
+		for hash, owner := range tokens {
+			v := fmt.Sprintf(`{"familyId":"fam-%s","tenantId":%q,"clientAppId":"client","userId":%q,"resource":"api://x",`+
+				`"issuedDateTime":"2026-01-01T00:00:00Z","expiresDateTime":"2027-01-01T00:00:00Z"}`, owner[1], owner[0], owner[1])
+			if err := tx.Bucket([]byte("refresh_tokens")).Put([]byte(hash), []byte(v)); err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte("refresh_token_family")).Put(key("fam-"+owner[1], hash), []byte{}); err != nil {
+				return err
+			}
+		}
+		return setVersion("1")(tx)
+	})
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		if got := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)); got != "2" {
+			t.Errorf("schema_version = %q; want 2", got)
+		}
+		for hash, owner := range tokens {
+			if tx.Bucket(bucketRTByUser).Get(key(owner[0], owner[1], hash)) == nil {
+				t.Errorf("token %s of %s/%s not indexed", hash, owner[0], owner[1])
+			}
+		}
+		if n := tx.Bucket(bucketRTByUser).Stats().KeyN; n != len(tokens) {
+			t.Errorf("refresh_token_by_user has %d entries; want %d", n, len(tokens))
+		}
+		return nil
+	})
+	if err := db.Check(t.Context()); err != nil {
+		t.Errorf("Check after migrating: %v", err)
+	}
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		return deleteRefreshTokensTx(tx, key(tenantA, "user-1", ""), func(tenant.RefreshToken) bool { return true })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for hash, owner := range tokens {
+		_, err := db.GetRefreshToken(t.Context(), hash)
+		if gone := errors.Is(err, tenant.ErrNotFound); gone != (owner[1] == "user-1") {
+			t.Errorf("token %s of %s after deleting user-1's: %v", hash, owner[1], err)
+		}
 	}
 }

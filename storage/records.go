@@ -258,19 +258,22 @@ type userRecord struct {
 	AccountEnabled    bool      `json:"accountEnabled"`
 	CreatedDateTime   time.Time `json:"createdDateTime,omitzero"`
 	// PasswordHash is the argon2id PHC string, or empty.
-	PasswordHash string `json:"passwordHash,omitempty"`
+	PasswordHash               string    `json:"passwordHash,omitempty"`
+	LastPasswordChangeDateTime time.Time `json:"lastPasswordChangeDateTime,omitzero"`
 }
 
 func fromUser(u tenant.User) userRecord {
 	return userRecord{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
 		DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
-		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash}
+		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash,
+		LastPasswordChangeDateTime: utcOrZero(u.LastPasswordChangeDateTime)}
 }
 
 func (r userRecord) toUser() tenant.User {
 	return tenant.User{ID: r.ID, TenantID: r.TenantID, UserPrincipalName: r.UserPrincipalName,
 		DisplayName: r.DisplayName, AccountEnabled: r.AccountEnabled,
-		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash}
+		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash,
+		LastPasswordChangeDateTime: r.LastPasswordChangeDateTime}
 }
 
 type assignmentRecord struct {
@@ -391,17 +394,19 @@ func cloneInt(p *int) *int {
 // refreshTokenRecord is a refresh token's record, stored under its hash;
 // the token text is never stored.
 type refreshTokenRecord struct {
-	FamilyID         string    `json:"familyId"`
-	TenantID         string    `json:"tenantId"`
-	ClientAppID      string    `json:"clientAppId"`
-	UserID           string    `json:"userId"`
-	Resource         string    `json:"resource"`
-	Scopes           []string  `json:"scopes,omitempty"`
-	IssuedDateTime   time.Time `json:"issuedDateTime"`
-	ExpiresDateTime  time.Time `json:"expiresDateTime"`
-	LastUsedDateTime time.Time `json:"lastUsedDateTime,omitzero"`
-	RotatedDateTime  time.Time `json:"rotatedDateTime,omitzero"`
-	RevokedDateTime  time.Time `json:"revokedDateTime,omitzero"`
+	FamilyID           string    `json:"familyId"`
+	TenantID           string    `json:"tenantId"`
+	ClientAppID        string    `json:"clientAppId"`
+	UserID             string    `json:"userId"`
+	Resource           string    `json:"resource"`
+	Scopes             []string  `json:"scopes,omitempty"`
+	IssuedDateTime     time.Time `json:"issuedDateTime"`
+	ExpiresDateTime    time.Time `json:"expiresDateTime"`
+	LastUsedDateTime   time.Time `json:"lastUsedDateTime,omitzero"`
+	RotatedDateTime    time.Time `json:"rotatedDateTime,omitzero"`
+	RevokedDateTime    time.Time `json:"revokedDateTime,omitzero"`
+	PasswordBased      bool      `json:"passwordBased,omitempty"`
+	ConfidentialClient bool      `json:"confidentialClient,omitempty"`
 }
 
 func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {
@@ -411,6 +416,7 @@ func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {
 		IssuedDateTime: t.IssuedDateTime.UTC(), ExpiresDateTime: t.ExpiresDateTime.UTC(),
 		LastUsedDateTime: utcOrZero(t.LastUsedDateTime), RotatedDateTime: utcOrZero(t.RotatedDateTime),
 		RevokedDateTime: utcOrZero(t.RevokedDateTime),
+		PasswordBased:   t.PasswordBased, ConfidentialClient: t.ConfidentialClient,
 	}
 }
 
@@ -420,6 +426,7 @@ func (r refreshTokenRecord) toRefreshToken(hash string) tenant.RefreshToken {
 		Resource: r.Resource, Scopes: slices.Clone(r.Scopes),
 		IssuedDateTime: r.IssuedDateTime, ExpiresDateTime: r.ExpiresDateTime,
 		LastUsedDateTime: r.LastUsedDateTime, RotatedDateTime: r.RotatedDateTime, RevokedDateTime: r.RevokedDateTime,
+		PasswordBased: r.PasswordBased, ConfidentialClient: r.ConfidentialClient,
 	}
 }
 

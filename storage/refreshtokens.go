@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -10,12 +11,16 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// Refresh tokens live in two root buckets: refresh_tokens holds each
+// Refresh tokens live in three root buckets: refresh_tokens holds each
 // token's record under the hex SHA-256 of its text (the text itself is never
-// stored), and refresh_token_family lists the hashes of each family, so that
-// a replay can revoke them all. They are root buckets rather than tenant
-// buckets because a token presented at /common names no tenant: the hash
-// alone must find it.
+// stored), refresh_token_family lists the hashes of each family, so that a
+// replay can revoke them all, and refresh_token_by_user lists them by tenant
+// and user, so that deleting a user, a client or a tenant deletes its
+// tokens and a password change revokes the user's password-based ones
+// (Entra's revocation table; a token must not come back to life when an
+// object is created again with the same id). They are root buckets rather
+// than tenant buckets because a token presented at /common names no tenant:
+// the hash alone must find it.
 
 // CreateRefreshToken stores a newly issued refresh token. It fails with
 // ErrExists if the hash is taken (which, for 256-bit random tokens, means a
@@ -97,6 +102,51 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash string, now time.Time
 	return err
 }
 
+// RenewRefreshToken redeems the token whose hash is given for next, its
+// successor in the same family, and leaves the presented token valid, as
+// Entra does (a retry after a lost answer, parallel workers and a shared
+// token cache keep working), in one transaction:
+//
+//   - an unknown hash is ErrNotFound (also a token deleted meanwhile with
+//     its user, client or tenant);
+//   - a token that was revoked (replay under strict rotation, password
+//     change) is ErrRefreshTokenRevoked, and nothing changes;
+//   - otherwise the token is marked last used at now, next is stored, and
+//     the family's members that expired before now are deleted.
+//
+// Checking the presented token inside the transaction that stores next
+// keeps a revocation committed after the caller read the token from
+// leaving a live successor behind.
+func (db *DB) RenewRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error {
+	if err := checkRefreshToken(next); err != nil {
+		return err
+	}
+	now = now.UTC()
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		old, err := getRefreshTokenTx(tx, hash)
+		switch {
+		case err != nil:
+			return err
+		case next.FamilyID != old.FamilyID:
+			return fmt.Errorf("%w: the successor of a refresh token of family %s must stay in the family, not join %s",
+				tenant.ErrInvalid, old.FamilyID, next.FamilyID)
+		case old.Revoked():
+			return fmt.Errorf("refresh token family %s: %w", old.FamilyID, tenant.ErrRefreshTokenRevoked)
+		}
+		if tx.Bucket(bucketRefreshTokens).Get([]byte(next.Hash)) != nil {
+			return fmt.Errorf("refresh token of family %s: %w", next.FamilyID, tenant.ErrExists)
+		}
+		old.LastUsedDateTime = now
+		if err := putRefreshTokenTx(tx, old); err != nil {
+			return err
+		}
+		if err := putRefreshTokenTx(tx, next); err != nil {
+			return err
+		}
+		return pruneFamilyTx(tx, old.FamilyID, now)
+	})
+}
+
 // RevokeRefreshTokenFamily revokes every token of a family at now and
 // returns how many it revoked (tokens revoked before are left as they are).
 // An unknown family revokes nothing.
@@ -134,12 +184,80 @@ func getRefreshTokenTx(tx *bbolt.Tx, hash string) (tenant.RefreshToken, error) {
 	return rec.toRefreshToken(hash), nil
 }
 
-// putRefreshTokenTx writes the record and its family index entry.
+// putRefreshTokenTx writes the record and its family and user index
+// entries.
 func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
 	if err := putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), fromRefreshToken(rt)); err != nil {
 		return err
 	}
-	return put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), []byte{})
+	if err := put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), []byte{}); err != nil {
+		return err
+	}
+	return put(tx.Bucket(bucketRTByUser), key(rt.TenantID, rt.UserID, rt.Hash), []byte{})
+}
+
+// deleteRefreshTokenTx deletes the record and its index entries.
+func deleteRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
+	if err := del(tx.Bucket(bucketRefreshTokens), []byte(rt.Hash)); err != nil {
+		return err
+	}
+	if err := del(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash)); err != nil {
+		return err
+	}
+	return del(tx.Bucket(bucketRTByUser), key(rt.TenantID, rt.UserID, rt.Hash))
+}
+
+// userTokensTx reads the tokens of refresh_token_by_user under prefix: a
+// tenant's (key(tenantID, "")) or one user's (key(tenantID, userID, "")).
+func userTokensTx(tx *bbolt.Tx, prefix []byte) ([]tenant.RefreshToken, error) {
+	var out []tenant.RefreshToken
+	c := tx.Bucket(bucketRTByUser).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		i := bytes.LastIndexByte(k, 0)
+		rt, err := getRefreshTokenTx(tx, string(k[i+1:]))
+		if err != nil {
+			return nil, damaged("refresh_token_by_user %q names a token that is missing: %v", k, err)
+		}
+		out = append(out, rt)
+	}
+	return out, nil
+}
+
+// deleteRefreshTokensTx deletes the tokens under prefix (see userTokensTx)
+// for which match is true: those of a deleted user, tenant or client.
+func deleteRefreshTokensTx(tx *bbolt.Tx, prefix []byte, match func(tenant.RefreshToken) bool) error {
+	tokens, err := userTokensTx(tx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, rt := range tokens {
+		if !match(rt) {
+			continue
+		}
+		if err := deleteRefreshTokenTx(tx, rt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokePasswordTokensTx revokes, at now, the user's tokens that a
+// password change revokes (tenant.RefreshToken.RevokedByPasswordChange).
+func revokePasswordTokensTx(tx *bbolt.Tx, tenantID, userID string, now time.Time) error {
+	tokens, err := userTokensTx(tx, key(tenantID, userID, ""))
+	if err != nil {
+		return err
+	}
+	for _, rt := range tokens {
+		if rt.Revoked() || !rt.RevokedByPasswordChange() {
+			continue
+		}
+		rt.RevokedDateTime = now.UTC()
+		if err := putRefreshTokenTx(tx, rt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // familyHashesTx lists the hashes of a family's tokens.
@@ -192,10 +310,7 @@ func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
 		if !rt.Expired(now) {
 			continue
 		}
-		if err := del(tx.Bucket(bucketRefreshTokens), []byte(h)); err != nil {
-			return err
-		}
-		if err := del(tx.Bucket(bucketRTByFamily), key(familyID, h)); err != nil {
+		if err := deleteRefreshTokenTx(tx, rt); err != nil {
 			return err
 		}
 	}

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -186,5 +188,166 @@ func TestRefreshTokenConcurrentRotation(t *testing.T) {
 	}
 	if ok != 1 || reused != 1 {
 		t.Errorf("%d succeeded and %d were replays; want one of each", ok, reused)
+	}
+}
+
+// TestRefreshTokenRevocationTable: what deleting objects and changing a
+// password does to refresh tokens (Entra's revocation table). Each case
+// starts from the same directory: tenants A and B, a client application
+// homed in A and instantiated in B, another client in A, users alice (A)
+// and bob (B), and tokens of each kind. It then makes one change and lists
+// the tokens that must be gone (deleted: ErrNotFound) and revoked; the
+// others must be untouched. Re-creating the deleted object with the same
+// id must not bring its tokens back.
+func TestRefreshTokenRevocationTable(t *testing.T) {
+	type fixture struct {
+		alice, bob tenant.User
+	}
+	token := func(hash, tenantID, clientAppID, userID string, password, confidential bool) tenant.RefreshToken {
+		rt := newRefreshToken(hash, "fam-"+hash)
+		rt.TenantID, rt.ClientAppID, rt.UserID = tenantID, clientAppID, userID
+		rt.PasswordBased, rt.ConfidentialClient = password, confidential
+		return rt
+	}
+	later := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name        string
+		change      func(ctx context.Context, e env, f fixture) error
+		recreate    func(ctx context.Context, e env, f fixture) error
+		gone        []string
+		revoked     []string
+		revokedWhen time.Time
+	}{
+		{name: "password changed", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.UpdateUser(ctx, tenantA, f.alice.ID, func(u *tenant.User) error {
+				u.PasswordHash, u.LastPasswordChangeDateTime = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI", later
+				return nil
+			})
+		}, revoked: []string{"alice-public-password"}, revokedWhen: later},
+		{name: "display name changed", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.UpdateUser(ctx, tenantA, f.alice.ID, func(u *tenant.User) error { u.DisplayName = "Alice"; return nil })
+		}},
+		{name: "user deleted", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.DeleteUser(ctx, tenantA, f.alice.ID)
+		}, recreate: func(ctx context.Context, e env, f fixture) error { return e.db.CreateUser(ctx, f.alice) },
+			gone: []string{"alice-public-password", "alice-confidential-password", "alice-other-client"}},
+		{name: "client's service principal deleted in B", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.DeleteServicePrincipal(ctx, tenantB, appClient)
+		}, recreate: func(ctx context.Context, e env, f fixture) error {
+			app, err := e.db.GetApplication(ctx, appClient)
+			if err != nil {
+				return err
+			}
+			return e.db.CreateServicePrincipal(ctx, newSP(tenantB, app))
+		}, gone: []string{"bob-client"}},
+		{name: "client application deleted", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.DeleteApplication(ctx, appClient)
+		}, recreate: func(ctx context.Context, e env, f fixture) error {
+			app := multiTenant(newApp(appClient, tenantA))
+			return e.db.CreateApplication(ctx, app, newSP(tenantA, app))
+		}, gone: []string{"alice-public-password", "alice-confidential-password", "bob-client"}},
+		{name: "tenant B deleted", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.DeleteTenant(ctx, tenantB)
+		}, recreate: func(ctx context.Context, e env, f fixture) error {
+			if err := e.db.CreateTenant(ctx, newTenant(tenantB, "b.example")); err != nil {
+				return err
+			}
+			return e.db.CreateUser(ctx, f.bob)
+		}, gone: []string{"bob-client"}},
+		{name: "tenant A deleted", change: func(ctx context.Context, e env, f fixture) error {
+			return e.db.DeleteTenant(ctx, tenantA)
+		}, gone: []string{"alice-public-password", "alice-confidential-password", "alice-other-client", "bob-client"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			e := newEnv(t)
+			e.tenant(tenantA, "a.example")
+			e.tenant(tenantB, "b.example")
+			e.app(multiTenant(newApp(appClient, tenantA)))
+			e.sp(tenantB, appClient)
+			e.app(newApp(appOther, tenantA))
+			f := fixture{alice: e.user(tenantA, "alice@a.example"), bob: e.user(tenantB, "bob@b.example")}
+			all := map[string]tenant.RefreshToken{}
+			for _, rt := range []tenant.RefreshToken{
+				token("alice-public-password", tenantA, appClient, f.alice.ID, true, false),
+				token("alice-confidential-password", tenantA, appClient, f.alice.ID, true, true),
+				token("alice-other-client", tenantA, appOther, f.alice.ID, false, false),
+				token("bob-client", tenantB, appClient, f.bob.ID, true, false),
+			} {
+				if err := e.db.CreateRefreshToken(ctx, rt); err != nil {
+					t.Fatal(err)
+				}
+				all[rt.Hash] = rt
+			}
+			if err := tc.change(ctx, e, f); err != nil {
+				t.Fatalf("change: %v", err)
+			}
+			if tc.recreate != nil {
+				if err := tc.recreate(ctx, e, f); err != nil {
+					t.Fatalf("re-creating with the same id: %v", err)
+				}
+			}
+			for hash, want := range all {
+				got, err := e.db.GetRefreshToken(ctx, hash)
+				switch {
+				case slices.Contains(tc.gone, hash):
+					if !errors.Is(err, tenant.ErrNotFound) {
+						t.Errorf("%s: %+v, %v; want deleted", hash, got, err)
+					}
+				case slices.Contains(tc.revoked, hash):
+					if err != nil || !got.RevokedDateTime.Equal(tc.revokedWhen) {
+						t.Errorf("%s: revoked at %v, %v; want revoked at %v", hash, got.RevokedDateTime, err, tc.revokedWhen)
+					}
+				default:
+					if err != nil || !reflect.DeepEqual(got, want) {
+						t.Errorf("%s: %+v, %v; want it untouched", hash, got, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRefreshTokenRenew: Entra's redemption. The presented token stays
+// valid (it may be redeemed again, in parallel or after a lost answer);
+// only its last use is recorded. A revoked token renews nothing, and a
+// deleted one is ErrNotFound.
+func TestRefreshTokenRenew(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	first := newRefreshToken("h1", "f1")
+	if err := e.db.CreateRefreshToken(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Minute)
+	for i, next := range []string{"h2", "h3"} {
+		if err := e.db.RenewRefreshToken(ctx, "h1", at, newRefreshToken(next, "f1")); err != nil {
+			t.Fatalf("renewal %d: %v", i+1, err)
+		}
+	}
+	got, err := e.db.GetRefreshToken(ctx, "h1")
+	if err != nil || got.Rotated() || got.Revoked() || !got.LastUsedDateTime.Equal(at) {
+		t.Errorf("after two renewals: %+v, %v; want valid, last used at %v", got, err, at)
+	}
+	for _, tc := range []struct {
+		name string
+		hash string
+		next tenant.RefreshToken
+		want error
+	}{
+		{"hash taken", "h1", newRefreshToken("h2", "f1"), tenant.ErrExists},
+		{"another family", "h1", newRefreshToken("h9", "f2"), tenant.ErrInvalid},
+		{"unknown token", "nope", newRefreshToken("h9", "f1"), tenant.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, "RenewRefreshToken", e.db.RenewRefreshToken(ctx, tc.hash, at, tc.next), tc.want)
+		})
+	}
+	if _, err := e.db.RevokeRefreshTokenFamily(ctx, "f1", at); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "RenewRefreshToken of a revoked token", e.db.RenewRefreshToken(ctx, "h2", at, newRefreshToken("h9", "f1")), tenant.ErrRefreshTokenRevoked)
+	if _, err := e.db.GetRefreshToken(ctx, "h9"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("a revoked token's renewal stored its successor: %v", err)
 	}
 }

@@ -281,8 +281,9 @@ func getServicePrincipalTx(tb *tenantBuckets, appID string) (tenant.ServicePrinc
 }
 
 // deleteServicePrincipalTx removes a service principal, its index entries
-// (uris are its application's URI keys), and the grants and assignments of
-// its tenant that name it.
+// (uris are its application's URI keys), the grants and assignments of its
+// tenant that name it, and the refresh tokens its application holds as a
+// client there (DeleteApplication comes through here for every tenant).
 func deleteServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.ServicePrincipal, uris []string) error {
 	if err := del(tb.sps, []byte(sp.ID)); err != nil {
 		return err
@@ -301,6 +302,9 @@ func deleteServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.Service
 	if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool {
 		return a.PrincipalID == sp.ID || a.ResourceID == sp.ID
 	}); err != nil {
+		return err
+	}
+	if err := deleteRefreshTokensTx(tx, key(tb.id, ""), func(rt tenant.RefreshToken) bool { return rt.ClientAppID == sp.AppID }); err != nil {
 		return err
 	}
 	return deleteGrantsTx(tb, func(g grantRecord) bool {

@@ -154,6 +154,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, update func(*tenant.T
 // homed in the tenant go too, with their service principals, grants and
 // assignments in every other tenant (as DeleteApplication does). Service
 // principals here of applications homed elsewhere leave the app_sps index.
+// The refresh tokens of the tenant's users go too.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		t, err := getTenantTx(tx, id)
@@ -197,6 +198,9 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 					return err
 				}
 			}
+		}
+		if err := deleteRefreshTokensTx(tx, key(id, ""), func(tenant.RefreshToken) bool { return true }); err != nil {
+			return err
 		}
 		if err := del(tx.Bucket(bucketTenants), []byte(id)); err != nil {
 			return err

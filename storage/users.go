@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -95,7 +96,11 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string) ([]tenant.User, er
 
 // UpdateUser applies update to a user and keeps the UPN index in step: a
 // UPN taken by another user of the tenant fails with ErrExists. update may
-// not change the object id or the tenant.
+// not change the object id or the tenant. An update that changes
+// PasswordHash revokes the user's refresh tokens that a password change
+// revokes (tenant.RefreshToken.RevokedByPasswordChange), at the user's new
+// LastPasswordChangeDateTime (the current time if the update did not move
+// it).
 func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*tenant.User) error) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		tb, err := tenantBucketsTx(tx, tenantID)
@@ -130,12 +135,23 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 				return err
 			}
 		}
+		if u.PasswordHash != old.PasswordHash {
+			// Entra revokes password-based refresh tokens of public
+			// clients when the password changes or is reset.
+			at := u.LastPasswordChangeDateTime
+			if at.IsZero() || !at.After(old.LastPasswordChangeDateTime) {
+				at = time.Now()
+			}
+			if err := revokePasswordTokensTx(tx, tenantID, id, at); err != nil {
+				return err
+			}
+		}
 		return putRecord(tb.users, "user", id, []byte(id), fromUser(u))
 	})
 }
 
-// DeleteUser removes a user with the user's own consent grants and the app
-// role assignments it holds.
+// DeleteUser removes a user with the user's own consent grants, the app
+// role assignments it holds and its refresh tokens.
 func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		tb, err := tenantBucketsTx(tx, tenantID)
@@ -156,6 +172,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 			}
 		}
 		if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool { return a.PrincipalID == id }); err != nil {
+			return err
+		}
+		if err := deleteRefreshTokensTx(tx, key(tenantID, id, ""), func(tenant.RefreshToken) bool { return true }); err != nil {
 			return err
 		}
 		return deleteGrantsTx(tb, func(g grantRecord) bool { return g.PrincipalID == id })

@@ -623,6 +623,7 @@ func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec
 		if u.PasswordHash, err = hashPassword(d.rand, spec.Password); err != nil {
 			return User{}, err
 		}
+		u.LastPasswordChangeDateTime = u.CreatedDateTime
 	}
 	if err := d.store.CreateUser(ctx, u); err != nil {
 		return User{}, fmt.Errorf("adding user %s: %w", upn, err)
@@ -680,7 +681,9 @@ func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u
 			usr.DisplayName = strings.TrimSpace(*u.DisplayName)
 		}
 		if hash != nil {
-			usr.PasswordHash = *hash
+			// The store revokes the user's password-based refresh
+			// tokens at this time (Entra's revocation table).
+			usr.PasswordHash, usr.LastPasswordChangeDateTime = *hash, d.now().UTC()
 		}
 		if u.AccountEnabled != nil {
 			usr.AccountEnabled = *u.AccountEnabled

@@ -23,10 +23,11 @@ var (
 // which is enough to find the record when the token comes back and useless
 // to anyone who reads the database.
 //
-// Tokens of one sign-in form a family: each redemption rotates the presented
-// token into a successor with the same FamilyID, so that a replayed,
-// already-rotated token can revoke every token descended from the same
-// sign-in.
+// Tokens of one sign-in form a family: each redemption issues a successor
+// with the same FamilyID. By default the presented token stays valid, as in
+// Entra (RenewRefreshToken); with strict rotation it is marked rotated, so
+// that a replayed, already-rotated token can revoke every token descended
+// from the same sign-in (RotateRefreshToken).
 type RefreshToken struct {
 	Hash     string
 	FamilyID string
@@ -49,9 +50,23 @@ type RefreshToken struct {
 	// RotatedDateTime is when the token was redeemed for its successor;
 	// zero while it is the family's current token.
 	RotatedDateTime time.Time
-	// RevokedDateTime is when the family was revoked; zero if it was not.
+	// RevokedDateTime is when the token was revoked (its family replayed,
+	// or its user's password changed); zero if it was not.
 	RevokedDateTime time.Time
+
+	// PasswordBased: the sign-in that started the family presented the
+	// user's password (the password grant). ConfidentialClient: the client
+	// authenticated with a secret or certificate. Entra's revocation table
+	// revokes password-based tokens of public clients when the user's
+	// password changes or is reset, and keeps confidential clients' ones
+	// (https://learn.microsoft.com/entra/identity-platform/refresh-tokens#token-revocation).
+	PasswordBased      bool
+	ConfidentialClient bool
 }
+
+// RevokedByPasswordChange reports whether a change of the user's password
+// revokes the token (Entra's revocation table, see PasswordBased).
+func (r RefreshToken) RevokedByPasswordChange() bool { return r.PasswordBased && !r.ConfidentialClient }
 
 // Rotated reports whether the token was already redeemed.
 func (r RefreshToken) Rotated() bool { return !r.RotatedDateTime.IsZero() }

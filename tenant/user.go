@@ -22,6 +22,11 @@ type User struct {
 	// PasswordHash is an argon2id hash in PHC string form, or empty when the
 	// user has no password (Entra: AADSTS50056 on a password sign-in).
 	PasswordHash string `json:"-"`
+	// LastPasswordChangeDateTime is when the password was last set
+	// (Graph's lastPasswordChangeDateTime); zero if it never was. A store
+	// revokes the user's password-based refresh tokens at this time when
+	// an update changes PasswordHash (see RefreshToken).
+	LastPasswordChangeDateTime time.Time `json:"lastPasswordChangeDateTime,omitzero"`
 }
 
 // ValidateUPN checks the user@domain form and lowercases it.

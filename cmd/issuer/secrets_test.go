@@ -37,7 +37,9 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(adminToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--admin-token-file", tokenFile)
+	// Strict rotation, so that the replay below is a refusal (and the flag
+	// is seen to work: by default a redeemed token stays valid).
+	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--admin-token-file", tokenFile, "--refresh-token-reuse", "revoke-family")
 	ca := filepath.Join(dir, caFileName)
 	client := trusting(t, ca)
 
@@ -138,7 +140,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	rt := first["refresh_token"].(string)
 	rtForm := url.Values{"grant_type": {"refresh_token"}, "client_id": {native}, "refresh_token": {rt}}
 	token(rtForm, true)
-	token(rtForm, false) // a replay: refused, and the family revoked
+	token(rtForm, false) // a replay under revoke-family: refused, and the family revoked
 	obo := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "client_id": {middle}, "client_secret": {secrets["the middle tier's secret"]},
 		"assertion": {first["access_token"].(string)}, "requested_token_use": {"on_behalf_of"}, "scope": {"api://downstream/Data.Read offline_access"}}
 	token(obo, true)

@@ -84,6 +84,9 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
 			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
 			lifetimeFlag("refresh-token-lifetime", "how long a refresh token may wait to be redeemed, e.g. 90d or 24h (default: 90d, as Entra)"),
+			&cli.GenericFlag{Name: "refresh-token-reuse", Usage: "what redeeming a refresh token does to it: allow (Entra: it stays valid, so retries, parallel workers and shared caches work) or revoke-family (strict one-time rotation: a second use is AADSTS70008 and revokes every token of the sign-in)",
+				Value:   &choice{allowed: []string{string(issuer.RefreshTokenReuseAllow), string(issuer.RefreshTokenReuseRevokeFamily)}, value: string(issuer.RefreshTokenReuseAllow)},
+				EnvVars: []string{"ISSUER_REFRESH_TOKEN_REUSE"}},
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
@@ -118,6 +121,7 @@ type serveOptions struct {
 	entraIssuers  bool
 	tokenLifetime time.Duration
 	refreshLife   time.Duration // 0: the issuer's default
+	refreshReuse  issuer.RefreshTokenReuse
 	demo          bool
 	federationCAs []string
 	rotateEvery   time.Duration
@@ -140,7 +144,8 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 		seed: c.Path("seed"), clock: issuer.ClockReal,
 		signer: c.Generic("signer").(*choice).value, tokenConc: c.Int("token-concurrency"),
-		limits: issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
+		refreshReuse: issuer.RefreshTokenReuse(c.Generic("refresh-token-reuse").(*choice).value),
+		limits:       issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -235,6 +240,7 @@ func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Dir
 		FederationRoots:      roots,
 		RefreshTokens:        db,
 		RefreshTokenLifetime: o.refreshLife,
+		RefreshTokenReuse:    o.refreshReuse,
 		Clock:                clock,
 		Ready:                db.Ping,
 		Signer:               signer,

@@ -472,3 +472,27 @@ func TestServeInsecureRemoteAdmin(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefreshTokenReuseFlag: the flag takes allow or revoke-family
+// (TestNoSecretsAnywhere sees revoke-family refuse a replay, the issuer
+// package's tests both behaviours); anything else is a usage error.
+func TestServeRefreshTokenReuseFlag(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"allow", true}, {"revoke-family", true}, {"revoke", false}, {"", false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			db := filepath.Join(shortTempDir(t), "issuer.db")
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--refresh-token-reuse", tc.value}
+			if tc.ok {
+				startServe(t, db, args...)
+				return
+			}
+			if r := runCLI(t, db, nil, args...); r.code != exitUsage || !strings.Contains(r.stderr, "refresh-token-reuse") {
+				t.Errorf("serve --refresh-token-reuse %q: exit %d, %q; want a usage error", tc.value, r.code, r.stderr)
+			}
+		})
+	}
+}
