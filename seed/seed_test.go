@@ -100,6 +100,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"appId\": \"0000a001-0000-4000-8000-000000000001\"},\n{\"displayName\": \"y\", \"appId\": \"0000A001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].applications[1].appId", nil},
 		{"same name without appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\"},\n{\"displayName\": \"X\"}]}]}", 2, "tenants[0].applications[1]", nil},
 		{"bad UPN", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"alice\"}]}]}", 2, "tenants[0].users[0].userPrincipalName", tenant.ErrInvalid},
+		{"web redirect over http", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\",\n\"webRedirectUris\": [\"http://a.example/cb\"]}]}]}", 2, "tenants[0].applications[0].webRedirectUris[0]", tenant.ErrInvalid},
+		{"unknown directory role", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"u@a.onmicrosoft.com\", \"directoryRoles\": [\"Janitor\"]}]}]}", 2, "tenants[0].users[0].directoryRoles[0]", tenant.ErrInvalid},
 		{"service principal without app", "{\"tenants\": [{\"name\": \"a\", \"servicePrincipals\": [\n{\"id\": \"0000a001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].servicePrincipals[0].appId", nil},
 		{"consent admin and user", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"admin\": true, \"user\": \"u@a.onmicrosoft.com\"}]}]}", 2, "tenants[0].consents[0]", nil},
 		{"consent neither", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\"}]}]}", 2, "tenants[0].consents[0]", nil},
