@@ -154,7 +154,7 @@ func TestApplyTwice(t *testing.T) {
 		Certificates:      seed.Count{Created: 1},
 		Federated:         seed.Count{Created: 1},
 		ServicePrincipals: seed.Count{Updated: 1}, // the API's home SP now requires assignment
-		Users:             seed.Count{Created: 2},
+		Users:             seed.Count{Created: 3},
 		Consents:          seed.Count{Created: 3},
 		RoleAssignments:   seed.Count{Created: 2},
 	}
@@ -191,7 +191,7 @@ func TestApplyTwice(t *testing.T) {
 	}
 	counts["API roles"], counts["API scopes"] = len(api.AppRoles), len(api.API.OAuth2PermissionScopes)
 	for k, want := range map[string]int{
-		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 2,
+		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 3,
 		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice: Approver.
 		"contoso assignments": 4, "contoso grants": 1, "API roles": 3, "API scopes": 2,
 	} {
