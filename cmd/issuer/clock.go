@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // clockCommand is `issuer clock`: the running server's clock (serve
@@ -84,7 +85,7 @@ func clockAdvance(c *cli.Context) error {
 	}
 	s := strings.TrimSpace(args[0])
 	back := strings.HasPrefix(s, "-")
-	d, err := parseLifetime(strings.TrimPrefix(s, "-"))
+	d, err := tenant.ParseLifetime(strings.TrimPrefix(s, "-"))
 	if err != nil {
 		return usageError("clock advance: %v", err)
 	}

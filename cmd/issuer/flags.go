@@ -263,12 +263,12 @@ func (v *choice) Set(s string) error {
 
 func (v *choice) String() string { return v.value }
 
-// lifetime is a positive duration written as Go writes durations ("8760h",
-// "90m") or with a day count in front ("90d", "1d12h").
+// lifetime is a positive duration as tenant.ParseLifetime reads it, the
+// same as seed files: "8760h", "90d", "1d12h".
 type lifetime time.Duration
 
 func (v *lifetime) Set(s string) error {
-	d, err := parseLifetime(s)
+	d, err := tenant.ParseLifetime(s)
 	if err != nil {
 		return err
 	}
@@ -281,30 +281,4 @@ func (v *lifetime) String() string {
 		return ""
 	}
 	return time.Duration(*v).String()
-}
-
-// parseLifetime parses "90d", "1d12h" or any time.ParseDuration string; the
-// result must be positive.
-func parseLifetime(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var total time.Duration
-	rest := s
-	if days, after, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 100*365 {
-			return 0, fmt.Errorf("invalid duration %q (want e.g. 90d, 8760h or 1d12h)", s)
-		}
-		total, rest = time.Duration(n)*24*time.Hour, after
-	}
-	if rest != "" {
-		d, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q (want e.g. 90d, 8760h or 1d12h)", s)
-		}
-		total += d
-	}
-	if total <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: must be positive", s)
-	}
-	return total, nil
 }
