@@ -52,10 +52,7 @@ func clockShow(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	return printClock(c, st.clock)
 }
 
@@ -68,10 +65,7 @@ func clockSet(c *cli.Context) error {
 	if err != nil {
 		return usageError("clock set: %q is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)", args[0])
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	if err := st.clock.Set(t); err != nil {
 		return err
 	}
@@ -92,10 +86,7 @@ func clockAdvance(c *cli.Context) error {
 	if back {
 		d = -d
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	if err := st.clock.Advance(d); err != nil {
 		return fmt.Errorf("clock advance: %w", err)
 	}

@@ -166,28 +166,16 @@ func dbPath(c *cli.Context) (string, error) {
 	return abs, nil
 }
 
-// openDB opens the database named by --db, unless the command is to run on
-// a server: inside `issuer serve` (admin channel) it returns the server's
-// open database; with --server, or when a server answers on the admin
-// socket beside the database, it returns a *forwardError and run sends the
-// command there. The socket is tried first, so that a command does not wait
-// for the lock a server holds.
+// openDB returns the database the command runs on: inside `issuer serve`
+// (admin channel), the server's open database; elsewhere the file --db
+// names, which route found no server holding.
 func openDB(c *cli.Context) (*storage.DB, error) {
-	if st := envOf(c).server; st != nil {
-		return st.db, nil
-	}
-	if t, err := remoteTarget(c); t != nil || err != nil {
-		if err != nil {
-			return nil, err
-		}
-		return nil, &forwardError{t}
+	if a := envOf(c).admin; a != nil {
+		return a.server.db, nil
 	}
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
-	}
-	if t := socketTarget(path); t != nil {
-		return nil, &forwardError{t}
 	}
 	db, err := openLocalDB(c, path)
 	if errors.Is(err, storage.ErrLocked) {
@@ -226,7 +214,7 @@ func withDB(c *cli.Context, fn func(db *storage.DB, dir *tenant.Directory) error
 	if err != nil {
 		return err
 	}
-	if envOf(c).server != nil {
+	if envOf(c).admin != nil {
 		return fn(db, newDirectory(c, db)) // the server's database stays open
 	}
 	defer func() {
