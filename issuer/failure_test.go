@@ -10,27 +10,43 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// faultyStore fails the way a broken database would: an error for one
-// resource lookup, a panic for one domain.
+// faultyStore fails the way a broken database would: in its read views
+// (consent.Resolve), an error for one resource lookup.
 type faultyStore struct {
+	consent.Store
+}
+
+// faultyReader is the Reader of faultyStore's views.
+type faultyReader struct {
+	consent.Reader
+}
+
+// faultyDirectory fails as a broken database would under the directory: a
+// panic for one domain.
+type faultyDirectory struct {
 	tenant.Store
 }
 
 const internalCause = "disk on fire SECRET-CAUSE"
 
-func (f faultyStore) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
+func (f faultyStore) View(ctx context.Context, fn func(consent.Reader) error) error {
+	return f.Store.View(ctx, func(r consent.Reader) error { return fn(faultyReader{r}) })
+}
+
+func (f faultyReader) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
 	if name == "api://broken" {
 		return tenant.ServicePrincipal{}, tenant.Application{}, errors.New(internalCause)
 	}
-	return f.Store.FindServicePrincipal(ctx, tenantID, name)
+	return f.Reader.FindServicePrincipal(ctx, tenantID, name)
 }
 
-func (f faultyStore) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
+func (f faultyDirectory) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
 	if domain == "panic.example" {
 		panic(internalCause)
 	}
@@ -61,7 +77,8 @@ func (b *syncBuffer) String() string {
 func TestServerErrors(t *testing.T) {
 	var logs syncBuffer
 	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
-		c.Directory = tenant.NewDirectory(faultyStore{c.Directory.Store()})
+		c.Directory = tenant.NewDirectory(faultyDirectory{c.Grants.(tenant.Store)})
+		c.Grants = faultyStore{c.Grants}
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	}))
 	for _, tc := range []struct {

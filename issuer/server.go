@@ -4,16 +4,13 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
-
-	"github.com/issuer-dev/issuer/consent"
 )
 
 // Server is the protocol edge: it answers Entra's token, discovery, JWKS and
-// instance-discovery endpoints over the directory, the consent engine and the
+// instance-discovery endpoints over the directory, its grants and the
 // signing keys of its Config. It is safe for concurrent use.
 type Server struct {
 	cfg     Config
-	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
 	// federation caches external identity providers' keys.
@@ -32,7 +29,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
+	s := &Server{cfg: cfg,
 		federation:    newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
 		signIns:       newSignInLog(max(cfg.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),

@@ -1,6 +1,6 @@
 // Package storage persists the issuer's state in one bbolt file: the
-// directory (tenant.Store), grants (consent.Store), signing keys and
-// settings. *DB implements all of them; no bbolt type leaves the package.
+// directory (tenant.Store), grants and read views (consent.Store),
+// signing keys and settings. *DB implements all of them; no bbolt type leaves the package.
 //
 // # Layout
 //
@@ -59,6 +59,13 @@
 // (ErrInvalid). Helpers that need a transaction take it (or the tenant's
 // buckets) and end in Tx; they never open one. Nothing read from bbolt
 // outlives its transaction: records are decoded, keys are copied.
+//
+// DB.View is the read view of consent.Viewer: it hands a consent.Reader
+// (view.go) to a function and runs all its reads in one read transaction,
+// so that consent.Resolve gathers a token request's facts from one state of
+// the file. The single-object read methods of DB (GetTenant,
+// FindServicePrincipal, AppRoleAssignmentsOf, …) are each one transaction
+// around the same reader.
 //
 // Reads that are on the token path (FindServicePrincipal,
 // AppRoleAssignmentsOf, PermissionGrantsOf) are a handful of indexed reads.
