@@ -135,7 +135,7 @@ type judgement struct {
 // (consent.Resolve). A tenant that vanished since the authority was
 // resolved is AADSTS90002, with the store's error kept as the cause.
 func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
-	f, err := consent.Resolve(ctx, s.cfg.Grants, creq)
+	f, err := consent.Resolve(ctx, s.backend, creq)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return consent.Facts{}, errTenantNotFound(creq.TenantRef).wrap(err)

@@ -83,7 +83,7 @@ func TestExplainJudgesAsTheTokenEndpoint(t *testing.T) {
 	grace, err := d.AddUser(ctx, contoso.ID, tenant.UserSpec{UserPrincipalName: "grace@contoso.onmicrosoft.com", Password: password, Disabled: true})
 	must(grace, err)
 
-	s, err := New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db})
+	s, err := New(ctx, db, Config{BaseURL: "https://issuer.test"})
 	must(s, err)
 	// The assertion of the on-behalf-of scenarios: ada's token for Web.
 	assertion, err := s.IssueUserToken(ctx, UserTokenRequest{Tenant: contoso.ID, User: ada.UserPrincipalName, ClientAppID: native.AppID, Resource: "api://web"})

@@ -16,10 +16,11 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// faultyStore fails the way a broken database would: in its read views
-// (consent.Resolve), an error for one resource lookup.
+// faultyStore fails the way a broken database would: an error for one
+// resource lookup (in its read views, where consent.Resolve reads), a panic
+// for one domain.
 type faultyStore struct {
-	consent.Store
+	issuer.Backend
 }
 
 // faultyReader is the Reader of faultyStore's views.
@@ -27,16 +28,10 @@ type faultyReader struct {
 	consent.Reader
 }
 
-// faultyDirectory fails as a broken database would under the directory: a
-// panic for one domain.
-type faultyDirectory struct {
-	tenant.Store
-}
-
 const internalCause = "disk on fire SECRET-CAUSE"
 
 func (f faultyStore) View(ctx context.Context, fn func(consent.Reader) error) error {
-	return f.Store.View(ctx, func(r consent.Reader) error { return fn(faultyReader{r}) })
+	return f.Backend.View(ctx, func(r consent.Reader) error { return fn(faultyReader{r}) })
 }
 
 func (f faultyReader) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
@@ -46,11 +41,11 @@ func (f faultyReader) FindServicePrincipal(ctx context.Context, tenantID, name s
 	return f.Reader.FindServicePrincipal(ctx, tenantID, name)
 }
 
-func (f faultyDirectory) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
+func (f faultyStore) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
 	if domain == "panic.example" {
 		panic(internalCause)
 	}
-	return f.Store.GetTenantByDomain(ctx, domain)
+	return f.Backend.GetTenantByDomain(ctx, domain)
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -76,11 +71,8 @@ func (b *syncBuffer) String() string {
 // cause is logged under the trace ID.
 func TestServerErrors(t *testing.T) {
 	var logs syncBuffer
-	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
-		c.Directory = tenant.NewDirectory(faultyDirectory{c.Grants.(tenant.Store)})
-		c.Grants = faultyStore{c.Grants}
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	}))
+	w := newWorld(t, issuertest.WrapBackend(func(b issuer.Backend) issuer.Backend { return faultyStore{b} }),
+		issuertest.WithConfig(func(c *issuer.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) }))
 	for _, tc := range []struct {
 		name, method, path string
 		param, value       string

@@ -15,7 +15,6 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/storage"
-	"github.com/issuer-dev/issuer/tenant"
 )
 
 // FuzzAdminHandler sends arbitrary Authorization headers, content types
@@ -36,8 +35,7 @@ func FuzzAdminHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	iss, err := issuer.New(context.Background(), issuer.Config{BaseURL: "https://issuer.test", Directory: tenant.NewDirectory(db),
-		Grants: db, Keys: db, RefreshTokens: db, Clock: clock})
+	iss, err := issuer.New(context.Background(), db, issuer.Config{BaseURL: "https://issuer.test", Clock: clock})
 	if err != nil {
 		f.Fatal(err)
 	}
