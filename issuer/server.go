@@ -23,6 +23,11 @@ type Server struct {
 	gate    *fairGate // the token endpoints' order under load (signpool.go)
 	// passwordSlots bounds concurrent argon2id checks.
 	passwordSlots passwordSlots
+	// consent writes the grants the consent pages accept: the manager
+	// `issuer consent grant` uses.
+	consent *consent.Manager
+	// interactive holds the browser flows, sessions and codes.
+	interactive interactiveState
 }
 
 // New returns a Server for cfg. It loads the signing keys and, on a fresh
@@ -36,7 +41,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		federation:    newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
 		signIns:       newSignInLog(max(cfg.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),
-		gate:          newFairGate(cfg.TokenConcurrency)}
+		gate:          newFairGate(cfg.TokenConcurrency),
+		consent:       consent.NewManager(cfg.Directory, cfg.Grants, consent.WithClock(cfg.Now), consent.WithIDs(cfg.NewID)),
+		interactive:   newInteractiveState()}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}

@@ -109,6 +109,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call, endpoint
 	if err != nil {
 		return issued{}, err
 	}
+	req.Origin = r.Header.Get("Origin")
 	c.client = req.ClientID
 	c.resource = cmp.Or(req.Resource, strings.Join(req.Scopes, " "))
 	return s.token(r.Context(), c, req)
@@ -131,6 +132,12 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 		return s.password(ctx, c, a, req)
 	case grantJWTBearer:
 		return s.onBehalfOf(ctx, c, a, req)
+	case grantAuthorizationCode:
+		return s.authorizationCode(ctx, c, a, req)
+	case grantDeviceCode:
+		return s.deviceCodeGrant(ctx, c, a, req, req.DeviceCode)
+	case grantDeviceCodeV1:
+		return s.deviceCodeGrant(ctx, c, a, req, req.Code)
 	case grantRefreshToken:
 		if s.cfg.RefreshTokens != nil {
 			return s.refreshToken(ctx, c, a, req)
