@@ -82,6 +82,7 @@ EXIT CODES
 			roleCommand(),
 			userCommand(),
 			tokenCommand(),
+			authorizeURLCommand(),
 			explainCommand(),
 			keysCommand(),
 			serveCommand(),
