@@ -149,8 +149,8 @@ func userConsentRefusal(t tenant.Tenant, p consentPlan) *Error {
 		return errorf(CodeUserConsentBlocked, "The application needs permission to access resources in your organization that only an admin can grant. "+
 			"Please ask an admin to grant permission to this app before you can use it.")
 	case p.adminNeeded:
-		return errorf(CodeAdminApprovalRequired, "The app needs access to a service that your organization has not subscribed to or enabled; "+
-			"the permissions it requests require an administrator's consent.")
+		return errorf(CodeAdminApprovalRequired, "Admin consent is required for the permissions requested by this application: "+
+			"at least one of them may only be granted by an administrator.")
 	}
 	return nil
 }

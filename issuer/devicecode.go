@@ -29,7 +29,8 @@ type deviceAuth struct {
 	lastPoll           time.Time
 }
 
-// Device code grant types: v2's RFC 8628 URN, and v1's "device_code".
+// Device code grant types: RFC 8628's URN, and the short form v1 and MSAL
+// Go send.
 const (
 	grantDeviceCode   = "urn:ietf:params:oauth:grant-type:device_code"
 	grantDeviceCodeV1 = "device_code"
@@ -274,11 +275,7 @@ func (s *Server) declineDevice(w http.ResponseWriter, c *call, f flow, e *Error)
 func (s *Server) deviceCodeGrant(ctx context.Context, c *call, a authority, req *tokenRequest, code string) (issued, error) {
 	switch {
 	case code == "":
-		name := "device_code"
-		if req.Endpoint == 1 {
-			name = "code"
-		}
-		return issued{}, errMissing(name)
+		return issued{}, errMissing("device_code")
 	case req.ClientID == "":
 		return issued{}, errMissing("client_id")
 	}

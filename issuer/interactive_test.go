@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
@@ -56,7 +58,12 @@ type ixWorld struct {
 
 func newIxWorld(t testing.TB) *ixWorld {
 	t.Helper()
-	s := issuertest.NewServer(t, issuertest.Clock(fixedNow), issuertest.DeterministicIDs())
+	return newIxWorldWith(t, issuertest.Clock(fixedNow), issuertest.DeterministicIDs())
+}
+
+func newIxWorldWith(t testing.TB, opts ...issuertest.Option) *ixWorld {
+	t.Helper()
+	s := issuertest.NewServer(t, opts...)
 	w := &ixWorld{Server: s, t: t}
 	w.contoso = s.AddTenant("Contoso", "contoso.com")
 	w.fabrikam = s.AddTenant("Fabrikam")
@@ -569,9 +576,11 @@ func TestSignInPage(t *testing.T) {
 
 // TestConsentRules: the consent page follows the engine's rules.
 func TestConsentRules(t *testing.T) {
+	// One world for all: each step leaves the consents the next starts
+	// from, and the administrator's consent for the organization comes last.
+	w := newIxWorld(t)
 	t.Run("non-administrator and an Admin-type scope", func(t *testing.T) {
-		w := newIxWorld(t)
-		b := w.browser()
+		b := w.browserFor(t)
 		p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"scope": "api://orders/Orders.Admin"}))), "alice@contoso.com")
 		if !strings.Contains(p.body, "Need admin approval") || !strings.Contains(p.body, fmt.Sprintf("AADSTS%d:", issuer.CodeAdminApprovalRequired)) {
 			t.Fatalf("want the admin approval page\n%s", p.body)
@@ -579,21 +588,9 @@ func TestConsentRules(t *testing.T) {
 		v := redirectParams(t, b.submit(p, url.Values{"decision": {"cancel"}}), ixShopCB)
 		wantRedirectError(t, v, "access_denied", issuer.CodeUserDeclinedConsent)
 	})
-	t.Run("tenant without user consent", func(t *testing.T) {
-		w := newIxWorld(t)
-		disabled := tenant.UserConsentDisabled
-		if _, err := w.Directory.UpdateTenant(context.Background(), "contoso.com", func(t *tenant.Tenant) error { t.UserConsent = disabled; return nil }); err != nil {
-			t.Fatal(err)
-		}
-		b := w.browser()
-		p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(nil))), "alice@contoso.com")
-		if !strings.Contains(p.body, fmt.Sprintf("AADSTS%d:", issuer.CodeUserConsentBlocked)) {
-			t.Fatalf("want AADSTS90093\n%s", p.body)
-		}
-	})
+
 	t.Run("cancel", func(t *testing.T) {
-		w := newIxWorld(t)
-		b := w.browser()
+		b := w.browserFor(t)
 		p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(nil))), "alice@contoso.com")
 		v := redirectParams(t, b.submit(p, url.Values{"decision": {"cancel"}}), ixShopCB)
 		wantRedirectError(t, v, "access_denied", issuer.CodeUserDeclinedConsent)
@@ -604,9 +601,52 @@ func TestConsentRules(t *testing.T) {
 			t.Errorf("grants after cancel: %+v", l.PermissionGrants)
 		}
 	})
+
+	t.Run("prompt=none needs consent", func(t *testing.T) {
+		b := w.browserFor(t)
+		b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"scope": "openid"}))), "alice@contoso.com")
+		v := redirectParams(t, b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"prompt": "none"}))), ixShopCB)
+		wantRedirectError(t, v, "consent_required", issuer.CodeConsentRequired)
+	})
+
+	t.Run("tenant without user consent", func(t *testing.T) {
+		disabled := tenant.UserConsentDisabled
+		if _, err := w.Directory.UpdateTenant(context.Background(), "contoso.com", func(t *tenant.Tenant) error { t.UserConsent = disabled; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		b := w.browserFor(t)
+		p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(nil))), "alice@contoso.com")
+		if !strings.Contains(p.body, fmt.Sprintf("AADSTS%d:", issuer.CodeUserConsentBlocked)) {
+			t.Fatalf("want AADSTS90093\n%s", p.body)
+		}
+		if _, err := w.Directory.UpdateTenant(context.Background(), "contoso.com", func(t *tenant.Tenant) error { t.UserConsent = tenant.UserConsentAllowed; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("response modes", func(t *testing.T) {
+		w.Consent.PutGrant(context.Background(), w.contoso, ixShop, "api://orders", "", []string{"Orders.Read"})
+		b := w.browserFor(t)
+		v := redirectParams(t, b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"response_mode": "fragment"}))), "alice@contoso.com"), ixShopCB)
+		if v.Get("code") == "" {
+			t.Errorf("fragment: %v", v)
+		}
+		p := b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"response_mode": "form_post", "response_type": "code id_token"})))
+		if p.status != 200 || !strings.Contains(p.body, `action="`+ixShopCB+`"`) || !strings.Contains(p.body, `name="id_token"`) || !strings.Contains(p.body, `name="code"`) {
+			t.Errorf("form_post: %d\n%s", p.status, p.body)
+		}
+		idt := ""
+		for _, h := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
+			if h[1] == "id_token" {
+				idt = h[2]
+			}
+		}
+		if c := jwtClaims(t, idt); c["nonce"] != "n-1" || c["c_hash"] == nil {
+			t.Errorf("hybrid id_token claims %v; want nonce and c_hash", c)
+		}
+	})
 	t.Run("administrator for the organization", func(t *testing.T) {
-		w := newIxWorld(t)
-		b := w.browser()
+		b := w.browserFor(t)
 		p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"scope": "api://orders/Orders.Read api://orders/Orders.Admin"}))), "ada@contoso.com")
 		if !strings.Contains(p.body, "Consent on behalf of your organization") || strings.Contains(p.body, "checked") {
 			t.Fatalf("want the organization choice, unticked\n%s", p.body)
@@ -625,39 +665,10 @@ func TestConsentRules(t *testing.T) {
 			t.Fatalf("grants %+v; want one AllPrincipals grant", l.PermissionGrants)
 		}
 		// Alice now gets the admin-only scope without a page.
-		b2 := w.browser()
+		b2 := w.browserFor(t)
 		v = redirectParams(t, b2.signIn(b2.get(authorizeURL("contoso.com", shopRequest(map[string]string{"scope": "api://orders/Orders.Admin"}))), "alice@contoso.com"), ixShopCB)
 		if v.Get("code") == "" {
 			t.Errorf("alice after admin consent: %v", v)
-		}
-	})
-	t.Run("prompt=none needs consent", func(t *testing.T) {
-		w := newIxWorld(t)
-		b := w.browser()
-		b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"scope": "openid"}))), "alice@contoso.com")
-		v := redirectParams(t, b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"prompt": "none"}))), ixShopCB)
-		wantRedirectError(t, v, "consent_required", issuer.CodeConsentRequired)
-	})
-	t.Run("response modes", func(t *testing.T) {
-		w := newIxWorld(t)
-		w.Consent.PutGrant(context.Background(), w.contoso, ixShop, "api://orders", "", []string{"Orders.Read"})
-		b := w.browser()
-		v := redirectParams(t, b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"response_mode": "fragment"}))), "alice@contoso.com"), ixShopCB)
-		if v.Get("code") == "" {
-			t.Errorf("fragment: %v", v)
-		}
-		p := b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"response_mode": "form_post", "response_type": "code id_token"})))
-		if p.status != 200 || !strings.Contains(p.body, `action="`+ixShopCB+`"`) || !strings.Contains(p.body, `name="id_token"`) || !strings.Contains(p.body, `name="code"`) {
-			t.Errorf("form_post: %d\n%s", p.status, p.body)
-		}
-		idt := ""
-		for _, h := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
-			if h[1] == "id_token" {
-				idt = h[2]
-			}
-		}
-		if c := jwtClaims(t, idt); c["nonce"] != "n-1" || c["c_hash"] == nil {
-			t.Errorf("hybrid id_token claims %v; want nonce and c_hash", c)
 		}
 	})
 }
@@ -860,4 +871,39 @@ func FuzzLoginForm(f *testing.F) {
 			t.Fatalf("POST /login %q: status %d", body, resp.StatusCode)
 		}
 	})
+}
+
+// TestDeviceCodeMSALGo: MSAL Go's AcquireTokenByDeviceCode against the
+// server's real clock (it waits the interval between polls), with the code
+// entered and consented by a browser of this test.
+func TestDeviceCodeMSALGo(t *testing.T) {
+	w := newIxWorldWith(t)
+	app, err := public.New(ixCLI, public.WithAuthority(w.URL+"/contoso.com"), public.WithHTTPClient(w.Client()), public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dc, err := app.AcquireTokenByDeviceCode(ctx, []string{"api://orders/Orders.Read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dc.Result.VerificationURL != w.URL+"/devicelogin" || dc.Result.UserCode == "" {
+		t.Fatalf("device code result %+v", dc.Result)
+	}
+	b := w.browserFor(t)
+	p := b.signIn(b.submit(b.get("/devicelogin"), url.Values{"otc": {dc.Result.UserCode}}), "alice@contoso.com")
+	if done := b.submit(p, url.Values{"decision": {"accept"}}); !strings.Contains(done.body, "on your device") {
+		t.Fatalf("want the done page\n%s", done.body)
+	}
+	res, err := dc.AuthenticationResult(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := jwtClaims(t, res.AccessToken); c["scp"] != "Orders.Read" || c["preferred_username"] != "alice@contoso.com" {
+		t.Errorf("token claims %v", c)
+	}
+	if res.Account.PreferredUsername != "alice@contoso.com" {
+		t.Errorf("account %+v", res.Account)
+	}
 }

@@ -134,10 +134,11 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 		return s.onBehalfOf(ctx, c, a, req)
 	case grantAuthorizationCode:
 		return s.authorizationCode(ctx, c, a, req)
-	case grantDeviceCode:
-		return s.deviceCodeGrant(ctx, c, a, req, req.DeviceCode)
-	case grantDeviceCodeV1:
-		return s.deviceCodeGrant(ctx, c, a, req, req.Code)
+	case grantDeviceCode, grantDeviceCodeV1:
+		// RFC 8628's URN and the short "device_code" are accepted on both
+		// endpoints (MSAL Go sends the short form to v2), with the code in
+		// device_code, or in code as v1 clients (ADAL) send it.
+		return s.deviceCodeGrant(ctx, c, a, req, cmp.Or(req.DeviceCode, req.Code))
 	case grantRefreshToken:
 		if s.cfg.RefreshTokens != nil {
 			return s.refreshToken(ctx, c, a, req)
