@@ -39,7 +39,7 @@ func (s *Server) adminConsentPrompt(w http.ResponseWriter, r *http.Request, c *c
 			"Admin consent is required: the signed-in user '%s' holds no directory role that may grant consent for the organization.", u.UserPrincipalName))
 		return
 	}
-	if _, err := s.clientIn(r.Context(), t, f.client.AppID); err != nil {
+	if _, _, err := s.judgeFlow(r.Context(), f, t, u.ID); err != nil {
 		s.redirectError(w, c, &f, err)
 		return
 	}

@@ -169,7 +169,7 @@ func (s *Server) application(ctx context.Context, appID string) (tenant.Applicat
 	if !tenant.IsGUID(appID) {
 		return tenant.Application{}, notFound
 	}
-	app, err := s.cfg.Directory.Store().GetApplication(ctx, strings.ToLower(appID))
+	app, err := s.backend.GetApplication(ctx, strings.ToLower(appID))
 	if errors.Is(err, tenant.ErrNotFound) {
 		return tenant.Application{}, notFound.wrap(err)
 	}
@@ -404,7 +404,7 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, c *call, id st
 
 // signedInUser loads the flow's user and tenant.
 func (s *Server) signedInUser(ctx context.Context, f flow) (tenant.Tenant, tenant.User, error) {
-	t, err := s.cfg.Directory.Store().GetTenant(ctx, f.tenantID)
+	t, err := s.backend.GetTenant(ctx, f.tenantID)
 	if err != nil {
 		return t, tenant.User{}, err
 	}
@@ -454,11 +454,11 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, c *call, id str
 // will ask. A refusal other than missing consent (an unknown scope, a
 // disabled user, an unassigned user, …) is the error the client gets.
 func (s *Server) needsConsent(ctx context.Context, f flow, t tenant.Tenant, u tenant.User) (bool, error) {
-	creq, err := s.clientIn(ctx, t, f.req.ClientID)
+	creq, facts, err := s.judgeFlow(ctx, f, t, u.ID)
 	if err != nil {
 		return false, err
 	}
-	if creq.ClientSP == nil {
+	if facts.ClientSP == nil {
 		return true, nil // consent provisions the client in this tenant
 	}
 	if f.scope.Resource == "" || f.scope.bare && f.scope.Default {
@@ -467,12 +467,7 @@ func (s *Server) needsConsent(ctx context.Context, f flow, t tenant.Tenant, u te
 		// endpoint answers for the resource the redemption names.
 		return !f.consented && f.req.Prompt == "consent", nil
 	}
-	creq.User = &u
-	creq.ResourceName, creq.Scopes, creq.Default = f.scope.Resource, f.scope.Values, f.scope.Default
-	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), t, f.scope.Resource); err != nil {
-		return false, err
-	}
-	_, err = s.engine.Decide(ctx, creq)
+	_, err = consent.Decide(creq, facts)
 	var d *consent.Denial
 	switch {
 	case err == nil:
@@ -482,7 +477,7 @@ func (s *Server) needsConsent(ctx context.Context, f flow, t tenant.Tenant, u te
 	case errors.As(err, &d) && d.Reason == consent.ReasonResourceNotFound:
 		// Consent provisions a resource the tenant does not have yet, when
 		// it may be instantiated there.
-		if res, rerr := s.cfg.Directory.ResolveResourceApplication(ctx, *creq.ClientApp, f.scope.Resource); rerr == nil &&
+		if res, rerr := s.cfg.Directory.ResolveResourceApplication(ctx, *facts.ClientApp, f.scope.Resource); rerr == nil &&
 			(res.HomeTenantID == t.ID || res.IsMultiTenant()) {
 			return true, nil
 		}

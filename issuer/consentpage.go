@@ -31,7 +31,7 @@ func (s *Server) planConsent(ctx context.Context, f flow, t tenant.Tenant) (cons
 	var p consentPlan
 	if f.kind == flowAdminConsent {
 		for _, rra := range f.client.RequiredResourceAccess {
-			res, err := s.cfg.Directory.Store().GetApplication(ctx, rra.ResourceAppID)
+			res, err := s.backend.GetApplication(ctx, rra.ResourceAppID)
 			if err != nil {
 				continue // a removed API: admin consent skips it too
 			}
@@ -86,12 +86,12 @@ func (s *Server) planConsent(ctx context.Context, f flow, t tenant.Tenant) (cons
 // consentResource finds the requested API: through its service principal
 // in t, else as the client's home tenant knows it (consent provisions it).
 func (s *Server) consentResource(ctx context.Context, f flow, t tenant.Tenant) (tenant.Application, error) {
-	app, _, err := consent.ResolveResource(ctx, s.cfg.Directory.Store(), t, f.scope.Resource)
-	if err != nil {
+	_, app, err := s.backend.FindServicePrincipal(ctx, t.ID, f.scope.Resource)
+	switch {
+	case err == nil:
+		return app, nil
+	case !errors.Is(err, tenant.ErrNotFound):
 		return tenant.Application{}, err
-	}
-	if app != nil {
-		return *app, nil
 	}
 	res, err := s.cfg.Directory.ResolveResourceApplication(ctx, f.client, f.scope.Resource)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Server) approvalPage(w http.ResponseWriter, c *call, id string, f flow,
 // client's home tenant's primary (first non-initial) domain, as Entra
 // derives a default publisher domain from the tenant's verified domains.
 func (s *Server) publisherDomain(ctx context.Context, app tenant.Application) string {
-	home, err := s.cfg.Directory.Store().GetTenant(ctx, app.HomeTenantID)
+	home, err := s.backend.GetTenant(ctx, app.HomeTenantID)
 	if err != nil || len(home.Domains) == 0 {
 		return ""
 	}

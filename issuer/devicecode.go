@@ -311,25 +311,19 @@ func (s *Server) deviceCodeGrant(ctx context.Context, c *call, a authority, req 
 		return issued{}, bad // redeemed by a concurrent poll
 	}
 	s.interactive.userCodes.remove(dev.userCode)
-	t, err := s.cfg.Directory.Store().GetTenant(ctx, dev.tenantID)
-	if err != nil {
-		return issued{}, err
-	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowInteractive, t, req)
-	if err != nil {
-		return issued{}, err
-	}
-	user, err := s.findUser(ctx, t, dev.userID, dev.userID)
-	if err != nil {
-		return issued{}, err
-	}
-	creq.User = &user
 	scope, err := grantScope(req, dev.scopes, dev.resource)
 	if err != nil {
 		return issued{}, err
 	}
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowInteractive, dev.tenantID, dev.userID, scope), req)
+	if err != nil {
+		return issued{}, err
+	}
+	if _, err := userOf(f, dev.userID); err != nil {
+		return issued{}, err
+	}
 	return s.issueDelegated(ctx, c, delegatedRequest{
-		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
+		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
 		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
 	})
 }

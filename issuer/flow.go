@@ -227,7 +227,7 @@ func (s *Server) eligibleAccounts(ctx context.Context, sess session, a authority
 		if a.kind == consumersAuthority {
 			continue
 		}
-		t, err := s.cfg.Directory.Store().GetTenant(ctx, acct.TenantID)
+		t, err := s.backend.GetTenant(ctx, acct.TenantID)
 		if err != nil {
 			continue
 		}
@@ -263,8 +263,14 @@ func (s *Server) signInUser(ctx context.Context, a authority, hint *tenant.Tenan
 			return t, tenant.User{}, err
 		}
 	}
-	u, err := s.checkPassword(ctx, t, username, password)
-	if err != nil {
+	u, err := s.cfg.Directory.FindUser(ctx, t.ID, username)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		return t, tenant.User{}, errUserNotFound(username, or(t.DisplayName, t.ID)).wrap(err)
+	case err != nil:
+		return t, tenant.User{}, err
+	}
+	if err := s.checkPassword(ctx, consent.Facts{Tenant: t, User: &u}, username, password); err != nil {
 		return t, tenant.User{}, err
 	}
 	if !u.AccountEnabled {
@@ -287,25 +293,26 @@ func (s *Server) domainHint(ctx context.Context, hint string) *tenant.Tenant {
 	return &t
 }
 
-// clientIn resolves the flow's client in tenant t for a signed-in user:
-// its application and, when it has one there, its service principal. A
-// client that cannot be used in t (unknown, single-tenant of another
-// tenant, disabled) is the token endpoint's AADSTS700016 or 7000112; a
-// missing service principal of an application that may be instantiated
-// in t is not an error: consent provisions it.
-func (s *Server) clientIn(ctx context.Context, t tenant.Tenant, clientID string) (consent.Request, error) {
-	creq := consent.Request{Flow: consent.FlowInteractive, Tenant: t, ClientAppID: clientID}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, clientID); err != nil {
-		return creq, err
+// judgeFlow resolves what a signed-in flow asks for (its client, the
+// resource and the user in tenant t) in one view of the store, as the
+// token endpoint will. A client that cannot be used in t (unknown,
+// single-tenant of another tenant, disabled) is the token endpoint's
+// AADSTS700016 or 7000112; a missing service principal of an application
+// that may be instantiated in t is not an error: consent provisions it.
+func (s *Server) judgeFlow(ctx context.Context, f flow, t tenant.Tenant, userID string) (consent.Request, consent.Facts, error) {
+	creq := delegatedConsent(consent.FlowInteractive, t.ID, userID, f.scope)
+	creq.ClientAppID = f.req.ClientID
+	facts, err := s.resolve(ctx, creq)
+	if err != nil {
+		return creq, facts, err
 	}
-	if d := consent.CheckClient(creq); d != nil {
-		if creq.ClientApp != nil && creq.ClientSP == nil && (creq.ClientApp.IsMultiTenant() || creq.ClientApp.HomeTenantID == t.ID) {
-			return creq, nil
+	if d := consent.CheckClient(creq, facts); d != nil {
+		if facts.ClientApp != nil && facts.ClientSP == nil && (facts.ClientApp.IsMultiTenant() || facts.ClientApp.HomeTenantID == t.ID) {
+			return creq, facts, nil
 		}
-		return creq, DenialError(d)
+		return creq, facts, DenialError(d)
 	}
-	return creq, nil
+	return creq, facts, nil
 }
 
 // redirectTarget appends params to the redirect URI in the response

@@ -66,15 +66,21 @@ func (s *Server) authorizationCode(ctx context.Context, c *call, a authority, re
 		return issued{}, errorf(CodeCrossOriginNotSPA, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. "+
 			"Request origin: '%s'.", clip(req.Origin, maxSignInField))
 	}
-	t, err := s.cfg.Directory.Store().GetTenant(ctx, code.tenantID)
+	scope, err := grantScope(req, code.scopes, code.resource)
 	if err != nil {
 		return issued{}, err
 	}
-	creq, err := s.findClient(ctx, consent.FlowInteractive, t, req.ClientID)
+	creq := delegatedConsent(consent.FlowInteractive, code.tenantID, code.userID, scope)
+	creq.ClientAppID = req.ClientID
+	f, err := s.resolve(ctx, creq)
 	if err != nil {
 		return issued{}, err
 	}
-	acr, err := s.codeClientAuth(ctx, a, creq.ClientApp, code.platform, req, c)
+	c.judged = &judgement{creq, f}
+	if err := checkClient(creq, f); err != nil {
+		return issued{}, err
+	}
+	acr, err := s.codeClientAuth(ctx, a, f.ClientApp, code.platform, req, c)
 	if err != nil {
 		return issued{}, err
 	}
@@ -93,17 +99,11 @@ func (s *Server) authorizationCode(ctx context.Context, c *call, a authority, re
 	if spent {
 		return issued{}, errCodeRedeemed()
 	}
-	user, err := s.findUser(ctx, t, code.userID, code.userID)
-	if err != nil {
-		return issued{}, err
-	}
-	creq.User = &user
-	scope, err := grantScope(req, code.scopes, code.resource)
-	if err != nil {
+	if _, err := userOf(f, code.userID); err != nil {
 		return issued{}, err
 	}
 	return s.issueDelegated(ctx, c, delegatedRequest{
-		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo, nonce: code.nonce,
+		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo, nonce: code.nonce,
 		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
 	})
 }

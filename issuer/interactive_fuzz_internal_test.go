@@ -58,7 +58,7 @@ func FuzzCookies(f *testing.F) {
 	for _, seed := range []string{"__Host-issuer_session=" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "issuer_session=x; issuer_session=y", "=;;=", "__Host-issuer_browser=\x00"} {
 		f.Add(seed)
 	}
-	s := &Server{cfg: Config{BaseURL: "https://127.0.0.1:1"}}
+	s := &Server{cfg: settings{Config: Config{BaseURL: "https://127.0.0.1:1"}}}
 	f.Fuzz(func(t *testing.T, header string) {
 		r := &http.Request{Header: http.Header{"Cookie": {header}}}
 		for _, name := range []string{sessionCookieName, browserCookieName} {

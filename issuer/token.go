@@ -140,10 +140,7 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 		// device_code, or in code as v1 clients (ADAL) send it.
 		return s.deviceCodeGrant(ctx, c, a, req, cmp.Or(req.DeviceCode, req.Code))
 	case grantRefreshToken:
-		if s.cfg.RefreshTokens != nil {
-			return s.refreshToken(ctx, c, a, req)
-		}
-		fallthrough // no store configured: Entra's answer for a grant it does not serve
+		return s.refreshToken(ctx, c, a, req)
 	default:
 		return issued{}, errorf(CodeUnsupportedGrantType, "The app requested an unsupported grant type '%s'.", req.GrantType)
 	}
