@@ -231,10 +231,17 @@ func wantRedirectError(t *testing.T, v url.Values, oauth string, code int) {
 	}
 }
 
-// redeem posts the authorization code grant.
+// redeem posts a token request to the tenant's v2 token endpoint, with
+// an Origin header when origin is set (a browser's cross-origin call).
 func (w *ixWorld) redeem(t *testing.T, tenantSeg string, form url.Values, origin string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, w.URL+"/"+tenantSeg+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	return w.postJSON(t, "/"+tenantSeg+"/oauth2/v2.0/token", form, origin)
+}
+
+// postJSON posts form to path and decodes the JSON answer.
+func (w *ixWorld) postJSON(t *testing.T, path string, form url.Values, origin string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, w.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if origin != "" {
 		req.Header.Set("Origin", origin)
@@ -735,16 +742,7 @@ func (w *ixWorld) deviceStart(t *testing.T) (deviceCode, userCode string) {
 
 func (w *ixWorld) post(t *testing.T, path string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	resp, err := w.Client().PostForm(w.URL+path, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
+	return w.postJSON(t, path, form, "")
 }
 
 func (w *ixWorld) poll(t *testing.T, deviceCode string) (int, map[string]any) {
