@@ -120,7 +120,7 @@ func (s *Server) consentPrompt(w http.ResponseWriter, c *call, id string, f flow
 	}
 	d := pageData{Title: "Permissions requested", Action: s.formAction(f), Flow: id, CSRF: f.csrf,
 		ClientName: f.client.DisplayName, TenantName: t.DisplayName, UserName: u.UserPrincipalName,
-		Publisher: s.publisherDomain(c.ctx, f.client), OrgChoice: admin && f.kind != flowAdminConsent, Message: message}
+		Publisher: s.publisherDomain(c.ctx, f.client), OrgChoice: admin && f.kind != flowAdminConsent, OrgWide: f.kind == flowAdminConsent, Message: message}
 	for _, ps := range p.scopes {
 		v := permissionView{Name: ps.UserConsentDisplayName, Description: ps.UserConsentDescription, AdminOnly: ps.Type != tenant.ScopeTypeUser}
 		if admin || v.Name == "" {

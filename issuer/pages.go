@@ -47,6 +47,7 @@ type pageData struct {
 	Accounts             []accountChoice
 	Permissions          []permissionView
 	OrgChoice            bool
+	OrgWide              bool // admin consent: the grant covers the organization
 	Code                 int
 	TraceID              string
 	CorrelationID        string
