@@ -246,19 +246,7 @@ func authorizeScope(req *authorizeRequest, kind flowKind) (delegatedScope, error
 // shows a page: without exactly one usable account it is login_required
 // (AADSTS50058).
 func (s *Server) chooseAccount(w http.ResponseWriter, r *http.Request, c *call, id string, f flow, a authority) {
-	ctx := r.Context()
-	hint := s.domainHint(ctx, f.req.DomainHint)
-	sess, _, _ := s.sessionOf(r, c.now)
-	accounts := s.eligibleAccounts(ctx, sess, a, hint)
-	if f.req.LoginHint != "" {
-		var match []sessionUser
-		for _, acct := range accounts {
-			if strings.EqualFold(acct.user.UserPrincipalName, f.req.LoginHint) {
-				match = append(match, acct)
-			}
-		}
-		accounts = match
-	}
+	accounts := s.candidates(r, c.now, f, a)
 	switch {
 	case f.req.Prompt == "none" && len(accounts) == 1:
 		s.signedIn(w, r, c, id, f, accounts[0].TenantID, accounts[0].UserID, accounts[0].AuthTime)
@@ -275,6 +263,25 @@ func (s *Server) chooseAccount(w http.ResponseWriter, r *http.Request, c *call, 
 	default:
 		s.signedIn(w, r, c, id, f, accounts[0].TenantID, accounts[0].UserID, accounts[0].AuthTime)
 	}
+}
+
+// candidates are the session's accounts that may answer the flow: those
+// of its tenant (or domain_hint's), and of login_hint's user when it
+// names one. The picker lists them in this order.
+func (s *Server) candidates(r *http.Request, now time.Time, f flow, a authority) []sessionUser {
+	ctx := r.Context()
+	sess, _, _ := s.sessionOf(r, now)
+	accounts := s.eligibleAccounts(ctx, sess, a, s.domainHint(ctx, f.req.DomainHint))
+	if f.req.LoginHint == "" {
+		return accounts
+	}
+	var match []sessionUser
+	for _, acct := range accounts {
+		if strings.EqualFold(acct.user.UserPrincipalName, f.req.LoginHint) {
+			match = append(match, acct)
+		}
+	}
+	return match
 }
 
 // formAction is where the pages of a flow post.
@@ -384,8 +391,7 @@ func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request, c *call, id 
 
 // postPick continues with the account chosen on the picker.
 func (s *Server) postPick(w http.ResponseWriter, r *http.Request, c *call, id string, f flow, a authority, choice string) {
-	sess, _, _ := s.sessionOf(r, c.now)
-	accounts := s.eligibleAccounts(r.Context(), sess, a, s.domainHint(r.Context(), f.req.DomainHint))
+	accounts := s.candidates(r, c.now, f, a)
 	i, err := strconv.Atoi(choice)
 	if err != nil || i < 0 || i >= len(accounts) {
 		s.showSignIn(w, c, id, f, a, "")

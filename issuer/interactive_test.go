@@ -905,3 +905,66 @@ func TestDeviceCodeMSALGo(t *testing.T) {
 		t.Errorf("account %+v", res.Account)
 	}
 }
+
+// TestAccountPicker: two accounts signed in on one browser; the picker,
+// login_hint, prompt=select_account, prompt=login and prompt=none choose
+// between them as Entra does.
+func TestAccountPicker(t *testing.T) {
+	w := newIxWorld(t)
+	w.Consent.PutGrant(context.Background(), w.contoso, ixShop, "api://orders", "", []string{"Orders.Read"})
+	b := w.browser()
+	redirectParams(t, b.signIn(b.get(authorizeURL("contoso.com", shopRequest(nil))), "alice@contoso.com"), ixShopCB)
+	redirectParams(t, b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"prompt": "login"}))), "ada@contoso.com"), ixShopCB)
+
+	p := b.get(authorizeURL("contoso.com", shopRequest(nil)))
+	if !strings.Contains(p.body, "Pick an account") || !strings.Contains(p.body, "alice@contoso.com") || !strings.Contains(p.body, "ada@contoso.com") {
+		t.Fatalf("two accounts: want the picker\n%s", p.body)
+	}
+	// Ada signed in last, so she is listed first.
+	redirectParams(t, b.submit(p, url.Values{"account": {"1"}}), ixShopCB)
+	if got := b.submit(b.get(authorizeURL("contoso.com", shopRequest(nil))), url.Values{"account": {"other"}}); !strings.Contains(got.body, `name="password"`) {
+		t.Errorf("Use another account: want the sign-in page\n%s", got.body)
+	}
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+		want   string // "code", "picker", "signin" or an OAuth error
+	}{
+		{"login_hint picks one", map[string]string{"login_hint": "ADA@contoso.com"}, "code"},
+		{"prompt=none with a hint", map[string]string{"prompt": "none", "login_hint": "alice@contoso.com"}, "code"},
+		{"prompt=none without a hint", map[string]string{"prompt": "none"}, "interaction_required"},
+		{"prompt=none with another user's hint", map[string]string{"prompt": "none", "login_hint": "zed@contoso.com"}, "login_required"},
+		{"select_account", map[string]string{"prompt": "select_account", "login_hint": "ada@contoso.com"}, "picker"},
+		{"prompt=login", map[string]string{"prompt": "login", "login_hint": "ada@contoso.com"}, "signin"},
+		{"another tenant's authority", map[string]string{"client_id": ixCLI, "redirect_uri": "http://localhost:1234", "tenant": "fabrikam"}, "signin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seg := "contoso.com"
+			if tc.params["tenant"] != "" {
+				seg = "fabrikam.onmicrosoft.com"
+				delete(tc.params, "tenant")
+			}
+			p := b.get(authorizeURL(seg, shopRequest(tc.params)))
+			switch tc.want {
+			case "picker":
+				if !strings.Contains(p.body, "Pick an account") {
+					t.Errorf("want the picker: %d %q", p.status, p.location)
+				}
+			case "signin":
+				if !strings.Contains(p.body, `name="password"`) {
+					t.Errorf("want the sign-in page: %d %q", p.status, p.location)
+				}
+			case "code":
+				base := ixShopCB
+				if v := redirectParams(t, p, base); v.Get("code") == "" {
+					t.Errorf("want a code: %v", v)
+				}
+			default:
+				v := redirectParams(t, p, ixShopCB)
+				if v.Get("error") != tc.want {
+					t.Errorf("error = %q; want %s", v.Get("error"), tc.want)
+				}
+			}
+		})
+	}
+}
