@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -22,6 +23,10 @@ type Options struct {
 	// ReadOnly opens the file with a shared lock. Write methods then fail
 	// with ErrReadOnly, and a file that needs migrating is refused.
 	ReadOnly bool
+	// Replica makes the file a local copy of a shared store (replica.go):
+	// writes are committed through it, and the file, rebuilt from the
+	// shared store at every start, is written without fsync.
+	Replica Replica
 }
 
 const defaultTimeout = time.Second
@@ -49,6 +54,8 @@ type DB struct {
 	bolt     *bbolt.DB
 	path     string
 	readOnly bool
+	replica  Replica      // nil for a plain file
+	revision atomic.Int64 // of the shared store, reached by a replica's copy
 }
 
 var (
@@ -66,7 +73,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, NoSync: opts.Replica != nil})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
 	}
@@ -85,7 +92,7 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
-	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly}, nil
+	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly, replica: opts.Replica}, nil
 }
 
 // recoverDamage turns a panic of bbolt while fn reads the file into an
@@ -131,6 +138,9 @@ func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	}
 	if db.readOnly {
 		return fmt.Errorf("database %s is %w", db.path, ErrReadOnly)
+	}
+	if db.replica != nil {
+		return db.replicaUpdate(ctx, fn)
 	}
 	return db.bolt.Update(fn)
 }
