@@ -83,9 +83,9 @@ type Store struct {
 	tmp     string
 	where   string // for messages: etcd://endpoints/prefix
 
-	mu      sync.Mutex
-	reached chan struct{} // closed and replaced whenever the copy advances
-	watchErr error        // why the watch is down, nil while it runs
+	mu       sync.Mutex
+	reached  chan struct{} // closed and replaced whenever the copy advances
+	watchErr error         // why the watch is down, nil while it runs
 
 	sync   coalescer
 	cancel context.CancelFunc
