@@ -56,6 +56,7 @@ type DB struct {
 	readOnly bool
 	replica  Replica      // nil for a plain file
 	revision atomic.Int64 // of the shared store, reached by a replica's copy
+	onClose  []func()
 }
 
 var (
@@ -110,8 +111,15 @@ func recoverDamage(path string, fn func(tx *bbolt.Tx) error) func(tx *bbolt.Tx) 
 	}
 }
 
+// OnClose has Close call fn before it closes the file: a replica's
+// owner stops feeding the copy there.
+func (db *DB) OnClose(fn func()) { db.onClose = append(db.onClose, fn) }
+
 // Close releases the file and its lock.
 func (db *DB) Close() error {
+	for _, fn := range db.onClose {
+		fn()
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("storage: close %s: %w", db.path, err)
 	}

@@ -87,9 +87,7 @@ type Store struct {
 	reached  chan struct{} // closed and replaced whenever the copy advances
 	watchErr error         // why the watch is down, nil while it runs
 
-	sync   coalescer
-	cancel context.CancelFunc
-	done   chan struct{}
+	sync coalescer
 }
 
 // Open connects to etcd, loads a snapshot of the directory at Prefix into a
@@ -162,8 +160,15 @@ func (s *Store) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done = cancel, make(chan struct{})
-	go s.watch(wctx, rev)
+	done := make(chan struct{})
+	go s.watch(wctx, rev, done)
+	// Whoever holds only the *storage.DB closes the whole replica.
+	s.DB.OnClose(func() {
+		cancel()
+		<-done
+		s.client.Close()
+		os.RemoveAll(s.tmp)
+	})
 	return nil
 }
 
@@ -297,8 +302,8 @@ func (s *Store) load(ctx context.Context) (int64, error) {
 // watch keeps the local copy current from revision rev on, until ctx ends.
 // A compacted revision reloads the snapshot; a broken watch starts again
 // from the last revision applied.
-func (s *Store) watch(ctx context.Context, rev int64) {
-	defer close(s.done)
+func (s *Store) watch(ctx context.Context, rev int64, done chan struct{}) {
+	defer close(done)
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		ch := s.client.Watch(wctx, s.prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
@@ -444,17 +449,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Where names the store, as etcd://endpoints/prefix.
 func (s *Store) Where() string { return s.where }
 
-// Close stops the watch, closes the connection and removes the local copy.
-func (s *Store) Close() error {
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-	}
-	err := s.DB.Close()
-	s.client.Close()
-	os.RemoveAll(s.tmp)
-	return err
-}
+// Close stops the watch, closes the connection and removes the local copy
+// (as s.DB.Close does).
+func (s *Store) Close() error { return s.DB.Close() }
 
 // Limits of one etcd request with etcd's default server settings
 // (--max-txn-ops 128, --max-request-bytes 1.5 MiB), with room for the

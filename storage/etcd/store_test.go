@@ -102,7 +102,11 @@ func TestConcurrentWritersConverge(t *testing.T) {
 	for _, s := range stores {
 		wg.Go(func() {
 			d := tenant.NewDirectory(s)
+			// Each write is a request: it syncs first, as serve does.
 			for range perWriter {
+				if err := s.Sync(ctx); err != nil {
+					errs <- err
+				}
 				if _, err := d.RegisterApplication(ctx, tn.ID, tenant.ApplicationSpec{DisplayName: "app"}); err != nil {
 					errs <- err
 				}
