@@ -72,6 +72,12 @@ type Config struct {
 	// Ready reports whether the stores can serve (the database is open);
 	// /healthz answers 503 while it fails. Default: always ready.
 	Ready func(ctx context.Context) error
+	// Sync, when set, runs before every request but /healthz: a store
+	// shared by several replicas catches up there with the writes
+	// acknowledged elsewhere, so that the request honours them. When it
+	// fails (the store lost its quorum), the request is answered at once
+	// with AADSTS90033 temporarily_unavailable, 503.
+	Sync func(ctx context.Context) error
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int

@@ -349,3 +349,26 @@ func (r *recorder) pathOf(b *bbolt.Bucket) []string {
 	}
 	return nil
 }
+
+// UpdateSetting replaces the setting name with what update returns from
+// its current value (nil when absent), in one transaction: a
+// compare-and-swap. Replicas of a shared store elect one of them for a
+// task of the whole cluster with it (the scheduled key rotation). An error
+// from update writes nothing and is returned.
+func (db *DB) UpdateSetting(ctx context.Context, name string, update func(old []byte) ([]byte, error)) error {
+	if err := checkKeyPart("setting name", name); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketSettings)
+		var old []byte
+		if v := b.Get([]byte(name)); v != nil {
+			old = clone(v)
+		}
+		v, err := update(old)
+		if err != nil {
+			return err
+		}
+		return put(b, []byte(name), append([]byte{}, v...))
+	})
+}

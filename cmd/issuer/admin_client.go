@@ -353,10 +353,14 @@ func needServer(c *cli.Context, what string) (*serverState, error) {
 		}
 		return nil, &forwardError{t}
 	}
-	path, err := dbPath(c)
+	u, err := storeTarget(c)
 	if err != nil {
 		return nil, err
 	}
+	if u.isEtcd() {
+		return nil, fmt.Errorf("%s need a running server: with %s, give --server URL (every replica keeps its own)", what, u)
+	}
+	path := u.bolt
 	if t := socketTarget(path); t != nil {
 		return nil, &forwardError{t}
 	}

@@ -182,10 +182,14 @@ func openDB(c *cli.Context) (*storage.DB, error) {
 		}
 		return nil, &forwardError{t}
 	}
-	path, err := dbPath(c)
+	u, err := storeTarget(c)
 	if err != nil {
 		return nil, err
 	}
+	if u.isEtcd() {
+		return openStore(c, u) // shared directly: no lock, no socket
+	}
+	path := u.bolt
 	if t := socketTarget(path); t != nil {
 		return nil, &forwardError{t}
 	}

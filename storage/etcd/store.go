@@ -96,6 +96,22 @@ type Store struct {
 // that are not a directory, and a key-encryption key other than the one
 // the directory was sealed with are errors; nothing is written then.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx, cfg); err != nil {
+		s.client.Close()
+		if s.tmp != "" {
+			os.RemoveAll(s.tmp)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect makes the client; etcd is not asked anything yet.
+func connect(cfg Config) (*Store, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("etcd: no endpoint")
 	}
@@ -132,14 +148,81 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.where, err)
 	}
-	if err := s.start(ctx, cfg); err != nil {
-		s.client.Close()
-		if s.tmp != "" {
-			os.RemoveAll(s.tmp)
-		}
-		return nil, err
-	}
 	return s, nil
+}
+
+// Import copies the directory src holds, whole (secrets' hashes, signing
+// keys and the local CA included), to the empty prefix cfg names: `issuer
+// db copy`. A directory larger than one etcd transaction is written in
+// several, and the commit marker and key check, which make the prefix a
+// directory, come last: a copy that stops halfway leaves keys that Open
+// refuses (not an issuer directory), never half a directory. It returns
+// how many keys it wrote.
+func Import(ctx context.Context, cfg Config, src *storage.DB) (int, error) {
+	s, err := connect(cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer s.client.Close()
+	tctx, cancel := context.WithTimeout(ctx, s.timeout)
+	resp, err := s.client.Get(tctx, s.prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("%s does not answer: %w", s.where, err)
+	}
+	if resp.Count != 0 {
+		return 0, fmt.Errorf("%s is not empty (%d keys): copy into a new prefix, or delete this one first (etcdctl del --prefix %s/)", s.where, resp.Count, s.prefix)
+	}
+	var changes []storage.Change
+	if err := src.Dump(ctx, func(c storage.Change) error {
+		changes = append(changes, c)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	ops, err := s.ops(changes)
+	if err != nil {
+		return 0, err
+	}
+	sealed, err := s.crypt.seal(s.prefix+kekKey, []byte(kekCheck))
+	if err != nil {
+		return 0, err
+	}
+	marker := clientv3.Compare(clientv3.CreateRevision(s.prefix+commitKey), "=", 0)
+	for len(ops) > 0 {
+		n, size := 0, 0
+		for n < len(ops) && n < maxTxnOps-1 && size+opsSize(ops[n:n+1]) <= maxRequestBytes {
+			size += opsSize(ops[n : n+1])
+			n++
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("%s: one value of %d bytes is %w", s.where, opsSize(ops[:1]), ErrTooLarge)
+		}
+		if err := s.txn(ctx, marker, ops[:n]); err != nil {
+			return 0, err
+		}
+		ops = ops[n:]
+	}
+	last := []clientv3.Op{clientv3.OpPut(s.prefix+kekKey, string(sealed)), clientv3.OpPut(s.prefix+commitKey, "")}
+	if err := s.txn(ctx, marker, last); err != nil {
+		return 0, err
+	}
+	return len(changes), nil
+}
+
+// txn runs ops if cmp holds; that it does not is an error (someone else
+// wrote the prefix meanwhile).
+func (s *Store) txn(ctx context.Context, cmp clientv3.Cmp, ops []clientv3.Op) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.client.Txn(ctx).If(cmp).Then(ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.where, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("%s: another process wrote a directory there during the copy", s.where)
+	}
+	return nil
 }
 
 func (s *Store) start(ctx context.Context, cfg Config) error {
