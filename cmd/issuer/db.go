@@ -65,9 +65,6 @@ func dbBackup(c *cli.Context) error {
 		return err
 	}
 	name := args[0]
-	if err := declareOutput(c, name); err != nil {
-		return err
-	}
 	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 		var n int64
 		err := writeOutputFile(c, name, 0o600, func(w io.Writer) error {
@@ -119,10 +116,11 @@ func dbCheck(c *cli.Context) error {
 		return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 			return reportCheck(c, db.Path(), db.Check(c.Context))
 		})
-	case envOf(c).server != nil:
-		// The server opens no file a client names: the client checks
-		// its own files.
-		return fmt.Errorf("db check FILE %w; it runs where the file is", errNotForwardable)
+	}
+	// The server opens no file a client names (route refuses this command
+	// there too): the client checks its own files.
+	if err := refuseInServer(c, "db check FILE"); err != nil {
+		return err
 	}
 	name := args[0]
 	db, err := storage.Open(name, storage.Options{ReadOnly: true, Timeout: envOf(c).lockTimeout})
@@ -192,9 +190,6 @@ EXAMPLES
 func dbCopy(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
-	}
-	if envOf(c).server != nil {
-		return fmt.Errorf("db copy %w; it runs where the stores are reached", errNotForwardable)
 	}
 	from, err := parseStoreURL(c.String("from"))
 	if err != nil {

@@ -88,7 +88,7 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
 			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
-			&cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}},
+			inputFile(cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}}),
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
 				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
 				EnvVars: []string{"ISSUER_CLOCK"}},
@@ -280,8 +280,8 @@ func serve(c *cli.Context) (err error) {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	if envOf(c).server != nil {
-		return fmt.Errorf("serve %w", errNotForwardable)
+	if err := refuseInServer(c, "serve"); err != nil {
+		return err
 	}
 	o, err := serveOptionsFrom(c)
 	if err != nil {
