@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -25,9 +24,12 @@ const DefaultRefreshTokenLifetime = 90 * 24 * time.Hour
 // client-credentials responses consistently show 3599 (protocol.md §3.5).
 const DefaultTokenLifetime = 3599 * time.Second
 
-// Config configures a Server. BaseURL is the only source of the URLs the
-// server publishes; Now, NewID and Keys are injected so that tests and golden
-// files are deterministic.
+// Config configures a Server: everything but the store, which New takes
+// as its Backend. BaseURL is the only source of the URLs the server
+// publishes; the clock, IDs and randomness are injected so that tests and
+// golden files are deterministic. `issuer serve`, issuertest, `issuer
+// token user` and the servers `issuer bench` starts all assemble their
+// server with New from a backend and a Config.
 type Config struct {
 	// BaseURL is the public https://host[:port] clients use as authority
 	// host; no path, no trailing slash. MSAL refuses http authorities and
@@ -41,12 +43,17 @@ type Config struct {
 	// https://sts.windows.net/{tid}/), for validators hard-wired to them.
 	// Endpoints stay on BaseURL.
 	EntraIssuers bool
-	Directory    *tenant.Directory
-	Grants       consent.Store
-	Keys         KeyStore
-	Now          func() time.Time // default time.Now
-	NewID        func() string    // default tenant.NewGUID
-	Logger       *slog.Logger     // default discards
+	// Clock is the time source of the server and of the directory and
+	// consent manager it assembles (default: a real clock); /healthz
+	// reports its mode and time when it is not real (serve --clock).
+	Clock *Clock
+	// NewID makes the GUIDs of new objects, trace ids and token ids
+	// (default tenant.NewGUID).
+	NewID func() string
+	// Random is the source of refresh tokens and of generated client
+	// secrets (default crypto/rand).
+	Random io.Reader
+	Logger *slog.Logger // default discards
 	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
 	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
 	TokenLifetime time.Duration
@@ -57,21 +64,9 @@ type Config struct {
 	// provider, or `serve --federation-ca` files), start from
 	// x509.SystemCertPool and append to it.
 	FederationRoots *x509.CertPool
-	// RefreshTokens stores refresh tokens. Without it the delegated flows
-	// still issue access tokens, but no refresh token, and the
-	// refresh_token grant is refused as unsupported.
-	RefreshTokens RefreshTokenStore
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration
-	// Random is the source of refresh tokens (default crypto/rand).
-	Random io.Reader
-	// Clock, when set, is the time source instead of Now, and /healthz
-	// reports its mode and time when it is not real (serve --clock).
-	Clock *Clock
-	// Ready reports whether the stores can serve (the database is open);
-	// /healthz answers 503 while it fails. Default: always ready.
-	Ready func(ctx context.Context) error
 	// Sync, when set, runs before every request but /healthz: a store
 	// shared by several replicas catches up there with the writes
 	// acknowledged elsewhere, so that the request honours them. When it
@@ -93,6 +88,15 @@ type Config struct {
 	TokenConcurrency int
 }
 
+// settings is a Config with its defaults filled, and what New derives from
+// it and the backend: the time function and the directory the handlers
+// read through.
+type settings struct {
+	Config
+	Now       func() time.Time // Clock.Now
+	Directory *tenant.Directory
+}
+
 // withDefaults validates c and fills the defaults.
 func (c Config) withDefaults() (Config, error) {
 	u, err := url.Parse(c.BaseURL)
@@ -105,22 +109,17 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https: MSAL and azidentity refuse other authorities", c.BaseURL)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https://host[:port] with no path: clients take the first path segment as the tenant", c.BaseURL)
-	case c.Directory == nil || c.Grants == nil || c.Keys == nil:
-		return c, errors.New("issuer: Config.Directory, Grants and Keys are required")
 	case c.TokenLifetime < 0:
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
 	case c.RefreshTokenLifetime < 0:
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	}
 	c.BaseURL = u.Scheme + "://" + u.Host
-	if c.Clock != nil {
-		c.Now = c.Clock.Now
+	if c.Clock == nil {
+		c.Clock, _ = NewClock(ClockReal, nil)
 	}
 	if c.SignInLogSize == 0 {
 		c.SignInLogSize = DefaultSignInLogSize
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	if c.NewID == nil {
 		c.NewID = tenant.NewGUID

@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/storage"
-	"github.com/issuer-dev/issuer/tenant"
 )
 
 // FuzzAdminHandler sends arbitrary Authorization headers, content types
@@ -36,8 +33,7 @@ func FuzzAdminHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	iss, err := issuer.New(context.Background(), issuer.Config{BaseURL: "https://issuer.test", Directory: tenant.NewDirectory(db),
-		Grants: db, Keys: db, RefreshTokens: db, Clock: clock})
+	iss, err := issuer.New(context.Background(), db, issuer.Config{BaseURL: "https://issuer.test", Clock: clock})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -48,23 +44,7 @@ func FuzzAdminHandler(f *testing.F) {
 	out := filepath.Join(dir, "out")
 	// bench, however spelled, never runs in the server: nothing connects
 	// to the address the seeds give it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { ln.Close() })
-	var hits atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			hits.Add(1)
-			c.Close()
-		}
-	}()
-	trap := "https://" + ln.Addr().String()
+	trap, hits := connectionTrap(f)
 	for _, seed := range []struct{ auth, ctype, body string }{
 		{"Bearer " + token, "application/json", `{"args":["tenant","list"]}`},
 		{"Bearer " + token, "application/json", `{"args":["tenant","add","--name","fuzz"]}`},

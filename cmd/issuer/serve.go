@@ -19,7 +19,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/storage"
@@ -229,27 +228,28 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 }
 
 // serveConfig builds the issuer's Config; it is the only place where the
-// server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
+// server's settings come from flags. NewID and Random stay the defaults
+// (random GUIDs, crypto/rand) even where a test fixes the env's: admin
+// commands run in the server take theirs from the env (serverState), one
+// at a time, and what they print must not depend on how many token
+// requests the server answered meanwhile (each takes trace and token ids),
+// while the server's goroutines need a random source safe for concurrent
+// use, which a test's seeded generator is not.
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
 	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
 		EntraIssuers:         o.entraIssuers,
-		Directory:            dir,
-		Grants:               db,
-		Keys:                 db,
+		Clock:                clock,
 		Logger:               logger,
 		TokenLifetime:        o.tokenLifetime,
 		FederationRoots:      roots,
-		RefreshTokens:        db,
 		RefreshTokenLifetime: o.refreshLife,
-		Clock:                clock,
-		Ready:                db.Ping,
 		Signer:               signer,
 		TokenConcurrency:     o.tokenConc,
 	}
 	if o.replica != nil {
-		cfg.Ready, cfg.Sync = o.replica.store.Ping, o.replica.sync
+		cfg.Sync = o.replica.sync
 	}
 	return cfg
 }
@@ -334,8 +334,8 @@ func serve(c *cli.Context) (err error) {
 	return serveDB(c, o, db, doc, signer, logger)
 }
 
-// serveDB serves with the database open: it applies the seed, listens,
-// opens the admin socket, prints the ready line, and on cancellation stops
+// serveDB serves with the database open: it listens, assembles the server,
+// applies the seed, opens the admin socket, prints the ready line, and on cancellation stops
 // taking admin commands, then lets requests in flight finish.
 func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, signer issuer.SignerBackend, logger *slog.Logger) error {
 	ctx := c.Context
@@ -343,16 +343,6 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 	clock, err := issuer.NewClock(o.clock, e.now)
 	if err != nil {
 		return err
-	}
-	dir := tenant.NewDirectory(db, tenant.WithClock(clock.Now), tenant.WithIDs(e.newID), tenant.WithRandom(e.random))
-	if o.seed != "" {
-		m := consent.NewManager(dir, db, consent.WithClock(clock.Now), consent.WithIDs(e.newID))
-		res, err := seed.Apply(ctx, dir, m, doc)
-		if err != nil {
-			return err
-		}
-		tot := res.Total()
-		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -370,12 +360,26 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, clock, logger, roots, signer))
+	var backend issuer.Backend = db
+	if o.replica != nil {
+		backend = o.replica.store // its Ping asks etcd too
+	}
+	iss, err := issuer.New(ctx, backend, serveConfig(o, baseURL, clock, logger, roots, signer))
 	if err != nil {
 		return err
 	}
 	if o.replica != nil {
 		o.replica.serving(ctx, iss, logger)
+	}
+	// The seed goes in before the server takes its first request.
+	dir := iss.Directory()
+	if o.seed != "" {
+		res, err := seed.Apply(ctx, dir, iss.Consent(), doc)
+		if err != nil {
+			return err
+		}
+		tot := res.Total()
+		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
 	}
 	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 		return err

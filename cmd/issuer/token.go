@@ -109,7 +109,7 @@ func tokenUser(c *cli.Context) error {
 			return usageError("--base-url %q: want https://host[:port], with no path", v)
 		}
 	}
-	return withDB(c, func(db *storage.DB, dir *tenant.Directory) error {
+	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 		pub, err := lastServed(c.Context, db)
 		if err != nil {
 			return err
@@ -120,10 +120,17 @@ func tokenUser(c *cli.Context) error {
 		if c.IsSet("entra-issuers") {
 			pub.EntraIssuers = c.Bool("entra-issuers")
 		}
+		// The server `issuer serve` would assemble, on this command's
+		// clock (the server's, when the command runs in one), IDs and
+		// random source.
 		e := envOf(c)
-		iss, err := issuer.New(c.Context, issuer.Config{
+		clock, err := issuer.NewClock(issuer.ClockReal, e.now)
+		if err != nil {
+			return err
+		}
+		iss, err := issuer.New(c.Context, db, issuer.Config{
 			BaseURL: pub.BaseURL, AllowHTTP: strings.HasPrefix(pub.BaseURL, "http://"), EntraIssuers: pub.EntraIssuers,
-			Directory: dir, Grants: db, Keys: db, Now: e.now, NewID: e.newID,
+			Clock: clock, NewID: e.newID, Random: e.random,
 		})
 		if err != nil {
 			return err
