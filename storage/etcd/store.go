@@ -544,8 +544,9 @@ const (
 	maxRequestBytes = 1<<20 + 1<<19 - 64<<10
 )
 
-// ErrTooLarge means one write holds more than etcd takes in a transaction.
-var ErrTooLarge = errors.New("too large for one etcd transaction")
+// ErrTooLarge means one write holds more than etcd takes in a transaction;
+// it is storage's, so that the bulk path splits its writes.
+var ErrTooLarge = storage.ErrTooLarge
 
 // ops turns changes into etcd operations, sealing private values.
 func (s *Store) ops(changes []storage.Change) ([]clientv3.Op, error) {

@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -139,15 +140,62 @@ func MaybeMember() {
 type Member struct {
 	Name     string
 	Endpoint string // host:port of its client URL
+	exe      string
+	env      string // its memberEnv value
 	cmd      *exec.Cmd
-	stdin    interface{ Close() error }
+	stdin    io.Closer
+}
+
+// start runs the member's process and returns a channel that receives nil
+// once it is ready, or why it is not.
+func (m *Member) start(t testing.TB) <-chan error {
+	t.Helper()
+	cmd := exec.Command(m.exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), memberEnv+"="+m.env)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m.cmd, m.stdin = cmd, stdin
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err == nil && strings.TrimSpace(line) != "ready" {
+			err = fmt.Errorf("member %s said %q", m.Name, line)
+		}
+		ready <- err
+	}()
+	return ready
 }
 
 // Kill stops the member at once (SIGKILL), as a crash would.
 func (m *Member) Kill() {
-	if m.cmd.Process != nil {
+	if m.cmd != nil && m.cmd.Process != nil {
+		m.stdin.Close()
 		m.cmd.Process.Kill()
 		m.cmd.Wait()
+	}
+}
+
+// Restart starts a killed member again on its data, and waits until it
+// has joined the cluster (which needs a quorum of members up).
+func (m *Member) Restart(t testing.TB) {
+	t.Helper()
+	select {
+	case err := <-m.start(t):
+		if err != nil {
+			t.Fatalf("etcdtest: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("etcdtest: member %s did not restart in 60s", m.Name)
 	}
 }
 
@@ -214,40 +262,20 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		cluster = append(cluster, specs[i].name+"="+specs[i].peer)
 	}
 	c := &Cluster{}
-	ready := make(chan error, n)
+	var ready []<-chan error
 	for _, sp := range specs {
-		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), memberEnv+"="+strings.Join([]string{sp.name, t.TempDir(), sp.client, sp.peer, strings.Join(cluster, ",")}, "\t"))
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
+		m := &Member{
+			Name: sp.name, Endpoint: strings.TrimPrefix(sp.client, "http://"), exe: exe,
+			env: strings.Join([]string{sp.name, t.TempDir(), sp.client, sp.peer, strings.Join(cluster, ",")}, "\t"),
 		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		m := &Member{Name: sp.name, Endpoint: strings.TrimPrefix(sp.client, "http://"), cmd: cmd, stdin: stdin}
 		c.Members = append(c.Members, m)
-		t.Cleanup(func() {
-			m.stdin.Close()
-			m.Kill()
-		})
-		go func() {
-			line, err := bufio.NewReader(stdout).ReadString('\n')
-			if err == nil && strings.TrimSpace(line) != "ready" {
-				err = fmt.Errorf("member %s said %q", sp.name, line)
-			}
-			ready <- err
-		}()
+		t.Cleanup(m.Kill)
+		ready = append(ready, m.start(t))
 	}
 	timeout := time.After(60 * time.Second)
-	for range n {
+	for _, r := range ready {
 		select {
-		case err := <-ready:
+		case err := <-r:
 			if err != nil {
 				t.Fatalf("etcdtest: %v", err)
 			}
