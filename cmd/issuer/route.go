@@ -87,8 +87,7 @@ var errNotForwardable = errors.New("cannot run through the admin channel of a ru
 // route puts the decision in front of action.
 func route(action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		p := placementOf(c)
-		e := envOf(c)
+		p, e := placementOf(c), envOf(c)
 		if e.admin != nil { // inside a server, for a client
 			e.admin.command = strings.Join(commandNames(c), " ")
 			if p.where == here {
@@ -122,8 +121,9 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 }
 
 // refuseInServer is the refusal of a command that runs only where it was
-// typed, for the commands that must keep it whatever routes them (serve,
-// bench): a server never starts servers or load generators for a client.
+// typed, for the commands that keep it themselves whatever routes them
+// (serve, bench, db check FILE): a server never starts servers or load
+// generators, nor opens a file a client names, for a client.
 func refuseInServer(c *cli.Context, name string) error {
 	if envOf(c).admin != nil {
 		return fmt.Errorf("%s %w", name, errNotForwardable)
