@@ -90,7 +90,7 @@ func (s *Server) sign(t appToken) (issued, error) {
 	} else {
 		claims = t.claimsV1(s.issuer(1, t.TenantID))
 	}
-	token, err := s.keyring().signer.sign(t.Version, claims)
+	token, err := s.keyring().Sign(t.Version, claims)
 	if err != nil {
 		return issued{}, err
 	}

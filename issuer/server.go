@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -18,7 +19,7 @@ type Server struct {
 	backend Backend
 	consent *consent.Manager
 	engine  *consent.Engine
-	keys    atomic.Pointer[keyring]
+	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
 	// federation caches external identity providers' keys.
 	federation *federationKeys
@@ -67,11 +68,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // active key if none is left. Call it after rotating keys; requests in flight
 // finish with the key set they started with.
 func (s *Server) ReloadKeys(ctx context.Context) error {
-	keys, err := loadKeys(ctx, s.backend, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	kr, err := newKeyring(keys, s.cfg.Signer)
+	kr, err := signing.Load(ctx, s.backend, s.cfg.Now(), s.cfg.Signer)
 	if err != nil {
 		return err
 	}
@@ -95,7 +92,7 @@ func (s *Server) Clock() *Clock { return s.cfg.Clock }
 func (s *Server) SignerName() string { return s.cfg.Signer.Name() }
 
 // keyring returns the current key set.
-func (s *Server) keyring() *keyring { return s.keys.Load() }
+func (s *Server) keyring() *signing.Ring { return s.keys.Load() }
 
 // BaseURL returns the configured public base URL, normalised.
 func (s *Server) BaseURL() string { return s.cfg.BaseURL }

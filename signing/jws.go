@@ -1,4 +1,4 @@
-package issuer
+package signing
 
 import (
 	"crypto/sha256"
@@ -9,7 +9,7 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// signer signs access tokens with one key. The two protected headers are
+// jwsSigner signs tokens with one key. The two protected headers are
 // encoded once, when the key is loaded:
 //
 //	v1.0: {"typ":"JWT","alg":"RS256","x5t":"<kid>","kid":"<kid>"}
@@ -21,9 +21,9 @@ import (
 // covers the header bytes, the order can only be reproduced by producing the
 // compact serialisation here. RS256 is RSASSA-PKCS1-v1_5 with SHA-256
 // (RFC 7518 §3.3), deterministic and done by the Signer of the configured
-// backend (crypto/rsa or libcrypto, signer.go); tests verify every token
+// backend (crypto/rsa or libcrypto, backend.go); tests verify every token
 // with go-jose against the published JWKS, as a relying party would.
-type signer struct {
+type jwsSigner struct {
 	kid      string
 	rs       Signer
 	headerV1 string // base64url of the v1 header, followed by "."
@@ -45,14 +45,14 @@ type jwtHeaderV2 struct {
 	Kid string `json:"kid"`
 }
 
-func newSigner(k tenant.SigningKey, b SignerBackend) (*signer, error) {
+func newJWSSigner(k tenant.SigningKey, b Backend) (*jwsSigner, error) {
 	rs, err := b.NewSigner(k.PrivateKey)
 	if err != nil {
-		return nil, fmt.Errorf("issuer: signing key %s: %w", k.KeyID, err)
+		return nil, fmt.Errorf("signing: signing key %s: %w", k.KeyID, err)
 	}
 	v1, _ := json.Marshal(jwtHeaderV1{Typ: "JWT", Alg: "RS256", X5t: k.KeyID, Kid: k.KeyID})
 	v2, _ := json.Marshal(jwtHeaderV2{Typ: "JWT", Alg: "RS256", Kid: k.KeyID})
-	return &signer{
+	return &jwsSigner{
 		kid:      k.KeyID,
 		rs:       rs,
 		headerV1: base64.RawURLEncoding.EncodeToString(v1) + ".",
@@ -62,10 +62,10 @@ func newSigner(k tenant.SigningKey, b SignerBackend) (*signer, error) {
 
 // sign returns the compact JWS of claims with the header of token version
 // (1 or 2).
-func (s *signer) sign(version int, claims any) (string, error) {
+func (s *jwsSigner) sign(version int, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("issuer: encoding claims: %w", err)
+		return "", fmt.Errorf("signing: encoding claims: %w", err)
 	}
 	header := s.headerV1
 	if version == 2 {
@@ -81,7 +81,7 @@ func (s *signer) sign(version int, claims any) (string, error) {
 	digest := sha256.Sum256(jws)
 	sig, err := s.rs.SignRS256(digest[:])
 	if err != nil {
-		return "", fmt.Errorf("issuer: signing with key %s: %w", s.kid, err)
+		return "", fmt.Errorf("signing: signing with key %s: %w", s.kid, err)
 	}
 	jws = append(jws, '.')
 	return string(enc.AppendEncode(jws, sig)), nil
