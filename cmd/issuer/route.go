@@ -224,8 +224,8 @@ var connectionFlags = []string{"db", "server", "admin-token-file", "ca-file"}
 // level, then "--" and the arguments. Every flag is written --name=value,
 // from the value parsed here, so the server parses what the client parsed
 // (flags set from the client's environment included), and no argument can
-// be read as a command or a flag.
-func commandLine(c *cli.Context) ([]string, error) {
+// be read as a command or a flag. Flags named in except are left out.
+func commandLine(c *cli.Context, except ...string) ([]string, error) {
 	var out []string
 	for i, l := range commandLevels(c) {
 		flags := c.App.Flags
@@ -235,7 +235,7 @@ func commandLine(c *cli.Context) ([]string, error) {
 		}
 		for _, f := range flags {
 			name := f.Names()[0]
-			if name == "help" || i == 0 && slices.Contains(connectionFlags, name) || !l.IsSet(name) {
+			if name == "help" || i == 0 && slices.Contains(connectionFlags, name) || slices.Contains(except, name) || !l.IsSet(name) {
 				continue
 			}
 			values, err := flagValues(l, f)
