@@ -26,32 +26,34 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 		return issued{}, errorf(CodeNoTenantInfo,
 			"No tenant-identifying information found in either the request or implied by any provided credentials.")
 	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowClientCredentials, a.tenant, req)
+	// The resource is read with the client, in one view of the store, but
+	// a malformed scope or resource is answered after the client's
+	// refusals, as Entra orders them.
+	resource, resourceErr := appOnlyResource(req)
+	creq, f, acr, err := s.client(ctx, c, a, consent.Request{
+		Flow: consent.FlowClientCredentials, TenantRef: a.tenant.ID, ResourceName: resource, Default: true,
+	}, req)
 	if err != nil {
 		return issued{}, err
 	}
-	creq.Default = true
 	if acr == appIDACRPublic {
 		// A public client has no credential, and app-only tokens need one.
 		return issued{}, errNoClientCredential()
 	}
-	if creq.ResourceName, err = appOnlyResource(req); err != nil {
-		return issued{}, err
+	if resourceErr != nil {
+		return issued{}, resourceErr
 	}
 	c.resource = creq.ResourceName
-	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), a.tenant, creq.ResourceName); err != nil {
-		return issued{}, err
-	}
-	dec, err := s.decide(ctx, creq)
+	dec, err := decide(creq, f)
 	if err != nil {
 		return issued{}, err
 	}
 	t := appToken{
 		Version:       dec.TokenVersion,
 		TenantID:      a.tenant.ID,
-		ClientAppID:   creq.ClientApp.AppID,
-		ClientSPID:    creq.ClientSP.ID,
-		ResourceAppID: creq.ResourceApp.AppID,
+		ClientAppID:   f.ClientApp.AppID,
+		ClientSPID:    f.ClientSP.ID,
+		ResourceAppID: f.ResourceApp.AppID,
 		ResourceName:  creq.ResourceName,
 		Roles:         dec.Roles,
 		ACR:           acr,

@@ -12,13 +12,12 @@ import (
 )
 
 // Server is the protocol edge: it answers Entra's token, discovery, JWKS and
-// instance-discovery endpoints over the directory, the consent engine and the
+// instance-discovery endpoints over the directory, its grants and the
 // signing keys of its backend. It is safe for concurrent use.
 type Server struct {
 	cfg     settings
 	backend Backend
 	consent *consent.Manager
-	engine  *consent.Engine
 	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
 	// federation caches external identity providers' keys.
@@ -33,8 +32,7 @@ type Server struct {
 // New assembles a Server over backend b, configured by cfg: the directory
 // and the consent manager over b on cfg's clock, IDs and random source (the
 // same ones the server uses, so that a secret created "now" and the token
-// request checking it agree), the consent engine, the sign-in log and the
-// signing keys. It loads the keys and, on a fresh backend, creates and
+// request checking it agree), the sign-in log and the signing keys. It loads the keys and, on a fresh backend, creates and
 // stores the first one. It is the one assembly of a server: `issuer
 // serve`, issuertest and `issuer token user` all call it.
 func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
@@ -48,7 +46,6 @@ func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
 	dir := tenant.NewDirectory(b, tenant.WithClock(c.Clock.Now), tenant.WithIDs(c.NewID), tenant.WithRandom(c.Random))
 	s := &Server{cfg: settings{Config: c, Now: c.Clock.Now, Directory: dir}, backend: b,
 		consent:       consent.NewManager(dir, b, consent.WithClock(c.Clock.Now), consent.WithIDs(c.NewID)),
-		engine:        consent.NewEngine(b),
 		federation:    newFederationKeys(newHTTPKeySetFetcher(c.FederationRoots, federationTimeout), c.Clock.Now),
 		signIns:       newSignInLog(max(c.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),
