@@ -606,10 +606,15 @@ func (s *Store) Commit(ctx context.Context, base int64, changes []storage.Change
 			s.where, len(ops), opsSize(ops), ErrTooLarge, maxTxnOps-1, maxRequestBytes)
 	}
 	ops = append(ops, clientv3.OpPut(s.prefix+commitKey, ""))
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	marker := s.prefix + commitKey
-	resp, err := s.client.Txn(ctx).
+	// Only the request has the store's deadline: once etcd has answered,
+	// the write is decided, and the wait for the local copy must not turn
+	// a committed write into an error. That wait can be long: applying
+	// needs a write transaction of the copy, which a long read view holds
+	// back when the file must grow, as it holds back a write to a file.
+	tctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.client.Txn(tctx).
 		If(clientv3.Compare(clientv3.ModRevision(marker), "<", base+1)).
 		Then(ops...).
 		Else(clientv3.OpGet(marker)).
