@@ -77,7 +77,9 @@ type idTokenClaimsV2 struct {
 	Nbf               int64  `json:"nbf"`
 	Exp               int64  `json:"exp"`
 	AIO               string `json:"aio"`
+	CHash             string `json:"c_hash,omitempty"`
 	Name              string `json:"name"`
+	Nonce             string `json:"nonce,omitempty"`
 	OID               string `json:"oid"`
 	PreferredUsername string `json:"preferred_username"`
 	RH                string `json:"rh"`
@@ -97,7 +99,9 @@ type idTokenClaimsV1 struct {
 	Nbf        int64    `json:"nbf"`
 	Exp        int64    `json:"exp"`
 	AMR        []string `json:"amr"`
+	CHash      string   `json:"c_hash,omitempty"`
 	Name       string   `json:"name"`
+	Nonce      string   `json:"nonce,omitempty"`
 	OID        string   `json:"oid"`
 	Sub        string   `json:"sub"`
 	TID        string   `json:"tid"`
@@ -116,24 +120,15 @@ const userACR = "1"
 // token would carry the assertion's amr over, which is this same value.
 var passwordAMR = []string{"pwd"}
 
-// userToken is what a delegated access token is built from: resolved
-// directory values and the policy decision, never raw request input.
+// userToken is a delegated access token: issued in the user's tenant, with
+// the user's roles on the resource.
 type userToken struct {
-	Version       int    // from the resource
-	TenantID      string // tid: the user's tenant
-	ClientAppID   string // appid / azp: the client (the middle tier in OBO)
-	ResourceAppID string // v2 aud; also the audience of the pairwise sub
-	ResourceName  string // v1 aud: the resource as requested
-	User          tenant.User
-	Roles         []string // the user's app roles on the resource
-	Scopes        []string // scp
-	ACR           string   // appidacr / azpacr: how the client authenticated
-	Issued        time.Time
-	Lifetime      time.Duration
-	ID            string // uti and aio derive from it
+	access
+	User   tenant.User
+	Scopes []string // scp
 }
 
-func (t userToken) claimsV1(iss string) userAccessClaimsV1 {
+func (t userToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return userAccessClaimsV1{
 		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
@@ -144,7 +139,7 @@ func (t userToken) claimsV1(iss string) userAccessClaimsV1 {
 	}
 }
 
-func (t userToken) claimsV2(iss string) userAccessClaimsV2 {
+func (t userToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return userAccessClaimsV2{
 		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
@@ -164,13 +159,17 @@ type idToken struct {
 	Issued      time.Time
 	Lifetime    time.Duration
 	ID          string
+	// Nonce is the authorization request's nonce, echoed for the client
+	// to check (OpenID Connect Core §3.1.3.7); CHash is c_hash of the
+	// code an id_token travels with (response_type=code id_token).
+	Nonce, CHash string
 }
 
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return idTokenClaimsV2{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AIO: aio(t.ID),
-		Name: t.User.DisplayName, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AIO: aio(t.ID), CHash: t.CHash,
+		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
 	}
@@ -179,8 +178,8 @@ func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return idTokenClaimsV1{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AMR: passwordAMR,
-		Name: t.User.DisplayName, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AMR: passwordAMR, CHash: t.CHash,
+		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}
 }

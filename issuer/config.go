@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -89,13 +91,19 @@ type Config struct {
 	// RefreshTokenReuseAllow (the default, Entra's behaviour) leaves it
 	// valid; RefreshTokenReuseRevokeFamily rotates it strictly.
 	RefreshTokenReuse RefreshTokenReuse
+	// Sync, when set, runs before every request but /healthz: a store
+	// shared by several replicas catches up there with the writes
+	// acknowledged elsewhere, so that the request honours them. When it
+	// fails (the store lost its quorum), the request is answered at once
+	// with AADSTS90033 temporarily_unavailable, 503.
+	Sync func(ctx context.Context) error
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int
-	// Signer computes the RS256 signatures: GoSigner() (the default) or
-	// the OpenSSL backend (OpenSSLSigner, SelectSigner). Tokens are the
-	// same bytes with either.
-	Signer SignerBackend
+	// Signer computes the RS256 signatures: signing.GoBackend() (the
+	// default) or the OpenSSL backend (signing.OpenSSLBackend,
+	// signing.Select). Tokens are the same bytes with either.
+	Signer signing.Backend
 	// TokenConcurrency bounds the token requests computed at once (reads,
 	// policy, signature), admitted in order of arrival so that latency stays
 	// fair under overload (signpool.go): 0 means GOMAXPROCS, a negative
@@ -158,7 +166,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Random = rand.Reader
 	}
 	if c.Signer == nil {
-		c.Signer = GoSigner()
+		c.Signer = signing.GoBackend()
 	}
 	return c, nil
 }

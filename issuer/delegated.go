@@ -25,6 +25,9 @@ type delegatedRequest struct {
 	// other grants, which start a new family when they return a token.
 	refresh    *tenant.RefreshToken
 	wantsRenew bool // whether the answer carries a refresh token
+	// nonce is the authorization request's nonce, which the id_token of
+	// a redeemed authorization code echoes.
+	nonce string
 }
 
 // issueDelegated judges the request on its facts, signs the access token of
@@ -41,13 +44,12 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 	if err != nil {
 		return issued{}, err
 	}
-	out.resource = r.scope.Resource
 	out.scope = r.scope.responseScope(r.endpoint, dec.Scopes)
 	user := *r.facts.User
 	if r.scope.has("openid") {
 		if out.idToken, err = s.signIDToken(r.endpoint, idToken{
 			TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, User: user,
-			Issued: c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
+			Issued: c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(), Nonce: r.nonce,
 		}); err != nil {
 			return issued{}, err
 		}
@@ -71,41 +73,23 @@ func (s *Server) decideAndSign(now time.Time, creq consent.Request, f consent.Fa
 	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}
-	t := userToken{
-		Version:       dec.TokenVersion,
-		TenantID:      f.Tenant.ID,
-		ClientAppID:   f.ClientApp.AppID,
-		ResourceAppID: f.ResourceApp.AppID,
-		ResourceName:  creq.ResourceName,
-		User:          *f.User,
-		Roles:         dec.Roles,
-		Scopes:        dec.Scopes,
-		ACR:           acr,
-		Issued:        now,
-		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
-		ID:            s.cfg.NewID(),
-	}
-	var claims any
-	if t.Version == 2 {
-		claims = t.claimsV2(s.issuer(2, t.TenantID))
-	} else {
-		claims = t.claimsV1(s.issuer(1, t.TenantID))
-	}
-	token, err := s.keyring().signer.sign(t.Version, claims)
+	out, err := s.signAccess(userToken{access: s.newAccess(creq, f, dec, acr, now), User: *f.User, Scopes: dec.Scopes})
 	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}
-	iat, exp := tokenTimes(t.Issued, t.Lifetime)
-	return issued{token: token, lifetime: int64(t.Lifetime / time.Second), notBefore: iat, expiresOn: exp}, dec, nil
+	return out, dec, nil
 }
 
 // signIDToken returns the id_token of the endpoint called: signed with the
 // v2 header on the v2 endpoint, unsigned (alg none) on v1, as Entra does.
+// It picks a version as signAccess does, but by the endpoint rather than
+// the resource, and the v1 token is not signed at all, so the two stay
+// apart.
 func (s *Server) signIDToken(endpoint int, t idToken) (string, error) {
 	if endpoint == 1 {
 		return unsignedJWT(t.claimsV1(s.issuer(1, t.TenantID)))
 	}
-	return s.keyring().signer.sign(2, t.claimsV2(s.issuer(2, t.TenantID)))
+	return s.keyring().Sign(2, t.claimsV2(s.issuer(2, t.TenantID)))
 }
 
 // storeRefreshToken mints the refresh token of the answer and stores it:
@@ -166,21 +150,14 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 }
 
 // requestedDelegatedScope reads what a password or on-behalf-of request
-// asks for: on the v1 endpoint resource= (required, AADSTS900144); on v2
-// scope= (required; a resource parameter is AADSTS901002), parsed by the
-// rules of parseDelegatedScopes.
+// asks for: on the v1 endpoint resource=, on v2 scope= by the rules of
+// parseDelegatedScopes, both required (resourceParameters).
 func requestedDelegatedScope(req *tokenRequest) (delegatedScope, error) {
+	if err := resourceParameters(req, true); err != nil {
+		return delegatedScope{}, err
+	}
 	if req.Endpoint == 1 {
-		if req.Resource == "" {
-			return delegatedScope{}, errMissing("resource")
-		}
 		return v1DelegatedScope(req.Resource, req.Scopes), nil
-	}
-	if req.Resource != "" {
-		return delegatedScope{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
-	}
-	if len(req.Scopes) == 0 {
-		return delegatedScope{}, errMissing("scope")
 	}
 	return parseDelegatedScopes(req.Scopes)
 }

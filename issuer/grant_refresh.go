@@ -78,8 +78,11 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 		return issued{}, errMissing("refresh_token")
 	case req.ClientID == "":
 		return issued{}, errMissing("client_id")
-	case req.Endpoint == 2 && req.Resource != "":
-		return issued{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
+	}
+	// scope and resource are optional: without them the token is for the
+	// refresh token's own resource (refreshScope).
+	if err := resourceParameters(req, false); err != nil {
+		return issued{}, err
 	}
 	rt, err := s.lookupRefreshToken(ctx, req)
 	if err != nil {

@@ -64,6 +64,8 @@ func placementOf(c *cli.Context) placement {
 		return placement{where: here}
 	case path == "db check" && c.NArg() > 0:
 		return placement{where: here}
+	case path == "db copy": // names its stores itself, and reaches them from here
+		return placement{where: here}
 	case path == "db backup":
 		return placement{where: onDatabase, outputArgs: true}
 	case strings.HasPrefix(path, "clock "):
@@ -85,8 +87,7 @@ var errNotForwardable = errors.New("cannot run through the admin channel of a ru
 // route puts the decision in front of action.
 func route(action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		p := placementOf(c)
-		e := envOf(c)
+		p, e := placementOf(c), envOf(c)
 		if e.admin != nil { // inside a server, for a client
 			e.admin.command = strings.Join(commandNames(c), " ")
 			if p.where == here {
@@ -103,7 +104,11 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 			case t != nil:
 				return forward(c, t, p)
 			case p.where == onServer:
-				path, _ := dbPath(c) // serverFor checked it
+				u, _ := storeTarget(c) // serverFor checked it
+				if u.isEtcd() {
+					return fmt.Errorf("%s need a running server: with %s, give --server URL (each replica keeps its own)", p.what, u)
+				}
+				path := u.bolt
 				return fmt.Errorf("%s need a running server: none answers on %s (start `issuer --db %s serve`, or give --server URL)",
 					p.what, path+socketSuffix, shellQuote(path))
 			}
@@ -116,8 +121,9 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 }
 
 // refuseInServer is the refusal of a command that runs only where it was
-// typed, for the commands that must keep it whatever routes them (serve,
-// bench): a server never starts servers or load generators for a client.
+// typed, for the commands that keep it themselves whatever routes them
+// (serve, bench, db check FILE): a server never starts servers or load
+// generators, nor opens a file a client names, for a client.
 func refuseInServer(c *cli.Context, name string) error {
 	if envOf(c).admin != nil {
 		return fmt.Errorf("%s %w", name, errNotForwardable)
@@ -132,11 +138,11 @@ func serverFor(c *cli.Context) (*adminTarget, error) {
 	if t, err := remoteTarget(c); t != nil || err != nil {
 		return t, err
 	}
-	path, err := dbPath(c)
-	if err != nil {
+	u, err := storeTarget(c)
+	if err != nil || u.isEtcd() { // etcd is shared directly: no socket
 		return nil, err
 	}
-	return socketTarget(path), nil
+	return socketTarget(u.bolt), nil
 }
 
 // forward sends the command to t with the files it reads, prints what it

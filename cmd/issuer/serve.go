@@ -21,6 +21,7 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -89,13 +90,13 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
-			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
+			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: signing.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
 			inputFile(cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}}),
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
 				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
 				EnvVars: []string{"ISSUER_CLOCK"}},
 			// Performance: the RS256 implementation and the fair order of token requests.
-			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
+			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{signing.Auto, signing.Go, signing.OpenSSL}, value: signing.Auto}, EnvVars: []string{"ISSUER_SIGNER"}},
 			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_SERVE_ADMIN_TOKEN_FILE"}},
@@ -131,6 +132,14 @@ type serveOptions struct {
 	signer        string // auto, go or openssl
 	tokenConc     int
 	limits        issuer.HTTPLimits
+
+	// The store, as the ready line names it, and where the local CA's
+	// certificate is written (beside a bolt file; the working directory
+	// with etcd).
+	storeName, caDir string
+	// replica is set with etcd: the server syncs with it before each
+	// request, and reloads the signing keys when they change in etcd.
+	replica *replica
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -232,8 +241,8 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // requests the server answered meanwhile (each takes trace and token ids),
 // while the server's goroutines need a random source safe for concurrent
 // use, which a test's seeded generator is not.
-func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
-	return issuer.Config{
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer signing.Backend) issuer.Config {
+	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
 		EntraIssuers:         o.entraIssuers,
@@ -246,6 +255,10 @@ func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *sl
 		Signer:               signer,
 		TokenConcurrency:     o.tokenConc,
 	}
+	if o.replica != nil {
+		cfg.Sync = o.replica.sync
+	}
+	return cfg
 }
 
 // federationRoots is the trust of outbound fetches for federated
@@ -297,23 +310,31 @@ func serve(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	path, err := dbPath(c)
+	u, err := storeTarget(c)
 	if err != nil {
 		return err
 	}
-	db, err := openLocalDB(c, path)
-	if errors.Is(err, storage.ErrLocked) && socketTarget(path) != nil {
-		return fmt.Errorf("%w: a server already serves it, with its admin socket at %s", err, path+socketSuffix)
-	}
-	if err != nil {
-		return err
+	var db *storage.DB
+	if u.isEtcd() {
+		if db, err = openReplica(c, u, &o); err != nil {
+			return err
+		}
+	} else {
+		db, err = openLocalDB(c, u.bolt)
+		if errors.Is(err, storage.ErrLocked) && socketTarget(u.bolt) != nil {
+			return fmt.Errorf("%w: a server already serves it, with its admin socket at %s", err, u.bolt+socketSuffix)
+		}
+		if err != nil {
+			return err
+		}
+		o.storeName, o.caDir = u.bolt, filepath.Dir(u.bolt)
 	}
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("closing database: %w", cerr)
 		}
 	}()
-	signer, err := issuer.SelectSigner(o.signer)
+	signer, err := signing.Select(o.signer)
 	if err != nil {
 		return fmt.Errorf("--signer %s: %w", o.signer, err)
 	}
@@ -323,7 +344,7 @@ func serve(c *cli.Context) (err error) {
 // serveDB serves with the database open: it listens, assembles the server,
 // applies the seed, opens the admin socket, prints the ready line, and on cancellation stops
 // taking admin commands, then lets requests in flight finish.
-func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, signer issuer.SignerBackend, logger *slog.Logger) error {
+func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, signer signing.Backend, logger *slog.Logger) error {
 	ctx := c.Context
 	e := envOf(c)
 	clock, err := issuer.NewClock(o.clock, e.now)
@@ -346,9 +367,16 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(ctx, db, serveConfig(o, baseURL, clock, logger, roots, signer))
+	var backend issuer.Backend = db
+	if o.replica != nil {
+		backend = o.replica.store // its Ping asks etcd too
+	}
+	iss, err := issuer.New(ctx, backend, serveConfig(o, baseURL, clock, logger, roots, signer))
 	if err != nil {
 		return err
+	}
+	if o.replica != nil {
+		o.replica.serving(ctx, iss, logger)
 	}
 	// The seed goes in before the server takes its first request.
 	dir := iss.Directory()
@@ -378,7 +406,11 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 	handler := iss.Handler()
 	if o.adminToken != "" {
 		mux := http.NewServeMux()
-		mux.Handle(adminPath, adminHandler(state, "https", bearerAuth(o.adminToken)))
+		var h http.Handler = adminHandler(state, "https", bearerAuth(o.adminToken))
+		if o.replica != nil {
+			h = o.replica.syncing(h)
+		}
+		mux.Handle(adminPath, h)
 		mux.Handle("/", handler)
 		handler = mux
 	}
@@ -400,14 +432,14 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 	go func() {
 		defer close(rotating)
 		if o.rotateEvery > 0 {
-			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, clock.Now, db, iss, logger)
+			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, clock.Now, db, iss, o.replica, logger)
 		}
 	}()
 	// The rotation goroutine uses the database: it ends before the caller
 	// closes it.
 	defer func() { stopRotating(); <-rotating }()
 	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
-		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: db.Path(),
+		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName,
 	})+", signer: "+iss.SignerName())
 
 	select {
@@ -489,7 +521,7 @@ func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL stri
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("local TLS certificate: %w", err)
 	}
-	caPath := filepath.Join(filepath.Dir(db.Path()), caFileName)
+	caPath := filepath.Join(o.caDir, caFileName)
 	if err := writePublicFile(caPath, caPEM); err != nil {
 		return nil, "", nil, fmt.Errorf("writing the CA certificate: %w", err)
 	}
@@ -500,7 +532,7 @@ func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL stri
 // iss load each new key: `serve --rotate-every`. Keys are stamped with the
 // server's clock (now), against which the JWKS judges them. A failed
 // rotation is logged and tried again at the next tick.
-func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks issuer.KeyStore, iss *issuer.Server, logger *slog.Logger) {
+func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks signing.KeyStore, iss *issuer.Server, r *replica, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -509,7 +541,15 @@ func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func()
 			return
 		case <-t.C:
 		}
-		k, err := issuer.RotateKeys(ctx, ks, now(), grace)
+		if r != nil { // replicas rotate once for the cluster
+			if ok, err := r.claimRotation(ctx, now(), every); !ok {
+				if err != nil {
+					logger.Error("signing key rotation failed", "error", err)
+				}
+				continue
+			}
+		}
+		k, err := signing.Rotate(ctx, ks, now(), grace)
 		if err == nil {
 			err = iss.ReloadKeys(ctx)
 		}
