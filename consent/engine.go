@@ -67,7 +67,10 @@ func NewEngine(s Store) *Engine { return &Engine{store: s} }
 
 // CheckClient applies the rules about the client alone. The token endpoint
 // runs it before authenticating the client, as Entra answers AADSTS700016
-// before it looks at the secret.
+// before it looks at the secret; a client registered in the tenant but
+// without its service principal there (ReasonClientNoServicePrincipal) is
+// the exception the token endpoint defers until the credential was checked
+// (see issuer's Server.client).
 func CheckClient(req Request) *Denial {
 	switch {
 	case req.ClientApp == nil:
@@ -76,6 +79,10 @@ func CheckClient(req Request) *Denial {
 		return req.deny(ReasonClientNotFound,
 			"application %s (%s) is single-tenant, homed in tenant %s; it cannot be used in tenant %s",
 			req.ClientApp.AppID, req.ClientApp.DisplayName, req.ClientApp.HomeTenantID, req.Tenant.ID)
+	case req.ClientSP == nil && req.ClientApp.HomeTenantID == req.Tenant.ID:
+		return req.deny(ReasonClientNoServicePrincipal,
+			"application %s (%s) is registered in tenant %s but has no service principal there: create one (issuer sp add)",
+			req.ClientApp.AppID, req.ClientApp.DisplayName, req.Tenant.ID)
 	case req.ClientSP == nil:
 		return req.deny(ReasonClientNotFound,
 			"application %s (%s) has no service principal in tenant %s: an administrator of the tenant must consent to it first",
@@ -188,9 +195,11 @@ func (e *Engine) decideDelegated(ctx context.Context, req Request) (Decision, er
 	// application requires assignment. We enforce it on the resource (the
 	// issue's OBO rule) and, for sign-ins to the client itself, on the client.
 	if len(as) == 0 && req.ResourceSP.AppRoleAssignmentRequired {
-		return Decision{}, req.deny(ReasonUserNotAssigned,
+		d := req.deny(ReasonUserNotAssigned,
 			"resource %s requires assignment and user %s holds no app role assignment on it",
 			req.ResourceApp.AppID, req.User.UserPrincipalName)
+		d.AssignmentAppID, d.AssignmentAppName = req.ResourceApp.AppID, req.ResourceApp.DisplayName
+		return Decision{}, d
 	}
 	if (req.Flow == FlowPassword || req.Flow == FlowInteractive) && req.ClientSP.AppRoleAssignmentRequired {
 		own, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.User.ID, req.ClientSP.ID)
@@ -198,9 +207,11 @@ func (e *Engine) decideDelegated(ctx context.Context, req Request) (Decision, er
 			return Decision{}, fmt.Errorf("reading app role assignments: %w", err)
 		}
 		if len(own) == 0 {
-			return Decision{}, req.deny(ReasonUserNotAssigned,
+			d := req.deny(ReasonUserNotAssigned,
 				"client %s requires assignment and user %s holds no app role assignment on it",
 				req.ClientApp.AppID, req.User.UserPrincipalName)
+			d.AssignmentAppID, d.AssignmentAppName = req.ClientApp.AppID, req.ClientApp.DisplayName
+			return Decision{}, d
 		}
 	}
 	return Decision{

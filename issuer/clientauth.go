@@ -101,34 +101,60 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 // request begun for flow and the appidacr/azpacr the credential earns. A
 // public client presents nothing and earns "0"; whether the grant accepts
 // one is the grant's decision.
+//
+// AADSTS7000229 (registered in its home tenant, no service principal
+// there) comes after the credential. Microsoft does not document the
+// order; we chose it because the credentials belong to the application
+// object, which exists, and every captured 7000229 came from a client
+// whose credential was valid (azure-sdk-for-net#46762,
+// Commercial-Marketplace-SaaS-Accelerator#830), while a wrong secret
+// answers 7000215. It also tells nobody without the secret that the
+// service principal is missing.
 func (s *Server) client(ctx context.Context, c *call, a authority, flow consent.Flow, t tenant.Tenant, req *tokenRequest) (consent.Request, string, error) {
 	if req.ClientID == "" {
 		return consent.Request{}, "", errMissing("client_id")
 	}
-	creq, err := s.findClient(ctx, flow, t, req.ClientID)
+	creq, d, err := s.resolveClient(ctx, flow, t, req.ClientID)
 	if err != nil {
 		return consent.Request{}, "", err
+	}
+	if d != nil && d.Reason != consent.ReasonClientNoServicePrincipal {
+		return consent.Request{}, "", DenialError(d)
 	}
 	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
 	if err != nil {
 		return consent.Request{}, "", err
 	}
+	if d != nil {
+		return consent.Request{}, "", DenialError(d)
+	}
 	return creq, acr, nil
 }
 
 // findClient begins the consent request of flow for the client clientID in
-// tenant t: AADSTS700016 or 7000112 when it has no usable service principal
-// there.
+// tenant t: AADSTS700016, 7000229 or 7000112 when it has no usable service
+// principal there.
 func (s *Server) findClient(ctx context.Context, flow consent.Flow, t tenant.Tenant, clientID string) (consent.Request, error) {
-	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: clientID}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, clientID); err != nil {
+	creq, d, err := s.resolveClient(ctx, flow, t, clientID)
+	if err != nil {
 		return consent.Request{}, err
 	}
-	if d := consent.CheckClient(creq); d != nil {
+	if d != nil {
 		return consent.Request{}, DenialError(d)
 	}
 	return creq, nil
+}
+
+// resolveClient begins the consent request of flow for clientID in t and
+// judges the client alone (consent.CheckClient). A refusal comes back as
+// the Denial, with the request as far as it was resolved.
+func (s *Server) resolveClient(ctx context.Context, flow consent.Flow, t tenant.Tenant, clientID string) (consent.Request, *consent.Denial, error) {
+	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: clientID}
+	var err error
+	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, clientID); err != nil {
+		return consent.Request{}, nil, err
+	}
+	return creq, consent.CheckClient(creq), nil
 }
 
 // decide asks the policy engine and turns its refusal into the Entra error

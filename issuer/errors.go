@@ -3,6 +3,7 @@ package issuer
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // AADSTS codes this package answers with. Each appears once in codeTable,
@@ -25,6 +26,7 @@ const (
 	CodePublicClientCred     = 700025  // invalid_client 401: public client sent a credential
 	CodeInvalidClientSecret  = 7000215 // invalid_client 401
 	CodeClientSecretExpired  = 7000222 // invalid_client 401
+	CodeClientNoSP           = 7000229 // invalid_client 401: no service principal in the app's home tenant
 	CodeDefaultScopeRequired = 1002012 // invalid_scope: client credentials scope without /.default
 	CodeInvalidScope         = 70011   // invalid_scope
 	CodeResourceNotFound     = 500011  // invalid_resource
@@ -111,10 +113,14 @@ var codeTable = map[int]codeInfo{
 	CodeApplicationNotFound:  {"unauthorized_client", http.StatusBadRequest, ""},
 	CodeApplicationDisabled:  {"unauthorized_client", http.StatusBadRequest, ""},
 	// invalid_client is 401 in every capture (protocol.md §5.1).
-	CodeMissingClientCred:    {"invalid_client", http.StatusUnauthorized, ""},
-	CodePublicClientCred:     {"invalid_client", http.StatusUnauthorized, ""},
-	CodeInvalidClientSecret:  {"invalid_client", http.StatusUnauthorized, ""},
-	CodeClientSecretExpired:  {"invalid_client", http.StatusUnauthorized, ""},
+	CodeMissingClientCred:   {"invalid_client", http.StatusUnauthorized, ""},
+	CodePublicClientCred:    {"invalid_client", http.StatusUnauthorized, ""},
+	CodeInvalidClientSecret: {"invalid_client", http.StatusUnauthorized, ""},
+	CodeClientSecretExpired: {"invalid_client", http.StatusUnauthorized, ""},
+	// AADSTS7000229 is invalid_client in captures (MSAL.NET reports it as
+	// "A configuration issue is preventing authentication",
+	// azure-sdk-for-net#46762), hence 401.
+	CodeClientNoSP:           {"invalid_client", http.StatusUnauthorized, ""},
 	CodeDefaultScopeRequired: {"invalid_scope", http.StatusBadRequest, ""},
 	CodeInvalidScope:         {"invalid_scope", http.StatusBadRequest, ""},
 	CodeResourceNotFound:     {"invalid_resource", http.StatusBadRequest, ""},
@@ -184,6 +190,77 @@ var codeTable = map[int]codeInfo{
 	// AADSTS50173's `error` is not captured [?]; a revoked grant is
 	// invalid_grant in RFC 6749 §5.2.
 	CodeGrantRevoked: {"invalid_grant", http.StatusBadRequest, ""},
+}
+
+// codeReasons names the rule behind each code for the sign-in log's
+// `reason` (SignIn.Reason), so that every refusal says why, not only those
+// the policy engine decided (whose consent.Reason it carries instead, and
+// which these names repeat). A code added to codeTable needs a name here;
+// TestCodeReasons checks it.
+var codeReasons = map[int]string{
+	CodeServerError:            "server_error",
+	CodeTenantNotFound:         "tenant_not_found",
+	CodeMalformedTenant:        "tenant_malformed",
+	CodeMissingParameter:       "parameter_missing",
+	CodeTokenEndpointMethod:    "method_not_post",
+	CodeMalformedRequest:       "request_malformed",
+	CodeNoTenantInfo:           "tenant_required",
+	CodeResourceParameter:      "resource_parameter_on_v2",
+	CodeUnsupportedGrantType:   "grant_type_unsupported",
+	CodeApplicationNotFound:    "client_not_found",
+	CodeApplicationDisabled:    "client_disabled",
+	CodeMissingClientCred:      "client_credential_missing",
+	CodePublicClientCred:       "public_client_credential",
+	CodeInvalidClientSecret:    "client_secret_invalid",
+	CodeClientSecretExpired:    "client_secret_expired",
+	CodeClientNoSP:             "client_missing_service_principal",
+	CodeDefaultScopeRequired:   "default_scope_required",
+	CodeInvalidScope:           "scope_invalid",
+	CodeResourceNotFound:       "resource_not_found",
+	CodeResourceDisabled:       "resource_disabled",
+	CodeClientNotAssigned:      "client_not_assigned",
+	CodeUserNotAssigned:        "user_not_assigned",
+	CodeUserDisabled:           "user_disabled",
+	CodeConsentRequired:        "consent_required",
+	CodeUnknownInstance:        "instance_unknown",
+	CodeAssertionType:          "assertion_type_invalid",
+	CodeAssertionMalformed:     "assertion_malformed",
+	CodeAssertionMissingClaim:  "assertion_claim_missing",
+	CodeAssertionNoKeyID:       "assertion_key_id_missing",
+	CodeAssertionAlgorithm:     "assertion_algorithm_unsupported",
+	CodeAssertionClient:        "assertion_client_mismatch",
+	CodeAssertionAudience:      "assertion_audience_invalid",
+	CodeAssertionLifetime:      "assertion_lifetime_invalid",
+	CodeAssertionSignature:     "assertion_signature_invalid",
+	CodeFederationNoCredential: "federated_credential_missing",
+	CodeFederationIssuer:       "federated_issuer_mismatch",
+	CodeFederationAudience:     "federated_audience_mismatch",
+	CodeFederationSubject:      "federated_subject_mismatch",
+	CodeFederationSubjectCase:  "federated_subject_case_mismatch",
+	CodeFederationFetch:        "federated_issuer_unreachable",
+	CodeGrantNotOnCommon:       "user_grant_needs_tenant",
+	CodeMultipleResources:      "scopes_of_several_resources",
+	CodeInvalidCredentials:     "user_credentials_invalid",
+	CodeUserNotFound:           "user_not_found",
+	CodeNoPassword:             "user_password_missing",
+	CodeAssertionInvalid:       "user_assertion_invalid",
+	CodeAssertionExpired:       "user_assertion_expired",
+	CodeOBOAudience:            "user_assertion_audience_mismatch",
+	CodeAppOnlyAssertion:       "user_assertion_app_only",
+	CodeIDTokenAssertion:       "user_assertion_id_token",
+	CodeInvalidGrant:           "grant_invalid",
+	CodeGrantExpired:           "refresh_token_revoked",
+	CodeRefreshTokenExpired:    "refresh_token_expired",
+	CodeGrantRevoked:           "grant_revoked",
+}
+
+// Reason names the rule that refused the request: codeReasons' name for
+// the code.
+func (e *Error) Reason() string {
+	if r, ok := codeReasons[e.Code]; ok {
+		return r
+	}
+	return "aadsts_" + strconv.Itoa(e.Code)
 }
 
 // subErrors gives the suberror Entra sends with some codes; MSAL reads it to
