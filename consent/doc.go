@@ -11,7 +11,7 @@
 // endpoint and `issuer explain` give the same answer. Refusals are *Denial
 // values with a Reason; package issuer maps each Reason to its AADSTS code.
 //
-// Seed documents (Seed, ParseSeed, Manager.ApplySeed, Manager.ExportSeed)
-// describe directory state and grants declaratively, for `issuer apply`,
-// `issuer serve --seed`, `issuer export` and issuertest; see seed.go.
+// Seed files, which describe directory state and grants declaratively, are
+// package seed's; they reach grants through Manager's operations
+// (GrantAdminConsent, PutGrant, PutRoleAssignment, List).
 package consent

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -16,7 +17,7 @@ import (
 const maxInputBytes = 16 << 20
 
 // applyCommand is `issuer apply -f FILE`: a seed file, applied by natural
-// key (consent.Manager.ApplySeed).
+// key (seed.Apply).
 func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "apply",
@@ -48,12 +49,12 @@ func applySeed(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	seed, err := consent.ParseSeed(name, data)
+	doc, err := seed.Parse(name, data)
 	if err != nil {
 		return err
 	}
-	return withManager(c, func(m *consent.Manager, _ *tenant.Directory) error {
-		res, err := m.ApplySeed(c.Context, seed)
+	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
+		res, err := seed.Apply(c.Context, dir, m, doc)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func applySeed(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "applied %s: %d created, %d updated, %d unchanged\n", name, tot.Created, tot.Updated, tot.Unchanged)
 		rows := [][]string{}
 		for _, k := range res.Kinds() {
-			if k.Count != (consent.SeedCount{}) {
+			if k.Count != (seed.Count{}) {
 				rows = append(rows, []string{k.Name, strconv.Itoa(k.Count.Created), strconv.Itoa(k.Count.Updated), strconv.Itoa(k.Count.Unchanged)})
 			}
 		}
@@ -132,8 +133,8 @@ func exportSeed(c *cli.Context) error {
 		return err
 	}
 	ref := c.String("tenant")
-	return withManager(c, func(m *consent.Manager, _ *tenant.Directory) error {
-		s, err := m.ExportSeed(c.Context, ref)
+	return withManager(c, func(m *consent.Manager, dir *tenant.Directory) error {
+		s, err := seed.Export(c.Context, dir, m, ref)
 		if err != nil {
 			return tenantError(ref, err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -259,13 +260,13 @@ func serve(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	var seed consent.Seed
+	var doc seed.Document
 	if o.seed != "" {
 		data, err := readInput(c, o.seed)
 		if err != nil {
 			return err
 		}
-		if seed, err = consent.ParseSeed(o.seed, data); err != nil {
+		if doc, err = seed.Parse(o.seed, data); err != nil {
 			return err
 		}
 	}
@@ -289,13 +290,13 @@ func serve(c *cli.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--signer %s: %w", o.signer, err)
 	}
-	return serveDB(c, o, db, seed, signer, logger)
+	return serveDB(c, o, db, doc, signer, logger)
 }
 
 // serveDB serves with the database open: it applies the seed, listens,
 // opens the admin socket, prints the ready line, and on cancellation stops
 // taking admin commands, then lets requests in flight finish.
-func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, signer issuer.SignerBackend, logger *slog.Logger) error {
+func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, signer issuer.SignerBackend, logger *slog.Logger) error {
 	ctx := c.Context
 	e := envOf(c)
 	clock, err := issuer.NewClock(o.clock, e.now)
@@ -305,7 +306,7 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, seed consent.Seed, 
 	dir := tenant.NewDirectory(db, tenant.WithClock(clock.Now), tenant.WithIDs(e.newID), tenant.WithRandom(e.random))
 	if o.seed != "" {
 		m := consent.NewManager(dir, db, consent.WithClock(clock.Now), consent.WithIDs(e.newID))
-		res, err := m.ApplySeed(ctx, seed)
+		res, err := seed.Apply(ctx, dir, m, doc)
 		if err != nil {
 			return err
 		}

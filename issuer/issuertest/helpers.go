@@ -6,6 +6,7 @@ import (
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -143,9 +144,9 @@ func (s *Server) UpdateServicePrincipal(tenantRef, appID string, u tenant.Servic
 }
 
 // Apply applies a seed to the running server's directory.
-func (s *Server) Apply(seed consent.Seed) consent.SeedResult {
+func (s *Server) Apply(doc seed.Document) seed.Result {
 	s.helper()
-	res, err := s.Consent.ApplySeed(context.Background(), seed)
+	res, err := seed.Apply(context.Background(), s.Directory, s.Consent, doc)
 	if err != nil {
 		s.fatalf("Apply: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -70,7 +71,7 @@ type options struct {
 // seedSource is a seed file's path or a seed value.
 type seedSource struct {
 	path  string
-	value consent.Seed
+	value seed.Document
 }
 
 // Clock freezes the server's clock at start; Advance moves it. Without it
@@ -80,14 +81,14 @@ func Clock(start time.Time) Option {
 	return func(o *options) { o.start = &start }
 }
 
-// Seed applies the seed file at path (see consent.ParseSeed and the
+// Seed applies the seed file at path (see seed.Parse and the
 // README's "Seed files") before the server starts.
 func Seed(path string) Option {
 	return func(o *options) { o.seeds = append(o.seeds, seedSource{path: path}) }
 }
 
 // SeedValue applies a seed built in Go before the server starts.
-func SeedValue(s consent.Seed) Option {
+func SeedValue(s seed.Document) Option {
 	return func(o *options) { o.seeds = append(o.seeds, seedSource{value: s}) }
 }
 
@@ -178,13 +179,13 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	s.Directory = tenant.NewDirectory(db, tenant.WithClock(s.clock.Now), tenant.WithIDs(newID))
 	s.Consent = consent.NewManager(s.Directory, db, consent.WithClock(s.clock.Now), consent.WithIDs(newID))
 	for _, src := range o.seeds {
-		seed := src.value
+		doc := src.value
 		if src.path != "" {
-			if seed, err = consent.LoadSeed(src.path); err != nil {
+			if doc, err = seed.Load(src.path); err != nil {
 				return nil, err
 			}
 		}
-		if _, err := s.Consent.ApplySeed(ctx, seed); err != nil {
+		if _, err := seed.Apply(ctx, s.Directory, s.Consent, doc); err != nil {
 			return nil, err
 		}
 	}

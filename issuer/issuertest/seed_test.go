@@ -8,6 +8,7 @@ import (
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -51,19 +52,19 @@ func TestSeed(t *testing.T) {
 	if logs := s.Logs(); len(logs) != 3 || logs[2].Reason != string(consent.ReasonClientNotAssigned) {
 		t.Errorf("Logs() = %+v; want three entries, the last refused as client_not_assigned", logs)
 	}
-	if res := s.Apply(consent.Seed{Tenants: []consent.SeedTenant{{Name: "Contoso"}}}); res.Tenants.Unchanged != 1 {
+	if res := s.Apply(seed.Document{Tenants: []seed.Tenant{{Name: "Contoso"}}}); res.Tenants.Unchanged != 1 {
 		t.Errorf("Apply(Contoso again) = %+v; want the tenant unchanged", res)
 	}
 }
 
 // TestSeedRefused: a seed that cannot be applied stops the server's start.
 func TestSeedRefused(t *testing.T) {
-	bad := consent.Seed{Tenants: []consent.SeedTenant{{Name: "Contoso", Consents: []consent.SeedConsent{{Client: "Nobody", Admin: true}}}}}
+	bad := seed.Document{Tenants: []seed.Tenant{{Name: "Contoso", Consents: []seed.Consent{{Client: "Nobody", Admin: true}}}}}
 	if s, err := issuertest.Start(issuertest.SeedValue(bad)); err == nil {
 		s.Close()
 		t.Fatal("Start with a seed naming an unknown client: nil error")
-	} else if se := (*consent.SeedError)(nil); !errors.As(err, &se) || se.Path != "tenants[0].consents[0]" {
-		t.Errorf("Start = %v; want a *SeedError at tenants[0].consents[0]", err)
+	} else if se := (*seed.Error)(nil); !errors.As(err, &se) || se.Path != "tenants[0].consents[0]" {
+		t.Errorf("Start = %v; want a *seed.Error at tenants[0].consents[0]", err)
 	}
 	if _, err := issuertest.Start(issuertest.Seed("no/such/seed.json")); err == nil {
 		t.Error("Start with a missing seed file: nil error")

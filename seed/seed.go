@@ -1,37 +1,19 @@
-package consent
+package seed
 
-// Seed files: a declarative description of directory state (tenants,
-// applications and what they expose and require, secrets with known values,
-// service principals, users, consents and role assignments) that
-// `issuer apply`, `issuer serve --seed` and issuertest.Seed apply, and
-// `issuer export` writes.
-//
-// They live in package consent, not tenant, because a seed describes grants
-// as well as directory objects, and applying one needs both the Directory
-// and the Manager; the seed code calls only their operations (the library
-// every other way in uses), never the stores' records. Package consent is
-// the lowest package that sees both, and top-level directories are fixed.
-//
-// The format is JSON, read with encoding/json and DisallowUnknownFields: no
-// YAML, so no dependency. Property names follow Microsoft Graph where Graph
-// has the concept (appId, identifierUris, appRoles, allowedMemberTypes,
-// userPrincipalName, accountEnabled, appRoleAssignmentRequired, keyId). Any
-// object may carry a "$comment" string, which is ignored.
-
-// Seed is a seed document.
-type Seed struct {
-	Comment string       `json:"$comment,omitempty"`
-	Tenants []SeedTenant `json:"tenants"`
+// Document is a seed document.
+type Document struct {
+	Comment string   `json:"$comment,omitempty"`
+	Tenants []Tenant `json:"tenants"`
 
 	// source and data are the file name and text the document was parsed
-	// from (ParseSeed), so that errors found later name the file and line.
+	// from (Parse), so that errors found later name the file and line.
 	source string
 	data   []byte
 }
 
-// SeedTenant is a tenant and everything in it. It is matched by id when one
+// Tenant is a tenant and everything in it. It is matched by id when one
 // is given, else by its initial domain (Name + ".onmicrosoft.com").
-type SeedTenant struct {
+type Tenant struct {
 	Comment string `json:"$comment,omitempty"`
 	ID      string `json:"id,omitempty"`
 	// Name is the display name; its letters and digits form the initial
@@ -40,18 +22,18 @@ type SeedTenant struct {
 	Domains []string `json:"domains,omitempty"` // extra domains
 	// UserConsent is "allowed" or "disabled"; empty leaves the setting alone
 	// (allowed for a new tenant).
-	UserConsent       string                 `json:"userConsent,omitempty"`
-	Applications      []SeedApplication      `json:"applications,omitempty"`
-	ServicePrincipals []SeedServicePrincipal `json:"servicePrincipals,omitempty"`
-	Users             []SeedUser             `json:"users,omitempty"`
-	Consents          []SeedConsent          `json:"consents,omitempty"`
-	RoleAssignments   []SeedRoleAssignment   `json:"roleAssignments,omitempty"`
+	UserConsent       string             `json:"userConsent,omitempty"`
+	Applications      []Application      `json:"applications,omitempty"`
+	ServicePrincipals []ServicePrincipal `json:"servicePrincipals,omitempty"`
+	Users             []User             `json:"users,omitempty"`
+	Consents          []Consent          `json:"consents,omitempty"`
+	RoleAssignments   []RoleAssignment   `json:"roleAssignments,omitempty"`
 }
 
-// SeedApplication is an app registration homed in the enclosing tenant. It
+// Application is an app registration homed in the enclosing tenant. It
 // is matched by appId when one is given, else by display name in the tenant.
 // Optional fields left out leave an existing application as it is.
-type SeedApplication struct {
+type Application struct {
 	Comment        string   `json:"$comment,omitempty"`
 	AppID          string   `json:"appId,omitempty"`
 	ID             string   `json:"id,omitempty"` // object id
@@ -59,23 +41,23 @@ type SeedApplication struct {
 	IdentifierURIs []string `json:"identifierUris,omitempty"`
 	// TokenVersion is the access token version issued for the application
 	// as a resource (requestedAccessTokenVersion): 1 or 2; 0 leaves it.
-	TokenVersion int           `json:"tokenVersion,omitempty"`
-	MultiTenant  *bool         `json:"multiTenant,omitempty"`  // signInAudience AzureADMultipleOrgs
-	PublicClient *bool         `json:"publicClient,omitempty"` // isFallbackPublicClient
-	AppRoles     []SeedAppRole `json:"appRoles,omitempty"`
-	Scopes       []SeedScope   `json:"scopes,omitempty"` // api.oauth2PermissionScopes
+	TokenVersion int       `json:"tokenVersion,omitempty"`
+	MultiTenant  *bool     `json:"multiTenant,omitempty"`  // signInAudience AzureADMultipleOrgs
+	PublicClient *bool     `json:"publicClient,omitempty"` // isFallbackPublicClient
+	AppRoles     []AppRole `json:"appRoles,omitempty"`
+	Scopes       []Scope   `json:"scopes,omitempty"` // api.oauth2PermissionScopes
 	// RequiredResourceAccess declares what the application requires of
 	// other applications, by value; admin consent grants exactly that.
-	RequiredResourceAccess []SeedResourceAccess `json:"requiredResourceAccess,omitempty"`
-	Secrets                []SeedSecret         `json:"secrets,omitempty"`
+	RequiredResourceAccess []ResourceAccess `json:"requiredResourceAccess,omitempty"`
+	Secrets                []Secret         `json:"secrets,omitempty"`
 	// Certificates are public certificates (known by SHA-1 thumbprint);
 	// FederatedCredentials are known by name, which Entra makes immutable.
-	Certificates         []SeedCertificate         `json:"certificates,omitempty"`
-	FederatedCredentials []SeedFederatedCredential `json:"federatedCredentials,omitempty"`
+	Certificates         []Certificate         `json:"certificates,omitempty"`
+	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
 }
 
-// SeedAppRole is an app role, matched by value.
-type SeedAppRole struct {
+// AppRole is an app role, matched by value.
+type AppRole struct {
 	Comment     string `json:"$comment,omitempty"`
 	ID          string `json:"id,omitempty"`
 	Value       string `json:"value"`
@@ -87,9 +69,9 @@ type SeedAppRole struct {
 	IsEnabled          *bool    `json:"isEnabled,omitempty"` // default true
 }
 
-// SeedScope is a delegated permission the application exposes, matched by
+// Scope is a delegated permission the application exposes, matched by
 // value.
-type SeedScope struct {
+type Scope struct {
 	Comment                 string `json:"$comment,omitempty"`
 	ID                      string `json:"id,omitempty"`
 	Value                   string `json:"value"`
@@ -101,8 +83,8 @@ type SeedScope struct {
 	IsEnabled               *bool  `json:"isEnabled,omitempty"` // default true
 }
 
-// SeedResourceAccess names permissions required of one resource.
-type SeedResourceAccess struct {
+// ResourceAccess names permissions required of one resource.
+type ResourceAccess struct {
 	Comment string `json:"$comment,omitempty"`
 	// Resource is the resource's appId, an identifier URI, or the display
 	// name of an application in the seed.
@@ -111,10 +93,10 @@ type SeedResourceAccess struct {
 	Roles    []string `json:"roles,omitempty"`  // app role values (application permissions)
 }
 
-// SeedSecret is a client secret with a known value, which tests need. It is
+// Secret is a client secret with a known value, which tests need. It is
 // matched by keyId when one is given, else by value. Export leaves secrets
 // out: only their hashes are stored.
-type SeedSecret struct {
+type Secret struct {
 	Comment     string `json:"$comment,omitempty"`
 	KeyID       string `json:"keyId,omitempty"`
 	DisplayName string `json:"displayName,omitempty"`
@@ -124,16 +106,16 @@ type SeedSecret struct {
 	Expires string `json:"expires,omitempty"`
 }
 
-// SeedCertificate is a certificate credential (Graph keyCredential).
-type SeedCertificate struct {
+// Certificate is a certificate credential (Graph keyCredential).
+type Certificate struct {
 	Comment     string `json:"$comment,omitempty"`
 	DisplayName string `json:"displayName,omitempty"`
 	PEM         string `json:"pem"`
 }
 
-// SeedFederatedCredential is a federated identity credential (Graph
+// FederatedCredential is a federated identity credential (Graph
 // federatedIdentityCredential).
-type SeedFederatedCredential struct {
+type FederatedCredential struct {
 	Comment     string   `json:"$comment,omitempty"`
 	Name        string   `json:"name"`
 	Issuer      string   `json:"issuer"`
@@ -142,10 +124,10 @@ type SeedFederatedCredential struct {
 	Description string   `json:"description,omitempty"`
 }
 
-// SeedServicePrincipal is an application's service principal in the
+// ServicePrincipal is an application's service principal in the
 // enclosing tenant, matched by application. It creates one for a
 // multi-tenant application of another tenant, and sets the flags of any.
-type SeedServicePrincipal struct {
+type ServicePrincipal struct {
 	Comment string `json:"$comment,omitempty"`
 	// AppID is the application's appId or the display name of an
 	// application in the seed.
@@ -157,8 +139,8 @@ type SeedServicePrincipal struct {
 	AppRoleAssignmentRequired *bool  `json:"appRoleAssignmentRequired,omitempty"`
 }
 
-// SeedUser is a member of the enclosing tenant, matched by UPN.
-type SeedUser struct {
+// User is a member of the enclosing tenant, matched by UPN.
+type User struct {
 	Comment           string `json:"$comment,omitempty"`
 	ID                string `json:"id,omitempty"`
 	UserPrincipalName string `json:"userPrincipalName"`
@@ -168,7 +150,7 @@ type SeedUser struct {
 	AccountEnabled *bool  `json:"accountEnabled,omitempty"` // default true
 }
 
-// SeedConsent is consent given to a client in the enclosing tenant:
+// Consent is consent given to a client in the enclosing tenant:
 //
 //   - {"client": C, "admin": true}: admin consent, as the portal's button
 //     gives it: everything C declares in requiredResourceAccess;
@@ -180,7 +162,7 @@ type SeedUser struct {
 // Grants are state, as Graph's oauth2PermissionGrant objects: the rules of
 // interactive user consent (type User scopes only, the tenant's setting)
 // bind users consenting, not a seed describing what exists.
-type SeedConsent struct {
+type Consent struct {
 	Comment  string   `json:"$comment,omitempty"`
 	Client   string   `json:"client"` // appId or the display name of an application in the seed
 	Admin    bool     `json:"admin,omitempty"`
@@ -189,9 +171,9 @@ type SeedConsent struct {
 	Scopes   []string `json:"scopes,omitempty"`
 }
 
-// SeedRoleAssignment assigns an app role of a resource to a client (its
+// RoleAssignment assigns an app role of a resource to a client (its
 // service principal in the enclosing tenant) or a user.
-type SeedRoleAssignment struct {
+type RoleAssignment struct {
 	Comment  string `json:"$comment,omitempty"`
 	Resource string `json:"resource"` // appId, identifier URI or seed display name
 	Role     string `json:"role"`     // app role value
@@ -199,44 +181,44 @@ type SeedRoleAssignment struct {
 	User     string `json:"user,omitempty"` // UPN or object id
 }
 
-// SeedCount counts the objects of one kind an apply created, changed and
+// Count counts the objects of one kind an apply created, changed and
 // found as described.
-type SeedCount struct {
+type Count struct {
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 }
 
-func (c SeedCount) add(o SeedCount) SeedCount {
-	return SeedCount{c.Created + o.Created, c.Updated + o.Updated, c.Unchanged + o.Unchanged}
+func (c Count) add(o Count) Count {
+	return Count{c.Created + o.Created, c.Updated + o.Updated, c.Unchanged + o.Unchanged}
 }
 
-// SeedResult is what applying a seed did, by kind. Applying the same seed
+// Result is what applying a seed did, by kind. Applying the same seed
 // again reports everything unchanged.
-type SeedResult struct {
-	Tenants           SeedCount `json:"tenants"`
-	Applications      SeedCount `json:"applications"`
-	AppRoles          SeedCount `json:"appRoles"`
-	Scopes            SeedCount `json:"scopes"`
-	Permissions       SeedCount `json:"requiredResourceAccess"`
-	Secrets           SeedCount `json:"secrets"`
-	Certificates      SeedCount `json:"certificates"`
-	Federated         SeedCount `json:"federatedCredentials"`
-	ServicePrincipals SeedCount `json:"servicePrincipals"`
-	Users             SeedCount `json:"users"`
-	Consents          SeedCount `json:"consents"`
-	RoleAssignments   SeedCount `json:"roleAssignments"`
+type Result struct {
+	Tenants           Count `json:"tenants"`
+	Applications      Count `json:"applications"`
+	AppRoles          Count `json:"appRoles"`
+	Scopes            Count `json:"scopes"`
+	Permissions       Count `json:"requiredResourceAccess"`
+	Secrets           Count `json:"secrets"`
+	Certificates      Count `json:"certificates"`
+	Federated         Count `json:"federatedCredentials"`
+	ServicePrincipals Count `json:"servicePrincipals"`
+	Users             Count `json:"users"`
+	Consents          Count `json:"consents"`
+	RoleAssignments   Count `json:"roleAssignments"`
 }
 
-// SeedKind is one line of a SeedResult.
-type SeedKind struct {
+// Kind is one line of a Result.
+type Kind struct {
 	Name  string // the JSON name, e.g. "servicePrincipals"
-	Count SeedCount
+	Count Count
 }
 
 // Kinds lists the counts in a fixed order, for printing.
-func (r SeedResult) Kinds() []SeedKind {
-	return []SeedKind{
+func (r Result) Kinds() []Kind {
+	return []Kind{
 		{"tenants", r.Tenants}, {"applications", r.Applications}, {"appRoles", r.AppRoles},
 		{"scopes", r.Scopes}, {"requiredResourceAccess", r.Permissions}, {"secrets", r.Secrets},
 		{"certificates", r.Certificates}, {"federatedCredentials", r.Federated},
@@ -246,8 +228,8 @@ func (r SeedResult) Kinds() []SeedKind {
 }
 
 // Total adds up every kind.
-func (r SeedResult) Total() SeedCount {
-	var t SeedCount
+func (r Result) Total() Count {
+	var t Count
 	for _, k := range r.Kinds() {
 		t = t.add(k.Count)
 	}

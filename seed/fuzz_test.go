@@ -1,4 +1,4 @@
-package consent_test
+package seed_test
 
 import (
 	"encoding/json"
@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/seed"
 )
 
-// FuzzSeed: the seed parser never panics; every refusal is a *SeedError
+// FuzzSeed: the seed parser never panics; every refusal is a *Error
 // naming the file, with a line within the document; and what it accepts
 // encodes to a document it accepts again.
 func FuzzSeed(f *testing.F) {
@@ -31,15 +31,15 @@ func FuzzSeed(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := consent.ParseSeed("fuzz.json", data)
+		s, err := seed.Parse("fuzz.json", data)
 		if err != nil {
-			var se *consent.SeedError
+			var se *seed.Error
 			if !errors.As(err, &se) {
-				t.Fatalf("ParseSeed error %v (%T) is not a *SeedError", err, err)
+				t.Fatalf("Parse error %v (%T) is not a *Error", err, err)
 			}
 			lines := strings.Count(string(data), "\n") + 1
 			if se.File != "fuzz.json" || se.Line < 0 || se.Line > lines || !strings.HasPrefix(err.Error(), "fuzz.json") {
-				t.Fatalf("ParseSeed error %q at line %d of %d lines; want it to name fuzz.json and a line in the document", err, se.Line, lines)
+				t.Fatalf("Parse error %q at line %d of %d lines; want it to name fuzz.json and a line in the document", err, se.Line, lines)
 			}
 			return
 		}
@@ -47,7 +47,7 @@ func FuzzSeed(f *testing.F) {
 		if err != nil {
 			t.Fatalf("json.Marshal(accepted seed): %v", err)
 		}
-		if _, err := consent.ParseSeed("again.json", again); err != nil {
+		if _, err := seed.Parse("again.json", again); err != nil {
 			t.Fatalf("an accepted seed, encoded again, is refused: %v\n%s", err, again)
 		}
 	})

@@ -1,4 +1,4 @@
-package consent
+package seed
 
 import (
 	"encoding/pem"
@@ -14,8 +14,8 @@ import (
 // validate checks the rules a seed document must follow on its own, before
 // anything is written: required fields, the forms of ids, names and values,
 // which fields go together, and duplicates within the document. Each fault
-// is a *SeedError at the value's path.
-func (s Seed) validate() error {
+// is a *Error at the value's path.
+func (s Document) validate() error {
 	bad := func(path, format string, args ...any) error {
 		return s.errorAt(path, fmt.Errorf(format, args...))
 	}
@@ -124,7 +124,7 @@ func (s Seed) validate() error {
 }
 
 // validateApplication checks one application entry at path p.
-func (s Seed) validateApplication(p string, a SeedApplication) error {
+func (s Document) validateApplication(p string, a Application) error {
 	bad := func(path, format string, args ...any) error {
 		return s.errorAt(path, fmt.Errorf(format, args...))
 	}
@@ -152,7 +152,7 @@ func (s Seed) validateApplication(p string, a SeedApplication) error {
 		}
 	}
 	for j, c := range a.Certificates {
-		if _, err := seedCertificateDER(c); err != nil {
+		if _, err := certificateDER(c); err != nil {
 			return wrap(fmt.Sprintf("%s.certificates[%d].pem", p, j), err)
 		}
 	}
@@ -221,7 +221,7 @@ func (s Seed) validateApplication(p string, a SeedApplication) error {
 		if err := checkGUID(sec.KeyID); err != nil {
 			return wrap(sp+".keyId", err)
 		}
-		if _, err := parseSeedExpiry(sec.Expires, time.Time{}); err != nil && !errors.Is(err, errExpiryPast) {
+		if _, err := parseExpiry(sec.Expires, time.Time{}); err != nil && !errors.Is(err, errExpiryPast) {
 			return wrap(sp+".expires", err)
 		}
 	}
@@ -240,10 +240,10 @@ func checkGUID(id string) error {
 // errExpiryPast: an expiry time that is not in the future.
 var errExpiryPast = errors.New("expires is not in the future")
 
-// parseSeedExpiry reads a secret's expires: a lifetime ("90d", "1d12h",
+// parseExpiry reads a secret's expires: a lifetime ("90d", "1d12h",
 // "8760h") or an RFC 3339 time after now. It returns the lifetime; 0 for
 // an empty value (never expires).
-func parseSeedExpiry(s string, now time.Time) (time.Duration, error) {
+func parseExpiry(s string, now time.Time) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
@@ -277,14 +277,14 @@ func parseSeedExpiry(s string, now time.Time) (time.Duration, error) {
 }
 
 // credential is the federated credential the seed describes.
-func (f SeedFederatedCredential) credential() tenant.FederatedIdentityCredential {
+func (f FederatedCredential) credential() tenant.FederatedIdentityCredential {
 	return tenant.FederatedIdentityCredential{
 		Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences, Description: f.Description,
 	}
 }
 
-// seedCertificateDER decodes the one PEM certificate a seed certificate holds.
-func seedCertificateDER(c SeedCertificate) ([]byte, error) {
+// certificateDER decodes the one PEM certificate a seed certificate holds.
+func certificateDER(c Certificate) ([]byte, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(c.PEM)))
 	if block == nil || block.Type != "CERTIFICATE" || len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, fmt.Errorf("%w: pem must hold exactly one PEM certificate (-----BEGIN CERTIFICATE-----)", tenant.ErrInvalid)

@@ -1,4 +1,4 @@
-package consent_test
+package seed_test
 
 import (
 	"context"
@@ -12,9 +12,13 @@ import (
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
+
+// epoch is the tests' fixed clock.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // exampleSeed is the seed the README documents.
 var exampleSeed = filepath.Join("..", "testdata", "seed", "example.json")
@@ -42,27 +46,27 @@ func newSeedEnv(t *testing.T) *seedEnv {
 		mgr: consent.NewManager(dir, db, consent.WithClock(clock), consent.WithIDs(newID))}
 }
 
-func loadExample(t *testing.T) consent.Seed {
+func loadExample(t *testing.T) seed.Document {
 	t.Helper()
-	s, err := consent.LoadSeed(exampleSeed)
+	s, err := seed.Load(exampleSeed)
 	if err != nil {
-		t.Fatalf("LoadSeed(%s): %v", exampleSeed, err)
+		t.Fatalf("Load(%s): %v", exampleSeed, err)
 	}
 	return s
 }
 
-func (e *seedEnv) apply(t *testing.T, s consent.Seed) consent.SeedResult {
+func (e *seedEnv) apply(t *testing.T, s seed.Document) seed.Result {
 	t.Helper()
-	res, err := e.mgr.ApplySeed(e.ctx, s)
+	res, err := seed.Apply(e.ctx, e.dir, e.mgr, s)
 	if err != nil {
-		t.Fatalf("ApplySeed: %v", err)
+		t.Fatalf("Apply: %v", err)
 	}
 	return res
 }
 
-// TestParseSeedErrors: every fault names the file, the line and the path of
+// TestParseErrors: every fault names the file, the line and the path of
 // the value, and wraps the sentinel that says what kind of fault it is.
-func TestParseSeedErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name     string
 		doc      string
@@ -106,16 +110,16 @@ func TestParseSeedErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := consent.ParseSeed("seed.json", []byte(tc.doc))
-			var se *consent.SeedError
+			_, err := seed.Parse("seed.json", []byte(tc.doc))
+			var se *seed.Error
 			if !errors.As(err, &se) {
-				t.Fatalf("ParseSeed = %v; want a *SeedError", err)
+				t.Fatalf("Parse = %v; want a *Error", err)
 			}
 			if se.File != "seed.json" || se.Line != tc.wantLine || se.Path != tc.wantPath {
-				t.Errorf("ParseSeed error at %s:%d %q (%v); want seed.json:%d %q", se.File, se.Line, se.Path, err, tc.wantLine, tc.wantPath)
+				t.Errorf("Parse error at %s:%d %q (%v); want seed.json:%d %q", se.File, se.Line, se.Path, err, tc.wantLine, tc.wantPath)
 			}
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
-				t.Errorf("ParseSeed = %v; want it to wrap %v", err, tc.wantIs)
+				t.Errorf("Parse = %v; want it to wrap %v", err, tc.wantIs)
 			}
 			if tc.wantLine > 0 && !strings.HasPrefix(err.Error(), fmt.Sprintf("seed.json:%d: ", tc.wantLine)) {
 				t.Errorf("error %q does not begin with the file and line", err)
@@ -124,33 +128,33 @@ func TestParseSeedErrors(t *testing.T) {
 	}
 }
 
-// TestParseSeedUnknownFieldNamed: the unknown field's name is in the error.
-func TestParseSeedUnknownFieldNamed(t *testing.T) {
-	_, err := consent.ParseSeed("x.json", []byte("{\"tenants\": [{\"name\": \"a\",\n\"displayNam\": \"A\"}]}"))
+// TestParseUnknownFieldNamed: the unknown field's name is in the error.
+func TestParseUnknownFieldNamed(t *testing.T) {
+	_, err := seed.Parse("x.json", []byte("{\"tenants\": [{\"name\": \"a\",\n\"displayNam\": \"A\"}]}"))
 	if err == nil || !strings.Contains(err.Error(), `"displayNam"`) || !strings.HasPrefix(err.Error(), "x.json:2: tenants[0]: ") {
-		t.Errorf("ParseSeed = %v; want x.json:2: tenants[0]: … \"displayNam\"", err)
+		t.Errorf("Parse = %v; want x.json:2: tenants[0]: … \"displayNam\"", err)
 	}
 }
 
-// TestApplySeedTwice: the example seed creates each object once; applying
+// TestApplyTwice: the example seed creates each object once; applying
 // it again finds everything in place and changes nothing.
-func TestApplySeedTwice(t *testing.T) {
+func TestApplyTwice(t *testing.T) {
 	e := newSeedEnv(t)
 	s := loadExample(t)
 	first := e.apply(t, s)
-	want := consent.SeedResult{
-		Tenants:           consent.SeedCount{Created: 2},
-		Applications:      consent.SeedCount{Created: 4},
-		AppRoles:          consent.SeedCount{Created: 3},
-		Scopes:            consent.SeedCount{Created: 2},
-		Permissions:       consent.SeedCount{Created: 3},
-		Secrets:           consent.SeedCount{Created: 3},
-		Certificates:      consent.SeedCount{Created: 1},
-		Federated:         consent.SeedCount{Created: 1},
-		ServicePrincipals: consent.SeedCount{Updated: 1}, // the API's home SP now requires assignment
-		Users:             consent.SeedCount{Created: 2},
-		Consents:          consent.SeedCount{Created: 3},
-		RoleAssignments:   consent.SeedCount{Created: 2},
+	want := seed.Result{
+		Tenants:           seed.Count{Created: 2},
+		Applications:      seed.Count{Created: 4},
+		AppRoles:          seed.Count{Created: 3},
+		Scopes:            seed.Count{Created: 2},
+		Permissions:       seed.Count{Created: 3},
+		Secrets:           seed.Count{Created: 3},
+		Certificates:      seed.Count{Created: 1},
+		Federated:         seed.Count{Created: 1},
+		ServicePrincipals: seed.Count{Updated: 1}, // the API's home SP now requires assignment
+		Users:             seed.Count{Created: 2},
+		Consents:          seed.Count{Created: 3},
+		RoleAssignments:   seed.Count{Created: 2},
 	}
 	if first != want {
 		t.Errorf("first apply = %+v\nwant %+v", first, want)
@@ -198,9 +202,9 @@ func TestApplySeedTwice(t *testing.T) {
 // snapshot is the exported directory as JSON: what a reader can compare.
 func (e *seedEnv) snapshot(t *testing.T) string {
 	t.Helper()
-	s, err := e.mgr.ExportSeed(e.ctx, "")
+	s, err := seed.Export(e.ctx, e.dir, e.mgr, "")
 	if err != nil {
-		t.Fatalf("ExportSeed: %v", err)
+		t.Fatalf("Export: %v", err)
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -218,11 +222,11 @@ func TestExportApplyRoundTrip(t *testing.T) {
 	if strings.Contains(exported, "secret-value") || strings.Contains(exported, "alice-password") {
 		t.Errorf("the export contains a secret or a password:\n%s", exported)
 	}
-	s, err := consent.ParseSeed("export.json", []byte(exported))
+	s, err := seed.Parse("export.json", []byte(exported))
 	if err != nil {
 		t.Fatalf("the export does not parse: %v\n%s", err, exported)
 	}
-	if s.Comment != consent.ExportComment {
+	if s.Comment != seed.ExportComment {
 		t.Errorf("export $comment = %q; want ExportComment", s.Comment)
 	}
 	fresh := newSeedEnv(t)
@@ -231,42 +235,42 @@ func TestExportApplyRoundTrip(t *testing.T) {
 		t.Errorf("export → apply → export differs:\n--- first\n%s\n--- second\n%s", exported, again)
 	}
 
-	one, err := e.mgr.ExportSeed(e.ctx, "FABRIKAM.onmicrosoft.com")
+	one, err := seed.Export(e.ctx, e.dir, e.mgr, "FABRIKAM.onmicrosoft.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(one.Tenants) != 1 || one.Tenants[0].Name != "Fabrikam" || one.Tenants[0].UserConsent != "disabled" {
-		t.Errorf("ExportSeed(fabrikam) = %+v; want Fabrikam alone, user consent disabled", one.Tenants)
+		t.Errorf("Export(fabrikam) = %+v; want Fabrikam alone, user consent disabled", one.Tenants)
 	}
-	if _, err := e.mgr.ExportSeed(e.ctx, "nosuch.com"); !errors.Is(err, tenant.ErrNotFound) {
-		t.Errorf("ExportSeed(nosuch.com) = %v; want ErrNotFound", err)
+	if _, err := seed.Export(e.ctx, e.dir, e.mgr, "nosuch.com"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("Export(nosuch.com) = %v; want ErrNotFound", err)
 	}
 }
 
-// TestApplySeedUpdates: a changed seed updates what it states and leaves
+// TestApplyUpdates: a changed seed updates what it states and leaves
 // alone what it omits.
-func TestApplySeedUpdates(t *testing.T) {
+func TestApplyUpdates(t *testing.T) {
 	e := newSeedEnv(t)
 	e.apply(t, loadExample(t))
 	no, yes := false, true
-	s := consent.Seed{Tenants: []consent.SeedTenant{{
+	s := seed.Document{Tenants: []seed.Tenant{{
 		Name: "Contoso", Domains: []string{"contoso.net"}, UserConsent: "disabled",
-		Applications: []consent.SeedApplication{{
+		Applications: []seed.Application{{
 			AppID: "0000a001-0000-4000-8000-000000000001", DisplayName: "Orders", TokenVersion: 1,
-			AppRoles: []consent.SeedAppRole{{Value: "Orders.Write", IsEnabled: &no}, {Value: "Orders.Delete"}},
-			Scopes:   []consent.SeedScope{{Value: "access_as_user", IsEnabled: &yes}},
+			AppRoles: []seed.AppRole{{Value: "Orders.Write", IsEnabled: &no}, {Value: "Orders.Delete"}},
+			Scopes:   []seed.Scope{{Value: "access_as_user", IsEnabled: &yes}},
 		}},
-		ServicePrincipals: []consent.SeedServicePrincipal{{AppID: "0000a001-0000-4000-8000-000000000001", AccountEnabled: &no}},
-		Users:             []consent.SeedUser{{UserPrincipalName: "bob@contoso.com", AccountEnabled: &yes, Password: "bob-password-0001"}},
+		ServicePrincipals: []seed.ServicePrincipal{{AppID: "0000a001-0000-4000-8000-000000000001", AccountEnabled: &no}},
+		Users:             []seed.User{{UserPrincipalName: "bob@contoso.com", AccountEnabled: &yes, Password: "bob-password-0001"}},
 	}}}
 	got := e.apply(t, s)
-	want := consent.SeedResult{
-		Tenants:           consent.SeedCount{Updated: 1},
-		Applications:      consent.SeedCount{Updated: 1},
-		AppRoles:          consent.SeedCount{Created: 1, Updated: 1},
-		Scopes:            consent.SeedCount{Unchanged: 1},
-		ServicePrincipals: consent.SeedCount{Updated: 1},
-		Users:             consent.SeedCount{Updated: 1},
+	want := seed.Result{
+		Tenants:           seed.Count{Updated: 1},
+		Applications:      seed.Count{Updated: 1},
+		AppRoles:          seed.Count{Created: 1, Updated: 1},
+		Scopes:            seed.Count{Unchanged: 1},
+		ServicePrincipals: seed.Count{Updated: 1},
+		Users:             seed.Count{Updated: 1},
 	}
 	if got != want {
 		t.Errorf("apply = %+v\nwant %+v", got, want)
@@ -280,9 +284,9 @@ func TestApplySeedUpdates(t *testing.T) {
 	}
 }
 
-// TestApplySeedRefusals: what the directory cannot reconcile is refused
+// TestApplyRefusals: what the directory cannot reconcile is refused
 // with the path of the object and the sentinel of the fault.
-func TestApplySeedRefusals(t *testing.T) {
+func TestApplyRefusals(t *testing.T) {
 	const (
 		contoso = "c0000000-0000-4000-8000-00000000c001"
 		api     = "0000a001-0000-4000-8000-000000000001"
@@ -290,45 +294,45 @@ func TestApplySeedRefusals(t *testing.T) {
 	)
 	tests := []struct {
 		name     string
-		seed     consent.SeedTenant
+		seed     seed.Tenant
 		wantPath string
 		wantIs   error
 	}{
-		{"tenant domain under another id", consent.SeedTenant{Name: "Contoso", ID: "c0000000-0000-4000-8000-0000000000ff"},
-			"tenants[0]", consent.ErrSeedConflict},
-		{"tenant id with another name", consent.SeedTenant{Name: "Other", ID: contoso},
-			"tenants[0]", consent.ErrSeedConflict},
-		{"application homed elsewhere", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner"}}},
-			"tenants[0].applications[0]", consent.ErrSeedConflict},
-		{"application object id", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff", DisplayName: "Orders API"}}},
-			"tenants[0].applications[0]", consent.ErrSeedConflict},
-		{"role member types", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, DisplayName: "Orders API",
-			AppRoles: []consent.SeedAppRole{{Value: "Orders.Read", AllowedMemberTypes: []string{"User"}}}}}},
-			"tenants[0].applications[0].appRoles[0]", consent.ErrSeedConflict},
-		{"secret keyId with another value", consent.SeedTenant{Name: "Fabrikam", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner",
-			Secrets: []consent.SeedSecret{{KeyID: "0000d004-0000-4000-8000-000000000001", Value: "another-secret-value"}}}}},
-			"tenants[0].applications[0].secrets[0]", consent.ErrSeedConflict},
-		{"secret too short", consent.SeedTenant{Name: "Fabrikam", Applications: []consent.SeedApplication{{AppID: partner, DisplayName: "Partner",
-			Secrets: []consent.SeedSecret{{Value: "short"}}}}},
+		{"tenant domain under another id", seed.Tenant{Name: "Contoso", ID: "c0000000-0000-4000-8000-0000000000ff"},
+			"tenants[0]", seed.ErrConflict},
+		{"tenant id with another name", seed.Tenant{Name: "Other", ID: contoso},
+			"tenants[0]", seed.ErrConflict},
+		{"application homed elsewhere", seed.Tenant{Name: "Contoso", Applications: []seed.Application{{AppID: partner, DisplayName: "Partner"}}},
+			"tenants[0].applications[0]", seed.ErrConflict},
+		{"application object id", seed.Tenant{Name: "Contoso", Applications: []seed.Application{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff", DisplayName: "Orders API"}}},
+			"tenants[0].applications[0]", seed.ErrConflict},
+		{"role member types", seed.Tenant{Name: "Contoso", Applications: []seed.Application{{AppID: api, DisplayName: "Orders API",
+			AppRoles: []seed.AppRole{{Value: "Orders.Read", AllowedMemberTypes: []string{"User"}}}}}},
+			"tenants[0].applications[0].appRoles[0]", seed.ErrConflict},
+		{"secret keyId with another value", seed.Tenant{Name: "Fabrikam", Applications: []seed.Application{{AppID: partner, DisplayName: "Partner",
+			Secrets: []seed.Secret{{KeyID: "0000d004-0000-4000-8000-000000000001", Value: "another-secret-value"}}}}},
+			"tenants[0].applications[0].secrets[0]", seed.ErrConflict},
+		{"secret too short", seed.Tenant{Name: "Fabrikam", Applications: []seed.Application{{AppID: partner, DisplayName: "Partner",
+			Secrets: []seed.Secret{{Value: "short"}}}}},
 			"tenants[0].applications[0].secrets[0]", tenant.ErrInvalid},
-		{"user id", consent.SeedTenant{Name: "Contoso", Users: []consent.SeedUser{{UserPrincipalName: "alice@contoso.onmicrosoft.com", ID: "0000c001-0000-4000-8000-0000000000ff"}}},
-			"tenants[0].users[0]", consent.ErrSeedConflict},
-		{"service principal id", consent.SeedTenant{Name: "Contoso", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff"}}},
-			"tenants[0].servicePrincipals[0]", consent.ErrSeedConflict},
-		{"service principal of a single-tenant app elsewhere", consent.SeedTenant{Name: "Fabrikam", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: api}}},
+		{"user id", seed.Tenant{Name: "Contoso", Users: []seed.User{{UserPrincipalName: "alice@contoso.onmicrosoft.com", ID: "0000c001-0000-4000-8000-0000000000ff"}}},
+			"tenants[0].users[0]", seed.ErrConflict},
+		{"service principal id", seed.Tenant{Name: "Contoso", ServicePrincipals: []seed.ServicePrincipal{{AppID: api, ID: "0000a001-0000-4000-8000-0000000000ff"}}},
+			"tenants[0].servicePrincipals[0]", seed.ErrConflict},
+		{"service principal of a single-tenant app elsewhere", seed.Tenant{Name: "Fabrikam", ServicePrincipals: []seed.ServicePrincipal{{AppID: api}}},
 			"tenants[0].servicePrincipals[0]", tenant.ErrNotMultiTenant},
-		{"service principal by unknown name", consent.SeedTenant{Name: "Contoso", ServicePrincipals: []consent.SeedServicePrincipal{{AppID: "Nobody"}}},
+		{"service principal by unknown name", seed.Tenant{Name: "Contoso", ServicePrincipals: []seed.ServicePrincipal{{AppID: "Nobody"}}},
 			"tenants[0].servicePrincipals[0]", tenant.ErrInvalid},
-		{"unknown resource", consent.SeedTenant{Name: "Contoso", Applications: []consent.SeedApplication{{AppID: api, DisplayName: "Orders API",
-			RequiredResourceAccess: []consent.SeedResourceAccess{{Resource: "api://nowhere", Roles: []string{"X"}}}}}},
+		{"unknown resource", seed.Tenant{Name: "Contoso", Applications: []seed.Application{{AppID: api, DisplayName: "Orders API",
+			RequiredResourceAccess: []seed.ResourceAccess{{Resource: "api://nowhere", Roles: []string{"X"}}}}}},
 			"tenants[0].applications[0].requiredResourceAccess[0]", tenant.ErrNotFound},
-		{"unknown scope in a grant", consent.SeedTenant{Name: "Contoso", Consents: []consent.SeedConsent{{Client: "0000a002-0000-4000-8000-000000000002", Admin: true, Resource: "api://orders", Scopes: []string{"nope"}}}},
+		{"unknown scope in a grant", seed.Tenant{Name: "Contoso", Consents: []seed.Consent{{Client: "0000a002-0000-4000-8000-000000000002", Admin: true, Resource: "api://orders", Scopes: []string{"nope"}}}},
 			"tenants[0].consents[0]", tenant.ErrInvalid},
-		{"unknown user in a grant", consent.SeedTenant{Name: "Contoso", Consents: []consent.SeedConsent{{Client: "0000a002-0000-4000-8000-000000000002", User: "zed@contoso.com", Resource: "api://orders", Scopes: []string{"access_as_user"}}}},
+		{"unknown user in a grant", seed.Tenant{Name: "Contoso", Consents: []seed.Consent{{Client: "0000a002-0000-4000-8000-000000000002", User: "zed@contoso.com", Resource: "api://orders", Scopes: []string{"access_as_user"}}}},
 			"tenants[0].consents[0]", tenant.ErrNotFound},
-		{"role for the wrong member type", consent.SeedTenant{Name: "Contoso", RoleAssignments: []consent.SeedRoleAssignment{{Resource: "api://orders", Role: "Orders.Approver", Client: "0000a002-0000-4000-8000-000000000002"}}},
+		{"role for the wrong member type", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Orders.Approver", Client: "0000a002-0000-4000-8000-000000000002"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrInvalid},
-		{"unknown role", consent.SeedTenant{Name: "Contoso", RoleAssignments: []consent.SeedRoleAssignment{{Resource: "api://orders", Role: "Nope", User: "alice@contoso.onmicrosoft.com"}}},
+		{"unknown role", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Nope", User: "alice@contoso.onmicrosoft.com"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrNotFound},
 	}
 	// Each refusal happens before its seed writes anything, so the cases
@@ -338,10 +342,10 @@ func TestApplySeedRefusals(t *testing.T) {
 	before := e.snapshot(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.mgr.ApplySeed(e.ctx, consent.Seed{Tenants: []consent.SeedTenant{tc.seed}})
-			var se *consent.SeedError
+			_, err := seed.Apply(e.ctx, e.dir, e.mgr, seed.Document{Tenants: []seed.Tenant{tc.seed}})
+			var se *seed.Error
 			if !errors.As(err, &se) || se.Path != tc.wantPath || !errors.Is(err, tc.wantIs) {
-				t.Fatalf("ApplySeed = %v; want a *SeedError at %s wrapping %v", err, tc.wantPath, tc.wantIs)
+				t.Fatalf("Apply = %v; want a *Error at %s wrapping %v", err, tc.wantPath, tc.wantIs)
 			}
 			if se.File != "" || !strings.HasPrefix(err.Error(), "seed: "+tc.wantPath+": ") {
 				t.Errorf("error %q: want it to begin with seed: %s", err, tc.wantPath)
@@ -353,24 +357,24 @@ func TestApplySeedRefusals(t *testing.T) {
 	}
 }
 
-// TestApplySeedErrorLine: a fault found while applying a parsed seed names
+// TestApplyErrorLine: a fault found while applying a parsed seed names
 // the file and the line of the object.
-func TestApplySeedErrorLine(t *testing.T) {
+func TestApplyErrorLine(t *testing.T) {
 	e := newSeedEnv(t)
 	doc := "{\"tenants\": [\n  {\"name\": \"contoso\",\n   \"consents\": [\n     {\"client\": \"Nobody\", \"admin\": true}]}]}"
-	s, err := consent.ParseSeed("bad.json", []byte(doc))
+	s, err := seed.Parse("bad.json", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.mgr.ApplySeed(e.ctx, s)
+	_, err = seed.Apply(e.ctx, e.dir, e.mgr, s)
 	if err == nil || !strings.HasPrefix(err.Error(), "bad.json:4: tenants[0].consents[0]: ") {
-		t.Errorf("ApplySeed = %v; want bad.json:4: tenants[0].consents[0]: …", err)
+		t.Errorf("Apply = %v; want bad.json:4: tenants[0].consents[0]: …", err)
 	}
 }
 
-// TestApplySeedFromFileWithExpiry: an RFC 3339 expiry in the past is
+// TestApplyFromFileWithExpiry: an RFC 3339 expiry in the past is
 // refused; a lifetime sets the end date from the directory's clock.
-func TestApplySeedExpiry(t *testing.T) {
+func TestApplyExpiry(t *testing.T) {
 	e := newSeedEnv(t)
 	tests := []struct {
 		name    string
@@ -386,13 +390,13 @@ func TestApplySeedExpiry(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			value := fmt.Sprintf("expiry-test-secret-%04d", i)
-			s := consent.Seed{Tenants: []consent.SeedTenant{{Name: "Expiry", Applications: []consent.SeedApplication{{
-				DisplayName: "App", Secrets: []consent.SeedSecret{{Value: value, Expires: tc.expires}},
+			s := seed.Document{Tenants: []seed.Tenant{{Name: "Expiry", Applications: []seed.Application{{
+				DisplayName: "App", Secrets: []seed.Secret{{Value: value, Expires: tc.expires}},
 			}}}}}
-			_, err := e.mgr.ApplySeed(e.ctx, s)
+			_, err := seed.Apply(e.ctx, e.dir, e.mgr, s)
 			if tc.wantErr {
 				if err == nil {
-					t.Fatal("ApplySeed = nil; want an error")
+					t.Fatal("Apply = nil; want an error")
 				}
 				return
 			}
@@ -416,7 +420,7 @@ func TestExampleSeedParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := consent.ParseSeed(exampleSeed, raw); err != nil {
+	if _, err := seed.Parse(exampleSeed, raw); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package consent
+package seed
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// ErrSeedConflict: the directory holds an object the seed matches by its
+// ErrConflict: the directory holds an object the seed matches by its
 // natural key but with a different fixed id (or home tenant, or member
 // types), which applying cannot reconcile without deleting something.
-var ErrSeedConflict = errors.New("conflicts with the directory")
+var ErrConflict = errors.New("conflicts with the directory")
 
-// ApplySeed makes the directory hold what s describes, through the
-// Directory's and the Manager's operations. Objects are matched by natural
+// Apply makes the directory hold what s describes, through dir's and m's
+// operations (m must manage dir's grants). Objects are matched by natural
 // key (tenant id or initial domain, appId or display name, role and scope
 // values, secret keyId or value, UPN, and the keys of grants and
 // assignments), so applying the same seed twice creates nothing the second
@@ -27,13 +28,13 @@ var ErrSeedConflict = errors.New("conflicts with the directory")
 // The document is checked whole before anything is written. A failure
 // while applying stops at the first error, leaving what was applied before
 // it; since applying is idempotent, fixing the seed and applying again
-// converges. Errors are *SeedError values naming the object's path (and
+// converges. Errors are *Error values naming the object's path (and
 // line, for a parsed seed).
-func (m *Manager) ApplySeed(ctx context.Context, s Seed) (SeedResult, error) {
+func Apply(ctx context.Context, dir *tenant.Directory, m *consent.Manager, s Document) (Result, error) {
 	if err := s.validate(); err != nil {
-		return SeedResult{}, err
+		return Result{}, err
 	}
-	a := &seedApply{m: m, dir: m.dir, s: s, tenants: make([]tenant.Tenant, len(s.Tenants)), byName: map[string][]string{}}
+	a := &applier{m: m, dir: dir, s: s, tenants: make([]tenant.Tenant, len(s.Tenants)), byName: map[string][]string{}}
 	// Phases run over every tenant before the next begins, so that any
 	// object may name an application of any tenant.
 	for _, phase := range []func(context.Context) error{
@@ -47,12 +48,12 @@ func (m *Manager) ApplySeed(ctx context.Context, s Seed) (SeedResult, error) {
 	return a.res, nil
 }
 
-// seedApply is the state of one ApplySeed.
-type seedApply struct {
-	m       *Manager
+// applier is the state of one Apply.
+type applier struct {
+	m       *consent.Manager
 	dir     *tenant.Directory
-	s       Seed
-	res     SeedResult
+	s       Document
+	res     Result
 	tenants []tenant.Tenant // by index in s.Tenants
 	// appIDs holds the appId of each seed application, by path.
 	appIDs map[string]string
@@ -69,7 +70,7 @@ type disabledPermission struct {
 	role               bool
 }
 
-func count(c *SeedCount, created, updated bool) {
+func count(c *Count, created, updated bool) {
 	switch {
 	case created:
 		c.Created++
@@ -85,7 +86,7 @@ func tenantPath(i int) string { return "tenants[" + strconv.Itoa(i) + "]" }
 // appRef resolves a reference to an application: an appId, or the display
 // name of an application in the seed. Anything else is returned as it is
 // when uri allows an identifier URI, else refused.
-func (a *seedApply) appRef(ref string, uri bool) (string, error) {
+func (a *applier) appRef(ref string, uri bool) (string, error) {
 	ref = strings.TrimSpace(ref)
 	if tenant.IsGUID(ref) {
 		return strings.ToLower(ref), nil
@@ -103,7 +104,7 @@ func (a *seedApply) appRef(ref string, uri bool) (string, error) {
 
 // ---- tenants ----
 
-func (a *seedApply) applyTenants(ctx context.Context) error {
+func (a *applier) applyTenants(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		p := tenantPath(i)
 		t, created, updated, err := a.applyTenant(ctx, st)
@@ -116,7 +117,7 @@ func (a *seedApply) applyTenants(ctx context.Context) error {
 	return nil
 }
 
-func (a *seedApply) applyTenant(ctx context.Context, st SeedTenant) (t tenant.Tenant, created, updated bool, err error) {
+func (a *applier) applyTenant(ctx context.Context, st Tenant) (t tenant.Tenant, created, updated bool, err error) {
 	initial, err := tenant.InitialDomain(st.Name)
 	if err != nil {
 		return t, false, false, err
@@ -131,13 +132,13 @@ func (a *seedApply) applyTenant(ctx context.Context, st SeedTenant) (t tenant.Te
 		byID, err := a.dir.ResolveTenant(ctx, id)
 		switch {
 		case err == nil && byID.Domains[0] != initial:
-			return t, false, false, fmt.Errorf("tenant %s exists with initial domain %s, not %s: %w", id, byID.Domains[0], initial, ErrSeedConflict)
+			return t, false, false, fmt.Errorf("tenant %s exists with initial domain %s, not %s: %w", id, byID.Domains[0], initial, ErrConflict)
 		case err == nil:
 			byDomain, found = byID, true
 		case !errors.Is(err, tenant.ErrNotFound):
 			return t, false, false, err
 		case found:
-			return t, false, false, fmt.Errorf("tenant %s has id %s, not %s: %w", initial, byDomain.ID, id, ErrSeedConflict)
+			return t, false, false, fmt.Errorf("tenant %s has id %s, not %s: %w", initial, byDomain.ID, id, ErrConflict)
 		}
 	}
 	if !found {
@@ -172,7 +173,7 @@ func (a *seedApply) applyTenant(ctx context.Context, st SeedTenant) (t tenant.Te
 
 // ---- applications, with their roles, scopes and secrets ----
 
-func (a *seedApply) applyApplications(ctx context.Context) error {
+func (a *applier) applyApplications(ctx context.Context) error {
 	a.appIDs = map[string]string{}
 	for i, st := range a.s.Tenants {
 		t := a.tenants[i]
@@ -207,7 +208,7 @@ func (a *seedApply) applyApplications(ctx context.Context) error {
 
 // homeServicePrincipalID returns the fixed id the tenant's
 // servicePrincipals give the application's home service principal.
-func homeServicePrincipalID(st SeedTenant, sa SeedApplication) string {
+func homeServicePrincipalID(st Tenant, sa Application) string {
 	for _, sp := range st.ServicePrincipals {
 		ref := strings.TrimSpace(sp.AppID)
 		if sp.ID != "" && (sa.AppID != "" && strings.EqualFold(ref, sa.AppID) || strings.EqualFold(ref, strings.TrimSpace(sa.DisplayName))) {
@@ -217,7 +218,7 @@ func homeServicePrincipalID(st SeedTenant, sa SeedApplication) string {
 	return ""
 }
 
-func (a *seedApply) applyApplication(ctx context.Context, t tenant.Tenant, st SeedTenant, sa SeedApplication) (app tenant.Application, created, updated bool, err error) {
+func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tenant, sa Application) (app tenant.Application, created, updated bool, err error) {
 	app, found, err := a.findApplication(ctx, t, sa)
 	if err != nil {
 		return app, false, false, err
@@ -231,7 +232,7 @@ func (a *seedApply) applyApplication(ctx context.Context, t tenant.Tenant, st Se
 		return app, err == nil, false, err
 	}
 	if sa.ID != "" && !strings.EqualFold(app.ID, sa.ID) {
-		return app, false, false, fmt.Errorf("application %s exists with object id %s, not %s: %w", app.AppID, app.ID, sa.ID, ErrSeedConflict)
+		return app, false, false, fmt.Errorf("application %s exists with object id %s, not %s: %w", app.AppID, app.ID, sa.ID, ErrConflict)
 	}
 	var u tenant.ApplicationUpdate
 	if n := strings.TrimSpace(sa.DisplayName); n != app.DisplayName {
@@ -258,7 +259,7 @@ func (a *seedApply) applyApplication(ctx context.Context, t tenant.Tenant, st Se
 
 // findApplication finds the application a seed entry describes: by appId,
 // which must then be homed in t, or by display name among t's applications.
-func (a *seedApply) findApplication(ctx context.Context, t tenant.Tenant, sa SeedApplication) (tenant.Application, bool, error) {
+func (a *applier) findApplication(ctx context.Context, t tenant.Tenant, sa Application) (tenant.Application, bool, error) {
 	if sa.AppID != "" {
 		app, err := a.dir.GetApplication(ctx, sa.AppID)
 		switch {
@@ -267,7 +268,7 @@ func (a *seedApply) findApplication(ctx context.Context, t tenant.Tenant, sa See
 		case err != nil:
 			return app, false, err
 		case app.HomeTenantID != t.ID:
-			return app, false, fmt.Errorf("application %s is homed in tenant %s, not %s: %w", app.AppID, app.HomeTenantID, t.ID, ErrSeedConflict)
+			return app, false, fmt.Errorf("application %s is homed in tenant %s, not %s: %w", app.AppID, app.HomeTenantID, t.ID, ErrConflict)
 		}
 		return app, true, nil
 	}
@@ -289,7 +290,7 @@ func (a *seedApply) findApplication(ctx context.Context, t tenant.Tenant, sa See
 		return match[0], true, nil
 	}
 	return tenant.Application{}, false, fmt.Errorf("%d applications of tenant %s are named %q; give the seed's application its appId: %w",
-		len(match), t.DisplayName, name, ErrSeedConflict)
+		len(match), t.DisplayName, name, ErrConflict)
 }
 
 // sameIdentifiers compares identifier URI lists as the store's index does.
@@ -313,7 +314,7 @@ func sameIdentifiers(have, want []string) bool {
 
 // applyPermissions adds missing app roles and scopes and enables those the
 // seed wants enabled; disabling waits for the last phase.
-func (a *seedApply) applyPermissions(ctx context.Context, p, appID string, sa SeedApplication) error {
+func (a *applier) applyPermissions(ctx context.Context, p, appID string, sa Application) error {
 	app, err := a.dir.GetApplication(ctx, appID)
 	if err != nil {
 		return a.s.errorAt(p, err)
@@ -337,7 +338,7 @@ func (a *seedApply) applyPermissions(ctx context.Context, p, appID string, sa Se
 	return nil
 }
 
-func (a *seedApply) applyAppRole(ctx context.Context, app tenant.Application, p string, r SeedAppRole) (created, updated bool, err error) {
+func (a *applier) applyAppRole(ctx context.Context, app tenant.Application, p string, r AppRole) (created, updated bool, err error) {
 	value := strings.TrimSpace(r.Value)
 	types, _ := tenant.ParseMemberTypes(r.AllowedMemberTypes)
 	i := slices.IndexFunc(app.AppRoles, func(have tenant.AppRole) bool { return strings.EqualFold(have.Value, value) })
@@ -354,10 +355,10 @@ func (a *seedApply) applyAppRole(ctx context.Context, app tenant.Application, p 
 	have := app.AppRoles[i]
 	switch {
 	case r.ID != "" && !strings.EqualFold(have.ID, r.ID):
-		return false, false, fmt.Errorf("app role %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, r.ID, ErrSeedConflict)
+		return false, false, fmt.Errorf("app role %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, r.ID, ErrConflict)
 	case !sameSet(have.AllowedMemberTypes, types):
 		return false, false, fmt.Errorf("app role %q of %s allows %s, not %s; disable and remove it to redefine it: %w",
-			value, app.DisplayName, strings.Join(have.AllowedMemberTypes, ","), strings.Join(types, ","), ErrSeedConflict)
+			value, app.DisplayName, strings.Join(have.AllowedMemberTypes, ","), strings.Join(types, ","), ErrConflict)
 	case r.IsEnabled == nil || *r.IsEnabled == have.IsEnabled:
 		return false, false, nil
 	case *r.IsEnabled:
@@ -368,7 +369,7 @@ func (a *seedApply) applyAppRole(ctx context.Context, app tenant.Application, p 
 	return false, true, nil
 }
 
-func (a *seedApply) applyScope(ctx context.Context, app tenant.Application, p string, sc SeedScope) (created, updated bool, err error) {
+func (a *applier) applyScope(ctx context.Context, app tenant.Application, p string, sc Scope) (created, updated bool, err error) {
 	value := strings.TrimSpace(sc.Value)
 	typ, _ := tenant.ParseScopeType(strings.TrimSpace(sc.Type))
 	have, ok := app.ScopeByValue(value)
@@ -385,10 +386,10 @@ func (a *seedApply) applyScope(ctx context.Context, app tenant.Application, p st
 	}
 	switch {
 	case sc.ID != "" && !strings.EqualFold(have.ID, sc.ID):
-		return false, false, fmt.Errorf("scope %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, sc.ID, ErrSeedConflict)
+		return false, false, fmt.Errorf("scope %q of %s exists with id %s, not %s: %w", value, app.DisplayName, have.ID, sc.ID, ErrConflict)
 	case have.Type != typ:
 		return false, false, fmt.Errorf("scope %q of %s has type %s, not %s; disable and remove it to redefine it: %w",
-			value, app.DisplayName, have.Type, typ, ErrSeedConflict)
+			value, app.DisplayName, have.Type, typ, ErrConflict)
 	case sc.IsEnabled == nil || *sc.IsEnabled == have.IsEnabled:
 		return false, false, nil
 	case *sc.IsEnabled:
@@ -414,7 +415,7 @@ func sameSet(a, b []string) bool {
 // applySecrets adds the secrets the application lacks. A secret is known
 // by keyId when the seed gives one, else by its value (checked against the
 // stored salted hashes).
-func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets []SeedSecret) error {
+func (a *applier) applySecrets(ctx context.Context, p, appID string, secrets []Secret) error {
 	for j, sec := range secrets {
 		sp := fmt.Sprintf("%s.secrets[%d]", p, j)
 		app, err := a.dir.GetApplication(ctx, appID)
@@ -425,7 +426,7 @@ func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets [
 		for _, c := range app.PasswordCredentials {
 			if sec.KeyID != "" && strings.EqualFold(c.KeyID, sec.KeyID) {
 				if !c.Matches(sec.Value) {
-					return a.s.errorAt(sp, fmt.Errorf("secret %s of %s exists with another value: %w", c.KeyID, app.DisplayName, ErrSeedConflict))
+					return a.s.errorAt(sp, fmt.Errorf("secret %s of %s exists with another value: %w", c.KeyID, app.DisplayName, ErrConflict))
 				}
 				exists = true
 			} else if sec.KeyID == "" && c.Matches(sec.Value) {
@@ -436,7 +437,7 @@ func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets [
 			a.res.Secrets.Unchanged++
 			continue
 		}
-		lifetime, err := parseSeedExpiry(sec.Expires, a.dir.Now())
+		lifetime, err := parseExpiry(sec.Expires, a.dir.Now())
 		if err != nil {
 			return a.s.errorAt(sp+".expires", err)
 		}
@@ -453,10 +454,10 @@ func (a *seedApply) applySecrets(ctx context.Context, p, appID string, secrets [
 // applyCertificates registers the certificates the application lacks; a
 // certificate is known by its SHA-1 thumbprint, as Entra's keyCredentials
 // are (customKeyIdentifier).
-func (a *seedApply) applyCertificates(ctx context.Context, p, appID string, certs []SeedCertificate) error {
+func (a *applier) applyCertificates(ctx context.Context, p, appID string, certs []Certificate) error {
 	for j, c := range certs {
 		cp := fmt.Sprintf("%s.certificates[%d]", p, j)
-		der, err := seedCertificateDER(c)
+		der, err := certificateDER(c)
 		if err != nil {
 			return a.s.errorAt(cp+".pem", err)
 		}
@@ -481,7 +482,7 @@ func (a *seedApply) applyCertificates(ctx context.Context, p, appID string, cert
 // is known by its name, which Entra makes immutable: a credential of the
 // same name with another issuer, subject or audience is a conflict, not an
 // update.
-func (a *seedApply) applyFederated(ctx context.Context, p, appID string, fics []SeedFederatedCredential) error {
+func (a *applier) applyFederated(ctx context.Context, p, appID string, fics []FederatedCredential) error {
 	for j, f := range fics {
 		fp := fmt.Sprintf("%s.federatedCredentials[%d]", p, j)
 		want, err := tenant.ValidateFederatedIdentityCredential(f.credential())
@@ -499,7 +500,7 @@ func (a *seedApply) applyFederated(ctx context.Context, p, appID string, fics []
 			have := app.FederatedIdentityCredentials[i]
 			if have.Issuer != want.Issuer || have.Subject != want.Subject || !slices.Equal(have.Audiences, want.Audiences) {
 				return a.s.errorAt(fp, fmt.Errorf("federated credential %s of %s exists with another issuer, subject or audience: %w",
-					want.Name, app.DisplayName, ErrSeedConflict))
+					want.Name, app.DisplayName, ErrConflict))
 			}
 			a.res.Federated.Unchanged++
 			continue
@@ -514,7 +515,7 @@ func (a *seedApply) applyFederated(ctx context.Context, p, appID string, fics []
 
 // ---- required resource access ----
 
-func (a *seedApply) applyRequiredAccess(ctx context.Context) error {
+func (a *applier) applyRequiredAccess(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		for j, sa := range st.Applications {
 			p := fmt.Sprintf("%s.applications[%d]", tenantPath(i), j)
@@ -531,7 +532,7 @@ func (a *seedApply) applyRequiredAccess(ctx context.Context) error {
 	return nil
 }
 
-func (a *seedApply) applyRequired(ctx context.Context, clientAppID string, r SeedResourceAccess) (created, updated bool, err error) {
+func (a *applier) applyRequired(ctx context.Context, clientAppID string, r ResourceAccess) (created, updated bool, err error) {
 	ref, err := a.appRef(r.Resource, true)
 	if err != nil {
 		return false, false, err
@@ -574,7 +575,7 @@ func declares(rra tenant.RequiredResourceAccess, res tenant.Application, scopes,
 
 // ---- users ----
 
-func (a *seedApply) applyUsers(ctx context.Context) error {
+func (a *applier) applyUsers(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		t := a.tenants[i]
 		for j, su := range st.Users {
@@ -589,7 +590,7 @@ func (a *seedApply) applyUsers(ctx context.Context) error {
 	return nil
 }
 
-func (a *seedApply) applyUser(ctx context.Context, t tenant.Tenant, su SeedUser) (created, updated bool, err error) {
+func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (created, updated bool, err error) {
 	upn, _ := tenant.ValidateUPN(su.UserPrincipalName)
 	have, err := a.dir.FindUser(ctx, t.ID, upn)
 	if errors.Is(err, tenant.ErrNotFound) {
@@ -603,7 +604,7 @@ func (a *seedApply) applyUser(ctx context.Context, t tenant.Tenant, su SeedUser)
 		return false, false, err
 	}
 	if su.ID != "" && !strings.EqualFold(have.ID, su.ID) {
-		return false, false, fmt.Errorf("user %s exists with id %s, not %s: %w", upn, have.ID, su.ID, ErrSeedConflict)
+		return false, false, fmt.Errorf("user %s exists with id %s, not %s: %w", upn, have.ID, su.ID, ErrConflict)
 	}
 	var u tenant.UserUpdate
 	if n := strings.TrimSpace(su.DisplayName); n != "" && n != have.DisplayName {
@@ -624,7 +625,7 @@ func (a *seedApply) applyUser(ctx context.Context, t tenant.Tenant, su SeedUser)
 
 // ---- service principals ----
 
-func (a *seedApply) applyServicePrincipals(ctx context.Context) error {
+func (a *applier) applyServicePrincipals(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		t := a.tenants[i]
 		for j, ssp := range st.ServicePrincipals {
@@ -639,7 +640,7 @@ func (a *seedApply) applyServicePrincipals(ctx context.Context) error {
 	return nil
 }
 
-func (a *seedApply) applyServicePrincipal(ctx context.Context, t tenant.Tenant, ssp SeedServicePrincipal) (created, updated bool, err error) {
+func (a *applier) applyServicePrincipal(ctx context.Context, t tenant.Tenant, ssp ServicePrincipal) (created, updated bool, err error) {
 	appID, err := a.appRef(ssp.AppID, false)
 	if err != nil {
 		return false, false, err
@@ -654,7 +655,7 @@ func (a *seedApply) applyServicePrincipal(ctx context.Context, t tenant.Tenant, 
 	case err != nil:
 		return false, false, err
 	case ssp.ID != "" && !strings.EqualFold(sp.ID, ssp.ID):
-		return false, false, fmt.Errorf("the service principal of %s in tenant %s exists with id %s, not %s: %w", appID, t.DisplayName, sp.ID, ssp.ID, ErrSeedConflict)
+		return false, false, fmt.Errorf("the service principal of %s in tenant %s exists with id %s, not %s: %w", appID, t.DisplayName, sp.ID, ssp.ID, ErrConflict)
 	}
 	var u tenant.ServicePrincipalUpdate
 	if v := ssp.AccountEnabled; v != nil && *v != sp.AccountEnabled {
@@ -674,7 +675,7 @@ func (a *seedApply) applyServicePrincipal(ctx context.Context, t tenant.Tenant, 
 
 // ---- consents ----
 
-func (a *seedApply) applyConsents(ctx context.Context) error {
+func (a *applier) applyConsents(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		t := a.tenants[i]
 		for j, c := range st.Consents {
@@ -689,7 +690,7 @@ func (a *seedApply) applyConsents(ctx context.Context) error {
 	return nil
 }
 
-func (a *seedApply) applyConsent(ctx context.Context, t tenant.Tenant, c SeedConsent) (created, updated bool, err error) {
+func (a *applier) applyConsent(ctx context.Context, t tenant.Tenant, c Consent) (created, updated bool, err error) {
 	clientID, err := a.appRef(c.Client, false)
 	if err != nil {
 		return false, false, err
@@ -702,70 +703,12 @@ func (a *seedApply) applyConsent(ctx context.Context, t tenant.Tenant, c SeedCon
 	if err != nil {
 		return false, false, err
 	}
-	return a.m.seedGrant(ctx, t, clientID, resource, c.User, c.Scopes)
-}
-
-// seedGrant creates or extends a delegated permission grant of scopes of
-// resource to the client: AllPrincipals without a user, Principal for one.
-// It provisions the service principals, as consent does.
-func (m *Manager) seedGrant(ctx context.Context, t tenant.Tenant, clientAppID, resourceName, userRef string, scopes []string) (created, updated bool, err error) {
-	client, err := m.dir.GetApplication(ctx, clientAppID)
-	if err != nil {
-		return false, false, fmt.Errorf("client %s: %w", clientAppID, err)
-	}
-	if err := instantiable(t, client, "client"); err != nil {
-		return false, false, err
-	}
-	res, err := m.namedResource(ctx, t, client, resourceName)
-	if err != nil {
-		return false, false, err
-	}
-	if err := instantiable(t, res, "resource"); err != nil {
-		return false, false, err
-	}
-	var values []string
-	for _, v := range scopes {
-		s, ok := res.ScopeByValue(strings.TrimSpace(v))
-		if !ok {
-			return false, false, fmt.Errorf("%w: resource %s (%s) exposes no scope %q", tenant.ErrInvalid, res.AppID, res.DisplayName, v)
-		}
-		values = append(values, s.Value)
-	}
-	g := PermissionGrant{TenantID: t.ID, ConsentType: AllPrincipals}
-	if userRef != "" {
-		u, err := m.dir.FindUser(ctx, t.ID, userRef)
-		if err != nil {
-			return false, false, fmt.Errorf("user %s in tenant %s: %w", userRef, t.DisplayName, err)
-		}
-		g.ConsentType, g.PrincipalID = Principal, u.ID
-	}
-	var provisioned []tenant.ServicePrincipal
-	clientSP, err := m.ensureSP(ctx, t, client, &provisioned)
-	if err != nil {
-		return false, false, err
-	}
-	resSP, err := m.ensureSP(ctx, t, res, &provisioned)
-	if err != nil {
-		return false, false, err
-	}
-	g.ClientID, g.ResourceID = clientSP.ID, resSP.ID
-	existing, err := m.store.PermissionGrantsOf(ctx, t.ID, clientSP.ID, resSP.ID)
-	if err != nil {
-		return false, false, err
-	}
-	had := slices.ContainsFunc(existing, func(e PermissionGrant) bool {
-		return e.ConsentType == g.ConsentType && e.PrincipalID == g.PrincipalID
-	})
-	_, changed, err := m.putGrant(ctx, g, values)
-	if err != nil {
-		return false, false, err
-	}
-	return changed && !had, changed && had, nil
+	return a.m.PutGrant(ctx, t, clientID, resource, c.User, c.Scopes)
 }
 
 // ---- role assignments ----
 
-func (a *seedApply) applyRoleAssignments(ctx context.Context) error {
+func (a *applier) applyRoleAssignments(ctx context.Context) error {
 	for i, st := range a.s.Tenants {
 		t := a.tenants[i]
 		for j, r := range st.RoleAssignments {
@@ -783,32 +726,23 @@ func (a *seedApply) applyRoleAssignments(ctx context.Context) error {
 // applyRoleAssignment assigns the role unless the principal holds it. The
 // role's member types are checked; whether it is enabled is not, so that an
 // assignment of a role disabled since can be reproduced.
-func (a *seedApply) applyRoleAssignment(ctx context.Context, t tenant.Tenant, r SeedRoleAssignment) (bool, error) {
+func (a *applier) applyRoleAssignment(ctx context.Context, t tenant.Tenant, r RoleAssignment) (bool, error) {
 	resource, err := a.appRef(r.Resource, true)
 	if err != nil {
 		return false, err
 	}
-	who := Assignee{User: r.User}
+	who := consent.Assignee{User: r.User}
 	if r.Client != "" {
 		if who.ClientAppID, err = a.appRef(r.Client, false); err != nil {
 			return false, err
 		}
 	}
-	t, resSP, role, p, err := a.m.roleTarget(ctx, t.ID, resource, strings.TrimSpace(r.Role), who)
-	if err != nil {
-		return false, err
-	}
-	if !role.Allows(p.memberType) {
-		return false, fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
-			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
-	}
-	_, created, err := a.m.assign(ctx, t, resSP, role, p)
-	return created, err
+	return a.m.PutRoleAssignment(ctx, t.ID, resource, strings.TrimSpace(r.Role), who)
 }
 
 // ---- last: permissions the seed wants disabled ----
 
-func (a *seedApply) applyDisabled(ctx context.Context) error {
+func (a *applier) applyDisabled(ctx context.Context) error {
 	for _, d := range a.disable {
 		var err error
 		if d.role {

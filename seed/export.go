@@ -1,4 +1,4 @@
-package consent
+package seed
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -14,7 +15,7 @@ const ExportComment = "Written by issuer export. Client secrets and user passwor
 	"the database keeps only salted hashes of them. Add secrets[].value and users[].password " +
 	"where tokens need them, then apply with issuer apply -f FILE."
 
-// ExportSeed describes the directory, or the one tenant tenantRef names
+// Export describes the directory, or the one tenant tenantRef names
 // when it is not empty, as a seed document: applying it to an empty
 // database reproduces the tenants, applications (with their ids, roles,
 // scopes and declared permissions), service principals (with their ids,
@@ -22,33 +23,33 @@ const ExportComment = "Written by issuer export. Client secrets and user passwor
 // so that tokens carry the same claims. Client secrets and passwords are
 // left out (only their hashes are stored; see ExportComment). A tenant
 // exported alone may name applications homed in other tenants.
-func (m *Manager) ExportSeed(ctx context.Context, tenantRef string) (Seed, error) {
+func Export(ctx context.Context, dir *tenant.Directory, m *consent.Manager, tenantRef string) (Document, error) {
 	var ts []tenant.Tenant
 	if tenantRef != "" {
-		t, err := m.dir.ResolveTenant(ctx, tenantRef)
+		t, err := dir.ResolveTenant(ctx, tenantRef)
 		if err != nil {
-			return Seed{}, err
+			return Document{}, err
 		}
 		ts = []tenant.Tenant{t}
 	} else {
 		var err error
-		if ts, err = m.dir.ListTenants(ctx); err != nil {
-			return Seed{}, err
+		if ts, err = dir.ListTenants(ctx); err != nil {
+			return Document{}, err
 		}
 	}
-	out := Seed{Comment: ExportComment, Tenants: []SeedTenant{}}
+	out := Document{Comment: ExportComment, Tenants: []Tenant{}}
 	for _, t := range ts {
-		st, err := m.exportTenant(ctx, t)
+		st, err := exportTenant(ctx, dir, m, t)
 		if err != nil {
-			return Seed{}, err
+			return Document{}, err
 		}
 		out.Tenants = append(out.Tenants, st)
 	}
 	return out, nil
 }
 
-func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant, error) {
-	st := SeedTenant{ID: t.ID, Name: t.DisplayName}
+func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager, t tenant.Tenant) (Tenant, error) {
+	st := Tenant{ID: t.ID, Name: t.DisplayName}
 	if initial, err := tenant.InitialDomain(t.DisplayName); err == nil && len(t.Domains) > 0 && t.Domains[0] == initial {
 		st.Domains = slices.Clone(t.Domains[1:])
 	} else {
@@ -60,23 +61,23 @@ func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant
 	if !t.AllowsUserConsent() {
 		st.UserConsent = string(tenant.UserConsentDisabled)
 	}
-	apps, err := m.dir.ListApplications(ctx, t.ID)
+	apps, err := dir.ListApplications(ctx, t.ID)
 	if err != nil {
 		return st, err
 	}
 	for _, app := range apps {
-		sa, err := m.exportApplication(ctx, app)
+		sa, err := exportApplication(ctx, dir, app)
 		if err != nil {
 			return st, err
 		}
 		st.Applications = append(st.Applications, sa)
 	}
-	sps, err := m.dir.ListServicePrincipals(ctx, t.ID)
+	sps, err := dir.ListServicePrincipals(ctx, t.ID)
 	if err != nil {
 		return st, err
 	}
 	for _, sp := range sps {
-		ssp := SeedServicePrincipal{AppID: sp.AppID, ID: sp.ID}
+		ssp := ServicePrincipal{AppID: sp.AppID, ID: sp.ID}
 		if !sp.AccountEnabled {
 			ssp.AccountEnabled = ptr(false)
 		}
@@ -85,14 +86,14 @@ func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant
 		}
 		st.ServicePrincipals = append(st.ServicePrincipals, ssp)
 	}
-	users, err := m.dir.ListUsers(ctx, t.ID)
+	users, err := dir.ListUsers(ctx, t.ID)
 	if err != nil {
 		return st, err
 	}
 	upns := map[string]string{}
 	for _, u := range users {
 		upns[u.ID] = u.UserPrincipalName
-		su := SeedUser{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName}
+		su := User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName}
 		if !u.AccountEnabled {
 			su.AccountEnabled = ptr(false)
 		}
@@ -103,8 +104,8 @@ func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant
 		return st, err
 	}
 	for _, g := range l.PermissionGrants {
-		c := SeedConsent{Client: g.ClientAppID, Resource: g.ResourceAppID, Scopes: g.Scopes()}
-		if g.ConsentType == AllPrincipals {
+		c := Consent{Client: g.ClientAppID, Resource: g.ResourceAppID, Scopes: g.Scopes()}
+		if g.ConsentType == consent.AllPrincipals {
 			c.Admin = true
 		} else {
 			c.User = cmpOr(g.PrincipalName, g.PrincipalID)
@@ -117,8 +118,8 @@ func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant
 		if a.AppRoleValue == "" {
 			continue // the role is gone from the resource
 		}
-		r := SeedRoleAssignment{Resource: a.ResourceAppID, Role: a.AppRoleValue}
-		if a.PrincipalType == PrincipalUser {
+		r := RoleAssignment{Resource: a.ResourceAppID, Role: a.AppRoleValue}
+		if a.PrincipalType == consent.PrincipalUser {
 			r.User = cmpOr(upns[a.PrincipalID], a.PrincipalID)
 		} else {
 			r.Client = a.PrincipalAppID
@@ -128,8 +129,8 @@ func (m *Manager) exportTenant(ctx context.Context, t tenant.Tenant) (SeedTenant
 	return st, nil
 }
 
-func (m *Manager) exportApplication(ctx context.Context, app tenant.Application) (SeedApplication, error) {
-	sa := SeedApplication{AppID: app.AppID, ID: app.ID, DisplayName: app.DisplayName}
+func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Application) (Application, error) {
+	sa := Application{AppID: app.AppID, ID: app.ID, DisplayName: app.DisplayName}
 	if len(app.IdentifierURIs) > 0 {
 		sa.IdentifierURIs = slices.Clone(app.IdentifierURIs)
 	}
@@ -143,7 +144,7 @@ func (m *Manager) exportApplication(ctx context.Context, app tenant.Application)
 		sa.PublicClient = ptr(true)
 	}
 	for _, r := range app.AppRoles {
-		sr := SeedAppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
+		sr := AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
 			AllowedMemberTypes: slices.Clone(r.AllowedMemberTypes)}
 		if !r.IsEnabled {
 			sr.IsEnabled = ptr(false)
@@ -151,7 +152,7 @@ func (m *Manager) exportApplication(ctx context.Context, app tenant.Application)
 		sa.AppRoles = append(sa.AppRoles, sr)
 	}
 	for _, s := range app.API.OAuth2PermissionScopes {
-		ss := SeedScope{ID: s.ID, Value: s.Value, Type: s.Type,
+		ss := Scope{ID: s.ID, Value: s.Value, Type: s.Type,
 			AdminConsentDisplayName: s.AdminConsentDisplayName, AdminConsentDescription: s.AdminConsentDescription,
 			UserConsentDisplayName: s.UserConsentDisplayName, UserConsentDescription: s.UserConsentDescription}
 		if !s.IsEnabled {
@@ -160,11 +161,11 @@ func (m *Manager) exportApplication(ctx context.Context, app tenant.Application)
 		sa.Scopes = append(sa.Scopes, ss)
 	}
 	for _, rra := range app.RequiredResourceAccess {
-		res, err := m.dir.GetApplication(ctx, rra.ResourceAppID)
+		res, err := dir.GetApplication(ctx, rra.ResourceAppID)
 		if err != nil {
 			continue // the resource is gone: nothing to declare
 		}
-		r := SeedResourceAccess{Resource: res.AppID}
+		r := ResourceAccess{Resource: res.AppID}
 		for _, ra := range rra.ResourceAccess {
 			switch ra.Type {
 			case tenant.AccessScope:
@@ -182,12 +183,12 @@ func (m *Manager) exportApplication(ctx context.Context, app tenant.Application)
 		}
 	}
 	for _, k := range app.KeyCredentials {
-		sa.Certificates = append(sa.Certificates, SeedCertificate{
+		sa.Certificates = append(sa.Certificates, Certificate{
 			DisplayName: k.DisplayName, PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Key})),
 		})
 	}
 	for _, f := range app.FederatedIdentityCredentials {
-		sa.FederatedCredentials = append(sa.FederatedCredentials, SeedFederatedCredential{
+		sa.FederatedCredentials = append(sa.FederatedCredentials, FederatedCredential{
 			Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences, Description: f.Description,
 		})
 	}

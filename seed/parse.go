@@ -1,4 +1,4 @@
-package consent
+package seed
 
 import (
 	"bytes"
@@ -13,21 +13,21 @@ import (
 	"unicode/utf8"
 )
 
-// maxSeedBytes bounds a seed document; real ones are kilobytes.
-const maxSeedBytes = 16 << 20
+// maxBytes bounds a seed document; real ones are kilobytes.
+const maxBytes = 16 << 20
 
-// SeedError is a fault in a seed document, located as precisely as the
+// Error is a fault in a seed document, located as precisely as the
 // document allows: the file, the line, and the JSON path of the value at
 // fault, e.g. "testdata/seed/example.json:14: tenants[0].applications[1]:
 // unknown field "displayname2"".
-type SeedError struct {
+type Error struct {
 	File string // the name the seed was parsed under; empty for a Seed built in Go
 	Line int    // 1-based; 0 when unknown
 	Path string // e.g. tenants[0].applications[1].secrets[0]; empty for the document
 	Err  error
 }
 
-func (e *SeedError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(cmpOr(e.File, "seed"))
 	if e.Line > 0 {
@@ -41,7 +41,7 @@ func (e *SeedError) Error() string {
 	return b.String()
 }
 
-func (e *SeedError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 func cmpOr(a, b string) string {
 	if a != "" {
@@ -50,36 +50,36 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// LoadSeed reads and parses the seed file at path.
-func LoadSeed(path string) (Seed, error) {
+// Load reads and parses the seed file at path.
+func Load(path string) (Document, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Seed{}, fmt.Errorf("seed: %w", err)
+		return Document{}, fmt.Errorf("seed: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSeedBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
 	if err != nil {
-		return Seed{}, fmt.Errorf("seed %s: %w", path, err)
+		return Document{}, fmt.Errorf("seed %s: %w", path, err)
 	}
-	return ParseSeed(path, data)
+	return Parse(path, data)
 }
 
-// ParseSeed parses a seed document; name (usually the file path) appears in
+// Parse parses a seed document; name (usually the file path) appears in
 // errors. Syntax errors, unknown fields, values of the wrong type and values
-// that break the document's rules are *SeedError values naming the line.
+// that break the document's rules are *Error values naming the line.
 // Rules that depend on the directory (does this appId exist?) are checked
 // when the seed is applied.
-func ParseSeed(name string, data []byte) (Seed, error) {
-	fail := func(line int, path string, err error) (Seed, error) {
-		return Seed{}, &SeedError{File: name, Line: line, Path: path, Err: err}
+func Parse(name string, data []byte) (Document, error) {
+	fail := func(line int, path string, err error) (Document, error) {
+		return Document{}, &Error{File: name, Line: line, Path: path, Err: err}
 	}
-	if len(data) > maxSeedBytes {
-		return fail(0, "", fmt.Errorf("larger than %d bytes", maxSeedBytes))
+	if len(data) > maxBytes {
+		return fail(0, "", fmt.Errorf("larger than %d bytes", maxBytes))
 	}
 	if !utf8.Valid(data) {
 		return fail(0, "", errors.New("not UTF-8 text"))
 	}
-	var s Seed
+	var s Document
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&s)
@@ -98,7 +98,7 @@ func ParseSeed(name string, data []byte) (Seed, error) {
 		return fail(line, path, fmt.Errorf("want %s, got a JSON %s", jsonKind(typ.Type), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json names the field but not where it is.
-		if u, ok := findUnknownField(data, reflect.TypeFor[Seed]()); ok {
+		if u, ok := findUnknownField(data, reflect.TypeFor[Document]()); ok {
 			return fail(u.line, u.path, fmt.Errorf("unknown field %q", u.key))
 		}
 		return fail(0, "", errors.New(strings.TrimPrefix(err.Error(), "json: ")))
@@ -110,15 +110,15 @@ func ParseSeed(name string, data []byte) (Seed, error) {
 	}
 	s.source, s.data = name, data
 	if err := s.validate(); err != nil {
-		return Seed{}, err
+		return Document{}, err
 	}
 	return s, nil
 }
 
-// errorAt wraps err as a *SeedError at path, with the line when the seed
+// errorAt wraps err as a *Error at path, with the line when the seed
 // was parsed from text.
-func (s Seed) errorAt(path string, err error) error {
-	var se *SeedError
+func (s Document) errorAt(path string, err error) error {
+	var se *Error
 	if errors.As(err, &se) {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s Seed) errorAt(path string, err error) error {
 			break
 		}
 	}
-	return &SeedError{File: s.source, Line: line, Path: path, Err: err}
+	return &Error{File: s.source, Line: line, Path: path, Err: err}
 }
 
 // parentPath drops the last element of a path: "a[0].b" → "a[0]" → "a".
