@@ -54,11 +54,18 @@ const (
 func (g PermissionGrant) Scopes() []string { return strings.Fields(g.Scope) }
 
 // Store persists grants. Each method is one transaction. IDs are lowercase
-// GUIDs; errors wrap tenant.ErrNotFound and tenant.ErrExists.
+// GUIDs. Errors wrap tenant.ErrNotFound, tenant.ErrExists and
+// tenant.ErrInvalid (issuer.Backend states the rules every store keeps):
+// every method fails with ErrNotFound when the tenant does not exist, and
+// an empty id, or one with a zero byte, is ErrInvalid.
 type Store interface {
-	// CreateAppRoleAssignment fails with ErrExists when the principal already
-	// holds that role of that resource.
+	// CreateAppRoleAssignment fails with ErrExists when the id is taken or
+	// the principal already holds that role of that resource, and with
+	// ErrNotFound when the resource service principal or the principal (a
+	// service principal or user of the tenant, as PrincipalType says) is
+	// not there.
 	CreateAppRoleAssignment(ctx context.Context, a AppRoleAssignment) error
+	// DeleteAppRoleAssignment fails with ErrNotFound for an unknown id.
 	DeleteAppRoleAssignment(ctx context.Context, tenantID, id string) error
 	ListAppRoleAssignments(ctx context.Context, tenantID string) ([]AppRoleAssignment, error)
 	// AppRoleAssignmentsOf lists what one principal holds on one resource
@@ -67,8 +74,15 @@ type Store interface {
 
 	// PutPermissionGrant creates the grant or, when one exists for the same
 	// (client, resource, consent type, principal), calls merge on it inside
-	// the same transaction and stores the result.
+	// the same transaction and stores the result (a nil merge takes g's
+	// scope); it returns the grant as stored. A merge that changes anything
+	// but the scope is ErrInvalid, as is a consent type other than
+	// AllPrincipals or Principal, or a principal on an AllPrincipals grant.
+	// A new grant fails with ErrExists when its id is taken, and with
+	// ErrNotFound when the client or resource service principal, or the
+	// user of a Principal grant, is not there.
 	PutPermissionGrant(ctx context.Context, g PermissionGrant, merge func(existing *PermissionGrant) error) (PermissionGrant, error)
+	// DeletePermissionGrant fails with ErrNotFound for an unknown id.
 	DeletePermissionGrant(ctx context.Context, tenantID, id string) error
 	ListPermissionGrants(ctx context.Context, tenantID string) ([]PermissionGrant, error)
 	// PermissionGrantsOf lists the grants of one client on one resource, of

@@ -16,41 +16,6 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// KeyStore holds the signing keys. *storage.DB implements it; the issuer
-// declares only what it uses so that it never imports storage.
-type KeyStore interface {
-	// SigningKeys returns every key, newest first.
-	SigningKeys(ctx context.Context) ([]tenant.SigningKey, error)
-	AddSigningKey(ctx context.Context, k tenant.SigningKey) error
-	UpdateSigningKey(ctx context.Context, kid string, update func(*tenant.SigningKey) error) error
-	DeleteSigningKey(ctx context.Context, kid string) error
-}
-
-// SettingStore holds opaque named settings (the local TLS material).
-// Setting returns an error wrapping tenant.ErrNotFound when name is absent.
-type SettingStore interface {
-	Setting(ctx context.Context, name string) ([]byte, error)
-	PutSetting(ctx context.Context, name string, value []byte) error
-}
-
-// RefreshTokenStore keeps what the issuer remembers of the refresh tokens it
-// handed out (never the tokens themselves: records are found by the hex
-// SHA-256 of the token). *storage.DB implements it. Each method is one
-// transaction; see tenant.RefreshToken for the record and the sentinels
-// RotateRefreshToken returns.
-type RefreshTokenStore interface {
-	CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) error
-	// GetRefreshToken returns an error wrapping tenant.ErrNotFound for an
-	// unknown hash.
-	GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshToken, error)
-	// RotateRefreshToken marks the token rotated and stores next, its
-	// successor in the family. A token already rotated is a replay: the
-	// store revokes the family and returns tenant.ErrRefreshTokenReused; a
-	// revoked one gives tenant.ErrRefreshTokenRevoked.
-	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error
-	RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
-}
-
 // DefaultRefreshTokenLifetime is Entra's default refresh token lifetime for
 // everything but single-page apps (protocol.md §3.5): 90 days, renewed by
 // each redemption, so that it works as an inactivity limit.

@@ -31,5 +31,6 @@
 // Time, IDs and keys are injected through Config, so responses are
 // deterministic under test; a Clock (real, frozen or offset) lets a test
 // move time to expire tokens and secrets. The package never imports storage: it declares
-// the small KeyStore and SettingStore interfaces it needs.
+// the one interface it needs from a store, Backend (backend.go), which
+// *storage.DB implements and package conformance tests.
 package issuer

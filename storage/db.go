@@ -60,15 +60,20 @@ var (
 // runs pending schema migrations and creates the root buckets, in one
 // transaction. A file held by another process fails with an error wrapping
 // ErrLocked after opts.Timeout; a file written by a newer binary with one
-// wrapping ErrNewerSchema.
+// wrapping ErrNewerSchema; a file (or a link to it) owned by another user
+// or open to group or other with ErrUnsafeFile; a file shorter than its
+// meta page says with ErrTruncated, before bbolt maps it (see openFile).
 func Open(path string, opts Options) (*DB, error) {
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
+	}
+	if errors.Is(err, ErrTruncated) || errors.Is(err, errBadMeta) || errors.Is(err, ErrUnsafeFile) {
+		return nil, err // openFile's messages name the file already
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)

@@ -427,3 +427,163 @@ func TestConcurrentAccess(t *testing.T) {
 		t.Errorf("AppRoleAssignmentsOf = %d assignments; want 25", len(as))
 	}
 }
+
+// bigFile writes a database of about 2 MiB of records at path, through
+// Open, so that it has the real layout and many pages.
+func bigFile(t *testing.T, path string) {
+	t.Helper()
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		for i := range 2000 {
+			if err := tx.Bucket(bucketSettings).Put(fmt.Appendf(nil, "filler-%05d", i), []byte(strings.Repeat("x", 1000))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenTruncated cuts a database to fractions of its length: every
+// Open, read-write or read-only, refuses it with ErrTruncated before bbolt
+// maps the missing pages (which killed the process with SIGBUS).
+func TestOpenTruncated(t *testing.T) {
+	whole := filepath.Join(t.TempDir(), "whole.db")
+	bigFile(t, whole)
+	data, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, percent := range []int{10, 30, 50, 60, 70, 80, 90, 95, 99} {
+		for _, readOnly := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d%% read-only=%v", percent, readOnly), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "cut.db")
+				if err := os.WriteFile(path, data[:len(data)*percent/100], 0o600); err != nil {
+					t.Fatal(err)
+				}
+				db, err := Open(path, Options{ReadOnly: readOnly})
+				if err == nil {
+					db.Close()
+					t.Fatal("Open of a truncated file succeeded")
+				}
+				if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "restore a backup") {
+					t.Errorf("Open: %v; want ErrTruncated with advice", err)
+				}
+			})
+		}
+	}
+	// The whole file still opens.
+	db, err := Open(whole, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("Open of the whole file: %v", err)
+	}
+	db.Close()
+}
+
+// TestOpenUnsafeFile plants files where the database belongs: owned by
+// another user (uid 65534, as root can make them), readable by others, a
+// link owned by another user. Open refuses each with ErrUnsafeFile and
+// writes nothing into it; a private file of ours opens.
+func TestOpenUnsafeFile(t *testing.T) {
+	const nobody = 65534
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir, path string)
+		want    error
+	}{
+		{"another user's file", func(t *testing.T, dir, path string) {
+			bigFile(t, path)
+			chown(t, path, nobody, false)
+		}, ErrUnsafeFile},
+		{"another user's empty file", func(t *testing.T, dir, path string) {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			chown(t, path, nobody, false)
+		}, ErrUnsafeFile},
+		{"readable by group", func(t *testing.T, dir, path string) {
+			bigFile(t, path)
+			os.Chmod(path, 0o640)
+		}, ErrUnsafeFile},
+		{"world-readable empty file", func(t *testing.T, dir, path string) {
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(path, 0o644)
+		}, ErrUnsafeFile},
+		{"another user's link to our file", func(t *testing.T, dir, path string) {
+			target := filepath.Join(dir, "target.db")
+			bigFile(t, target)
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+			chown(t, path, nobody, true)
+		}, ErrUnsafeFile},
+		{"our link to another user's file", func(t *testing.T, dir, path string) {
+			target := filepath.Join(dir, "target.db")
+			bigFile(t, target)
+			chown(t, target, nobody, false)
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrUnsafeFile},
+		{"our private file", func(t *testing.T, dir, path string) { bigFile(t, path) }, nil},
+		{"our link to our private file", func(t *testing.T, dir, path string) {
+			target := filepath.Join(dir, "target.db")
+			bigFile(t, target)
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+	} {
+		for _, readOnly := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s read-only=%v", tc.name, readOnly), func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "issuer.db")
+				tc.prepare(t, dir, path)
+				before, _ := os.ReadFile(path)
+				db, err := Open(path, Options{ReadOnly: readOnly})
+				if err == nil {
+					db.Close()
+				}
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Fatalf("Open: %v; want %v", err, tc.want)
+				}
+				if tc.want == nil {
+					return
+				}
+				if after, _ := os.ReadFile(path); string(after) != string(before) {
+					t.Error("the refused file was written to")
+				}
+			})
+		}
+	}
+	t.Run("a directory", func(t *testing.T) {
+		path := t.TempDir()
+		os.Chmod(path, 0o700)
+		if _, err := Open(path, Options{}); err == nil {
+			t.Fatal("Open of a directory succeeded")
+		}
+	})
+}
+
+// chown gives path to uid; only root can, and the tests run as root (CI
+// and this machine).
+func chown(t *testing.T, path string, uid int, link bool) {
+	t.Helper()
+	change := os.Chown
+	if link {
+		change = os.Lchown
+	}
+	if err := change(path, uid, uid); err != nil {
+		t.Fatalf("chown %s to uid %d: %v (the test needs root to plant another user's file)", path, uid, err)
+	}
+}

@@ -1,6 +1,8 @@
 // Package storage persists the issuer's state in one bbolt file: the
-// directory (tenant.Store), grants (consent.Store), signing keys and
-// settings. *DB implements all of them; no bbolt type leaves the package.
+// directory (tenant.Store), grants (consent.Store), signing keys, settings
+// and refresh tokens. *DB implements issuer.Backend, the one contract the
+// protocol edge has with a store, and runs its conformance suite
+// (conformance_test.go); no bbolt type leaves the package.
 //
 // # Layout
 //

@@ -26,11 +26,18 @@ var (
 // Store persists the directory. Each method is exactly one transaction, so a
 // caller sees either all or none of its effect. Read-modify-write goes through
 // an update callback that runs inside the transaction; returning an error from
-// it aborts the write.
+// it aborts the write, and an updater that changes a key field (an id, appId
+// or tenant id) gets ErrInvalid. issuer.Backend states the rules every method
+// keeps; package conformance checks them.
 //
 // Lookups by name are case-insensitive: implementations normalise domains
 // and user principal names with NormalizeName, identifier URIs with
 // IdentifierKey.
+//
+// Errors, besides those listed per method: every method that names a
+// tenant fails with ErrNotFound when the tenant does not exist; every
+// Get, Update and Delete fails with ErrNotFound when its object does not;
+// an empty id or name, or one with a zero byte, is ErrInvalid.
 type Store interface {
 	// CreateTenant fails with ErrExists if the ID or any domain is taken.
 	CreateTenant(ctx context.Context, t Tenant) error
@@ -40,26 +47,35 @@ type Store interface {
 	// UpdateTenant keeps the domain index in step with the new Domains and
 	// fails with ErrExists if an added domain belongs to another tenant.
 	UpdateTenant(ctx context.Context, id string, update func(*Tenant) error) error
-	// DeleteTenant removes the tenant with everything inside it, the
-	// applications homed there and their service principals in other tenants.
+	// DeleteTenant removes the tenant with everything inside it (service
+	// principals, users, grants, assignments), the applications homed
+	// there and their service principals in other tenants, with the
+	// grants and assignments naming those.
 	DeleteTenant(ctx context.Context, id string) error
 
 	// CreateApplication stores a new application together with its service
 	// principal in the home tenant. It fails with ErrExists if the appId is
-	// taken or an identifier URI conflicts (see IdentifierURIConflict).
+	// taken, an identifier URI conflicts (see IdentifierURIConflict), or
+	// another application with a service principal in the home tenant holds
+	// one of its identifier URIs; with ErrInvalid if home is not for
+	// app.AppID in app.HomeTenantID.
 	CreateApplication(ctx context.Context, app Application, home ServicePrincipal) error
 	GetApplication(ctx context.Context, appID string) (Application, error)
 	// ListApplications lists the applications homed in a tenant.
 	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
-	// UpdateApplication re-checks identifier URI conflicts and keeps the URI
-	// index in step.
+	// UpdateApplication re-checks identifier URI conflicts (ErrExists) and
+	// keeps the URI indexes of every tenant where the application has a
+	// service principal in step.
 	UpdateApplication(ctx context.Context, appID string, update func(*Application) error) error
 	// DeleteApplication removes the application, its service principals in
 	// every tenant and every grant or assignment that names one of them.
 	DeleteApplication(ctx context.Context, appID string) error
 
-	// CreateServicePrincipal fails with ErrExists if the application already
-	// has a service principal in sp.TenantID.
+	// CreateServicePrincipal fails with ErrNotFound if the application does
+	// not exist, and with ErrExists if it already has a service principal in
+	// sp.TenantID, if sp.ID names another object of the tenant, or if
+	// another application with a service principal there holds one of its
+	// identifier URIs.
 	CreateServicePrincipal(ctx context.Context, sp ServicePrincipal) error
 	// GetServicePrincipal returns the application's service principal in a tenant.
 	GetServicePrincipal(ctx context.Context, tenantID, appID string) (ServicePrincipal, error)
@@ -73,11 +89,14 @@ type Store interface {
 	// name is present in the tenant.
 	FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error)
 
-	// CreateUser fails with ErrExists if the UPN is taken in the tenant.
+	// CreateUser fails with ErrExists if the UPN is taken in the tenant or
+	// u.ID names another object of the tenant.
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// UpdateUser keeps the UPN index in step and fails with ErrExists if
+	// the new UPN belongs to another user of the tenant.
 	UpdateUser(ctx context.Context, tenantID, id string, update func(*User) error) error
 	// DeleteUser also removes the user's grants and assignments.
 	DeleteUser(ctx context.Context, tenantID, id string) error

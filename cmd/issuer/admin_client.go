@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -162,26 +164,75 @@ func readTokenFile(path string) (string, error) {
 
 // socketTarget returns the server listening on the admin socket beside the
 // database at dbPath, or nil when none answers (no socket file, or a stale
-// one left by a server that did not stop cleanly).
+// one left by a server that did not stop cleanly). Every connection, the
+// probe's and the commands', checks that the process listening runs as
+// this user (the peer credentials of the socket, SO_PEERCRED): another
+// local user who bound the path first in a shared directory would receive
+// passwords and secrets, so a command sent there fails instead.
 func socketTarget(dbPath string) *adminTarget {
 	path := dbPath + socketSuffix
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
 		return nil
 	}
-	conn, err := net.DialTimeout("unix", path, socketDialTimeout)
-	if err != nil {
-		return nil
-	}
-	conn.Close()
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
+		conn, err := d.DialContext(ctx, "unix", path)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSocketPeer(conn, path); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), socketDialTimeout)
+	defer cancel()
+	conn, err := dial(ctx, "", "")
+	if err != nil && !errors.Is(err, errForeignSocket) {
+		return nil
+	}
+	if conn != nil {
+		conn.Close()
+	}
+	// A foreign listener is a target all the same, whose every connection
+	// fails: the command must not fall back to opening the file either.
 	return &adminTarget{
 		socket: path,
 		url:    "http://issuer-admin" + adminPath,
 		client: &http.Client{Timeout: adminClientTimeout, Transport: &http.Transport{DialContext: dial}},
 	}
+}
+
+// errForeignSocket: the admin socket is served by another user.
+var errForeignSocket = errors.New("served by another user")
+
+// checkSocketPeer refuses a connection whose listening process does not
+// run as this process's effective user.
+func checkSocketPeer(conn net.Conn, path string) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("admin socket %s: not a Unix connection", path)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if credErr != nil {
+		return fmt.Errorf("admin socket %s: reading the peer's credentials: %w", path, credErr)
+	}
+	if int(cred.Uid) != os.Geteuid() {
+		return fmt.Errorf("admin socket %s is %w (uid %d, pid %d), not by uid %d running this command: refusing to send it anything; remove it and start issuer serve",
+			path, errForeignSocket, cred.Uid, cred.Pid, os.Geteuid())
+	}
+	return nil
 }
 
 // send posts req and returns the command's answer.

@@ -65,20 +65,20 @@ func removeAdminSocket(path string) error {
 
 // adminSocket is the admin socket's server inside `issuer serve`.
 type adminSocket struct {
-	path string // empty when the socket could not be opened
+	path string
 	srv  *http.Server
 }
 
 // startAdminSocket serves the admin channel on the socket at path. A
-// socket that cannot be opened (a directory that is not writable, a path
-// longer than Unix sockets allow) is a warning, not a failure: the server
-// serves tokens without it, and other commands on the database exit with
-// code 3 as before live administration.
-func startAdminSocket(path string, st *serverState, logger *slog.Logger) *adminSocket {
+// socket it cannot own (a file in the way, another user's socket it may not
+// replace, a directory it may not write, a path longer than Unix sockets
+// allow) fails serve: the CLI would otherwise go on talking to whatever
+// answers at path, which may be a listener another local user planted to
+// receive passwords and secrets.
+func startAdminSocket(path string, st *serverState, logger *slog.Logger) (*adminSocket, error) {
 	ln, err := listenAdminSocket(path)
 	if err != nil {
-		logger.Warn("admin socket unavailable: other issuer commands on this database cannot reach the server", "cause", err.Error())
-		return &adminSocket{}
+		return nil, fmt.Errorf("%w (issuer serve must own the admin socket beside the database; remove what is there, or use a --db path in a directory only you can write)", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(adminPath, adminHandler(st, "socket", nil))
@@ -93,24 +93,18 @@ func startAdminSocket(path string, st *serverState, logger *slog.Logger) *adminS
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go srv.Serve(ln)
-	return &adminSocket{path: path, srv: srv}
+	return &adminSocket{path: path, srv: srv}, nil
 }
 
 // shutdown stops taking commands, waits for those running, and removes the
 // socket file.
 func (a *adminSocket) shutdown(ctx context.Context) {
-	if a.srv == nil {
-		return
-	}
 	a.srv.Shutdown(ctx)
 	removeAdminSocket(a.path)
 }
 
 // stop closes the socket at once (serve failing after it opened).
 func (a *adminSocket) stop() {
-	if a.srv == nil {
-		return
-	}
 	a.srv.Close()
 	removeAdminSocket(a.path)
 }

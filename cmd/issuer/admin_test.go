@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -223,16 +225,87 @@ func TestAdminSocketLifecycle(t *testing.T) {
 	if err := os.WriteFile(sock, []byte("not a socket"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	blocked := startServe(t, db, "serve", "--addr", "127.0.0.1:0")
-	if strings.Contains(blocked.details, "admin:") || !strings.Contains(blocked.stderr.String(), "admin socket unavailable") {
-		t.Errorf("ready line %q, log %q; want no admin socket and a warning", blocked.details, blocked.stderr)
-	}
-	r := runCLI(t, db, fixed(), "tenant", "list")
-	if r.code != exitLocked || !strings.Contains(r.stderr, sock) || !strings.Contains(r.stderr, "issuer serve") {
-		t.Errorf("with no socket: exit %d, %q; want 3 naming the socket", r.code, r.stderr)
+	r := runCLI(t, db, nil, "serve", "--addr", "127.0.0.1:0")
+	if r.code != exitError || !strings.Contains(r.stderr, sock) || !strings.Contains(r.stderr, "must own the admin socket") {
+		t.Errorf("serve with a file at the socket path: exit %d, %q; want 1 naming the socket", r.code, r.stderr)
 	}
 	if b, _ := os.ReadFile(sock); string(b) != "not a socket" {
 		t.Error("the server replaced a regular file at the socket path")
+	}
+}
+
+// TestPlantedAdminSocket: another local user (uid 65534, started by this
+// root test) runs a server whose socket sits where ours belongs, in a
+// shared sticky directory like /tmp. Commands on that path must not be
+// sent to it: they fail naming the other user, whether they would have
+// carried a password or only listed tenants, and nothing reaches its log.
+func TestPlantedAdminSocket(t *testing.T) {
+	const nobody = 65534
+	dir := shortTempDir(t)
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	// The other user's copy of the binary: ours sits in a private
+	// directory it may not enter.
+	bin := filepath.Join(dir, "their-issuer")
+	data, err := os.ReadFile(issuerBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "issuer.db")
+	sock := db + socketSuffix
+	// The server's output goes to a file (read when it has stopped), not
+	// to a buffer its copying goroutine would write while the test reads.
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "their-log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "--db", db, "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	stop := func() string {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b, _ := os.ReadFile(logFile.Name())
+		return string(b)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting a server as uid %d (the test runs as root to plant another user's socket): %v", nobody, err)
+	}
+	t.Cleanup(func() { stop() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if fi, err := os.Stat(sock); err == nil && fi.Mode().Type() == os.ModeSocket {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other user's server did not open %s\n%s", sock, stop())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"tenant list", []string{"tenant", "list"}},
+		{"user add with a password", []string{"user", "add", "--tenant", "contoso.onmicrosoft.com", "--upn", "bob@contoso.onmicrosoft.com", "--password", "Secret-pass-1"}},
+		{"db check", []string{"db", "check"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, db, nil, tc.args...)
+			if r.code != exitError || !strings.Contains(r.stderr, "served by another user") || !strings.Contains(r.stderr, "uid 65534") {
+				t.Errorf("issuer %s: exit %d\n%s%s\nwant 1, refusing the socket of uid 65534", strings.Join(tc.args, " "), r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	if log := stop(); strings.Contains(log, "Secret-pass-1") || strings.Contains(log, "user add") {
+		t.Errorf("the other user's server saw a command:\n%s", log)
 	}
 }
 

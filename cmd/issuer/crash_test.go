@@ -56,12 +56,23 @@ type crashStep struct {
 // while the server runs, which must check clean.
 //
 // The random points come from a seed, logged; ISSUER_CRASH_SEED replays
-// one.
+// one. ISSUER_CRASH_RUNS=N runs the whole test N times in a row, each with
+// a seed of its own, stopping at the first failure (the README's reliability
+// section runs it 50 times):
+//
+//	ISSUER_CRASH_RUNS=50 go test -run TestCrashConsistency -timeout 6h ./cmd/issuer
 func TestCrashConsistency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary 100 times")
 	}
 	bin := issuerBinary(t)
+	runs := 1
+	if s := os.Getenv("ISSUER_CRASH_RUNS"); s != "" {
+		var err error
+		if runs, err = strconv.Atoi(s); err != nil || runs < 1 {
+			t.Fatalf("ISSUER_CRASH_RUNS=%q: want a positive number", s)
+		}
+	}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("ISSUER_CRASH_SEED"); s != "" {
 		var err error
@@ -69,6 +80,18 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("ISSUER_CRASH_SEED=%q: %v", s, err)
 		}
 	}
+	for run := range runs {
+		start := time.Now()
+		ok := t.Run(fmt.Sprintf("run %d", run+1), func(t *testing.T) { crashConsistency(t, bin, seed+uint64(run)) })
+		t.Logf("run %d of %d: ok=%v in %s", run+1, runs, ok, time.Since(start).Round(time.Second))
+		if !ok {
+			return
+		}
+	}
+}
+
+// crashConsistency is one run of TestCrashConsistency with seed.
+func crashConsistency(t *testing.T, bin string, seed uint64) {
 	t.Logf("seed %d (replay with ISSUER_CRASH_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
 	guid := func() string {

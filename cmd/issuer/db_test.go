@@ -52,6 +52,7 @@ func TestDBCommands(t *testing.T) {
 	backup := filepath.Join(dir, "backup.db")
 	damaged := filepath.Join(dir, "damaged.db")
 	missing := filepath.Join(dir, "missing.db")
+	truncated := filepath.Join(dir, "truncated.db")
 
 	for _, tc := range []struct {
 		name       string
@@ -69,11 +70,16 @@ func TestDBCommands(t *testing.T) {
 		{"check -o json", []string{"-o", "json", "db", "check", backup}, exitOK, `"problems": []`, ""},
 		{"check a damaged file", []string{"db", "check", damaged}, exitError, damaged + ": ", "problems found"},
 		{"check a missing file", []string{"db", "check", missing}, exitError, missing + ": ", "1 problems found"},
+		{"check a truncated file", []string{"db", "check", truncated}, exitError, truncated + ": ", "truncated"},
+		{"tenant list on a truncated file", []string{"--db", truncated, "tenant", "list"}, exitError, "", "truncated"},
 		{"check two files", []string{"db", "check", backup, damaged}, exitUsage, "", "at most one FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "check a damaged file" {
 				damage(t, backup, damaged)
+			}
+			if tc.name == "check a truncated file" {
+				truncate(t, backup, truncated)
 			}
 			r := runCLI(t, db, opts, tc.args...)
 			if r.code != tc.wantExit || !strings.Contains(r.stdout, tc.wantStdout) || !strings.Contains(r.stderr, tc.wantStderr) {
@@ -99,6 +105,19 @@ func damage(t *testing.T, src, dst string) {
 		data[i] = 0xa5
 	}
 	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// truncate copies the database src to dst cut to 80% of its length, as a
+// copy interrupted or a full disk leaves it.
+func truncate(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data[:len(data)*8/10], 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -106,29 +106,62 @@ func writeOutputFile(c *cli.Context, name string, mode fs.FileMode, write func(i
 	return nil
 }
 
-// createFile creates path exclusively with mode, writes it with write and
-// syncs it. On any failure the file is removed.
-func createFile(path string, mode fs.FileMode, write func(io.Writer) error) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// createFile creates path exclusively with mode, holding what write
+// writes. The data goes to a temporary file in the same directory, is
+// synced, and only then is linked to path (link fails if path exists, so
+// nothing is overwritten): a process killed half way leaves a stray
+// temporary file, never a truncated file under the name asked for (a torn
+// backup would look like a backup). The directory is synced so that the
+// name survives a crash too.
+func createFile(path string, mode fs.FileMode, write func(io.Writer) error) error {
+	return writeViaTemp(path, mode, write, os.Link)
+}
+
+// writeViaTemp writes a temporary file beside path with mode, syncs it, and
+// puts it in place with place(temp, path), then syncs the directory. On any
+// failure the temporary file is removed.
+func writeViaTemp(path string, mode fs.FileMode, write func(io.Writer) error, place func(oldname, newname string) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	defer func() {
-		if err != nil {
+		if f != nil {
 			f.Close()
-			os.Remove(path)
 		}
+		os.Remove(tmp) // after link, the temporary name only
 	}()
+	// fchmod is not subject to the umask: the file gets exactly mode.
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
 	if err := write(f); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	err = f.Close()
+	f = nil
+	if err != nil {
 		return err
 	}
-	return os.Chmod(path, mode) // the umask may have narrowed a 0644 file; never widens 0600
+	if err := place(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the directory entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // writeNewFile creates path with mode holding data, failing if it exists.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -96,6 +97,8 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_SERVE_ADMIN_TOKEN_FILE"}},
+			&cli.BoolFlag{Name: "insecure-remote-admin", Usage: "allow --admin-token-file with --insecure-http on an --addr that is not loopback: the admin bearer token then crosses the network in clear text unless a TLS proxy terminates in front of the server",
+				EnvVars: []string{"ISSUER_INSECURE_REMOTE_ADMIN"}},
 			&cli.DurationFlag{Name: "read-header-timeout", Usage: "close connections whose request headers take longer than `DURATION`",
 				Value: issuer.DefaultHTTPLimits.ReadHeaderTimeout, EnvVars: []string{"ISSUER_READ_HEADER_TIMEOUT"}},
 			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
@@ -151,6 +154,9 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	if o.tlsCert != "" && o.insecureHTTP {
 		return o, usageError("--tls-cert and --insecure-http exclude each other")
 	}
+	if o.insecureHTTP && c.Path("admin-token-file") != "" && !isLoopbackAddr(o.addr) && !c.Bool("insecure-remote-admin") {
+		return o, usageError("--admin-token-file with --insecure-http on %s, which is not a loopback address, would send the admin bearer token in clear text; serve TLS, listen on 127.0.0.1, or add --insecure-remote-admin when a TLS proxy terminates in front of the server", o.addr)
+	}
 	if o.tokenLifetime < 0 {
 		return o, usageError("--token-lifetime must be positive")
 	}
@@ -172,6 +178,21 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		o.baseURL = u.Scheme + "://" + u.Host
 	}
 	return o, nil
+}
+
+// isLoopbackAddr reports whether the HOST of addr (HOST:PORT) is a
+// loopback address or localhost. A wildcard (empty, 0.0.0.0, ::) or any
+// other name is not: it may be reached from the network.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // scheme is the scheme the server speaks.
@@ -342,7 +363,10 @@ func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, 
 		}
 	}
 	state := newServerState(db, clock, iss, e, logger)
-	admin := startAdminSocket(db.Path()+socketSuffix, state, logger)
+	admin, err := startAdminSocket(db.Path()+socketSuffix, state, logger)
+	if err != nil {
+		return err
+	}
 	defer admin.stop()
 
 	handler := iss.Handler()
@@ -507,12 +531,15 @@ func certificateHosts(baseURL string, listening net.Addr) []string {
 	return slices.Compact(hosts)
 }
 
-// writePublicFile writes data with mode 0644 (a CA certificate is public).
+// writePublicFile writes data with mode 0644 (a CA certificate is public)
+// to a temporary file renamed over path. The rename replaces whatever
+// entry is at path, a symbolic link included, without following it: a
+// link planted there cannot make the server overwrite its target.
 func writePublicFile(path string, data []byte) error {
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	return writeViaTemp(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	return os.Chmod(path, 0o644)
+	}, os.Rename)
 }
 
 // accessLog logs one line per request: method, path (never the query or the

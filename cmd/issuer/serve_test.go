@@ -362,3 +362,113 @@ func unmarshalSegment(t *testing.T, seg string, v any) {
 		t.Fatalf("token segment %q: %v", seg, err)
 	}
 }
+
+// TestServePlantedFiles: files another user (or a careless operator) put
+// where serve writes. A link at issuer-ca.pem is replaced, not followed; a
+// database file that is not private to this user is refused before any
+// key is written into it.
+func TestServePlantedFiles(t *testing.T) {
+	t.Run("link at the CA certificate", func(t *testing.T) {
+		dir := shortTempDir(t)
+		target := filepath.Join(t.TempDir(), "precious")
+		if err := os.WriteFile(target, []byte("precious"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ca := filepath.Join(dir, caFileName)
+		if err := os.Symlink(target, ca); err != nil {
+			t.Fatal(err)
+		}
+		srv := startServe(t, filepath.Join(dir, "issuer.db"), "serve", "--addr", "127.0.0.1:0")
+		if b, _ := os.ReadFile(target); string(b) != "precious" {
+			t.Errorf("the link's target was overwritten: %q", b)
+		}
+		wantFile(t, target, 0o600)
+		fi, err := os.Lstat(ca)
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+			t.Fatalf("%s: %v, %v; want a regular file with mode 0644", ca, fi, err)
+		}
+		if _, err := trusting(t, ca).Get(srv.url + "/common/discovery/keys"); err != nil {
+			t.Errorf("the written CA does not verify the server: %v", err)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("temporary file %s left behind", e.Name())
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, db string)
+		want    string
+	}{
+		{"world-readable empty database", func(t *testing.T, db string) {
+			if err := os.WriteFile(db, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(db, 0o644)
+		}, "mode 0644 lets group or other read it"},
+		{"another user's empty database", func(t *testing.T, db string) {
+			if err := os.WriteFile(db, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(db, 65534, 65534); err != nil {
+				t.Fatalf("chown (the test needs root to plant another user's file): %v", err)
+			}
+		}, "belongs to uid 65534"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(shortTempDir(t), "issuer.db")
+			tc.prepare(t, db)
+			r := runCLI(t, db, nil, "serve", "--addr", "127.0.0.1:0")
+			if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("serve: exit %d, %q; want 1 with %q", r.code, r.stderr, tc.want)
+			}
+			if fi, _ := os.Stat(db); fi == nil || fi.Size() != 0 {
+				t.Errorf("the refused file was written to: %v", fi)
+			}
+		})
+	}
+}
+
+// TestServeInsecureRemoteAdmin: remote admin over plain HTTP on an address
+// the network reaches sends the bearer token in clear text: refused unless
+// --insecure-remote-admin says so; on loopback it is allowed.
+func TestServeInsecureRemoteAdmin(t *testing.T) {
+	dir := shortTempDir(t)
+	tokenFile := filepath.Join(dir, "admin-token")
+	if err := os.WriteFile(tokenFile, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		refused bool
+	}{
+		{"wildcard address", []string{"--addr", "0.0.0.0:0"}, true},
+		{"IPv6 wildcard", []string{"--addr", "[::]:0"}, true},
+		{"a host name", []string{"--addr", "issuer.test:0"}, true},
+		{"wildcard with --insecure-remote-admin", []string{"--addr", "0.0.0.0:0", "--insecure-remote-admin"}, false},
+		{"loopback", []string{"--addr", "127.0.0.1:0"}, false},
+		{"localhost", []string{"--addr", "localhost:0"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(shortTempDir(t), "issuer.db")
+			args := append([]string{"serve", "--insecure-http", "--admin-token-file", tokenFile}, tc.args...)
+			if !tc.refused {
+				srv := startServe(t, db, args...)
+				if code := srv.shutdown(t); code != exitOK {
+					t.Errorf("shutdown: exit %d", code)
+				}
+				return
+			}
+			r := runCLI(t, db, nil, args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, "clear text") || !strings.Contains(r.stderr, "--insecure-remote-admin") {
+				t.Errorf("serve %v: exit %d, %q; want a usage error", args, r.code, r.stderr)
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Error("the refused serve created the database")
+			}
+		})
+	}
+}

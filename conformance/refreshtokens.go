@@ -1,0 +1,180 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// newRefreshToken is the record of a token of family, issued at t0.
+func newRefreshToken(family, name string) tenant.RefreshToken {
+	return tenant.RefreshToken{
+		Hash: fmt.Sprintf("%x", objectID("rt", family, name)), FamilyID: family, TenantID: tenantA,
+		ClientAppID: appClient, UserID: objectID("user", "alice"), Resource: "api://orders", Scopes: []string{"Orders.Read"},
+		IssuedDateTime: t0, ExpiresDateTime: t0.Add(90 * 24 * time.Hour),
+	}
+}
+
+func (f *fixture) wantRefreshToken(what string, want tenant.RefreshToken) {
+	f.t.Helper()
+	got, err := f.b.GetRefreshToken(f.ctx, want.Hash)
+	f.must("GetRefreshToken "+what, err)
+	wantSame(f.t, what, got, want)
+}
+
+func testRefreshTokens(t *testing.T, f *fixture) {
+	first := newRefreshToken("family-1", "first")
+	f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, first))
+	f.wantRefreshToken("a new token", first)
+	other := newRefreshToken("family-2", "first")
+	f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, other))
+
+	invalid := func(change func(*tenant.RefreshToken)) tenant.RefreshToken {
+		rt := newRefreshToken("family-3", "invalid")
+		change(&rt)
+		return rt
+	}
+	second := newRefreshToken("family-1", "second")
+	now := t0.Add(time.Hour)
+	runErrCases(t, []errCase{
+		{"create a taken hash", func() error { return f.b.CreateRefreshToken(f.ctx, first) }, tenant.ErrExists},
+		{"create without a hash", func() error {
+			return f.b.CreateRefreshToken(f.ctx, invalid(func(rt *tenant.RefreshToken) { rt.Hash = "" }))
+		}, tenant.ErrInvalid},
+		{"create without a family", func() error {
+			return f.b.CreateRefreshToken(f.ctx, invalid(func(rt *tenant.RefreshToken) { rt.FamilyID = "" }))
+		}, tenant.ErrInvalid},
+		{"create without a user", func() error {
+			return f.b.CreateRefreshToken(f.ctx, invalid(func(rt *tenant.RefreshToken) { rt.UserID = "" }))
+		}, tenant.ErrInvalid},
+		{"create without an expiry", func() error {
+			return f.b.CreateRefreshToken(f.ctx, invalid(func(rt *tenant.RefreshToken) { rt.ExpiresDateTime = time.Time{} }))
+		}, tenant.ErrInvalid},
+		{"get a missing token", func() error { _, err := f.b.GetRefreshToken(f.ctx, "missing"); return err }, tenant.ErrNotFound},
+		{"rotate a missing token", func() error { return f.b.RotateRefreshToken(f.ctx, "missing", now, second) }, tenant.ErrNotFound},
+		{"rotate into another family", func() error {
+			return f.b.RotateRefreshToken(f.ctx, first.Hash, now, newRefreshToken("family-2", "second"))
+		}, tenant.ErrInvalid},
+		{"rotate into an invalid successor", func() error {
+			next := second
+			next.ExpiresDateTime = time.Time{}
+			return f.b.RotateRefreshToken(f.ctx, first.Hash, now, next)
+		}, tenant.ErrInvalid},
+		{"rotate into a taken hash", func() error {
+			next := second
+			next.Hash = first.Hash
+			return f.b.RotateRefreshToken(f.ctx, first.Hash, now, next)
+		}, tenant.ErrExists},
+	})
+	// None of the refused rotations redeemed the token.
+	f.wantRefreshToken("after refused rotations", first)
+
+	f.must("RotateRefreshToken", f.b.RotateRefreshToken(f.ctx, first.Hash, now, second))
+	first.RotatedDateTime, first.LastUsedDateTime = now, now
+	f.wantRefreshToken("the rotated token", first)
+	f.wantRefreshToken("its successor", second)
+	third := newRefreshToken("family-1", "third")
+	later := now.Add(time.Hour)
+	f.must("RotateRefreshToken the successor", f.b.RotateRefreshToken(f.ctx, second.Hash, later, third))
+	f.wantRefreshToken("the third token", third)
+
+	// Revoking a family revokes its tokens and no other family's.
+	n, err := f.b.RevokeRefreshTokenFamily(f.ctx, "family-2", later)
+	f.must("RevokeRefreshTokenFamily", err)
+	if n != 1 {
+		t.Errorf("RevokeRefreshTokenFamily = %d; want 1", n)
+	}
+	other.RevokedDateTime = later
+	f.wantRefreshToken("a revoked token", other)
+	if got, _ := f.b.GetRefreshToken(f.ctx, third.Hash); got.Revoked() {
+		t.Errorf("revoking family-2 revoked a token of family-1")
+	}
+	if n, err := f.b.RevokeRefreshTokenFamily(f.ctx, "family-2", later.Add(time.Hour)); err != nil || n != 0 {
+		t.Errorf("revoking a revoked family = %d, %v; want 0, nil", n, err)
+	}
+	if got, _ := f.b.GetRefreshToken(f.ctx, other.Hash); !got.RevokedDateTime.Equal(later) {
+		t.Errorf("revoking again moved the revocation time to %v; want %v", got.RevokedDateTime, later)
+	}
+	if n, err := f.b.RevokeRefreshTokenFamily(f.ctx, "no-such-family", later); err != nil || n != 0 {
+		t.Errorf("revoking an unknown family = %d, %v; want 0, nil", n, err)
+	}
+	err = f.b.RotateRefreshToken(f.ctx, other.Hash, later, newRefreshToken("family-2", "next"))
+	wantErr(t, "rotating a revoked token", err, tenant.ErrRefreshTokenRevoked)
+	if _, err := f.b.GetRefreshToken(f.ctx, newRefreshToken("family-2", "next").Hash); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("a refused rotation stored the successor: %v", err)
+	}
+}
+
+// testRefreshTokenReplay: redeeming a rotated token again is a replay,
+// which revokes the whole family (RFC 9700 §4.14).
+func testRefreshTokenReplay(t *testing.T, f *fixture) {
+	first, second := newRefreshToken("family", "first"), newRefreshToken("family", "second")
+	f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, first))
+	f.must("RotateRefreshToken", f.b.RotateRefreshToken(f.ctx, first.Hash, t0.Add(time.Minute), second))
+	replayAt := t0.Add(time.Hour)
+	err := f.b.RotateRefreshToken(f.ctx, first.Hash, replayAt, newRefreshToken("family", "stolen"))
+	wantErr(t, "replaying a rotated token", err, tenant.ErrRefreshTokenReused)
+	for _, rt := range []tenant.RefreshToken{first, second} {
+		got, err := f.b.GetRefreshToken(f.ctx, rt.Hash)
+		if err != nil || !got.RevokedDateTime.Equal(replayAt) {
+			t.Errorf("token %s after a replay: revoked at %v, %v; want revoked at %v", rt.Hash[:8], got.RevokedDateTime, err, replayAt)
+		}
+	}
+	if _, err := f.b.GetRefreshToken(f.ctx, newRefreshToken("family", "stolen").Hash); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("a replay stored its successor: %v", err)
+	}
+	err = f.b.RotateRefreshToken(f.ctx, second.Hash, replayAt, newRefreshToken("family", "third"))
+	wantErr(t, "redeeming the family's current token after a replay", err, tenant.ErrRefreshTokenRevoked)
+}
+
+// testRefreshTokenConcurrentRotation: of many redemptions of one token at
+// once, exactly one wins; every other one is a replay (or meets the family
+// the first replay revoked).
+func testRefreshTokenConcurrentRotation(t *testing.T, f *fixture) {
+	const n = 16
+	first := newRefreshToken("family", "first")
+	f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, first))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f.b.RotateRefreshToken(f.ctx, first.Hash, t0.Add(time.Minute), newRefreshToken("family", fmt.Sprint("next-", i)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("redemptions %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, tenant.ErrRefreshTokenReused) && !errors.Is(err, tenant.ErrRefreshTokenRevoked):
+			t.Errorf("redemption %d: %v; want ErrRefreshTokenReused or ErrRefreshTokenRevoked", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no redemption succeeded: %v", errs)
+	}
+	for i := range n {
+		got, err := f.b.GetRefreshToken(f.ctx, newRefreshToken("family", fmt.Sprint("next-", i)).Hash)
+		switch {
+		case i == winner && err != nil:
+			t.Errorf("the winner's successor: %v", err)
+		case i == winner && !got.Revoked():
+			// The losers were replays, which revoke the family.
+			t.Errorf("the winner's successor is not revoked after %d replays", n-1)
+		case i != winner && !errors.Is(err, tenant.ErrNotFound):
+			t.Errorf("a losing redemption's successor %d was stored: %v", i, err)
+		}
+	}
+}
