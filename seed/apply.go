@@ -228,6 +228,7 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 			DisplayName: sa.DisplayName, IdentifierURIs: sa.IdentifierURIs, TokenVersion: sa.TokenVersion,
 			MultiTenant: sa.MultiTenant != nil && *sa.MultiTenant, PublicClient: sa.PublicClient != nil && *sa.PublicClient,
 			AppID: sa.AppID, ObjectID: sa.ID, ServicePrincipalID: homeServicePrincipalID(st, sa),
+			WebRedirectURIs: sa.WebRedirectURIs, SPARedirectURIs: sa.SPARedirectURIs, PublicClientRedirectURIs: sa.PublicClientRedirectURIs,
 		})
 		return app, err == nil, false, err
 	}
@@ -250,11 +251,23 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 	if sa.PublicClient != nil && *sa.PublicClient != app.IsFallbackPublicClient {
 		u.PublicClient = sa.PublicClient
 	}
+	u.WebRedirectURIs = changedList(app.Web.RedirectURIs, sa.WebRedirectURIs)
+	u.SPARedirectURIs = changedList(app.SPA.RedirectURIs, sa.SPARedirectURIs)
+	u.PublicClientRedirectURIs = changedList(app.PublicClient.RedirectURIs, sa.PublicClientRedirectURIs)
 	if u == (tenant.ApplicationUpdate{}) {
 		return app, false, false, nil
 	}
 	app, err = a.dir.UpdateApplication(ctx, app.AppID, u)
 	return app, false, err == nil, err
+}
+
+// changedList returns &want when a seed gives a list (want not nil) that
+// differs from have, else nil: an absent list leaves the object as it is.
+func changedList(have, want []string) *[]string {
+	if want == nil || slices.Equal(have, want) {
+		return nil
+	}
+	return &want
 }
 
 // findApplication finds the application a seed entry describes: by appId,
@@ -596,7 +609,7 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 	if errors.Is(err, tenant.ErrNotFound) {
 		_, err := a.dir.AddUser(ctx, t.ID, tenant.UserSpec{
 			UserPrincipalName: upn, DisplayName: su.DisplayName, Password: su.Password,
-			Disabled: su.AccountEnabled != nil && !*su.AccountEnabled, ID: su.ID,
+			Disabled: su.AccountEnabled != nil && !*su.AccountEnabled, ID: su.ID, DirectoryRoles: su.DirectoryRoles,
 		})
 		return err == nil, false, err
 	}
@@ -615,6 +628,15 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 	}
 	if su.Password != "" && !have.CheckPassword(su.Password) {
 		u.Password = &su.Password
+	}
+	if su.DirectoryRoles != nil {
+		roles := make([]string, 0, len(su.DirectoryRoles))
+		for _, r := range su.DirectoryRoles {
+			if canon, err := tenant.ParseDirectoryRole(r); err == nil {
+				roles = append(roles, canon)
+			}
+		}
+		u.DirectoryRoles = changedList(have.DirectoryRoles, roles)
 	}
 	if u == (tenant.UserUpdate{}) {
 		return false, false, nil

@@ -93,7 +93,8 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 	upns := map[string]string{}
 	for _, u := range users {
 		upns[u.ID] = u.UserPrincipalName
-		su := User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName}
+		su := User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
+			DirectoryRoles: slices.Clone(u.DirectoryRoles)}
 		if !u.AccountEnabled {
 			su.AccountEnabled = ptr(false)
 		}
@@ -143,6 +144,9 @@ func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Ap
 	if app.IsFallbackPublicClient {
 		sa.PublicClient = ptr(true)
 	}
+	sa.WebRedirectURIs = nonEmptyClone(app.Web.RedirectURIs)
+	sa.SPARedirectURIs = nonEmptyClone(app.SPA.RedirectURIs)
+	sa.PublicClientRedirectURIs = nonEmptyClone(app.PublicClient.RedirectURIs)
 	for _, r := range app.AppRoles {
 		sr := AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
 			AllowedMemberTypes: slices.Clone(r.AllowedMemberTypes)}
@@ -196,3 +200,12 @@ func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Ap
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// nonEmptyClone copies s, or returns nil for an empty list (left out of
+// the export).
+func nonEmptyClone(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}

@@ -54,6 +54,11 @@ type Application struct {
 	// FederatedCredentials are known by name, which Entra makes immutable.
 	Certificates         []Certificate         `json:"certificates,omitempty"`
 	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
+	// Redirect URIs of the web, spa and publicClient platforms; a list
+	// given replaces the platform's, an absent one leaves it.
+	WebRedirectURIs          []string `json:"webRedirectUris,omitempty"`
+	SPARedirectURIs          []string `json:"spaRedirectUris,omitempty"`
+	PublicClientRedirectURIs []string `json:"publicClientRedirectUris,omitempty"`
 }
 
 // AppRole is an app role, matched by value.
@@ -148,6 +153,9 @@ type User struct {
 	// Password is stored as an argon2id hash; export leaves it out.
 	Password       string `json:"password,omitempty"`
 	AccountEnabled *bool  `json:"accountEnabled,omitempty"` // default true
+	// DirectoryRoles names the user's directory roles (Global
+	// Administrator, …); a list given replaces the user's.
+	DirectoryRoles []string `json:"directoryRoles,omitempty"`
 }
 
 // Consent is consent given to a client in the enclosing tenant:

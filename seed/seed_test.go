@@ -100,6 +100,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"appId\": \"0000a001-0000-4000-8000-000000000001\"},\n{\"displayName\": \"y\", \"appId\": \"0000A001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].applications[1].appId", nil},
 		{"same name without appId", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\"},\n{\"displayName\": \"X\"}]}]}", 2, "tenants[0].applications[1]", nil},
 		{"bad UPN", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"alice\"}]}]}", 2, "tenants[0].users[0].userPrincipalName", tenant.ErrInvalid},
+		{"web redirect over http", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\",\n\"webRedirectUris\": [\"http://a.example/cb\"]}]}]}", 2, "tenants[0].applications[0].webRedirectUris[0]", tenant.ErrInvalid},
+		{"unknown directory role", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"u@a.onmicrosoft.com\", \"directoryRoles\": [\"Janitor\"]}]}]}", 2, "tenants[0].users[0].directoryRoles[0]", tenant.ErrInvalid},
 		{"service principal without app", "{\"tenants\": [{\"name\": \"a\", \"servicePrincipals\": [\n{\"id\": \"0000a001-0000-4000-8000-000000000001\"}]}]}", 2, "tenants[0].servicePrincipals[0].appId", nil},
 		{"consent admin and user", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"admin\": true, \"user\": \"u@a.onmicrosoft.com\"}]}]}", 2, "tenants[0].consents[0]", nil},
 		{"consent neither", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\"}]}]}", 2, "tenants[0].consents[0]", nil},
@@ -152,7 +154,7 @@ func TestApplyTwice(t *testing.T) {
 		Certificates:      seed.Count{Created: 1},
 		Federated:         seed.Count{Created: 1},
 		ServicePrincipals: seed.Count{Updated: 1}, // the API's home SP now requires assignment
-		Users:             seed.Count{Created: 2},
+		Users:             seed.Count{Created: 3},
 		Consents:          seed.Count{Created: 3},
 		RoleAssignments:   seed.Count{Created: 2},
 	}
@@ -189,7 +191,7 @@ func TestApplyTwice(t *testing.T) {
 	}
 	counts["API roles"], counts["API scopes"] = len(api.AppRoles), len(api.API.OAuth2PermissionScopes)
 	for k, want := range map[string]int{
-		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 2,
+		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 3,
 		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice: Approver.
 		"contoso assignments": 4, "contoso grants": 1, "API roles": 3, "API scopes": 2,
 	} {

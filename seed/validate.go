@@ -94,6 +94,11 @@ func (s Document) validate() error {
 			if err := checkGUID(u.ID); err != nil {
 				return wrap(p+".id", err)
 			}
+			for k, r := range u.DirectoryRoles {
+				if _, err := tenant.ParseDirectoryRole(r); err != nil {
+					return wrap(fmt.Sprintf("%s.directoryRoles[%d]", p, k), err)
+				}
+			}
 		}
 		for j, c := range t.Consents {
 			p := fmt.Sprintf("%s.consents[%d]", tp, j)
@@ -149,6 +154,18 @@ func (s Document) validateApplication(p string, a Application) error {
 	for j, u := range a.IdentifierURIs {
 		if err := tenant.ValidateIdentifierURI(strings.TrimSpace(u)); err != nil {
 			return wrap(fmt.Sprintf("%s.identifierUris[%d]", p, j), err)
+		}
+	}
+	for _, pl := range []struct {
+		name     string
+		platform tenant.Platform
+		uris     []string
+	}{{"webRedirectUris", tenant.PlatformWeb, a.WebRedirectURIs}, {"spaRedirectUris", tenant.PlatformSPA, a.SPARedirectURIs},
+		{"publicClientRedirectUris", tenant.PlatformPublicClient, a.PublicClientRedirectURIs}} {
+		for j, u := range pl.uris {
+			if err := tenant.ValidateRedirectURI(pl.platform, strings.TrimSpace(u)); err != nil {
+				return wrap(fmt.Sprintf("%s.%s[%d]", p, pl.name, j), err)
+			}
 		}
 	}
 	for j, c := range a.Certificates {

@@ -66,6 +66,9 @@ func fullApplication(appID, home string) tenant.Application {
 			Description: "deployments from main",
 		}},
 		IsFallbackPublicClient: true,
+		Web:                    tenant.RedirectURIs{RedirectURIs: []string{"https://orders.contoso.com/signin-oidc"}},
+		SPA:                    tenant.RedirectURIs{RedirectURIs: []string{}},
+		PublicClient:           tenant.RedirectURIs{RedirectURIs: []string{"http://localhost", "msalorders://auth"}},
 		CreatedDateTime:        t0,
 	}
 }

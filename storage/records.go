@@ -59,7 +59,12 @@ type applicationRecord struct {
 	// federated credentials existed, which decode as none: no migration.
 	FederatedIdentityCredentials []federatedCredentialRecord `json:"federatedIdentityCredentials,omitempty"`
 	IsFallbackPublicClient       bool                        `json:"isFallbackPublicClient,omitempty"`
-	CreatedDateTime              time.Time                   `json:"createdDateTime,omitzero"`
+	// Redirect URIs by platform; absent in records written before they
+	// existed, which decode as none: no migration.
+	Web             []string  `json:"webRedirectUris,omitempty"`
+	SPA             []string  `json:"spaRedirectUris,omitempty"`
+	PublicClient    []string  `json:"publicClientRedirectUris,omitempty"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
 }
 
 type apiRecord struct {
@@ -135,6 +140,9 @@ func fromApplication(a tenant.Application) applicationRecord {
 		KeyCredentials:               convert(a.KeyCredentials, fromKeyCredential),
 		FederatedIdentityCredentials: convertOrNil(a.FederatedIdentityCredentials, fromFederatedCredential),
 		IsFallbackPublicClient:       a.IsFallbackPublicClient,
+		Web:                          cloneStringsOrNil(a.Web.RedirectURIs),
+		SPA:                          cloneStringsOrNil(a.SPA.RedirectURIs),
+		PublicClient:                 cloneStringsOrNil(a.PublicClient.RedirectURIs),
 		CreatedDateTime:              a.CreatedDateTime.UTC(),
 	}
 }
@@ -153,6 +161,9 @@ func (r applicationRecord) toApplication() tenant.Application {
 		KeyCredentials:               convert(r.KeyCredentials, keyCredentialRecord.toKeyCredential),
 		FederatedIdentityCredentials: convertOrNil(r.FederatedIdentityCredentials, federatedCredentialRecord.toFederatedCredential),
 		IsFallbackPublicClient:       r.IsFallbackPublicClient,
+		Web:                          tenant.RedirectURIs{RedirectURIs: cloneStrings(r.Web)},
+		SPA:                          tenant.RedirectURIs{RedirectURIs: cloneStrings(r.SPA)},
+		PublicClient:                 tenant.RedirectURIs{RedirectURIs: cloneStrings(r.PublicClient)},
 		CreatedDateTime:              r.CreatedDateTime,
 	}
 }
@@ -257,6 +268,7 @@ type userRecord struct {
 	DisplayName       string    `json:"displayName"`
 	AccountEnabled    bool      `json:"accountEnabled"`
 	CreatedDateTime   time.Time `json:"createdDateTime,omitzero"`
+	DirectoryRoles    []string  `json:"directoryRoles,omitempty"`
 	// PasswordHash is the argon2id PHC string, or empty.
 	PasswordHash string `json:"passwordHash,omitempty"`
 }
@@ -264,13 +276,15 @@ type userRecord struct {
 func fromUser(u tenant.User) userRecord {
 	return userRecord{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
 		DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
-		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash}
+		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash,
+		DirectoryRoles: cloneStringsOrNil(u.DirectoryRoles)}
 }
 
 func (r userRecord) toUser() tenant.User {
 	return tenant.User{ID: r.ID, TenantID: r.TenantID, UserPrincipalName: r.UserPrincipalName,
 		DisplayName: r.DisplayName, AccountEnabled: r.AccountEnabled,
-		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash}
+		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash,
+		DirectoryRoles: cloneStringsOrNil(r.DirectoryRoles)}
 }
 
 type assignmentRecord struct {
@@ -376,6 +390,15 @@ func convertOrNil[T, U any](in []T, f func(T) U) []U {
 func cloneStrings(s []string) []string {
 	if s == nil {
 		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+// cloneStringsOrNil copies s, keeping an empty list nil (omitted in
+// records, and the domain's "none" for optional lists).
+func cloneStringsOrNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
 	}
 	return slices.Clone(s)
 }

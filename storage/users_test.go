@@ -106,7 +106,7 @@ func TestUpdateUser(t *testing.T) {
 				want = alice
 			}
 			got, err := e.db.GetUser(ctx, tenantA, alice.ID)
-			if err != nil || got != want {
+			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("GetUser after update = %+v, %v; want %+v", got, err, want)
 			}
 			if got.UserPrincipalName != tc.wantUPN {

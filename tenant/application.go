@@ -39,8 +39,13 @@ type Application struct {
 	FederatedIdentityCredentials []FederatedIdentityCredential `json:"federatedIdentityCredentials,omitempty"`
 	// IsFallbackPublicClient marks a public client ("Allow public client
 	// flows"): it authenticates with its client_id alone.
-	IsFallbackPublicClient bool      `json:"isFallbackPublicClient"`
-	CreatedDateTime        time.Time `json:"createdDateTime"`
+	IsFallbackPublicClient bool `json:"isFallbackPublicClient"`
+	// Web, SPA and PublicClient hold the redirect URIs of each platform
+	// (Graph: web, spa, publicClient); see MatchRedirectURI.
+	Web             RedirectURIs `json:"web"`
+	SPA             RedirectURIs `json:"spa"`
+	PublicClient    RedirectURIs `json:"publicClient"`
+	CreatedDateTime time.Time    `json:"createdDateTime"`
 }
 
 // API is the exposed-API part of an application (Graph: apiApplication).

@@ -174,6 +174,8 @@ type ApplicationSpec struct {
 	// principal (the oid of the application's app-only tokens), or empty
 	// for a new one.
 	ServicePrincipalID string
+	// Redirect URIs of the web, spa and publicClient platforms.
+	WebRedirectURIs, SPARedirectURIs, PublicClientRedirectURIs []string
 }
 
 // RegisterApplication registers an application in its home tenant and creates
@@ -229,6 +231,9 @@ func (d *Directory) newApplication(t Tenant, spec ApplicationSpec) (Application,
 	if err := setIdentifierURIs(&app, t, spec.IdentifierURIs); err != nil {
 		return Application{}, ServicePrincipal{}, err
 	}
+	if err := setPlatforms(&app, &spec.WebRedirectURIs, &spec.SPARedirectURIs, &spec.PublicClientRedirectURIs); err != nil {
+		return Application{}, ServicePrincipal{}, err
+	}
 	return app, newServicePrincipal(spID, t.ID, app), nil
 }
 
@@ -272,6 +277,29 @@ func setIdentifierURIs(app *Application, home Tenant, uris []string) error {
 	return nil
 }
 
+// setPlatforms validates and sets the redirect URIs of each platform whose
+// list is not nil.
+func setPlatforms(app *Application, web, spa, public *[]string) error {
+	for _, pl := range []struct {
+		p    Platform
+		uris *[]string
+		dst  *RedirectURIs
+	}{{PlatformWeb, web, &app.Web}, {PlatformSPA, spa, &app.SPA}, {PlatformPublicClient, public, &app.PublicClient}} {
+		if pl.uris == nil {
+			if pl.dst.RedirectURIs == nil {
+				pl.dst.RedirectURIs = []string{}
+			}
+			continue
+		}
+		uris, err := setRedirectURIs(pl.p, *pl.uris)
+		if err != nil {
+			return err
+		}
+		pl.dst.RedirectURIs = uris
+	}
+	return nil
+}
+
 func hostInDomains(host string, domains []string) bool {
 	for _, d := range domains {
 		if host == d || strings.HasSuffix(host, "."+d) {
@@ -307,6 +335,8 @@ type ApplicationUpdate struct {
 	TokenVersion   *int
 	MultiTenant    *bool
 	PublicClient   *bool
+	// Redirect URIs replace the platform's list when set.
+	WebRedirectURIs, SPARedirectURIs, PublicClientRedirectURIs *[]string
 }
 
 // UpdateApplication applies the changes in u.
@@ -340,6 +370,9 @@ func (d *Directory) UpdateApplication(ctx context.Context, appID string, u Appli
 		}
 		if u.PublicClient != nil {
 			a.IsFallbackPublicClient = *u.PublicClient
+		}
+		if err := setPlatforms(a, u.WebRedirectURIs, u.SPARedirectURIs, u.PublicClientRedirectURIs); err != nil {
+			return err
 		}
 		if u.IdentifierURIs != nil {
 			return setIdentifierURIs(a, home, *u.IdentifierURIs)
@@ -583,6 +616,8 @@ type UserSpec struct {
 	Password          string // empty: no password
 	Disabled          bool
 	ID                string // fixed object id, or empty for a new one
+	// DirectoryRoles are directory role names (ParseDirectoryRole).
+	DirectoryRoles []string
 }
 
 // AddUser adds a user to a tenant. The UPN's domain must be one of the
@@ -608,8 +643,15 @@ func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec
 	if name == "" {
 		name, _, _ = strings.Cut(upn, "@")
 	}
+	roles, err := parseDirectoryRoles(spec.DirectoryRoles)
+	if err != nil {
+		return User{}, err
+	}
 	u := User{ID: id, TenantID: t.ID, UserPrincipalName: upn, DisplayName: name,
 		AccountEnabled: !spec.Disabled, CreatedDateTime: d.now().UTC()}
+	if len(roles) > 0 {
+		u.DirectoryRoles = roles
+	}
 	if spec.Password != "" {
 		if u.PasswordHash, err = hashPassword(d.rand, spec.Password); err != nil {
 			return User{}, err
@@ -643,6 +685,8 @@ type UserUpdate struct {
 	DisplayName    *string
 	Password       *string // empty string removes the password
 	AccountEnabled *bool
+	// DirectoryRoles replaces the user's directory roles when set.
+	DirectoryRoles *[]string
 }
 
 // UpdateUser changes a user named by UPN or object id.
@@ -665,6 +709,12 @@ func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u
 		}
 		hash = &h
 	}
+	var roles []string
+	if u.DirectoryRoles != nil {
+		if roles, err = parseDirectoryRoles(*u.DirectoryRoles); err != nil {
+			return User{}, err
+		}
+	}
 	var out User
 	err = d.store.UpdateUser(ctx, t.ID, cur.ID, func(usr *User) error {
 		if u.DisplayName != nil {
@@ -675,6 +725,12 @@ func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u
 		}
 		if u.AccountEnabled != nil {
 			usr.AccountEnabled = *u.AccountEnabled
+		}
+		if u.DirectoryRoles != nil {
+			usr.DirectoryRoles = nil
+			if len(roles) > 0 {
+				usr.DirectoryRoles = roles
+			}
 		}
 		out = *usr
 		return nil

@@ -19,6 +19,10 @@ type User struct {
 	DisplayName       string    `json:"displayName"`
 	AccountEnabled    bool      `json:"accountEnabled"`
 	CreatedDateTime   time.Time `json:"createdDateTime"`
+	// DirectoryRoles are the names of the directory roles the user holds
+	// (Graph: the user's memberOf directoryRole objects); they decide who
+	// may grant admin consent (CanGrantAdminConsent).
+	DirectoryRoles []string `json:"directoryRoles,omitempty"`
 	// PasswordHash is an argon2id hash in PHC string form, or empty when the
 	// user has no password (Entra: AADSTS50056 on a password sign-in).
 	PasswordHash string `json:"-"`

@@ -39,8 +39,10 @@ func applicationAddCommand() *cli.Command {
 		Usage: "register an application in a tenant",
 		Description: `EXAMPLES
    issuer app add --tenant contoso.onmicrosoft.com --name "Orders API" --identifier-uri api://orders --token-version 2
-   issuer app add --tenant contoso.onmicrosoft.com --name "Nightly Job"`,
-		Flags: []cli.Flag{
+   issuer app add --tenant contoso.onmicrosoft.com --name "Nightly Job"
+   issuer app add --tenant contoso.onmicrosoft.com --name "Web Shop" --web-redirect-uri https://localhost:5001/signin-oidc
+   issuer app add --tenant contoso.onmicrosoft.com --name "CLI" --public-client --public-client-redirect-uri http://localhost`,
+		Flags: append([]cli.Flag{
 			tenantFlag("home tenant"),
 			nameFlag("display `NAME`", true),
 			identifierURIFlag("App ID `URI` naming the application as a resource, e.g. api://orders (repeatable)"),
@@ -48,7 +50,7 @@ func applicationAddCommand() *cli.Command {
 			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (signInAudience AzureADMultipleOrgs)"},
 			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (isFallbackPublicClient)"},
 			&cli.StringFlag{Name: "app-id", Usage: "appId (`GUID`; default: a new one)"},
-		},
+		}, redirectURIFlags("the values given make the list")...),
 		Action: applicationAdd,
 	}
 }
@@ -59,12 +61,15 @@ func applicationAdd(c *cli.Context) error {
 	}
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		app, err := dir.RegisterApplication(c.Context, c.String("tenant"), tenant.ApplicationSpec{
-			DisplayName:    c.String("name"),
-			IdentifierURIs: nonEmpty(c.StringSlice("identifier-uri")),
-			TokenVersion:   tokenVersion(c),
-			MultiTenant:    c.Bool("multi-tenant"),
-			PublicClient:   c.Bool("public-client"),
-			AppID:          c.String("app-id"),
+			DisplayName:              c.String("name"),
+			IdentifierURIs:           nonEmpty(c.StringSlice("identifier-uri")),
+			TokenVersion:             tokenVersion(c),
+			MultiTenant:              c.Bool("multi-tenant"),
+			PublicClient:             c.Bool("public-client"),
+			AppID:                    c.String("app-id"),
+			WebRedirectURIs:          nonEmpty(c.StringSlice("web-redirect-uri")),
+			SPARedirectURIs:          nonEmpty(c.StringSlice("spa-redirect-uri")),
+			PublicClientRedirectURIs: nonEmpty(c.StringSlice("public-client-redirect-uri")),
 		})
 		if err != nil {
 			return tenantError(c.String("tenant"), err)
@@ -157,14 +162,14 @@ EXAMPLES
    issuer app update APPID --token-version 2
    issuer app update APPID --identifier-uri api://orders --identifier-uri https://contoso.com/orders
    issuer app update APPID --enabled=false`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			tokenVersionFlag(),
 			identifierURIFlag("App ID `URI`; the values given replace the list (repeatable)"),
 			&cli.BoolFlag{Name: "enabled", Usage: "enable or disable sign-in of the application in its home tenant (--enabled=false)"},
 			nameFlag("new display `NAME`", false),
 			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (--multi-tenant=false to stop)"},
 			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (--public-client=false to stop)"},
-		},
+		}, redirectURIFlags(`the values given replace the list ("" clears it)`)...),
 		Action: applicationUpdate,
 	}
 }
@@ -175,9 +180,12 @@ func applicationUpdate(c *cli.Context) error {
 		return err
 	}
 	u := tenant.ApplicationUpdate{
-		DisplayName:  stringPtr(c, "name"),
-		MultiTenant:  boolPtr(c, "multi-tenant"),
-		PublicClient: boolPtr(c, "public-client"),
+		DisplayName:              stringPtr(c, "name"),
+		MultiTenant:              boolPtr(c, "multi-tenant"),
+		PublicClient:             boolPtr(c, "public-client"),
+		WebRedirectURIs:          listPtr(c, "web-redirect-uri"),
+		SPARedirectURIs:          listPtr(c, "spa-redirect-uri"),
+		PublicClientRedirectURIs: listPtr(c, "public-client-redirect-uri"),
 	}
 	if c.IsSet("token-version") {
 		v := tokenVersion(c)
@@ -189,7 +197,7 @@ func applicationUpdate(c *cli.Context) error {
 	}
 	enabled := boolPtr(c, "enabled")
 	if u == (tenant.ApplicationUpdate{}) && enabled == nil {
-		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant or --public-client")
+		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client or a --*-redirect-uri")
 	}
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		var app tenant.Application

@@ -58,6 +58,32 @@ func identifierURIFlag(usage string) cli.Flag {
 	return &cli.StringSliceFlag{Name: "identifier-uri", Usage: usage}
 }
 
+// redirectURIFlags are --web-redirect-uri, --spa-redirect-uri and
+// --public-client-redirect-uri, repeatable: the redirect URIs of each
+// platform (Graph: web, spa, publicClient).
+func redirectURIFlags(verb string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "web-redirect-uri", Usage: "redirect `URI` of the web platform (a confidential client); " + verb + " (repeatable)"},
+		&cli.StringSliceFlag{Name: "spa-redirect-uri", Usage: "redirect `URI` of the single-page application platform; " + verb + " (repeatable)"},
+		&cli.StringSliceFlag{Name: "public-client-redirect-uri", Usage: "redirect `URI` of the mobile and desktop platform, e.g. http://localhost (any port matches); " + verb + " (repeatable)"},
+	}
+}
+
+// listPtr returns the values of the repeatable flag name, or nil
+// when it was not given; "" clears the list.
+func listPtr(c *cli.Context, name string) *[]string {
+	if !c.IsSet(name) {
+		return nil
+	}
+	v := nonEmpty(c.StringSlice(name))
+	return &v
+}
+
+// directoryRoleFlag is --directory-role NAME, repeatable.
+func directoryRoleFlag(verb string) cli.Flag {
+	return &cli.StringSliceFlag{Name: "directory-role", Usage: "directory role `NAME` (" + strings.Join(tenant.DirectoryRoles(), ", ") + "); " + verb + " (repeatable)"}
+}
+
 // tokenVersionFlag is --token-version 1|2: the access token version the
 // application accepts as a resource (requestedAccessTokenVersion).
 func tokenVersionFlag() cli.Flag {

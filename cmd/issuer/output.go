@@ -104,6 +104,14 @@ func applicationFields(a tenant.Application, sp *tenant.ServicePrincipal) []fiel
 		{"accessTokenVersion", strconv.Itoa(a.TokenVersion())},
 		{"isFallbackPublicClient", strconv.FormatBool(a.IsFallbackPublicClient)},
 	}
+	for _, pl := range []struct {
+		name string
+		uris []string
+	}{{"web.redirectUris", a.Web.RedirectURIs}, {"spa.redirectUris", a.SPA.RedirectURIs}, {"publicClient.redirectUris", a.PublicClient.RedirectURIs}} {
+		if len(pl.uris) > 0 {
+			fs = append(fs, field{pl.name, list(pl.uris)})
+		}
+	}
 	if sp != nil {
 		fs = append(fs, field{"accountEnabled", strconv.FormatBool(sp.AccountEnabled)})
 	}

@@ -37,7 +37,8 @@ func userAddCommand() *cli.Command {
 		Usage: "add a user to a tenant",
 		Description: `EXAMPLES
    issuer user add --tenant contoso.onmicrosoft.com --upn alice@contoso.onmicrosoft.com --name "Alice Smith" --password 'S3cret!'
-   issuer user add --tenant contoso.com --upn bob@contoso.com --enabled=false`,
+   issuer user add --tenant contoso.com --upn bob@contoso.com --enabled=false
+   issuer user add --tenant contoso.com --upn admin@contoso.com --password 'S3cret!' --directory-role "Global Administrator"`,
 		Flags: []cli.Flag{
 			tenantFlag("tenant"),
 			&cli.StringFlag{Name: "upn", Usage: "user principal name (`UPN`), user@domain with a domain of the tenant", Required: true},
@@ -45,6 +46,7 @@ func userAddCommand() *cli.Command {
 			&cli.StringFlag{Name: "password", Usage: "the user's `PASSWORD` (default: none)"},
 			&cli.BoolFlag{Name: "enabled", Usage: "whether the user may sign in (--enabled=false to create a disabled user)", Value: true},
 			&cli.StringFlag{Name: "id", Usage: "object id (`GUID`; default: a new one)"},
+			directoryRoleFlag("who may grant admin consent"),
 		},
 		Action: userAdd,
 	}
@@ -58,7 +60,7 @@ func userAdd(c *cli.Context) error {
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		u, err := dir.AddUser(c.Context, ref, tenant.UserSpec{
 			UserPrincipalName: c.String("upn"), DisplayName: c.String("name"), Password: c.String("password"),
-			Disabled: !c.Bool("enabled"), ID: c.String("id"),
+			Disabled: !c.Bool("enabled"), ID: c.String("id"), DirectoryRoles: nonEmpty(c.StringSlice("directory-role")),
 		})
 		if err != nil {
 			return tenantError(ref, err)
@@ -136,6 +138,7 @@ EXAMPLES
 			nameFlag("new display `NAME`", false),
 			&cli.StringFlag{Name: "password", Usage: "new `PASSWORD` (\"\" removes it)"},
 			&cli.BoolFlag{Name: "enabled", Usage: "enable or disable sign-in (--enabled=false)"},
+			directoryRoleFlag(`the values given replace the user's roles ("" removes them)`),
 		},
 		Action: userUpdate,
 	}
@@ -146,9 +149,10 @@ func userUpdate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	u := tenant.UserUpdate{DisplayName: stringPtr(c, "name"), Password: stringPtr(c, "password"), AccountEnabled: boolPtr(c, "enabled")}
+	u := tenant.UserUpdate{DisplayName: stringPtr(c, "name"), Password: stringPtr(c, "password"), AccountEnabled: boolPtr(c, "enabled"),
+		DirectoryRoles: listPtr(c, "directory-role")}
 	if u == (tenant.UserUpdate{}) {
-		return usageError("user update: nothing to change; give --name, --password or --enabled")
+		return usageError("user update: nothing to change; give --name, --password, --enabled or --directory-role")
 	}
 	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
 		out, err := dir.UpdateUser(c.Context, t.ID, args[0], u)
@@ -205,6 +209,7 @@ func userFields(u tenant.User) []field {
 		{"tenantId", u.TenantID},
 		{"accountEnabled", strconv.FormatBool(u.AccountEnabled)},
 		{"password", passwordText(u)},
+		{"directoryRoles", list(u.DirectoryRoles)},
 		{"createdDateTime", timeText(u.CreatedDateTime)},
 	}
 }

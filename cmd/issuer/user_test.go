@@ -38,6 +38,8 @@ func TestUserCommands(t *testing.T) {
 	}{
 		{"user_add", []string{"user", "add", "--tenant", c, "--upn", "Carol@Contoso.onmicrosoft.com", "--name", "Carol Shaw", "--password", "hunter2-but-longer", "--id", carolID}},
 		{"user_add_json", []string{"-o", "json", "user", "add", "--tenant", "contoso.com", "--upn", "dave@contoso.com"}},
+		{"user_add_admin", []string{"user", "add", "--tenant", c, "--upn", "admin@contoso.onmicrosoft.com", "--directory-role", "global administrator", "--directory-role", "ApplicationAdministrator"}},
+		{"user_update_roles_json", []string{"-o", "json", "user", "update", "--tenant", c, "admin@contoso.onmicrosoft.com", "--directory-role", "Cloud Application Administrator"}},
 		{"user_add_disabled", []string{"user", "add", "--tenant", c, "--upn", "erin@contoso.onmicrosoft.com", "--password", "erin-password-0001", "--enabled=false"}},
 		{"user_list", []string{"user", "list", "--tenant", c}},
 		{"user_list_json", []string{"-o", "json", "user", "list", "--tenant", userTenant}},
@@ -88,6 +90,7 @@ func TestUserRefusals(t *testing.T) {
 		{"list of unknown tenant", []string{"user", "list", "--tenant", "nosuch.com"}, exitError, `tenant "nosuch.com": not found`},
 		{"unknown user", []string{"user", "show", "--tenant", c, "zed@contoso.onmicrosoft.com"}, exitError, `user "zed@contoso.onmicrosoft.com" in tenant Contoso: not found`},
 		{"show without a user", []string{"user", "show", "--tenant", c}, exitUsage, "missing USER"},
+		{"unknown directory role", []string{"user", "add", "--tenant", c, "--upn", "y@contoso.onmicrosoft.com", "--directory-role", "Janitor"}, exitUsage, "unknown directory role"},
 		{"update without changes", []string{"user", "update", "--tenant", c, carolUPN}, exitUsage, "nothing to change"},
 		{"update of an unknown user", []string{"user", "update", "--tenant", c, "zed@contoso.onmicrosoft.com", "--enabled=false"}, exitError, "not found"},
 		{"remove an unknown user", []string{"user", "remove", "--tenant", c, "zed@contoso.onmicrosoft.com"}, exitError, "not found"},
