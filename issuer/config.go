@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +25,16 @@ const DefaultRefreshTokenLifetime = 90 * 24 * time.Hour
 // DefaultTokenLifetime is expires_in of app-only tokens: Entra's
 // client-credentials responses consistently show 3599 (protocol.md §3.5).
 const DefaultTokenLifetime = 3599 * time.Second
+
+// MinUserTokenLifetime and MaxUserTokenLifetime bound the default lifetime
+// of delegated (user) access tokens. Microsoft's access token reference:
+// "the Microsoft identity platform assigns a random value ranging between
+// 60-90 minutes (75 minutes on average)" when it issues one, which spreads
+// the refreshes of many clients.
+const (
+	MinUserTokenLifetime = 60 * time.Minute
+	MaxUserTokenLifetime = 90 * time.Minute
+)
 
 // Config configures a Server. BaseURL is the only source of the URLs the
 // server publishes; Now, NewID and Keys are injected so that tests and golden
@@ -47,9 +58,17 @@ type Config struct {
 	Now          func() time.Time // default time.Now
 	NewID        func() string    // default tenant.NewGUID
 	Logger       *slog.Logger     // default discards
-	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
-	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
+	// TokenLifetime is expires_in of app-only tokens and the lifetime of
+	// id_tokens; exp is one second later and iat/nbf are backdated 300 s, so
+	// exp-iat is 3900 with the default, as in Entra.
 	TokenLifetime time.Duration
+	// UserTokenLifetime is expires_in of delegated (user) access tokens.
+	// Zero draws each token's between MinUserTokenLifetime and
+	// MaxUserTokenLifetime, to the second, as Entra does.
+	UserTokenLifetime time.Duration
+	// LifetimeDraw returns a uniform number in [0, n) for those draws
+	// (default math/rand/v2's Int64N); tests inject a seeded source.
+	LifetimeDraw func(n int64) int64
 	// FederationRoots are the CAs trusted when fetching an external
 	// identity provider's discovery document and keys for a federated
 	// credential; nil means the system roots. To add CAs (the server's own
@@ -103,6 +122,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.Directory, Grants and Keys are required")
 	case c.TokenLifetime < 0:
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
+	case c.UserTokenLifetime < 0:
+		return c, errors.New("issuer: Config.UserTokenLifetime must not be negative")
 	case c.RefreshTokenLifetime < 0:
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	}
@@ -125,6 +146,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
 	}
+	if c.LifetimeDraw == nil {
+		c.LifetimeDraw = mathrand.Int64N
+	}
 	if c.RefreshTokenLifetime == 0 {
 		c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
 	}
@@ -135,4 +159,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.Signer = GoSigner()
 	}
 	return c, nil
+}
+
+// userTokenLifetime returns the lifetime of a new delegated access token:
+// Config.UserTokenLifetime, or a draw between 60 and 90 minutes.
+func (c Config) userTokenLifetime() time.Duration {
+	if c.UserTokenLifetime > 0 {
+		return c.UserTokenLifetime.Truncate(time.Second)
+	}
+	span := int64((MaxUserTokenLifetime - MinUserTokenLifetime) / time.Second)
+	return MinUserTokenLifetime + time.Duration(c.LifetimeDraw(span+1))*time.Second
 }

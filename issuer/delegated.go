@@ -88,7 +88,7 @@ func (s *Server) decideAndSign(ctx context.Context, now time.Time, creq *consent
 		Scopes:        dec.Scopes,
 		ACR:           acr,
 		Issued:        now,
-		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
+		Lifetime:      s.cfg.userTokenLifetime(),
 		ID:            s.cfg.NewID(),
 	}
 	var claims any

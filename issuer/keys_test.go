@@ -145,6 +145,68 @@ func TestTokenLifetime(t *testing.T) {
 	}
 }
 
+// TestUserTokenLifetime: delegated access tokens live between 60 and 90
+// minutes, drawn for each token (Entra's default), unless
+// Config.UserTokenLifetime fixes it; app-only tokens keep 3599 s either way.
+func TestUserTokenLifetime(t *testing.T) {
+	v2 := "/" + tenantA + "/oauth2/v2.0/token"
+	for _, tc := range []struct {
+		name     string
+		fixed    time.Duration
+		draw     func(int64) int64
+		want     []float64 // expires_in of three password grants
+		wantSpan bool      // draws may differ; each within 60-90 min
+	}{
+		{name: "lowest draw", draw: func(int64) int64 { return 0 }, want: []float64{3600, 3600, 3600}},
+		{name: "highest draw", draw: func(n int64) int64 { return n - 1 }, want: []float64{5400, 5400, 5400}},
+		{name: "each token draws", draw: sequence(0, 900, 1800), want: []float64{3600, 4500, 5400}},
+		{name: "real source", wantSpan: true},
+		{name: "fixed by configuration", fixed: 20 * time.Minute, draw: func(int64) int64 { panic("drawn although fixed") },
+			want: []float64{1200, 1200, 1200}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
+				c.UserTokenLifetime = tc.fixed
+				if tc.draw != nil {
+					c.LifetimeDraw = tc.draw
+				} else {
+					c.LifetimeDraw = nil // the default source
+				}
+			}))
+			w.seedDelegated()
+			for i := range 3 {
+				m := w.tokenOK(t, v2, pwForm())
+				in := m["expires_in"].(float64)
+				c := w.verify(t, m["access_token"].(string), tenantA, 2).claims
+				if got := c["exp"].(float64) - c["iat"].(float64); got != in+301 {
+					t.Errorf("exp-iat = %v; want expires_in %v + 301", got, in)
+				}
+				switch {
+				case tc.wantSpan && (in < 3600 || in > 5400):
+					t.Errorf("expires_in = %v; want 3600..5400", in)
+				case !tc.wantSpan && in != tc.want[i]:
+					t.Errorf("token %d: expires_in = %v; want %v", i, in, tc.want[i])
+				}
+			}
+			var app map[string]any
+			w.post(t, v2, ccForm("scope", "api://inventory/.default")).decode(t, &app)
+			if app["expires_in"] != float64(3599) {
+				t.Errorf("app-only expires_in = %v; want 3599", app["expires_in"])
+			}
+		})
+	}
+}
+
+// sequence returns a draw that answers vs in turn.
+func sequence(vs ...int64) func(int64) int64 {
+	var i int
+	return func(n int64) int64 {
+		v := vs[i%len(vs)]
+		i++
+		return v
+	}
+}
+
 // TestConfigValidation checks that New refuses configurations clients could
 // not use.
 func TestConfigValidation(t *testing.T) {
@@ -164,6 +226,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no Grants", func(c *issuer.Config) { c.Grants = nil }},
 		{"no Keys", func(c *issuer.Config) { c.Keys = nil }},
 		{"negative lifetime", func(c *issuer.Config) { c.TokenLifetime = -time.Second }},
+		{"negative user token lifetime", func(c *issuer.Config) { c.UserTokenLifetime = -time.Second }},
 		{"negative refresh token lifetime", func(c *issuer.Config) { c.RefreshTokenLifetime = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

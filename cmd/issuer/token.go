@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 
@@ -123,7 +125,7 @@ func tokenUser(c *cli.Context) error {
 		e := envOf(c)
 		iss, err := issuer.New(c.Context, issuer.Config{
 			BaseURL: pub.BaseURL, AllowHTTP: strings.HasPrefix(pub.BaseURL, "http://"), EntraIssuers: pub.EntraIssuers,
-			Directory: dir, Grants: db, Keys: db, Now: e.now, NewID: e.newID,
+			Directory: dir, Grants: db, Keys: db, Now: e.now, NewID: e.newID, LifetimeDraw: drawFrom(e.random),
 		})
 		if err != nil {
 			return err
@@ -144,4 +146,17 @@ func tokenUser(c *cli.Context) error {
 		_, err = fmt.Fprintln(c.App.Writer, tok)
 		return err
 	})
+}
+
+// drawFrom turns a random source into the issuer's lifetime draw (a
+// uniform number in [0, n)), so that the lifetimes of user tokens come
+// from the same injected source as everything else the command draws.
+func drawFrom(r io.Reader) func(int64) int64 {
+	return func(n int64) int64 {
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0 // crypto/rand does not fail; a test source cannot run dry
+		}
+		return int64(binary.BigEndian.Uint64(b[:]) % uint64(n))
+	}
 }
