@@ -190,8 +190,8 @@ func (sc *scenario) run(oboPath string) {
 	if roles := stringSlice(dc["roles"]); !slices.Equal(roles, []string{"Files.Admin"}) {
 		t.Errorf("downstream token roles = %v; want [Files.Admin]", roles)
 	}
-	if m["scope"] != "api://downstream-api/Files.Read offline_access" {
-		t.Errorf("scope = %v; want the requested scopes", m["scope"])
+	if m["scope"] != "api://downstream-api/Files.Read" {
+		t.Errorf("scope = %v; want the requested scopes of the resource", m["scope"])
 	}
 
 	// The refresh: a new access token and a new refresh token.
