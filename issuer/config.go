@@ -1,19 +1,17 @@
 package issuer
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	mathrand "math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -36,9 +34,12 @@ const (
 	MaxUserTokenLifetime = 90 * time.Minute
 )
 
-// Config configures a Server. BaseURL is the only source of the URLs the
-// server publishes; Now, NewID and Keys are injected so that tests and golden
-// files are deterministic.
+// Config configures a Server: everything but the store, which New takes
+// as its Backend. BaseURL is the only source of the URLs the server
+// publishes; the clock, IDs and randomness are injected so that tests and
+// golden files are deterministic. `issuer serve`, issuertest, `issuer
+// token user` and the servers `issuer bench` starts all assemble their
+// server with New from a backend and a Config.
 type Config struct {
 	// BaseURL is the public https://host[:port] clients use as authority
 	// host; no path, no trailing slash. MSAL refuses http authorities and
@@ -52,12 +53,17 @@ type Config struct {
 	// https://sts.windows.net/{tid}/), for validators hard-wired to them.
 	// Endpoints stay on BaseURL.
 	EntraIssuers bool
-	Directory    *tenant.Directory
-	Grants       consent.Store
-	Keys         KeyStore
-	Now          func() time.Time // default time.Now
-	NewID        func() string    // default tenant.NewGUID
-	Logger       *slog.Logger     // default discards
+	// Clock is the time source of the server and of the directory and
+	// consent manager it assembles (default: a real clock); /healthz
+	// reports its mode and time when it is not real (serve --clock).
+	Clock *Clock
+	// NewID makes the GUIDs of new objects, trace ids and token ids
+	// (default tenant.NewGUID).
+	NewID func() string
+	// Random is the source of refresh tokens and of generated client
+	// secrets (default crypto/rand).
+	Random io.Reader
+	Logger *slog.Logger // default discards
 	// TokenLifetime is expires_in of app-only tokens and the lifetime of
 	// id_tokens; exp is one second later and iat/nbf are backdated 300 s, so
 	// exp-iat is 3900 with the default, as in Entra.
@@ -67,7 +73,7 @@ type Config struct {
 	// MaxUserTokenLifetime, to the second, as Entra does.
 	UserTokenLifetime time.Duration
 	// LifetimeDraw returns a uniform number in [0, n) for those draws
-	// (default math/rand/v2's Int64N); tests inject a seeded source.
+	// (default: drawn from Random); tests may inject their own.
 	LifetimeDraw func(n int64) int64
 	// FederationRoots are the CAs trusted when fetching an external
 	// identity provider's discovery document and keys for a federated
@@ -76,21 +82,9 @@ type Config struct {
 	// provider, or `serve --federation-ca` files), start from
 	// x509.SystemCertPool and append to it.
 	FederationRoots *x509.CertPool
-	// RefreshTokens stores refresh tokens. Without it the delegated flows
-	// still issue access tokens, but no refresh token, and the
-	// refresh_token grant is refused as unsupported.
-	RefreshTokens RefreshTokenStore
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration
-	// Random is the source of refresh tokens (default crypto/rand).
-	Random io.Reader
-	// Clock, when set, is the time source instead of Now, and /healthz
-	// reports its mode and time when it is not real (serve --clock).
-	Clock *Clock
-	// Ready reports whether the stores can serve (the database is open);
-	// /healthz answers 503 while it fails. Default: always ready.
-	Ready func(ctx context.Context) error
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int
@@ -106,6 +100,15 @@ type Config struct {
 	TokenConcurrency int
 }
 
+// settings is a Config with its defaults filled, and what New derives from
+// it and the backend: the time function and the directory the handlers
+// read through.
+type settings struct {
+	Config
+	Now       func() time.Time // Clock.Now
+	Directory *tenant.Directory
+}
+
 // withDefaults validates c and fills the defaults.
 func (c Config) withDefaults() (Config, error) {
 	u, err := url.Parse(c.BaseURL)
@@ -118,8 +121,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https: MSAL and azidentity refuse other authorities", c.BaseURL)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https://host[:port] with no path: clients take the first path segment as the tenant", c.BaseURL)
-	case c.Directory == nil || c.Grants == nil || c.Keys == nil:
-		return c, errors.New("issuer: Config.Directory, Grants and Keys are required")
 	case c.TokenLifetime < 0:
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
 	case c.UserTokenLifetime < 0:
@@ -128,14 +129,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	}
 	c.BaseURL = u.Scheme + "://" + u.Host
-	if c.Clock != nil {
-		c.Now = c.Clock.Now
+	if c.Clock == nil {
+		c.Clock, _ = NewClock(ClockReal, nil)
 	}
 	if c.SignInLogSize == 0 {
 		c.SignInLogSize = DefaultSignInLogSize
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	if c.NewID == nil {
 		c.NewID = tenant.NewGUID
@@ -146,14 +144,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
 	}
-	if c.LifetimeDraw == nil {
-		c.LifetimeDraw = mathrand.Int64N
-	}
 	if c.RefreshTokenLifetime == 0 {
 		c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
 	}
 	if c.Random == nil {
 		c.Random = rand.Reader
+	}
+	if c.LifetimeDraw == nil {
+		c.LifetimeDraw = drawFrom(c.Random)
 	}
 	if c.Signer == nil {
 		c.Signer = GoSigner()
@@ -169,4 +167,16 @@ func (c Config) userTokenLifetime() time.Duration {
 	}
 	span := int64((MaxUserTokenLifetime - MinUserTokenLifetime) / time.Second)
 	return MinUserTokenLifetime + time.Duration(c.LifetimeDraw(span+1))*time.Second
+}
+
+// drawFrom turns a random source into a uniform draw in [0, n), so that
+// the lifetimes of user tokens come from the injected source.
+func drawFrom(r io.Reader) func(int64) int64 {
+	return func(n int64) int64 {
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0 // crypto/rand does not fail; a test source does not run dry
+		}
+		return int64(binary.BigEndian.Uint64(b[:]) % uint64(n))
+	}
 }

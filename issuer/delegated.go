@@ -55,7 +55,7 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 	if r.clientInfo {
 		out.clientInfo = clientInfo(user)
 	}
-	if r.wantsRenew && s.cfg.RefreshTokens != nil {
+	if r.wantsRenew {
 		if out.refreshToken, err = s.storeRefreshToken(ctx, c.now, r); err != nil {
 			return issued{}, err
 		}
@@ -139,7 +139,7 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 	if err != nil {
 		return "", err
 	}
-	store := s.cfg.RefreshTokens
+	store := s.backend
 	if r.refresh == nil {
 		if err := store.CreateRefreshToken(ctx, rt); err != nil {
 			return "", fmt.Errorf("issuer: storing a refresh token: %w", err)

@@ -18,7 +18,7 @@ import (
 // faultyStore fails the way a broken database would: an error for one
 // resource lookup, a panic for one domain.
 type faultyStore struct {
-	tenant.Store
+	issuer.Backend
 }
 
 const internalCause = "disk on fire SECRET-CAUSE"
@@ -27,14 +27,14 @@ func (f faultyStore) FindServicePrincipal(ctx context.Context, tenantID, name st
 	if name == "api://broken" {
 		return tenant.ServicePrincipal{}, tenant.Application{}, errors.New(internalCause)
 	}
-	return f.Store.FindServicePrincipal(ctx, tenantID, name)
+	return f.Backend.FindServicePrincipal(ctx, tenantID, name)
 }
 
 func (f faultyStore) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
 	if domain == "panic.example" {
 		panic(internalCause)
 	}
-	return f.Store.GetTenantByDomain(ctx, domain)
+	return f.Backend.GetTenantByDomain(ctx, domain)
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -60,10 +60,8 @@ func (b *syncBuffer) String() string {
 // cause is logged under the trace ID.
 func TestServerErrors(t *testing.T) {
 	var logs syncBuffer
-	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
-		c.Directory = tenant.NewDirectory(faultyStore{c.Directory.Store()})
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	}))
+	w := newWorld(t, issuertest.WrapBackend(func(b issuer.Backend) issuer.Backend { return faultyStore{b} }),
+		issuertest.WithConfig(func(c *issuer.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) }))
 	for _, tc := range []struct {
 		name, method, path string
 		param, value       string

@@ -54,7 +54,7 @@ func newFederatedClient(t testing.TB, issuer string) federatedClient {
 	if _, err := d.AddFederatedIdentityCredential(ctx, federatedAppID, tenant.FederatedIdentityCredential{Name: "idp", Issuer: issuer, Subject: "workload"}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db, Now: func() time.Time { return now }})
+	srv, err := New(ctx, db, Config{BaseURL: "https://issuer.test", Clock: frozenAt(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,4 +172,10 @@ func signTestJWT(header, claims map[string]any, key *rsa.PrivateKey) string {
 		panic(err)
 	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// frozenAt is a clock that stands at t.
+func frozenAt(t time.Time) *Clock {
+	c, _ := NewClock(ClockFrozen, func() time.Time { return t })
+	return c
 }

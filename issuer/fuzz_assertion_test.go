@@ -96,7 +96,7 @@ func FuzzClientAssertion(f *testing.F) {
 	if _, err := d.AddFederatedIdentityCredential(ctx, appID, tenant.FederatedIdentityCredential{Name: "idp", Issuer: fedIssuer, Subject: "workload"}); err != nil {
 		f.Fatal(err)
 	}
-	srv, err := New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db, Now: func() time.Time { return now }})
+	srv, err := New(ctx, db, Config{BaseURL: "https://issuer.test", Clock: frozenAt(now)})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func newFuzzServer(f *testing.F) (*Server, error) {
 	if _, _, err := d.AddPassword(ctx, app.AppID, tenant.PasswordSpec{SecretText: "fuzz-secret-value-0001"}); err != nil {
 		return nil, err
 	}
-	return New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db, RefreshTokens: db})
+	return New(ctx, db, Config{BaseURL: "https://issuer.test"})
 }
 
 // FuzzParseTokenRequest feeds arbitrary bodies, Authorization and

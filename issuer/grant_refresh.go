@@ -112,7 +112,7 @@ func (s *Server) lookupRefreshToken(ctx context.Context, req *tokenRequest) (ten
 	if !ok {
 		return tenant.RefreshToken{}, errRefreshInvalid()
 	}
-	rt, err := s.cfg.RefreshTokens.GetRefreshToken(ctx, hash)
+	rt, err := s.backend.GetRefreshToken(ctx, hash)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return tenant.RefreshToken{}, errRefreshInvalid().wrap(err)
@@ -137,7 +137,7 @@ func (s *Server) checkRedeemable(ctx context.Context, now time.Time, rt tenant.R
 			"The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			entraTime(rt.IssuedDateTime), entraDuration(rt.ExpiresDateTime.Sub(rt.IssuedDateTime)))
 	case rt.Rotated():
-		n, err := s.cfg.RefreshTokens.RevokeRefreshTokenFamily(ctx, rt.FamilyID, now)
+		n, err := s.backend.RevokeRefreshTokenFamily(ctx, rt.FamilyID, now)
 		if err != nil {
 			return fmt.Errorf("issuer: revoking refresh token family %s after a replay: %w", rt.FamilyID, err)
 		}

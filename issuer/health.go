@@ -19,7 +19,7 @@ type healthClock struct {
 }
 
 // handleHealth answers 200 {"status":"ok","signer":"go|openssl"} when the server can issue tokens:
-// the stores answer (Config.Ready) and a signing key is loaded. Otherwise
+// the backend answers Ping and a signing key is loaded. Otherwise
 // 503 with the reason, so that a harness waiting for readiness keeps waiting.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store, no-cache")
@@ -28,11 +28,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		body.Clock = &healthClock{Mode: c.Mode(), Now: c.Now().UTC()}
 	}
 	status := http.StatusOK
-	if s.cfg.Ready != nil {
-		if err := s.cfg.Ready(r.Context()); err != nil {
-			s.cfg.Logger.WarnContext(r.Context(), "not ready", "cause", err.Error())
-			body.Status, status = "database unavailable", http.StatusServiceUnavailable
-		}
+	if err := s.backend.Ping(r.Context()); err != nil {
+		s.cfg.Logger.WarnContext(r.Context(), "not ready", "cause", err.Error())
+		body.Status, status = "database unavailable", http.StatusServiceUnavailable
 	}
 	if kr := s.keyring(); status == http.StatusOK && (kr == nil || kr.signer == nil) {
 		body.Status, status = "no signing key", http.StatusServiceUnavailable

@@ -92,7 +92,7 @@ func newHotFixtureIn(tb testing.TB, backend SignerBackend, filler int) *hotFixtu
 	must(err)
 	_, err = consent.NewManager(d, db).AssignRole(ctx, f.tenant.ID, api.AppID, "Orders.Read.All", consent.Assignee{ClientAppID: f.daemon.AppID})
 	must(err)
-	f.srv, err = New(ctx, Config{BaseURL: "https://issuer.test", Directory: d, Grants: db, Keys: db, Signer: backend})
+	f.srv, err = New(ctx, db, Config{BaseURL: "https://issuer.test", Signer: backend})
 	must(err)
 	f.path = "/" + f.tenant.ID + "/oauth2/v2.0/token"
 	f.body = url.Values{

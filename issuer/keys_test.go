@@ -69,7 +69,7 @@ func TestFirstKey(t *testing.T) {
 	if got := w.jwksKids(t, "/common/discovery/keys"); len(got) != 1 || got[0] != keys[0].KeyID {
 		t.Errorf("JWKS kids = %v; want [%s]", got, keys[0].KeyID)
 	}
-	if _, err := issuer.New(ctx, issuer.Config{BaseURL: s.URL, Directory: s.Directory, Grants: s.DB, Keys: s.DB}); err != nil {
+	if _, err := issuer.New(ctx, s.DB, issuer.Config{BaseURL: s.URL}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := s.DB.SigningKeys(ctx); len(again) != 1 {
@@ -211,7 +211,7 @@ func sequence(vs ...int64) func(int64) int64 {
 // not use.
 func TestConfigValidation(t *testing.T) {
 	s := issuertest.NewServer(t)
-	ok := issuer.Config{BaseURL: "https://login.example.test:8443", Directory: s.Directory, Grants: s.DB, Keys: s.DB}
+	ok := issuer.Config{BaseURL: "https://login.example.test:8443"}
 	for _, tc := range []struct {
 		name string
 		edit func(*issuer.Config)
@@ -222,9 +222,6 @@ func TestConfigValidation(t *testing.T) {
 		{"BaseURL with a path", func(c *issuer.Config) { c.BaseURL = "https://localhost/entra" }},
 		{"BaseURL with a query", func(c *issuer.Config) { c.BaseURL = "https://localhost?x=1" }},
 		{"BaseURL without host", func(c *issuer.Config) { c.BaseURL = "https:///x" }},
-		{"no Directory", func(c *issuer.Config) { c.Directory = nil }},
-		{"no Grants", func(c *issuer.Config) { c.Grants = nil }},
-		{"no Keys", func(c *issuer.Config) { c.Keys = nil }},
 		{"negative lifetime", func(c *issuer.Config) { c.TokenLifetime = -time.Second }},
 		{"negative user token lifetime", func(c *issuer.Config) { c.UserTokenLifetime = -time.Second }},
 		{"negative refresh token lifetime", func(c *issuer.Config) { c.RefreshTokenLifetime = -time.Second }},
@@ -232,15 +229,20 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := ok
 			tc.edit(&cfg)
-			if _, err := issuer.New(context.Background(), cfg); err == nil {
+			if _, err := issuer.New(context.Background(), s.DB, cfg); err == nil {
 				t.Errorf("New(%+v) succeeded; want an error", cfg)
 			}
 		})
 	}
+	t.Run("no backend", func(t *testing.T) {
+		if _, err := issuer.New(context.Background(), nil, ok); err == nil {
+			t.Errorf("New without a backend succeeded; want an error")
+		}
+	})
 	t.Run("trailing slash is dropped", func(t *testing.T) {
 		cfg := ok
 		cfg.BaseURL = "https://login.example.test:8443/"
-		srv, err := issuer.New(context.Background(), cfg)
+		srv, err := issuer.New(context.Background(), s.DB, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -247,14 +247,4 @@ func TestRefreshTokenRefusals(t *testing.T) {
 			checkRefused(t, w.post(t, "/organizations/oauth2/v2.0/token", rtForm(rt)), tc.wantCode, tc.wantError, 400, tc.wantSub)
 		})
 	}
-
-	t.Run("without a refresh token store", func(t *testing.T) {
-		w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.RefreshTokens = nil }))
-		w.seedDelegated()
-		m := w.tokenOK(t, v2, pwForm())
-		if _, ok := m["refresh_token"]; ok {
-			t.Error("a refresh token was issued without a store")
-		}
-		checkRefused(t, w.post(t, v2, rtForm("1.A"+string(bytes.Repeat([]byte("Q"), 43)))), 70003, "unsupported_grant_type", 400, "")
-	})
 }

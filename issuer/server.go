@@ -2,17 +2,21 @@ package issuer
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // Server is the protocol edge: it answers Entra's token, discovery, JWKS and
 // instance-discovery endpoints over the directory, the consent engine and the
-// signing keys of its Config. It is safe for concurrent use.
+// signing keys of its backend. It is safe for concurrent use.
 type Server struct {
-	cfg     Config
+	cfg     settings
+	backend Backend
+	consent *consent.Manager
 	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
@@ -25,18 +29,29 @@ type Server struct {
 	passwordSlots passwordSlots
 }
 
-// New returns a Server for cfg. It loads the signing keys and, on a fresh
-// database, creates and stores the first one.
-func New(ctx context.Context, cfg Config) (*Server, error) {
-	cfg, err := cfg.withDefaults()
+// New assembles a Server over backend b, configured by cfg: the directory
+// and the consent manager over b on cfg's clock, IDs and random source (the
+// same ones the server uses, so that a secret created "now" and the token
+// request checking it agree), the consent engine, the sign-in log and the
+// signing keys. It loads the keys and, on a fresh backend, creates and
+// stores the first one. It is the one assembly of a server: `issuer
+// serve`, issuertest and `issuer token user` all call it.
+func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
+	if b == nil {
+		return nil, errors.New("issuer: New needs a backend")
+	}
+	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: consent.NewEngine(cfg.Grants),
-		federation:    newFederationKeys(newHTTPKeySetFetcher(cfg.FederationRoots, federationTimeout), cfg.Now),
-		signIns:       newSignInLog(max(cfg.SignInLogSize, 0)),
+	dir := tenant.NewDirectory(b, tenant.WithClock(c.Clock.Now), tenant.WithIDs(c.NewID), tenant.WithRandom(c.Random))
+	s := &Server{cfg: settings{Config: c, Now: c.Clock.Now, Directory: dir}, backend: b,
+		consent:       consent.NewManager(dir, b, consent.WithClock(c.Clock.Now), consent.WithIDs(c.NewID)),
+		engine:        consent.NewEngine(b),
+		federation:    newFederationKeys(newHTTPKeySetFetcher(c.FederationRoots, federationTimeout), c.Clock.Now),
+		signIns:       newSignInLog(max(c.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),
-		gate:          newFairGate(cfg.TokenConcurrency)}
+		gate:          newFairGate(c.TokenConcurrency)}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -52,7 +67,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // active key if none is left. Call it after rotating keys; requests in flight
 // finish with the key set they started with.
 func (s *Server) ReloadKeys(ctx context.Context) error {
-	keys, err := loadKeys(ctx, s.cfg.Keys, s.cfg.Now())
+	keys, err := loadKeys(ctx, s.backend, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -63,6 +78,18 @@ func (s *Server) ReloadKeys(ctx context.Context) error {
 	s.keys.Store(kr)
 	return nil
 }
+
+// Directory returns the directory the server reads: over its backend, on
+// its clock, IDs and random source. Changes made through it are seen by
+// the next request.
+func (s *Server) Directory() *tenant.Directory { return s.cfg.Directory }
+
+// Consent returns the consent manager over the server's directory and
+// backend, on its clock and IDs.
+func (s *Server) Consent() *consent.Manager { return s.consent }
+
+// Clock returns the server's clock.
+func (s *Server) Clock() *Clock { return s.cfg.Clock }
 
 // SignerName names the RS256 backend in use: "go" or "openssl".
 func (s *Server) SignerName() string { return s.cfg.Signer.Name() }

@@ -154,9 +154,7 @@ func TestSignInLogBounded(t *testing.T) {
 // clock that is not real.
 func TestHealth(t *testing.T) {
 	var ready error
-	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
-		c.Ready = func(context.Context) error { return ready }
-	}))
+	w := newWorld(t, issuertest.WrapBackend(func(b issuer.Backend) issuer.Backend { return pingStore{b, &ready} }))
 	for _, tc := range []struct {
 		name   string
 		ready  error
@@ -187,3 +185,12 @@ func TestHealth(t *testing.T) {
 		t.Errorf("issuertest default: %d %v; want 200 with the offset clock reported", resp.StatusCode, body)
 	}
 }
+
+// pingStore is a backend whose Ping answers *err: a database that stops
+// answering under a running server.
+type pingStore struct {
+	issuer.Backend
+	err *error
+}
+
+func (p pingStore) Ping(context.Context) error { return *p.err }

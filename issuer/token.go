@@ -132,10 +132,7 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 	case grantJWTBearer:
 		return s.onBehalfOf(ctx, c, a, req)
 	case grantRefreshToken:
-		if s.cfg.RefreshTokens != nil {
-			return s.refreshToken(ctx, c, a, req)
-		}
-		fallthrough // no store configured: Entra's answer for a grant it does not serve
+		return s.refreshToken(ctx, c, a, req)
 	default:
 		return issued{}, errorf(CodeUnsupportedGrantType, "The app requested an unsupported grant type '%s'.", req.GrantType)
 	}

@@ -257,8 +257,8 @@ func checkGUID(id string) error {
 // errExpiryPast: an expiry time that is not in the future.
 var errExpiryPast = errors.New("expires is not in the future")
 
-// parseExpiry reads a secret's expires: a lifetime ("90d", "1d12h",
-// "8760h") or an RFC 3339 time after now. It returns the lifetime; 0 for
+// parseExpiry reads a secret's expires: a lifetime (tenant.ParseLifetime,
+// as `app secret add --expires` reads it) or an RFC 3339 time after now. It returns the lifetime; 0 for
 // an empty value (never expires).
 func parseExpiry(s string, now time.Time) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -271,26 +271,11 @@ func parseExpiry(s string, now time.Time) (time.Duration, error) {
 		}
 		return t.Sub(now), nil
 	}
-	var total time.Duration
-	rest := s
-	if days, after, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 100*365 {
-			return 0, fmt.Errorf("%w: expires %q: want a lifetime (90d, 8760h, 1d12h) or an RFC 3339 time", tenant.ErrInvalid, s)
-		}
-		total, rest = time.Duration(n)*24*time.Hour, after
+	d, err := tenant.ParseLifetime(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: expires: %v; or an RFC 3339 time", tenant.ErrInvalid, err)
 	}
-	if rest != "" {
-		d, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("%w: expires %q: want a lifetime (90d, 8760h, 1d12h) or an RFC 3339 time", tenant.ErrInvalid, s)
-		}
-		total += d
-	}
-	if total <= 0 {
-		return 0, fmt.Errorf("%w: expires %q must be positive", tenant.ErrInvalid, s)
-	}
-	return total, nil
+	return d, nil
 }
 
 // credential is the federated credential the seed describes.

@@ -29,8 +29,9 @@ import (
 // the command printed and its exit code. There is one implementation of each
 // operation, the command itself, whichever way it arrives: run directly, over
 // the admin socket beside the database, or over HTTPS (serve
-// --admin-token-file). admin.go is the protocol and the server side;
-// admin_client.go the client side; admin_socket.go the socket.
+// --admin-token-file). route.go decides where a command runs and sends it;
+// admin.go is the protocol and the server side; admin_client.go finds and
+// talks to a server; admin_socket.go is the socket.
 
 // adminPath is the admin endpoint, on the socket and under the base URL.
 const adminPath = "/admin/v1/run"
@@ -130,44 +131,29 @@ func newServerState(db *storage.DB, clock *issuer.Clock, iss *issuer.Server, e *
 	return &serverState{db: db, clock: clock, iss: iss, newID: e.newID, random: e.random, logger: logger, turn: make(chan struct{}, 1)}
 }
 
-// errNotForwardable refuses commands that would open, replace or serve the
-// database a second time.
-var errNotForwardable = errors.New("cannot run through the admin channel of a running server")
-
-// forwardable checks that the command line names a command the server may
-// run for a client: not serve, and not bench, which starts servers of its
-// own and pins the CPUs of the process it runs in.
-func forwardable(app *cli.App, args []string) error {
-	if path := commandPath(app, args); len(path) > 0 && (path[0] == "serve" || path[0] == "bench") {
-		return fmt.Errorf("%s %w", path[0], errNotForwardable)
-	}
-	return nil
+// adminRun is what a command run for a client of the admin channel has
+// besides its flags: the server's state, the files the client sent (the
+// only files it may read), where the files it writes go (outfile.go), and
+// what it reports back besides its output.
+type adminRun struct {
+	server *serverState
+	files  map[string][]byte
+	// dir is, over the admin socket, the client's working directory;
+	// collect is set over HTTPS, whose files go back in the answer
+	// (outFiles).
+	dir      string
+	collect  bool
+	outFiles []adminFile
+	// cursor is set by `logs`: the newest sign-in's sequence number.
+	cursor uint64
+	// command is the command route ran (or refused), for the server's log;
+	// empty when the command line named none.
+	command string
 }
 
-// commandPath returns the command names at the start of a command line
-// (program name first), e.g. ["app", "secret", "add"]: what the server logs
-// of a forwarded command. Flag values are never part of it.
-func commandPath(app *cli.App, args []string) []string {
-	var path []string
-	cmds := app.Commands
-	norm := interspersed(app, args)
-	for i := 1; i < len(norm); i++ {
-		a := norm[i]
-		if a == "--" {
-			break
-		}
-		if strings.HasPrefix(a, "-") {
-			continue
-		}
-		c := lookupCommand(cmds, a)
-		if c == nil {
-			continue // a flag's value
-		}
-		path = append(path, c.Name)
-		cmds = c.Subcommands
-	}
-	return path
-}
+// serverOf returns the state of the server an onServer command runs in;
+// route runs such a command nowhere else.
+func serverOf(c *cli.Context) *serverState { return envOf(c).admin.server }
 
 // run runs one forwarded command in-process, with its output captured, and
 // then reloads what a command may have changed under the issuer (signing
@@ -181,30 +167,26 @@ func (st *serverState) run(ctx context.Context, req adminRequest, channel string
 	defer func() { <-st.turn }()
 	start := time.Now()
 	var stdout, stderr bytes.Buffer
-	var ran *env
+	ran := &adminRun{server: st, files: req.Files}
+	if channel == "socket" {
+		ran.dir = req.Dir
+	} else {
+		ran.collect = true
+	}
 	args := append([]string{"issuer"}, req.Args...)
 	code := run(ctx, args, &stdout, &stderr, func(e *env) {
 		e.now, e.newID, e.random = st.clock.Now, st.newID, st.random
-		e.server, e.files, e.stdin = st, req.Files, strings.NewReader("")
-		if channel == "socket" {
-			e.outDir = req.Dir
-		} else {
-			e.collect = true
-		}
-		ran = e
+		e.stdin, e.admin = strings.NewReader(""), ran
 	})
 	if err := st.iss.ReloadKeys(ctx); err != nil {
 		st.logger.ErrorContext(ctx, "reloading signing keys after an admin command", "cause", err.Error())
 	}
 	st.logger.LogAttrs(ctx, slog.LevelInfo, "admin command",
-		slog.String("command", strings.Join(commandPath(newApp(io.Discard, io.Discard), args), " ")),
+		slog.String("command", ran.command),
 		slog.String("channel", channel), slog.Int("exit_code", code), slog.Duration("duration", time.Since(start)))
-	res := adminResponse{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code}
-	if ran != nil {
-		res.Cursor = ran.cursor
-		if code == exitOK {
-			res.Files = ran.outFiles
-		}
+	res := adminResponse{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: code, Cursor: ran.cursor}
+	if code == exitOK {
+		res.Files = ran.outFiles
 	}
 	return res
 }
@@ -239,10 +221,6 @@ func adminHandler(st *serverState, channel string, authorize func(*http.Request)
 			return
 		case err != nil:
 			writeAdminError(w, http.StatusBadRequest, "invalid_request", err.Error())
-			return
-		}
-		if err := forwardable(newApp(io.Discard, io.Discard), append([]string{"issuer"}, req.Args...)); err != nil {
-			writeAdminJSON(w, http.StatusOK, adminResponse{Stderr: "issuer: " + err.Error() + "\n", ExitCode: exitUsage})
 			return
 		}
 		// A command may outlast the server's write timeout (a large seed).

@@ -32,10 +32,6 @@ const (
 	socketDialTimeout = time.Second
 )
 
-// connectionFlags are the global flags that say where the command runs;
-// they are not sent with a forwarded command.
-var connectionFlags = []string{"db", "server", "admin-token-file", "ca-file"}
-
 // serverFlag, adminTokenFileFlag and caFileFlag are the global flags that
 // send every command to a remote server instead of opening a database.
 func serverFlag() cli.Flag {
@@ -77,18 +73,6 @@ func (t *adminTarget) String() string {
 	}
 	return t.url
 }
-
-// forwardError says that the command is to run on a server: openDB and
-// needServer return it, and run sends the command line there.
-type forwardError struct{ target *adminTarget }
-
-func (e *forwardError) Error() string { return "the command is to be sent to " + e.target.String() }
-
-// forwardedExit carries the exit code of a command run on a server, whose
-// output has been printed already.
-type forwardedExit struct{ code int }
-
-func (e *forwardedExit) Error() string { return "" }
 
 // remoteTarget returns the server named by --server, or nil without it.
 func remoteTarget(c *cli.Context) (*adminTarget, error) {
@@ -270,96 +254,4 @@ func (t *adminTarget) send(ctx context.Context, req adminRequest) (adminResponse
 		return adminResponse{}, fmt.Errorf("the answer of %s is not an admin response: %w", t, err)
 	}
 	return out, nil
-}
-
-// forward sends the command line args (program name first) to the target,
-// prints what the command printed there, and returns its exit code.
-func forward(ctx context.Context, app *cli.App, target *adminTarget, args []string, stdout, stderr io.Writer) int {
-	e := envOfApp(app)
-	req := adminRequest{Args: forwardedArgs(app, args), Files: e.files}
-	if target.socket != "" {
-		// Same machine, same user: files the command writes are created
-		// where this user's relative names point (outfile.go).
-		if wd, err := os.Getwd(); err == nil {
-			req.Dir = wd
-		}
-	}
-	res, err := target.send(ctx, req)
-	if err != nil {
-		fmt.Fprintln(stderr, "issuer:", err)
-		return exitError
-	}
-	if err := writeReturnedFiles(e, res.Files); err != nil {
-		io.WriteString(stdout, res.Stdout)
-		io.WriteString(stderr, res.Stderr)
-		fmt.Fprintln(stderr, "issuer:", err)
-		return exitError
-	}
-	io.WriteString(stdout, res.Stdout)
-	io.WriteString(stderr, res.Stderr)
-	return res.ExitCode
-}
-
-// forwardedArgs is the command line a server runs: args in the order
-// interspersed puts them, without the program name and the connection flags.
-func forwardedArgs(app *cli.App, args []string) []string {
-	norm := interspersed(app, args)
-	out := []string{}
-	i := 1
-	for ; i < len(norm); i++ { // the global flags come first
-		a := norm[i]
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			break
-		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		f := lookupFlag(app.Flags, name)
-		takes := f != nil && takesValue(f) && !hasValue && i+1 < len(norm)
-		drop := f != nil && isConnectionFlag(f)
-		if !drop {
-			out = append(out, a)
-		}
-		if takes {
-			i++
-			if !drop {
-				out = append(out, norm[i])
-			}
-		}
-	}
-	return append(out, norm[i:]...)
-}
-
-func isConnectionFlag(f cli.Flag) bool {
-	for _, n := range f.Names() {
-		for _, c := range connectionFlags {
-			if n == c {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// needServer returns the server state when the command runs inside `issuer
-// serve`; a forwardError when a server can be reached (--server, or the
-// admin socket beside --db); otherwise an error saying that what requires
-// a running server.
-func needServer(c *cli.Context, what string) (*serverState, error) {
-	if st := envOf(c).server; st != nil {
-		return st, nil
-	}
-	if t, err := remoteTarget(c); t != nil || err != nil {
-		if err != nil {
-			return nil, err
-		}
-		return nil, &forwardError{t}
-	}
-	path, err := dbPath(c)
-	if err != nil {
-		return nil, err
-	}
-	if t := socketTarget(path); t != nil {
-		return nil, &forwardError{t}
-	}
-	return nil, fmt.Errorf("%s need a running server: none answers on %s (start `issuer --db %s serve`, or give --server URL)",
-		what, path+socketSuffix, shellQuote(path))
 }

@@ -807,25 +807,6 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// TestForwardedArgs: the connection flags stay with the client, wherever
-// they were written; everything else goes, in interspersed's order.
-func TestForwardedArgs(t *testing.T) {
-	app := newApp(io.Discard, io.Discard)
-	for _, tc := range []struct{ in, want string }{
-		{"issuer --db x.db tenant list", "tenant list"},
-		{"issuer tenant list --db x.db -o json", "-o json tenant list"},
-		{"issuer --db=x.db --server https://h --admin-token-file t --ca-file c -o json app show A", "-o json app show -- A"},
-		{"issuer --server=https://h tenant add --name --db", "tenant add --name --db"},
-		{"issuer apply -f seed.json", "apply -f seed.json"},
-		{"issuer", ""},
-	} {
-		got := strings.Join(forwardedArgs(app, strings.Fields(tc.in)), " ")
-		if got != tc.want {
-			t.Errorf("forwardedArgs(%q) = %q; want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // FuzzAdminRequest: the admin request decoder never panics, and what it
 // accepts keeps its promises (limits, UTF-8, no NUL) and encodes back to an
 // equal request.

@@ -26,25 +26,9 @@ type env struct {
 	lockTimeout time.Duration
 	stdin       io.Reader
 
-	// server is set when the command runs inside `issuer serve` for a
-	// client of the admin channel: its open database, clock and issuer.
-	server *serverState
-	// files holds the files the command read (apply -f FILE), by the name
-	// given: a forwarded command sends them along, and on the server they
-	// are the only files it may read.
-	files map[string][]byte
-	// cursor is set by `logs`: the newest sign-in's sequence number.
-	cursor uint64
-
-	// Files a command writes (outfile.go). outDir is, for a command sent
-	// over the admin socket, the client's working directory; collect is
-	// set for a command sent over HTTPS, whose files go back in the answer
-	// (outFiles). outputs, on a client, names the files the command line
-	// asked for: the only ones a server's answer may carry.
-	outDir   string
-	collect  bool
-	outFiles []adminFile
-	outputs  map[string]bool
+	// admin is set when the command runs inside `issuer serve` for a
+	// client of the admin channel (admin.go).
+	admin *adminRun
 }
 
 // option changes the env; tests use it to fix the clock and ids so that
@@ -117,7 +101,7 @@ EXIT CODES
 	app.Action = groupAction
 	app.OnUsageError = onUsageError
 	for _, c := range app.Commands {
-		setUsageHandlers(c, app.Name)
+		setHandlers(c, app.Name)
 	}
 	return app
 }
@@ -144,7 +128,7 @@ func version() string {
 // defaultEnv is the env of a real run.
 func defaultEnv() *env {
 	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second,
-		stdin: os.Stdin, files: map[string][]byte{}, outputs: map[string]bool{}}
+		stdin: os.Stdin}
 }
 
 // envOf returns the env newApp stored in the app.
@@ -157,17 +141,21 @@ func envOfApp(app *cli.App) *env {
 	return defaultEnv()
 }
 
-// setUsageHandlers makes every command in the tree report flag errors as
-// usage errors (exit code 2) and answer an unknown subcommand with one.
-// It also settles two things of the help every command shares: a group's
-// usage line names its COMMAND, and an update command shows no defaults,
-// because a flag left out leaves the value as it is.
-func setUsageHandlers(c *cli.Command, parent string) {
+// setHandlers makes every command in the tree report flag errors as usage
+// errors (exit code 2), answer an unknown subcommand with one, and run its
+// action where route says (route.go). It also settles two things of the
+// help every command shares: a group's usage line names its COMMAND, and an
+// update command shows no defaults, because a flag left out leaves the
+// value as it is.
+func setHandlers(c *cli.Command, parent string) {
 	if c.OnUsageError == nil {
 		c.OnUsageError = onUsageError
 	}
-	if len(c.Subcommands) > 0 && c.Action == nil {
+	switch {
+	case len(c.Subcommands) > 0 && c.Action == nil:
 		c.Action = groupAction
+	case c.Action != nil:
+		c.Action = route(c.Action)
 	}
 	if len(c.Subcommands) > 0 && c.UsageText == "" {
 		c.UsageText = parent + " " + c.Name + " COMMAND [command options] [arguments...]"
@@ -178,7 +166,7 @@ func setUsageHandlers(c *cli.Command, parent string) {
 		}
 	}
 	for _, s := range c.Subcommands {
-		setUsageHandlers(s, parent+" "+c.Name)
+		setHandlers(s, parent+" "+c.Name)
 	}
 }
 

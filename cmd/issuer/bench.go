@@ -188,6 +188,9 @@ type directory struct {
 }
 
 func benchAction(c *cli.Context) error {
+	if err := refuseInServer(c, "bench"); err != nil {
+		return err
+	}
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ EXAMPLES
    issuer app cert add --app APPID --cert daemon.pem --display-name ci`,
 		Flags: []cli.Flag{
 			appFlag("application"),
-			&cli.PathFlag{Name: "cert", Usage: "certificate `FILE` (PEM or DER)", Required: true},
+			inputFile(cli.PathFlag{Name: "cert", Usage: "certificate `FILE` (PEM or DER)", Required: true}),
 			displayNameFlag(),
 		},
 		Action: certAdd,
@@ -80,8 +80,8 @@ func certAdd(c *cli.Context) error {
 }
 
 // readCertificateFile returns the first certificate of a PEM file, or the
-// file itself when it is not PEM (a DER .cer). It reads through readInput,
-// so that a command forwarded to a server carries the client's file.
+// file itself when it is not PEM (a DER .cer): the client's file, as
+// --cert is an inputFileFlag.
 func readCertificateFile(c *cli.Context, path string) ([]byte, error) {
 	raw, err := readInput(c, path)
 	if err != nil {
@@ -150,8 +150,8 @@ EXAMPLES
    # MSAL Go: confidential.NewCredFromCert(certs, key); azidentity: NewClientCertificateCredential`,
 		Flags: []cli.Flag{
 			appFlag("application"),
-			&cli.PathFlag{Name: "out-cert", Usage: "write the certificate to `FILE`", Required: true},
-			&cli.PathFlag{Name: "out-key", Usage: "write the private key to `FILE` (mode 0600)", Required: true},
+			outputFile(cli.PathFlag{Name: "out-cert", Usage: "write the certificate to `FILE`", Required: true}),
+			outputFile(cli.PathFlag{Name: "out-key", Usage: "write the private key to `FILE` (mode 0600)", Required: true}),
 			&cli.IntFlag{Name: "days", Usage: "validity in `DAYS`", Value: 365},
 			displayNameFlag(),
 		},
@@ -169,11 +169,6 @@ func certCreate(c *cli.Context) error {
 	}
 	if certPath == keyPath {
 		return usageError("--out-cert and --out-key must name different files")
-	}
-	for _, p := range []string{certPath, keyPath} {
-		if err := declareOutput(c, p); err != nil {
-			return err
-		}
 	}
 	appID := c.String("app")
 	return withDirectory(c, func(dir *tenant.Directory) error {

@@ -419,29 +419,3 @@ func TestInterspersed(t *testing.T) {
 		})
 	}
 }
-
-func TestParseLifetime(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    time.Duration
-		wantErr bool
-	}{
-		{"90d", 90 * 24 * time.Hour, false},
-		{"8760h", 8760 * time.Hour, false},
-		{"1d12h", 36 * time.Hour, false},
-		{"30m", 30 * time.Minute, false},
-		{"0d", 0, true},
-		{"-1h", 0, true},
-		{"d", 0, true},
-		{"xd", 0, true},
-		{"10x", 0, true},
-		{"", 0, true},
-		{"99999999d", 0, true},
-	}
-	for _, tc := range tests {
-		got, err := parseLifetime(tc.in)
-		if (err != nil) != tc.wantErr || got != tc.want {
-			t.Errorf("parseLifetime(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
-		}
-	}
-}

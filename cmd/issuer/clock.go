@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // clockCommand is `issuer clock`: the running server's clock (serve
@@ -51,10 +52,7 @@ func clockShow(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	return printClock(c, st.clock)
 }
 
@@ -67,10 +65,7 @@ func clockSet(c *cli.Context) error {
 	if err != nil {
 		return usageError("clock set: %q is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)", args[0])
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	if err := st.clock.Set(t); err != nil {
 		return err
 	}
@@ -84,17 +79,14 @@ func clockAdvance(c *cli.Context) error {
 	}
 	s := strings.TrimSpace(args[0])
 	back := strings.HasPrefix(s, "-")
-	d, err := parseLifetime(strings.TrimPrefix(s, "-"))
+	d, err := tenant.ParseLifetime(strings.TrimPrefix(s, "-"))
 	if err != nil {
 		return usageError("clock advance: %v", err)
 	}
 	if back {
 		d = -d
 	}
-	st, err := needServer(c, "clock commands")
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	if err := st.clock.Advance(d); err != nil {
 		return fmt.Errorf("clock advance: %w", err)
 	}

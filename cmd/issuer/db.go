@@ -64,9 +64,6 @@ func dbBackup(c *cli.Context) error {
 		return err
 	}
 	name := args[0]
-	if err := declareOutput(c, name); err != nil {
-		return err
-	}
 	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 		var n int64
 		err := writeOutputFile(c, name, 0o600, func(w io.Writer) error {
@@ -124,10 +121,11 @@ func dbCheck(c *cli.Context) error {
 			return reportCheck(c, path, &storage.CheckError{Path: path, Problems: []string{err.Error()}})
 		}
 		return err
-	case envOf(c).server != nil:
-		// The server opens no file a client names: the client checks
-		// its own files.
-		return fmt.Errorf("db check FILE %w; it runs where the file is", errNotForwardable)
+	}
+	// The server opens no file a client names (route refuses this command
+	// there too): the client checks its own files.
+	if err := refuseInServer(c, "db check FILE"); err != nil {
+		return err
 	}
 	name := args[0]
 	db, err := storage.Open(name, storage.Options{ReadOnly: true, Timeout: envOf(c).lockTimeout})

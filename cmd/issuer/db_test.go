@@ -214,8 +214,8 @@ func TestDBLive(t *testing.T) {
 	if _, err := os.Lstat(target); !os.IsNotExist(err) {
 		t.Errorf("the server created %s for an HTTPS client (%v); it must return the file instead", target, err)
 	}
-	if res := post("db", "check", "/etc/passwd"); res.ExitCode != exitError || !strings.Contains(res.Stderr, "cannot run through the admin channel") {
-		t.Errorf("db check FILE sent to the server: exit %d %q; want 1 and a refusal", res.ExitCode, res.Stderr)
+	if res := post("db", "check", "/etc/passwd"); res.ExitCode != exitUsage || !strings.Contains(res.Stderr, "cannot run through the admin channel") {
+		t.Errorf("db check FILE sent to the server: exit %d %q; want 2 and a refusal", res.ExitCode, res.Stderr)
 	}
 }
 
@@ -272,9 +272,7 @@ func TestWriteReturnedFiles(t *testing.T) {
 		{"an existing file", []adminFile{{Name: existing, Mode: 0o600, Data: []byte("new")}}, "exists", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := defaultEnv()
-			e.outputs = map[string]bool{asked: true, asked + "2": true, existing: true}
-			err := writeReturnedFiles(e, tc.files)
+			err := writeReturnedFiles([]string{asked, asked + "2", existing}, tc.files)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("writeReturnedFiles = %v; want an error with %q", err, tc.wantErr)
 			}

@@ -192,28 +192,16 @@ func dbPath(c *cli.Context) (string, error) {
 	return abs, nil
 }
 
-// openDB opens the database named by --db, unless the command is to run on
-// a server: inside `issuer serve` (admin channel) it returns the server's
-// open database; with --server, or when a server answers on the admin
-// socket beside the database, it returns a *forwardError and run sends the
-// command there. The socket is tried first, so that a command does not wait
-// for the lock a server holds.
+// openDB returns the database the command runs on: inside `issuer serve`
+// (admin channel), the server's open database; elsewhere the file --db
+// names, which route found no server holding.
 func openDB(c *cli.Context) (*storage.DB, error) {
-	if st := envOf(c).server; st != nil {
-		return st.db, nil
-	}
-	if t, err := remoteTarget(c); t != nil || err != nil {
-		if err != nil {
-			return nil, err
-		}
-		return nil, &forwardError{t}
+	if a := envOf(c).admin; a != nil {
+		return a.server.db, nil
 	}
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
-	}
-	if t := socketTarget(path); t != nil {
-		return nil, &forwardError{t}
 	}
 	db, err := openLocalDB(c, path)
 	if errors.Is(err, storage.ErrLocked) {
@@ -261,7 +249,7 @@ func withDB(c *cli.Context, fn func(db *storage.DB, dir *tenant.Directory) error
 	if err != nil {
 		return err
 	}
-	if envOf(c).server != nil {
+	if envOf(c).admin != nil {
 		return fn(db, newDirectory(c, db)) // the server's database stays open
 	}
 	defer func() {
@@ -298,12 +286,12 @@ func (v *choice) Set(s string) error {
 
 func (v *choice) String() string { return v.value }
 
-// lifetime is a positive duration written as Go writes durations ("8760h",
-// "90m") or with a day count in front ("90d", "1d12h").
+// lifetime is a positive duration as tenant.ParseLifetime reads it, the
+// same as seed files: "8760h", "90d", "1d12h".
 type lifetime time.Duration
 
 func (v *lifetime) Set(s string) error {
-	d, err := parseLifetime(s)
+	d, err := tenant.ParseLifetime(s)
 	if err != nil {
 		return err
 	}
@@ -316,30 +304,4 @@ func (v *lifetime) String() string {
 		return ""
 	}
 	return time.Duration(*v).String()
-}
-
-// parseLifetime parses "90d", "1d12h" or any time.ParseDuration string; the
-// result must be positive.
-func parseLifetime(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var total time.Duration
-	rest := s
-	if days, after, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 100*365 {
-			return 0, fmt.Errorf("invalid duration %q (want e.g. 90d, 8760h or 1d12h)", s)
-		}
-		total, rest = time.Duration(n)*24*time.Hour, after
-	}
-	if rest != "" {
-		d, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q (want e.g. 90d, 8760h or 1d12h)", s)
-		}
-		total += d
-	}
-	if total <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: must be positive", s)
-	}
-	return total, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -57,14 +56,7 @@ func logs(c *cli.Context) error {
 	if c.Int("n") < 0 {
 		return usageError("logs: -n must not be negative")
 	}
-	st, err := needServer(c, "logs")
-	var fwd *forwardError
-	if errors.As(err, &fwd) && c.Bool("follow") {
-		return followLogs(c, fwd.target)
-	}
-	if err != nil {
-		return err
-	}
+	st := serverOf(c)
 	if c.Bool("follow") {
 		return usageError("logs: --follow is driven by the client; send the command without it, with --after")
 	}
@@ -80,7 +72,7 @@ func logs(c *cli.Context) error {
 		}
 	}
 	entries, cursor := st.iss.ReadSignIns(f)
-	envOf(c).cursor = cursor
+	envOf(c).admin.cursor = cursor
 	if len(entries) == 0 && !c.IsSet("after") && !isJSON(c) {
 		fmt.Fprintln(c.App.ErrWriter, "issuer: no token requests match")
 	}

@@ -8,10 +8,11 @@
 // with the helpers in output.go; flags.go holds the shared flags and the
 // database helpers (withDirectory, withDB).
 //
-// While `issuer serve` holds the database, openDB hands the command to the
-// server instead (admin.go, admin_client.go, admin_socket.go): the server
-// runs the same command tree in-process on its open database, so each
-// operation has one implementation whichever way it arrives.
+// While `issuer serve` holds the database, route (route.go) sends the
+// command to the server instead, before any action runs (admin.go,
+// admin_client.go, admin_socket.go): the server runs the same command tree
+// in-process on its open database, so each operation has one
+// implementation whichever way it arrives.
 package main
 
 import (
@@ -50,13 +51,12 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...option) int {
 	app := newApp(stdout, stderr, opts...)
 	err := app.RunContext(ctx, interspersed(app, args))
-	if err == nil {
+	var fe *forwardedExit
+	switch {
+	case err == nil:
 		return exitOK
-	}
-	var fwd *forwardError
-	if errors.As(err, &fwd) {
-		// The database is a server's: the command runs there, whole.
-		return forward(ctx, app, fwd.target, args, stdout, stderr)
+	case errors.As(err, &fe):
+		return fe.code // the server's output, printed already, said why
 	}
 	code := exitCode(err)
 	// Errors from package issuer already begin with "issuer: ".
@@ -73,14 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...o
 // 2 for usage errors (bad flags or arguments, or values the directory rejects
 // as invalid), 1 for anything else.
 func exitCode(err error) int {
-	var fe *forwardedExit
-	if errors.As(err, &fe) {
-		return fe.code
-	}
 	switch {
 	case errors.Is(err, storage.ErrLocked):
 		return exitLocked
-	case errors.Is(err, tenant.ErrInvalid), isUsageError(err):
+	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, errNotForwardable), isUsageError(err):
 		return exitUsage
 	}
 	var ec cli.ExitCoder

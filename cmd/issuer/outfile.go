@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 )
@@ -27,7 +28,10 @@ import (
 //     client creates them, but only those the command line named.
 //
 // Files are created exclusively (an existing file is never overwritten)
-// with their mode, synced before the command reports success.
+// with their mode, synced before the command reports success. The files are
+// named by outputFileFlags (or, for db backup, the arguments), so route
+// checks, before the command runs or is sent, that none exists, and the
+// client accepts from a server only the files they name.
 
 // maxAdminOutputBytes bounds what a command sent over HTTPS may return as
 // files, within the answer's limit (maxAdminResponseBytes, which base64
@@ -42,45 +46,65 @@ type adminFile struct {
 	Data []byte      `json:"data"`
 }
 
-// outputPath is where the file name is created here, or "" when it is
-// returned to the client instead (HTTPS).
-func (e *env) outputPath(name string) (string, error) {
-	switch {
-	case e.server == nil:
-		return name, nil
-	case e.collect:
-		return "", nil
-	case filepath.IsAbs(name):
-		return name, nil
-	case e.outDir == "":
-		return "", fmt.Errorf("%s: a relative file name, and the client did not send its working directory", name)
+// outputFileFlag is a flag naming a file the command writes.
+type outputFileFlag struct{ cli.PathFlag }
+
+func outputFile(f cli.PathFlag) *outputFileFlag { return &outputFileFlag{f} }
+
+// outputFiles returns the names of the files the command line asks the
+// command to write: the values of its outputFileFlags, and its arguments
+// when its placement says they name files (db backup FILE).
+func outputFiles(c *cli.Context, p placement) []string {
+	var names []string
+	for _, f := range c.Command.Flags {
+		if _, ok := f.(*outputFileFlag); ok && c.IsSet(f.Names()[0]) {
+			names = append(names, c.Path(f.Names()[0]))
+		}
 	}
-	return filepath.Join(e.outDir, name), nil
+	if p.outputArgs {
+		names = append(names, c.Args().Slice()...)
+	}
+	return names
 }
 
-// declareOutput checks, before the command does anything, that the file it
-// will write does not exist, and on a client records the name as one a
-// server's answer may carry.
-func declareOutput(c *cli.Context, name string) error {
-	if name == "" {
-		return usageError("an output file name is empty")
-	}
+// checkOutputs checks, before the command does anything, that none of the
+// files it will write exists where it would be created.
+func checkOutputs(c *cli.Context, names []string) error {
 	e := envOf(c)
-	path, err := e.outputPath(name)
-	if err != nil {
-		return err
-	}
-	if path != "" {
+	for _, name := range names {
+		if name == "" {
+			return usageError("an output file name is empty")
+		}
+		path, err := e.outputPath(name)
+		if err != nil {
+			return err
+		}
+		if path == "" {
+			continue // returned to the client, which checked it
+		}
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("%s already exists; not overwriting it", name)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	if e.server == nil {
-		e.outputs[name] = true
-	}
 	return nil
+}
+
+// outputPath is where the file name is created here, or "" when it is
+// returned to the client instead (HTTPS).
+func (e *env) outputPath(name string) (string, error) {
+	switch a := e.admin; {
+	case a == nil:
+		return name, nil
+	case a.collect:
+		return "", nil
+	case filepath.IsAbs(name):
+		return name, nil
+	case a.dir == "":
+		return "", fmt.Errorf("%s: a relative file name, and the client did not send its working directory", name)
+	}
+	return filepath.Join(e.admin.dir, name), nil
 }
 
 // writeOutputFile creates the file name with mode from what write writes:
@@ -95,14 +119,14 @@ func writeOutputFile(c *cli.Context, name string, mode fs.FileMode, write func(i
 		return createFile(path, mode, write)
 	}
 	used := 0
-	for _, f := range e.outFiles {
+	for _, f := range e.admin.outFiles {
 		used += len(f.Data)
 	}
 	buf := &cappedBuffer{max: maxAdminOutputBytes - used}
 	if err := write(buf); err != nil {
 		return err
 	}
-	e.outFiles = append(e.outFiles, adminFile{Name: name, Mode: mode, Data: buf.Bytes()})
+	e.admin.outFiles = append(e.admin.outFiles, adminFile{Name: name, Mode: mode, Data: buf.Bytes()})
 	return nil
 }
 
@@ -186,11 +210,11 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 // writeReturnedFiles creates, on the client, the files a server returned
-// with a command sent over HTTPS. Only files the command line named are
-// accepted: a server cannot make the client write elsewhere.
-func writeReturnedFiles(e *env, files []adminFile) error {
+// with a command sent over HTTPS. Only files the command line named
+// (outputs) are accepted: a server cannot make the client write elsewhere.
+func writeReturnedFiles(outputs []string, files []adminFile) error {
 	for _, f := range files {
-		if !e.outputs[f.Name] {
+		if !slices.Contains(outputs, f.Name) {
 			return fmt.Errorf("the server returned a file %q the command did not name; nothing was written", f.Name)
 		}
 	}

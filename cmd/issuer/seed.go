@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -12,9 +10,6 @@ import (
 	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/tenant"
 )
-
-// maxInputBytes bounds a file a command reads (a seed).
-const maxInputBytes = 16 << 20
 
 // applyCommand is `issuer apply -f FILE`: a seed file, applied by natural
 // key (seed.Apply).
@@ -34,7 +29,7 @@ EXAMPLES
    issuer apply -f testdata/seed/example.json
    issuer export --tenant contoso.onmicrosoft.com > contoso.json && issuer --db other.db apply -f contoso.json`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "seed `FILE` (JSON; - for standard input)", Required: true},
+			inputFile(cli.PathFlag{Name: "file", Aliases: []string{"f"}, Usage: "seed `FILE` (JSON; - for standard input)", Required: true}),
 		},
 		Action: applySeed,
 	}
@@ -44,7 +39,7 @@ func applySeed(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	name := c.String("file")
+	name := c.Path("file")
 	data, err := readInput(c, name)
 	if err != nil {
 		return err
@@ -71,39 +66,6 @@ func applySeed(c *cli.Context) error {
 		}
 		return printTable(c, nil, []string{"KIND", "CREATED", "UPDATED", "UNCHANGED"}, rows)
 	})
-}
-
-// readInput reads a file a command takes, or standard input for "-". On a
-// client the content is kept in the env, to go with the command if it is
-// forwarded; on the server only what the client sent may be read, never
-// the server's own files.
-func readInput(c *cli.Context, name string) ([]byte, error) {
-	e := envOf(c)
-	if e.server != nil {
-		data, ok := e.files[name]
-		if !ok {
-			return nil, fmt.Errorf("%s: the client did not send this file", name)
-		}
-		return data, nil
-	}
-	var r io.Reader = e.stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > maxInputBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxInputBytes)
-	}
-	e.files[name] = data
-	return data, nil
 }
 
 // exportCommand is `issuer export`: the directory as a seed file.

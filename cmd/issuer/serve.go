@@ -20,7 +20,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/storage"
@@ -101,7 +100,7 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION`", DefaultText: "never", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
 			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
-			&cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}},
+			inputFile(cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}}),
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
 				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
 				EnvVars: []string{"ISSUER_CLOCK"}},
@@ -238,23 +237,24 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 }
 
 // serveConfig builds the issuer's Config; it is the only place where the
-// server's settings come from flags.
-func serveConfig(o serveOptions, baseURL string, db *storage.DB, dir *tenant.Directory, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
+// server's settings come from flags. NewID and Random stay the defaults
+// (random GUIDs, crypto/rand) even where a test fixes the env's: admin
+// commands run in the server take theirs from the env (serverState), one
+// at a time, and what they print must not depend on how many token
+// requests the server answered meanwhile (each takes trace and token ids),
+// while the server's goroutines need a random source safe for concurrent
+// use, which a test's seeded generator is not.
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
 	return issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
 		EntraIssuers:         o.entraIssuers,
-		Directory:            dir,
-		Grants:               db,
-		Keys:                 db,
+		Clock:                clock,
 		Logger:               logger,
 		TokenLifetime:        o.tokenLifetime,
 		UserTokenLifetime:    o.userLifetime,
 		FederationRoots:      roots,
-		RefreshTokens:        db,
 		RefreshTokenLifetime: o.refreshLife,
-		Clock:                clock,
-		Ready:                db.Ping,
 		Signer:               signer,
 		TokenConcurrency:     o.tokenConc,
 	}
@@ -286,8 +286,8 @@ func serve(c *cli.Context) (err error) {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
-	if envOf(c).server != nil {
-		return fmt.Errorf("serve %w", errNotForwardable)
+	if err := refuseInServer(c, "serve"); err != nil {
+		return err
 	}
 	o, err := serveOptionsFrom(c)
 	if err != nil {
@@ -353,8 +353,9 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveDB serves on ln with the database open: it applies the seed,
-// opens the admin socket, prints the ready line, and on cancellation stops
+// serveDB serves on ln with the database open: it assembles the server,
+// applies the seed, opens the admin socket, prints the ready line, and on
+// cancellation stops
 // taking admin commands, then lets requests in flight finish.
 func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, doc seed.Document, signer issuer.SignerBackend, logger *slog.Logger) error {
 	ctx := c.Context
@@ -362,16 +363,6 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	clock, err := issuer.NewClock(o.clock, e.now)
 	if err != nil {
 		return err
-	}
-	dir := tenant.NewDirectory(db, tenant.WithClock(clock.Now), tenant.WithIDs(e.newID), tenant.WithRandom(e.random))
-	if o.seed != "" {
-		m := consent.NewManager(dir, db, consent.WithClock(clock.Now), consent.WithIDs(e.newID))
-		res, err := seed.Apply(ctx, dir, m, doc)
-		if err != nil {
-			return err
-		}
-		tot := res.Total()
-		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
 	}
 	baseURL := o.publicURL(ln.Addr())
 	listenURL := o.scheme() + "://" + ln.Addr().String()
@@ -384,9 +375,19 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(ctx, serveConfig(o, baseURL, db, dir, clock, logger, roots, signer))
+	iss, err := issuer.New(ctx, db, serveConfig(o, baseURL, clock, logger, roots, signer))
 	if err != nil {
 		return err
+	}
+	// The seed goes in before the server takes its first request.
+	dir := iss.Directory()
+	if o.seed != "" {
+		res, err := seed.Apply(ctx, dir, iss.Consent(), doc)
+		if err != nil {
+			return err
+		}
+		tot := res.Total()
+		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
 	}
 	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 		return err

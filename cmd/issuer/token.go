@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 
@@ -111,7 +109,7 @@ func tokenUser(c *cli.Context) error {
 			return usageError("--base-url %q: want https://host[:port], with no path", v)
 		}
 	}
-	return withDB(c, func(db *storage.DB, dir *tenant.Directory) error {
+	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 		pub, err := lastServed(c.Context, db)
 		if err != nil {
 			return err
@@ -122,10 +120,17 @@ func tokenUser(c *cli.Context) error {
 		if c.IsSet("entra-issuers") {
 			pub.EntraIssuers = c.Bool("entra-issuers")
 		}
+		// The server `issuer serve` would assemble, on this command's
+		// clock (the server's, when the command runs in one), IDs and
+		// random source.
 		e := envOf(c)
-		iss, err := issuer.New(c.Context, issuer.Config{
+		clock, err := issuer.NewClock(issuer.ClockReal, e.now)
+		if err != nil {
+			return err
+		}
+		iss, err := issuer.New(c.Context, db, issuer.Config{
 			BaseURL: pub.BaseURL, AllowHTTP: strings.HasPrefix(pub.BaseURL, "http://"), EntraIssuers: pub.EntraIssuers,
-			Directory: dir, Grants: db, Keys: db, Now: e.now, NewID: e.newID, LifetimeDraw: drawFrom(e.random),
+			Clock: clock, NewID: e.newID, Random: e.random,
 		})
 		if err != nil {
 			return err
@@ -146,17 +151,4 @@ func tokenUser(c *cli.Context) error {
 		_, err = fmt.Fprintln(c.App.Writer, tok)
 		return err
 	})
-}
-
-// drawFrom turns a random source into the issuer's lifetime draw (a
-// uniform number in [0, n)), so that the lifetimes of user tokens come
-// from the same injected source as everything else the command draws.
-func drawFrom(r io.Reader) func(int64) int64 {
-	return func(n int64) int64 {
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0 // crypto/rand does not fail; a test source cannot run dry
-		}
-		return int64(binary.BigEndian.Uint64(b[:]) % uint64(n))
-	}
 }

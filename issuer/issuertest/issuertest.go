@@ -65,6 +65,7 @@ type options struct {
 	keys     []tenant.SigningKey
 	seeds    []seedSource
 	configFn []func(*issuer.Config)
+	wraps    []func(issuer.Backend) issuer.Backend
 	signer   string // a --signer name; empty: $ISSUER_TEST_SIGNER, else go
 	limits   issuer.HTTPLimits
 }
@@ -108,9 +109,18 @@ func SigningKey(k tenant.SigningKey) Option {
 }
 
 // WithConfig lets the test change the issuer's Config after the defaults are
-// filled (BaseURL, stores, clock, IDs) and before the server starts.
+// filled (BaseURL, clock, IDs, federation roots) and before the server
+// starts; the clock and IDs it leaves are also those of Directory and
+// Consent.
 func WithConfig(f func(*issuer.Config)) Option {
 	return func(o *options) { o.configFn = append(o.configFn, f) }
+}
+
+// WrapBackend puts a layer of the test's between the server and its
+// database (a store that fails or panics on some calls, to test how the
+// server answers a broken store). DB stays the database itself.
+func WrapBackend(wrap func(issuer.Backend) issuer.Backend) Option {
+	return func(o *options) { o.wraps = append(o.wraps, wrap) }
 }
 
 // Signer picks the RS256 backend by its `serve --signer` name: "go",
@@ -180,19 +190,8 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	if o.ids {
 		newID, draw = counterIDs(), seededDraw()
 	}
-	s.Directory = tenant.NewDirectory(db, tenant.WithClock(s.clock.Now), tenant.WithIDs(newID))
-	s.Consent = consent.NewManager(s.Directory, db, consent.WithClock(s.clock.Now), consent.WithIDs(newID))
-	for _, src := range o.seeds {
-		doc := src.value
-		if src.path != "" {
-			if doc, err = seed.Load(src.path); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := seed.Apply(ctx, s.Directory, s.Consent, doc); err != nil {
-			return nil, err
-		}
-	}
+	// Fixed keys go in before New, which creates a key only when the
+	// store has no active one.
 	for _, k := range o.keys {
 		if err := db.AddSigningKey(ctx, k); err != nil {
 			return nil, fmt.Errorf("issuertest: storing signing key: %w", err)
@@ -217,16 +216,10 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	roots.AppendCertsFromPEM(caPEM)
 	cfg := issuer.Config{
 		BaseURL:         s.URL,
-		Directory:       s.Directory,
-		Grants:          db,
-		Keys:            db,
-		Now:             s.clock.Now,
+		Clock:           s.clock,
 		NewID:           newID,
 		LifetimeDraw:    draw,
 		FederationRoots: roots,
-		RefreshTokens:   db,
-		Clock:           s.clock,
-		Ready:           db.Ping,
 	}
 	if o.signer == "" {
 		o.signer = os.Getenv("ISSUER_TEST_SIGNER")
@@ -239,8 +232,27 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	for _, f := range o.configFn {
 		f(&cfg)
 	}
-	if s.Issuer, err = issuer.New(ctx, cfg); err != nil {
+	// The server is assembled as `issuer serve` assembles it: New builds
+	// the directory and the consent manager the helpers use, on the
+	// server's clock, IDs and random source.
+	var backend issuer.Backend = db
+	for _, wrap := range o.wraps {
+		backend = wrap(backend)
+	}
+	if s.Issuer, err = issuer.New(ctx, backend, cfg); err != nil {
 		return nil, err
+	}
+	s.Directory, s.Consent, s.clock = s.Issuer.Directory(), s.Issuer.Consent(), s.Issuer.Clock()
+	for _, src := range o.seeds {
+		doc := src.value
+		if src.path != "" {
+			if doc, err = seed.Load(src.path); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := seed.Apply(ctx, s.Directory, s.Consent, doc); err != nil {
+			return nil, err
+		}
 	}
 	// The http.Server is built as `issuer serve` builds it, so that tests
 	// meet its timeouts and header limit.

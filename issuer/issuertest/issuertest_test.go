@@ -53,8 +53,8 @@ func TestServer(t *testing.T) {
 		t.Errorf("Now() = %v; want %v", got, start)
 	}
 	s.Advance(90 * time.Minute)
-	if got := cfg.Now(); !got.Equal(start.Add(90 * time.Minute)) {
-		t.Errorf("Config.Now() after Advance = %v; want %v", got, start.Add(90*time.Minute))
+	if got := cfg.Clock.Now(); !got.Equal(start.Add(90 * time.Minute)) {
+		t.Errorf("Config.Clock.Now() after Advance = %v; want %v", got, start.Add(90*time.Minute))
 	}
 	if a, b := cfg.NewID(), cfg.NewID(); a >= b || !strings.HasPrefix(a, "00000000-0000-4000-8000-") {
 		t.Errorf("NewID() = %q, %q; want counting GUIDs", a, b)
