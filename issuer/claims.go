@@ -29,6 +29,7 @@ type accessClaimsV1 struct {
 	AppID    string   `json:"appid"`
 	AppIDACR string   `json:"appidacr"`
 	IDP      string   `json:"idp"`
+	Idtyp    string   `json:"idtyp,omitempty"`
 	OID      string   `json:"oid"`
 	RH       string   `json:"rh"`
 	Roles    []string `json:"roles,omitempty"`
@@ -39,8 +40,8 @@ type accessClaimsV1 struct {
 }
 
 // accessClaimsV2 is an app-only v2.0 access token, in Entra's order. idtyp
-// is absent: Entra sends it only when the resource configured that optional
-// claim.
+// ("app") is sent only when the resource configured that optional claim,
+// as Entra does; APIs read it to tell app-only tokens from user tokens.
 type accessClaimsV2 struct {
 	Aud    string   `json:"aud"`
 	Iss    string   `json:"iss"`
@@ -50,6 +51,7 @@ type accessClaimsV2 struct {
 	AIO    string   `json:"aio"`
 	AZP    string   `json:"azp"`
 	AZPACR string   `json:"azpacr"`
+	Idtyp  string   `json:"idtyp,omitempty"`
 	OID    string   `json:"oid"`
 	RH     string   `json:"rh"`
 	Roles  []string `json:"roles,omitempty"`
@@ -70,6 +72,7 @@ type appToken struct {
 	ResourceName  string    // v1 aud: the resource identifier as requested
 	Roles         []string  // app roles assigned to the client on the resource
 	ACR           string    // appidacr / azpacr
+	Idtyp         string    // "app" when the resource asks for the optional claim idtyp
 	Issued        time.Time // the request time
 	Lifetime      time.Duration
 	ID            string // a GUID; uti and aio derive from it
@@ -92,7 +95,7 @@ func (t appToken) claimsV1(iss string) accessClaimsV1 {
 	iat, exp := t.times()
 	return accessClaimsV1{
 		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss,
+		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0",
 	}
@@ -103,7 +106,7 @@ func (t appToken) claimsV2(iss string) accessClaimsV2 {
 	iat, exp := t.times()
 	return accessClaimsV2{
 		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR,
+		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
 	}

@@ -47,7 +47,8 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 	if r.scope.has("openid") {
 		if out.idToken, err = s.signIDToken(r.endpoint, idToken{
 			TenantID: r.creq.Tenant.ID, ClientAppID: r.creq.ClientApp.AppID, User: user,
-			Issued: c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
+			Optional: optionalUserClaims(r.creq.ClientApp, tenant.TokenTypeID, r.endpoint, user),
+			Issued:   c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
 		}); err != nil {
 			return issued{}, err
 		}
@@ -87,6 +88,7 @@ func (s *Server) decideAndSign(ctx context.Context, now time.Time, creq *consent
 		Roles:         dec.Roles,
 		Scopes:        dec.Scopes,
 		ACR:           acr,
+		Optional:      optionalUserClaims(creq.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *creq.User),
 		Issued:        now,
 		Lifetime:      s.cfg.userTokenLifetime(),
 		ID:            s.cfg.NewID(),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // clientCredentials implements RFC 6749 §4.4 the way Entra does
@@ -55,6 +56,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 		ResourceName:  creq.ResourceName,
 		Roles:         dec.Roles,
 		ACR:           acr,
+		Idtyp:         appIdtyp(creq.ResourceApp),
 		Issued:        c.now,
 		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
 		ID:            s.cfg.NewID(),
@@ -99,4 +101,13 @@ func (s *Server) sign(t appToken) (issued, error) {
 		token: token, lifetime: int64(t.Lifetime / time.Second),
 		notBefore: iat, expiresOn: exp, resource: t.ResourceName,
 	}, nil
+}
+
+// appIdtyp is idtyp of an app-only token: "app" when the resource asks for
+// that optional claim in its access tokens.
+func appIdtyp(resource *tenant.Application) string {
+	if resource != nil && resource.OptionalClaim(tenant.TokenTypeAccess, "idtyp") {
+		return "app"
+	}
+	return ""
 }
