@@ -4,8 +4,9 @@
 // issuer.Backend documents: every method, the not-found / exists / invalid
 // errors, cascading deletes, the uniqueness of domains, appIds, identifier
 // URIs and user principal names, refresh-token rotation under concurrent
-// redemption (exactly one winner), atomicity of failed writes, and
-// read-after-write across goroutines.
+// redemption (exactly one winner), atomicity of failed writes,
+// read-after-write across goroutines, and the read view consent.Resolve
+// reads a token request's facts from (one snapshot).
 //
 // It tests behaviour through the interface only. What is particular to one
 // store (bbolt's file layout, migrations, damaged files) stays in that
@@ -67,6 +68,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ReadAfterWrite", testReadAfterWrite},
+		{"View", testView},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

@@ -48,22 +48,23 @@ type Denial struct {
 
 func (d *Denial) Error() string { return fmt.Sprintf("%s: %s", d.Reason, d.Detail) }
 
-// deny builds a Denial with the request's names filled in.
-func (req Request) deny(r Reason, format string, args ...any) *Denial {
+// deny builds a Denial with the names of the request and its facts filled
+// in.
+func deny(req Request, f Facts, r Reason, format string, args ...any) *Denial {
 	d := &Denial{
 		Reason: r, Detail: fmt.Sprintf(format, args...),
-		TenantID: req.Tenant.ID, TenantName: req.Tenant.DisplayName,
+		TenantID: f.Tenant.ID, TenantName: f.Tenant.DisplayName,
 		ClientAppID: req.ClientAppID, ResourceName: req.ResourceName,
 	}
-	if req.ClientApp != nil {
-		d.ClientName = req.ClientApp.DisplayName
+	if f.ClientApp != nil {
+		d.ClientName = f.ClientApp.DisplayName
 	}
-	if req.ResourceApp != nil {
-		d.ResourceAppID = req.ResourceApp.AppID
-		d.ResourceDisplay = req.ResourceApp.DisplayName
+	if f.ResourceApp != nil {
+		d.ResourceAppID = f.ResourceApp.AppID
+		d.ResourceDisplay = f.ResourceApp.DisplayName
 	}
-	if req.User != nil {
-		d.UserPrincipal = req.User.UserPrincipalName
+	if f.User != nil {
+		d.UserPrincipal = f.User.UserPrincipalName
 	}
 	return d
 }

@@ -7,9 +7,23 @@
 // every user (AllPrincipals, admin consent) or for one (Principal, user
 // consent).
 //
-// Every rule that can refuse a token lives in Engine.Decide, so the token
-// endpoint and `issuer explain` give the same answer. Refusals are *Denial
-// values with a Reason; package issuer maps each Reason to its AADSTS code.
+// A token request is judged in two steps, the same for every grant,
+// `issuer token user` and `issuer explain`:
+//
+//   - Resolve reads what a Request names (tenant, client application and
+//     service principal, resource application and service principal, user,
+//     and the assignments and grants that apply) in one view of the store
+//     (Viewer: one read transaction), so the Facts are the state of one
+//     instant;
+//   - Decide judges the Request on those Facts with no I/O: every rule
+//     that can refuse a token lives there (CheckClient holds the client's,
+//     which the token endpoint applies before it authenticates the
+//     client). Its table tests need no database.
+//
+// Explain runs the two steps and describes the very Facts it judged, so
+// the token endpoint and `issuer explain` give the same answer by
+// construction. Refusals are *Denial values with a Reason; package issuer
+// maps each Reason to its AADSTS code.
 //
 // Seed files, which describe directory state and grants declaratively, are
 // package seed's; they reach grants through Manager's operations

@@ -1,7 +1,6 @@
 package consent
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,29 +25,6 @@ const (
 // Delegated reports whether the flow acts for a user.
 func (f Flow) Delegated() bool { return f != FlowClientCredentials }
 
-// Request is a token request after resolution: the directory objects it names.
-// Pointers are nil where the object does not exist in the tenant.
-type Request struct {
-	Flow   Flow
-	Tenant tenant.Tenant
-
-	ClientAppID string              // as presented
-	ClientApp   *tenant.Application // nil: no such application anywhere
-	ClientSP    *tenant.ServicePrincipal
-
-	ResourceName string // as requested (identifier URI or appId)
-	ResourceApp  *tenant.Application
-	ResourceSP   *tenant.ServicePrincipal
-
-	User *tenant.User // delegated flows
-
-	// Scopes are the requested delegated scope values, without the resource
-	// prefix. Default is set for /.default (and v1 resource=), which asks
-	// for everything already granted.
-	Scopes  []string
-	Default bool
-}
-
 // Decision is what a successful request is issued.
 type Decision struct {
 	TokenVersion int      `json:"tokenVersion"`
@@ -57,80 +33,71 @@ type Decision struct {
 	Scopes []string `json:"scp,omitempty"`
 }
 
-// Engine decides token requests. It reads grants and assignments from its
-// store on every call and caches nothing, so a revoke committed before a
-// request starts is honoured by that request.
-type Engine struct{ store Store }
-
-// NewEngine returns an Engine reading grants from s.
-func NewEngine(s Store) *Engine { return &Engine{store: s} }
-
 // CheckClient applies the rules about the client alone. The token endpoint
 // runs it before authenticating the client, as Entra answers AADSTS700016
-// before it looks at the secret; a client registered in the tenant but
-// without its service principal there (ReasonClientNoServicePrincipal) is
-// the exception the token endpoint defers until the credential was checked
-// (see issuer's Server.client).
-func CheckClient(req Request) *Denial {
+// before it looks at the secret; Decide runs it first too. A client
+// registered in the tenant but without its service principal there
+// (ReasonClientNoServicePrincipal) is the exception the token endpoint
+// defers until the credential was checked (see issuer's Server.client).
+func CheckClient(req Request, f Facts) *Denial {
 	switch {
-	case req.ClientApp == nil:
-		return req.deny(ReasonClientNotFound, "no application has appId %s", req.ClientAppID)
-	case req.ClientSP == nil && req.ClientApp.HomeTenantID != req.Tenant.ID && !req.ClientApp.IsMultiTenant():
-		return req.deny(ReasonClientNotFound,
+	case f.ClientApp == nil:
+		return deny(req, f, ReasonClientNotFound, "no application has appId %s", req.ClientAppID)
+	case f.ClientSP == nil && f.ClientApp.HomeTenantID != f.Tenant.ID && !f.ClientApp.IsMultiTenant():
+		return deny(req, f, ReasonClientNotFound,
 			"application %s (%s) is single-tenant, homed in tenant %s; it cannot be used in tenant %s",
-			req.ClientApp.AppID, req.ClientApp.DisplayName, req.ClientApp.HomeTenantID, req.Tenant.ID)
-	case req.ClientSP == nil && req.ClientApp.HomeTenantID == req.Tenant.ID:
-		return req.deny(ReasonClientNoServicePrincipal,
+			f.ClientApp.AppID, f.ClientApp.DisplayName, f.ClientApp.HomeTenantID, f.Tenant.ID)
+	case f.ClientSP == nil && f.ClientApp.HomeTenantID == f.Tenant.ID:
+		return deny(req, f, ReasonClientNoServicePrincipal,
 			"application %s (%s) is registered in tenant %s but has no service principal there: create one (issuer sp add)",
-			req.ClientApp.AppID, req.ClientApp.DisplayName, req.Tenant.ID)
-	case req.ClientSP == nil:
-		return req.deny(ReasonClientNotFound,
+			f.ClientApp.AppID, f.ClientApp.DisplayName, f.Tenant.ID)
+	case f.ClientSP == nil:
+		return deny(req, f, ReasonClientNotFound,
 			"application %s (%s) has no service principal in tenant %s: an administrator of the tenant must consent to it first",
-			req.ClientApp.AppID, req.ClientApp.DisplayName, req.Tenant.ID)
-	case !req.ClientSP.AccountEnabled:
-		return req.deny(ReasonClientDisabled, "the service principal %s of application %s in tenant %s has accountEnabled=false",
-			req.ClientSP.ID, req.ClientApp.AppID, req.Tenant.ID)
+			f.ClientApp.AppID, f.ClientApp.DisplayName, f.Tenant.ID)
+	case !f.ClientSP.AccountEnabled:
+		return deny(req, f, ReasonClientDisabled, "the service principal %s of application %s in tenant %s has accountEnabled=false",
+			f.ClientSP.ID, f.ClientApp.AppID, f.Tenant.ID)
 	}
 	return nil
 }
 
-// Decide returns the roles and scopes to issue, or a *Denial naming the rule
-// that refuses the request. Any other error is a store failure.
-func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
-	if d := CheckClient(req); d != nil {
+// Decide judges req on the facts Resolve read for it: the roles and scopes
+// to issue, or a *Denial naming the rule that refuses the request. It does
+// no I/O, so the token endpoint and `issuer explain`, which both call
+// Resolve then Decide, give the same answer for the same state. Any other
+// error is a caller's mistake (a delegated flow without a user).
+func Decide(req Request, f Facts) (Decision, error) {
+	if d := CheckClient(req, f); d != nil {
 		return Decision{}, d
 	}
 	switch {
-	case req.ResourceSP == nil || req.ResourceApp == nil:
-		return Decision{}, req.deny(ReasonResourceNotFound,
-			"no application named %q has a service principal in tenant %s", req.ResourceName, req.Tenant.ID)
-	case !req.ResourceSP.AccountEnabled:
-		return Decision{}, req.deny(ReasonResourceDisabled,
+	case f.ResourceSP == nil || f.ResourceApp == nil:
+		return Decision{}, deny(req, f, ReasonResourceNotFound,
+			"no application named %q has a service principal in tenant %s", req.ResourceName, f.Tenant.ID)
+	case !f.ResourceSP.AccountEnabled:
+		return Decision{}, deny(req, f, ReasonResourceDisabled,
 			"the service principal %s of resource %s in tenant %s has accountEnabled=false",
-			req.ResourceSP.ID, req.ResourceApp.AppID, req.Tenant.ID)
+			f.ResourceSP.ID, f.ResourceApp.AppID, f.Tenant.ID)
 	}
 	if !req.Flow.Delegated() {
-		return e.decideAppOnly(ctx, req)
+		return decideAppOnly(req, f)
 	}
-	return e.decideDelegated(ctx, req)
+	return decideDelegated(req, f)
 }
 
 // decideAppOnly: roles are the resource's enabled Application roles assigned
 // to the client's service principal. With none, Entra still issues a token
 // without roles, unless the resource requires assignment (AADSTS501051).
-func (e *Engine) decideAppOnly(ctx context.Context, req Request) (Decision, error) {
-	as, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.ClientSP.ID, req.ResourceSP.ID)
-	if err != nil {
-		return Decision{}, fmt.Errorf("reading app role assignments: %w", err)
-	}
-	if len(as) == 0 && req.ResourceSP.AppRoleAssignmentRequired {
-		return Decision{}, req.deny(ReasonClientNotAssigned,
+func decideAppOnly(req Request, f Facts) (Decision, error) {
+	if len(f.ClientAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
+		return Decision{}, deny(req, f, ReasonClientNotAssigned,
 			"resource %s requires assignment (appRoleAssignmentRequired=true on its service principal %s) and client service principal %s holds no app role assignment on it",
-			req.ResourceApp.AppID, req.ResourceSP.ID, req.ClientSP.ID)
+			f.ResourceApp.AppID, f.ResourceSP.ID, f.ClientSP.ID)
 	}
 	return Decision{
-		TokenVersion: req.ResourceApp.TokenVersion(),
-		Roles:        roleValues(*req.ResourceApp, as, tenant.MemberTypeApplication),
+		TokenVersion: f.ResourceApp.TokenVersion(),
+		Roles:        roleValues(*f.ResourceApp, f.ClientAssignments, tenant.MemberTypeApplication),
 	}, nil
 }
 
@@ -138,37 +105,33 @@ func (e *Engine) decideAppOnly(ctx context.Context, req Request) (Decision, erro
 // requested scope must be exposed by the resource and granted to the client,
 // for all users by an administrator or for this user by the user; /.default
 // asks for everything granted.
-func (e *Engine) decideDelegated(ctx context.Context, req Request) (Decision, error) {
-	if req.User == nil {
+func decideDelegated(req Request, f Facts) (Decision, error) {
+	if f.User == nil {
 		return Decision{}, fmt.Errorf("consent: delegated flow %s without a user", req.Flow)
 	}
-	if !req.User.AccountEnabled {
-		return Decision{}, req.deny(ReasonUserDisabled, "user %s has accountEnabled=false", req.User.UserPrincipalName)
+	if !f.User.AccountEnabled {
+		return Decision{}, deny(req, f, ReasonUserDisabled, "user %s has accountEnabled=false", f.User.UserPrincipalName)
 	}
 	var unknown []string
 	for _, s := range req.Scopes {
-		if ps, ok := req.ResourceApp.ScopeByValue(s); !ok || !ps.IsEnabled {
+		if ps, ok := f.ResourceApp.ScopeByValue(s); !ok || !ps.IsEnabled {
 			unknown = append(unknown, s)
 		}
 	}
 	if len(unknown) > 0 {
-		d := req.deny(ReasonScopeNotFound, "resource %s (%s) exposes no enabled scope %s",
-			req.ResourceApp.AppID, req.ResourceApp.DisplayName, strings.Join(unknown, " "))
+		d := deny(req, f, ReasonScopeNotFound, "resource %s (%s) exposes no enabled scope %s",
+			f.ResourceApp.AppID, f.ResourceApp.DisplayName, strings.Join(unknown, " "))
 		d.Scopes = unknown
 		return Decision{}, d
 	}
-	grants, err := e.store.PermissionGrantsOf(ctx, req.Tenant.ID, req.ClientSP.ID, req.ResourceSP.ID)
-	if err != nil {
-		return Decision{}, fmt.Errorf("reading permission grants: %w", err)
-	}
-	granted := grantedScopes(*req.ResourceApp, grants, req.User.ID)
+	granted := grantedScopes(*f.ResourceApp, f.Grants, f.User.ID)
 	var scp []string
 	if req.Default {
 		scp = granted
 		if len(scp) == 0 {
-			return Decision{}, req.deny(ReasonConsentRequired,
+			return Decision{}, deny(req, f, ReasonConsentRequired,
 				"no permission grant gives client %s any scope of resource %s for user %s",
-				req.ClientApp.AppID, req.ResourceApp.AppID, req.User.UserPrincipalName)
+				f.ClientApp.AppID, f.ResourceApp.AppID, f.User.UserPrincipalName)
 		}
 	} else {
 		var missing []string
@@ -180,46 +143,41 @@ func (e *Engine) decideDelegated(ctx context.Context, req Request) (Decision, er
 			}
 		}
 		if len(missing) > 0 {
-			d := req.deny(ReasonConsentRequired,
+			d := deny(req, f, ReasonConsentRequired,
 				"no admin (AllPrincipals) grant and no grant of user %s gives client %s the scope(s) %s of resource %s",
-				req.User.UserPrincipalName, req.ClientApp.AppID, strings.Join(missing, " "), req.ResourceApp.AppID)
+				f.User.UserPrincipalName, f.ClientApp.AppID, strings.Join(missing, " "), f.ResourceApp.AppID)
 			d.Scopes = missing
 			return Decision{}, d
 		}
 	}
-	as, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.User.ID, req.ResourceSP.ID)
-	if err != nil {
-		return Decision{}, fmt.Errorf("reading app role assignments: %w", err)
-	}
 	// Entra refuses an unassigned user with AADSTS50105 when the
 	// application requires assignment. We enforce it on the resource (the
 	// issue's OBO rule) and, for sign-ins to the client itself, on the client.
-	if len(as) == 0 && req.ResourceSP.AppRoleAssignmentRequired {
-		d := req.deny(ReasonUserNotAssigned,
+	if len(f.UserAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
+		d := deny(req, f, ReasonUserNotAssigned,
 			"resource %s requires assignment and user %s holds no app role assignment on it",
-			req.ResourceApp.AppID, req.User.UserPrincipalName)
-		d.AssignmentAppID, d.AssignmentAppName = req.ResourceApp.AppID, req.ResourceApp.DisplayName
+			f.ResourceApp.AppID, f.User.UserPrincipalName)
+		d.AssignmentAppID, d.AssignmentAppName = f.ResourceApp.AppID, f.ResourceApp.DisplayName
 		return Decision{}, d
 	}
-	if (req.Flow == FlowPassword || req.Flow == FlowInteractive) && req.ClientSP.AppRoleAssignmentRequired {
-		own, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.User.ID, req.ClientSP.ID)
-		if err != nil {
-			return Decision{}, fmt.Errorf("reading app role assignments: %w", err)
-		}
-		if len(own) == 0 {
-			d := req.deny(ReasonUserNotAssigned,
-				"client %s requires assignment and user %s holds no app role assignment on it",
-				req.ClientApp.AppID, req.User.UserPrincipalName)
-			d.AssignmentAppID, d.AssignmentAppName = req.ClientApp.AppID, req.ClientApp.DisplayName
-			return Decision{}, d
-		}
+	if req.Flow.signsInToClient() && f.ClientSP.AppRoleAssignmentRequired && len(f.UserClientAssignments) == 0 {
+		d := deny(req, f, ReasonUserNotAssigned,
+			"client %s requires assignment and user %s holds no app role assignment on it",
+			f.ClientApp.AppID, f.User.UserPrincipalName)
+		d.AssignmentAppID, d.AssignmentAppName = f.ClientApp.AppID, f.ClientApp.DisplayName
+		return Decision{}, d
 	}
 	return Decision{
-		TokenVersion: req.ResourceApp.TokenVersion(),
-		Roles:        roleValues(*req.ResourceApp, as, tenant.MemberTypeUser),
+		TokenVersion: f.ResourceApp.TokenVersion(),
+		Roles:        roleValues(*f.ResourceApp, f.UserAssignments, tenant.MemberTypeUser),
 		Scopes:       scp,
 	}, nil
 }
+
+// signsInToClient reports whether the user signs in to the client itself
+// in this flow (password, interactive), where the client's own assignment
+// requirement applies; in OBO and refresh the sign-in happened earlier.
+func (f Flow) signsInToClient() bool { return f == FlowPassword || f == FlowInteractive }
 
 // roleValues returns, in the resource's order, the values of its enabled
 // roles allowed for memberType that the assignments name.

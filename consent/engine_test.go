@@ -11,74 +11,100 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// TestDecide covers every rule of Engine.Decide and CheckClient over a real
-// store: each case arranges directory state, resolves a request as the token
-// endpoint does, and checks the roles/scp issued or the denial's reason.
+// The literal directory of the pure tests: the fixture's objects, as
+// Resolve would return them, with no database.
+var (
+	litContoso = tenant.Tenant{ID: contosoID, DisplayName: "Contoso", Domains: []string{"contoso.onmicrosoft.com"}}
+
+	litOrders = tenant.Application{
+		AppID: ordersAppID, HomeTenantID: contosoID, DisplayName: "Orders API", SignInAudience: tenant.AudienceMyOrg,
+		IdentifierURIs: []string{"api://orders"},
+		AppRoles: []tenant.AppRole{
+			{ID: roleRead, Value: "Orders.Read", AllowedMemberTypes: []string{"Application"}, IsEnabled: true},
+			{ID: roleWrite, Value: "Orders.Write", AllowedMemberTypes: []string{"Application"}, IsEnabled: true},
+			{ID: roleAdmin, Value: "Orders.Admin", AllowedMemberTypes: []string{"Application"}},
+			{ID: roleApprover, Value: "Orders.Approver", AllowedMemberTypes: []string{"User"}, IsEnabled: true},
+			{ID: roleAll, Value: "Orders.All", AllowedMemberTypes: []string{"Application", "User"}, IsEnabled: true},
+		},
+		API: tenant.API{OAuth2PermissionScopes: []tenant.PermissionScope{
+			{ID: "s1", Value: "access_as_user", Type: tenant.ScopeTypeUser, IsEnabled: true},
+			{ID: "s2", Value: "Orders.ReadWrite.All", Type: "Admin", IsEnabled: true},
+			{ID: "s3", Value: "legacy", Type: tenant.ScopeTypeUser},
+		}},
+	}
+	litDaemon = tenant.Application{AppID: daemonAppID, HomeTenantID: contosoID, DisplayName: "Daemon", SignInAudience: tenant.AudienceMyOrg}
+	litWeb    = tenant.Application{AppID: webAppID, HomeTenantID: contosoID, DisplayName: "Web", SignInAudience: tenant.AudienceMyOrg,
+		AppRoles: []tenant.AppRole{{ID: roleWebUser, Value: "Web.User", AllowedMemberTypes: []string{"User"}, IsEnabled: true}}}
+
+	litOrdersSP = tenant.ServicePrincipal{ID: "sp-orders", AppID: ordersAppID, TenantID: contosoID, AccountEnabled: true}
+	litDaemonSP = tenant.ServicePrincipal{ID: "sp-daemon", AppID: daemonAppID, TenantID: contosoID, AccountEnabled: true}
+	litWebSP    = tenant.ServicePrincipal{ID: "sp-web", AppID: webAppID, TenantID: contosoID, AccountEnabled: true}
+
+	litAlice = tenant.User{ID: "u-alice", TenantID: contosoID, UserPrincipalName: alice, AccountEnabled: true}
+)
+
+// appOnlyFacts is a client credentials request of Daemon for the Orders API
+// with the facts Resolve finds before any change.
+func appOnlyFacts() (consent.Request, consent.Facts) {
+	daemon, daemonSP, orders, ordersSP := litDaemon, litDaemonSP, litOrders, litOrdersSP
+	return consent.Request{Flow: consent.FlowClientCredentials, TenantRef: contosoID, ClientAppID: daemonAppID,
+			ResourceName: "api://orders", Default: true},
+		consent.Facts{Tenant: litContoso, ClientApp: &daemon, ClientSP: &daemonSP, ResourceApp: &orders, ResourceSP: &ordersSP}
+}
+
+// delegatedFacts is a request of Web for alice on the Orders API.
+func delegatedFacts(flow consent.Flow, scopes ...string) (consent.Request, consent.Facts) {
+	web, webSP, orders, ordersSP, user := litWeb, litWebSP, litOrders, litOrdersSP, litAlice
+	return consent.Request{Flow: flow, TenantRef: contosoID, ClientAppID: webAppID, ResourceName: "api://orders",
+			UserRef: alice, Scopes: scopes, Default: len(scopes) == 0},
+		consent.Facts{Tenant: litContoso, ClientApp: &web, ClientSP: &webSP, ResourceApp: &orders, ResourceSP: &ordersSP, User: &user}
+}
+
+func roles(principalID string, ids ...string) []consent.AppRoleAssignment {
+	var out []consent.AppRoleAssignment
+	for _, id := range ids {
+		out = append(out, consent.AppRoleAssignment{ID: "a-" + id, AppRoleID: id, PrincipalID: principalID})
+	}
+	return out
+}
+
+func allGrant(scope string) consent.PermissionGrant {
+	return consent.PermissionGrant{ID: "g-all", ClientID: "sp-web", ConsentType: consent.AllPrincipals, ResourceID: "sp-orders", Scope: scope}
+}
+
+func userGrant(userID, scope string) consent.PermissionGrant {
+	return consent.PermissionGrant{ID: "g-" + userID, ClientID: "sp-web", ConsentType: consent.Principal, PrincipalID: userID, ResourceID: "sp-orders", Scope: scope}
+}
+
+// TestDecide covers every rule of Decide over literal facts: no store, no
+// I/O. Each case starts from the facts of an app-only or a delegated
+// request and changes what the case is about.
 func TestDecide(t *testing.T) {
-	// Shorthands for arranging state.
-	daemonSP := func(t *testing.T, f *fixture) string { return f.sp(t, contosoID, daemonAppID).ID }
-	userID := func(t *testing.T, f *fixture, upn string) string { return f.user(t, upn).ID }
-	requireAssignment := func(appID string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			yes := true
-			f.updateSP(t, contosoID, appID, tenant.ServicePrincipalUpdate{AppRoleAssignmentRequired: &yes})
-		}
-	}
-	disable := func(tenantID, appID string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			no := false
-			f.updateSP(t, tenantID, appID, tenant.ServicePrincipalUpdate{AccountEnabled: &no})
-		}
-	}
-	assignDaemon := func(roles ...string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			for _, r := range roles {
-				f.assign(t, ordersAppID, r, daemonSP(t, f))
-			}
-		}
-	}
-	grantAll := func(scope string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) { f.grant(t, webAppID, consent.AllPrincipals, "", scope) }
-	}
-	grantUser := func(upn, scope string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) { f.grant(t, webAppID, consent.Principal, userID(t, f, upn), scope) }
-	}
-	steps := func(fs ...func(*testing.T, *fixture)) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			for _, fn := range fs {
-				fn(t, f)
-			}
-		}
-	}
-	v2 := func(t *testing.T, f *fixture) {
-		two := 2
-		if _, err := f.dir.UpdateApplication(f.ctx, ordersAppID, tenant.ApplicationUpdate{TokenVersion: &two}); err != nil {
-			t.Fatalf("UpdateApplication: %v", err)
-		}
-	}
-	provisionPartner := func(t *testing.T, f *fixture) {
-		if _, err := f.dir.AddServicePrincipal(f.ctx, contosoID, partnerAppID); err != nil {
-			t.Fatalf("AddServicePrincipal: %v", err)
-		}
-	}
-	removeDaemonSP := func(t *testing.T, f *fixture) {
-		if err := f.dir.RemoveServicePrincipal(f.ctx, contosoID, daemonAppID); err != nil {
-			t.Fatalf("RemoveServicePrincipal: %v", err)
-		}
-	}
-	assignUser := func(upn, resourceAppID, roleID string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) { f.assignUser(t, resourceAppID, roleID, upn) }
-	}
-
-	delegated := func(flow consent.Flow, upn string, scopes ...string) request {
-		return request{flow: flow, client: webAppID, user: upn, scopes: scopes}
-	}
 	pw := consent.FlowPassword
-
+	appOnly := func(change func(*consent.Facts)) func() (consent.Request, consent.Facts) {
+		return func() (consent.Request, consent.Facts) {
+			req, f := appOnlyFacts()
+			if change != nil {
+				change(&f)
+			}
+			return req, f
+		}
+	}
+	delegated := func(flow consent.Flow, change func(*consent.Facts), scopes ...string) func() (consent.Request, consent.Facts) {
+		return func() (consent.Request, consent.Facts) {
+			req, f := delegatedFacts(flow, scopes...)
+			if change != nil {
+				change(&f)
+			}
+			return req, f
+		}
+	}
+	grants := func(gs ...consent.PermissionGrant) func(*consent.Facts) {
+		return func(f *consent.Facts) { f.Grants = gs }
+	}
 	tests := []struct {
 		name  string
-		setup func(*testing.T, *fixture)
-		req   request
+		facts func() (consent.Request, consent.Facts)
 
 		wantReason  consent.Reason
 		wantRoles   []string
@@ -86,151 +112,151 @@ func TestDecide(t *testing.T) {
 		wantVersion int      // default 1
 		wantScopes  []string // Denial.Scopes
 	}{
-		// The client (CheckClient).
-		{name: "client not found", req: request{client: unknownAppID}, wantReason: consent.ReasonClientNotFound},
-		{name: "client id not a GUID", req: request{client: "daemon"}, wantReason: consent.ReasonClientNotFound},
-		{name: "single-tenant client of another tenant", req: request{client: fabLocalAppID}, wantReason: consent.ReasonClientNotFound},
-		{name: "multi-tenant client without service principal", req: request{client: partnerAppID}, wantReason: consent.ReasonClientNotFound},
-		{name: "home client whose service principal was removed", setup: removeDaemonSP,
-			req: request{client: daemonAppID}, wantReason: consent.ReasonClientNoServicePrincipal},
-		{name: "client disabled", setup: disable(contosoID, daemonAppID),
-			req: request{client: daemonAppID}, wantReason: consent.ReasonClientDisabled},
-		{name: "client disabled, delegated flow", setup: steps(disable(contosoID, webAppID), grantAll("access_as_user")),
-			req: delegated(pw, alice, "access_as_user"), wantReason: consent.ReasonClientDisabled},
-		{name: "multi-tenant client provisioned in the tenant", setup: steps(provisionPartner, func(t *testing.T, f *fixture) {
-			f.assign(t, ordersAppID, roleRead, f.sp(t, contosoID, partnerAppID).ID)
-		}), req: request{client: partnerAppID}, wantRoles: []string{"Orders.Read"}},
+		// The client.
+		{name: "client not found", facts: appOnly(func(f *consent.Facts) { f.ClientApp, f.ClientSP = nil, nil }), wantReason: consent.ReasonClientNotFound},
+		{name: "home-tenant client without its service principal", facts: appOnly(func(f *consent.Facts) { f.ClientSP = nil }), wantReason: consent.ReasonClientNoServicePrincipal},
+		{name: "multi-tenant client of another tenant without service principal", facts: appOnly(func(f *consent.Facts) {
+			f.ClientSP = nil
+			f.ClientApp.HomeTenantID, f.ClientApp.SignInAudience = fabrikamID, tenant.AudienceMultipleOrgs
+		}), wantReason: consent.ReasonClientNotFound},
+		{name: "client disabled", facts: appOnly(func(f *consent.Facts) { f.ClientSP.AccountEnabled = false }), wantReason: consent.ReasonClientDisabled},
+		{name: "client disabled, delegated flow", facts: delegated(pw, func(f *consent.Facts) {
+			f.ClientSP.AccountEnabled = false
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+		}, "access_as_user"), wantReason: consent.ReasonClientDisabled},
 
 		// The resource.
-		{name: "resource not found", req: request{client: daemonAppID, resource: "api://nothing"}, wantReason: consent.ReasonResourceNotFound},
-		{name: "resource of another tenant, not provisioned here", req: request{client: daemonAppID, resource: "api://partner"},
-			wantReason: consent.ReasonResourceNotFound},
-		{name: "resource named by appId", req: request{client: daemonAppID, resource: ordersAppID}},
-		{name: "resource named by identifier URI in another case", req: request{client: daemonAppID, resource: "API://Orders"}},
-		{name: "resource disabled", setup: disable(contosoID, ordersAppID),
-			req: request{client: daemonAppID}, wantReason: consent.ReasonResourceDisabled},
-		{name: "token version from the resource", setup: v2, req: request{client: daemonAppID}, wantVersion: 2},
+		{name: "resource not found", facts: appOnly(func(f *consent.Facts) { f.ResourceApp, f.ResourceSP = nil, nil }), wantReason: consent.ReasonResourceNotFound},
+		{name: "resource disabled", facts: appOnly(func(f *consent.Facts) { f.ResourceSP.AccountEnabled = false }), wantReason: consent.ReasonResourceDisabled},
+		{name: "token version from the resource", facts: appOnly(func(f *consent.Facts) {
+			two := 2
+			f.ResourceApp.API.RequestedAccessTokenVersion = &two
+		}), wantVersion: 2},
 
 		// App-only roles.
-		{name: "no assignment: token without roles", req: request{client: daemonAppID}},
-		{name: "assigned Application roles, in the resource's order", setup: assignDaemon(roleWrite, roleRead),
-			req: request{client: daemonAppID}, wantRoles: []string{"Orders.Read", "Orders.Write"}},
-		{name: "disabled role dropped", setup: assignDaemon(roleRead, roleAdmin),
-			req: request{client: daemonAppID}, wantRoles: []string{"Orders.Read"}},
-		{name: "User-only role dropped for an application", setup: assignDaemon(roleApprover),
-			req: request{client: daemonAppID}},
-		{name: "role for both member types kept", setup: assignDaemon(roleAll),
-			req: request{client: daemonAppID}, wantRoles: []string{"Orders.All"}},
-		{name: "assignment required, none held", setup: requireAssignment(ordersAppID),
-			req: request{client: daemonAppID}, wantReason: consent.ReasonClientNotAssigned},
-		{name: "assignment required, one held", setup: steps(requireAssignment(ordersAppID), assignDaemon(roleRead)),
-			req: request{client: daemonAppID}, wantRoles: []string{"Orders.Read"}},
-		{name: "assignment of another client does not count", setup: steps(requireAssignment(ordersAppID), func(t *testing.T, f *fixture) {
-			f.assign(t, ordersAppID, roleRead, f.sp(t, contosoID, webAppID).ID)
-		}), req: request{client: daemonAppID}, wantReason: consent.ReasonClientNotAssigned},
-		{name: "delegated grants ignored by client credentials", setup: func(t *testing.T, f *fixture) {
-			f.grant(t, daemonAppID, consent.AllPrincipals, "", "access_as_user")
-		}, req: request{client: daemonAppID}},
+		{name: "no assignment: token without roles", facts: appOnly(nil)},
+		{name: "assigned Application roles, in the resource's order", facts: appOnly(func(f *consent.Facts) { f.ClientAssignments = roles("sp-daemon", roleWrite, roleRead) }),
+			wantRoles: []string{"Orders.Read", "Orders.Write"}},
+		{name: "disabled role dropped", facts: appOnly(func(f *consent.Facts) { f.ClientAssignments = roles("sp-daemon", roleRead, roleAdmin) }),
+			wantRoles: []string{"Orders.Read"}},
+		{name: "User-only role dropped for an application", facts: appOnly(func(f *consent.Facts) { f.ClientAssignments = roles("sp-daemon", roleApprover) })},
+		{name: "role for both member types kept", facts: appOnly(func(f *consent.Facts) { f.ClientAssignments = roles("sp-daemon", roleAll) }),
+			wantRoles: []string{"Orders.All"}},
+		{name: "role the resource no longer defines dropped", facts: appOnly(func(f *consent.Facts) { f.ClientAssignments = roles("sp-daemon", "gone") })},
+		{name: "assignment required, none held", facts: appOnly(func(f *consent.Facts) { f.ResourceSP.AppRoleAssignmentRequired = true }),
+			wantReason: consent.ReasonClientNotAssigned},
+		{name: "assignment required, one held", facts: appOnly(func(f *consent.Facts) {
+			f.ResourceSP.AppRoleAssignmentRequired = true
+			f.ClientAssignments = roles("sp-daemon", roleRead)
+		}), wantRoles: []string{"Orders.Read"}},
+		{name: "delegated grants ignored by client credentials", facts: appOnly(func(f *consent.Facts) { f.Grants = []consent.PermissionGrant{allGrant("access_as_user")} })},
 
 		// Delegated flows: the user and the scopes.
-		{name: "user disabled", setup: grantAll("access_as_user"),
-			req: delegated(pw, carol, "access_as_user"), wantReason: consent.ReasonUserDisabled},
-		{name: "unknown scope", setup: grantAll("access_as_user"),
-			req: delegated(pw, alice, "access_as_user", "nope", "nada"), wantReason: consent.ReasonScopeNotFound, wantScopes: []string{"nope", "nada"}},
-		{name: "disabled scope", setup: grantAll("access_as_user legacy"),
-			req: delegated(pw, alice, "legacy"), wantReason: consent.ReasonScopeNotFound, wantScopes: []string{"legacy"}},
-		{name: "AllPrincipals grant", setup: grantAll("access_as_user"),
-			req: delegated(pw, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
-		{name: "scope values compare case-insensitively", setup: grantAll("ACCESS_AS_USER"),
-			req: delegated(pw, alice, "Access_As_User"), wantScp: []string{"access_as_user"}},
-		{name: "Principal grant for this user", setup: grantUser(alice, "access_as_user"),
-			req: delegated(pw, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
-		{name: "Principal grant of another user ignored", setup: grantUser(bob, "access_as_user"),
-			req: delegated(pw, alice, "access_as_user"), wantReason: consent.ReasonConsentRequired, wantScopes: []string{"access_as_user"}},
-		{name: "Admin scope through a Principal grant ignored", setup: grantUser(alice, "Orders.ReadWrite.All"),
-			req: delegated(pw, alice, "Orders.ReadWrite.All"), wantReason: consent.ReasonConsentRequired, wantScopes: []string{"Orders.ReadWrite.All"}},
-		{name: "Admin scope through an AllPrincipals grant", setup: grantAll("Orders.ReadWrite.All"),
-			req: delegated(pw, alice, "Orders.ReadWrite.All"), wantScp: []string{"Orders.ReadWrite.All"}},
-		{name: "/.default is the union of AllPrincipals and the user's grants",
-			setup: steps(grantAll("Orders.ReadWrite.All"), grantUser(alice, "access_as_user"), grantUser(bob, "other")),
-			req:   delegated(pw, alice), wantScp: []string{"access_as_user", "Orders.ReadWrite.All"}},
-		{name: "/.default drops disabled scopes", setup: grantAll("legacy access_as_user"),
-			req: delegated(pw, alice), wantScp: []string{"access_as_user"}},
-		{name: "/.default with nothing granted", req: delegated(pw, alice), wantReason: consent.ReasonConsentRequired},
-		{name: "/.default with only another user's grant", setup: grantUser(bob, "access_as_user"),
-			req: delegated(pw, alice), wantReason: consent.ReasonConsentRequired},
-		{name: "partial consent lists the missing scopes", setup: grantAll("access_as_user"),
-			req:        delegated(pw, alice, "access_as_user", "Orders.ReadWrite.All"),
+		{name: "user disabled", facts: delegated(pw, func(f *consent.Facts) {
+			f.User.AccountEnabled = false
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+		}, "access_as_user"), wantReason: consent.ReasonUserDisabled},
+		{name: "unknown scope", facts: delegated(pw, grants(allGrant("access_as_user")), "access_as_user", "nope", "nada"),
+			wantReason: consent.ReasonScopeNotFound, wantScopes: []string{"nope", "nada"}},
+		{name: "disabled scope", facts: delegated(pw, grants(allGrant("access_as_user legacy")), "legacy"),
+			wantReason: consent.ReasonScopeNotFound, wantScopes: []string{"legacy"}},
+		{name: "AllPrincipals grant", facts: delegated(pw, grants(allGrant("access_as_user")), "access_as_user"), wantScp: []string{"access_as_user"}},
+		{name: "scope values compare case-insensitively", facts: delegated(pw, grants(allGrant("ACCESS_AS_USER")), "Access_As_User"), wantScp: []string{"access_as_user"}},
+		{name: "Principal grant for this user", facts: delegated(pw, grants(userGrant("u-alice", "access_as_user")), "access_as_user"), wantScp: []string{"access_as_user"}},
+		{name: "Principal grant of another user ignored", facts: delegated(pw, grants(userGrant("u-bob", "access_as_user")), "access_as_user"),
+			wantReason: consent.ReasonConsentRequired, wantScopes: []string{"access_as_user"}},
+		{name: "Admin scope through a Principal grant ignored", facts: delegated(pw, grants(userGrant("u-alice", "Orders.ReadWrite.All")), "Orders.ReadWrite.All"),
 			wantReason: consent.ReasonConsentRequired, wantScopes: []string{"Orders.ReadWrite.All"}},
-		{name: "OBO uses the same consent rules", setup: grantAll("access_as_user"),
-			req: delegated(consent.FlowOnBehalfOf, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
+		{name: "Admin scope through an AllPrincipals grant", facts: delegated(pw, grants(allGrant("Orders.ReadWrite.All")), "Orders.ReadWrite.All"),
+			wantScp: []string{"Orders.ReadWrite.All"}},
+		{name: "/.default is the union of AllPrincipals and the user's grants",
+			facts:   delegated(pw, grants(allGrant("Orders.ReadWrite.All"), userGrant("u-alice", "access_as_user"), userGrant("u-bob", "other"))),
+			wantScp: []string{"access_as_user", "Orders.ReadWrite.All"}},
+		{name: "/.default drops disabled scopes", facts: delegated(pw, grants(allGrant("legacy access_as_user"))), wantScp: []string{"access_as_user"}},
+		{name: "/.default with nothing granted", facts: delegated(pw, nil), wantReason: consent.ReasonConsentRequired},
+		{name: "/.default with only another user's grant", facts: delegated(pw, grants(userGrant("u-bob", "access_as_user"))), wantReason: consent.ReasonConsentRequired},
+		{name: "partial consent lists the missing scopes", facts: delegated(pw, grants(allGrant("access_as_user")), "access_as_user", "Orders.ReadWrite.All"),
+			wantReason: consent.ReasonConsentRequired, wantScopes: []string{"Orders.ReadWrite.All"}},
+		{name: "OBO uses the same consent rules", facts: delegated(consent.FlowOnBehalfOf, grants(allGrant("access_as_user")), "access_as_user"), wantScp: []string{"access_as_user"}},
 
 		// Delegated flows: the user's roles and assignment.
-		{name: "user roles of member type User only",
-			setup: steps(grantAll("access_as_user"), assignUser(alice, ordersAppID, roleRead), assignUser(alice, ordersAppID, roleAll),
-				assignUser(alice, ordersAppID, roleApprover)),
-			req: delegated(pw, alice, "access_as_user"), wantRoles: []string{"Orders.Approver", "Orders.All"}, wantScp: []string{"access_as_user"}},
-		{name: "resource requires assignment, user unassigned", setup: steps(grantAll("access_as_user"), requireAssignment(ordersAppID)),
-			req: delegated(consent.FlowOnBehalfOf, alice, "access_as_user"), wantReason: consent.ReasonUserNotAssigned},
-		{name: "resource requires assignment, user assigned",
-			setup: steps(grantAll("access_as_user"), requireAssignment(ordersAppID), assignUser(alice, ordersAppID, roleApprover)),
-			req:   delegated(consent.FlowOnBehalfOf, alice, "access_as_user"), wantRoles: []string{"Orders.Approver"}, wantScp: []string{"access_as_user"}},
-		{name: "client requires assignment, password flow, user unassigned", setup: steps(grantAll("access_as_user"), requireAssignment(webAppID)),
-			req: delegated(pw, alice, "access_as_user"), wantReason: consent.ReasonUserNotAssigned},
-		{name: "client requires assignment, interactive flow, user unassigned", setup: steps(grantAll("access_as_user"), requireAssignment(webAppID)),
-			req: delegated(consent.FlowInteractive, alice, "access_as_user"), wantReason: consent.ReasonUserNotAssigned},
-		{name: "client requires assignment, interactive flow, user assigned",
-			setup: steps(grantAll("access_as_user"), requireAssignment(webAppID), assignUser(alice, webAppID, roleWebUser)),
-			req:   delegated(consent.FlowInteractive, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
-		{name: "client requires assignment, not enforced for OBO", setup: steps(grantAll("access_as_user"), requireAssignment(webAppID)),
-			req: delegated(consent.FlowOnBehalfOf, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
-		{name: "client requires assignment, not enforced for refresh", setup: steps(grantAll("access_as_user"), requireAssignment(webAppID)),
-			req: delegated(consent.FlowRefreshToken, alice, "access_as_user"), wantScp: []string{"access_as_user"}},
+		{name: "user roles of member type User only", facts: delegated(pw, func(f *consent.Facts) {
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+			f.UserAssignments = roles("u-alice", roleRead, roleAll, roleApprover)
+		}, "access_as_user"), wantRoles: []string{"Orders.Approver", "Orders.All"}, wantScp: []string{"access_as_user"}},
+		{name: "resource requires assignment, user unassigned", facts: delegated(consent.FlowOnBehalfOf, func(f *consent.Facts) {
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+			f.ResourceSP.AppRoleAssignmentRequired = true
+		}, "access_as_user"), wantReason: consent.ReasonUserNotAssigned},
+		{name: "resource requires assignment, user assigned", facts: delegated(consent.FlowOnBehalfOf, func(f *consent.Facts) {
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+			f.ResourceSP.AppRoleAssignmentRequired = true
+			f.UserAssignments = roles("u-alice", roleApprover)
+		}, "access_as_user"), wantRoles: []string{"Orders.Approver"}, wantScp: []string{"access_as_user"}},
+	}
+	// The client's own assignment requirement applies where the user signs
+	// in to the client (password, interactive), not in OBO or refresh.
+	for _, c := range []struct {
+		flow     consent.Flow
+		assigned bool
+		want     consent.Reason
+	}{
+		{consent.FlowPassword, false, consent.ReasonUserNotAssigned},
+		{consent.FlowInteractive, false, consent.ReasonUserNotAssigned},
+		{consent.FlowInteractive, true, ""},
+		{consent.FlowOnBehalfOf, false, ""},
+		{consent.FlowRefreshToken, false, ""},
+	} {
+		tc := tests[0]
+		tc.name = "client requires assignment, " + string(c.flow) + map[bool]string{true: ", user assigned", false: ", user unassigned"}[c.assigned]
+		tc.facts = delegated(c.flow, func(f *consent.Facts) {
+			f.Grants = []consent.PermissionGrant{allGrant("access_as_user")}
+			f.ClientSP.AppRoleAssignmentRequired = true
+			if c.assigned {
+				f.UserClientAssignments = roles("u-alice", roleWebUser)
+			}
+		}, "access_as_user")
+		tc.wantReason, tc.wantScp = c.want, nil
+		if c.want == "" {
+			tc.wantScp = []string{"access_as_user"}
+		}
+		tests = append(tests, tc)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			if tc.setup != nil {
-				tc.setup(t, f)
+			req, f := tc.facts()
+			got, err := consent.Decide(req, f)
+			var d *consent.Denial
+			if err != nil && !errors.As(err, &d) {
+				t.Fatalf("Decide error = %v; want a *consent.Denial or nil", err)
 			}
-			got, err := f.decide(t, tc.req)
-			if reason := denial(t, err); reason != tc.wantReason {
-				t.Fatalf("Decide(%+v) denial = %q (%v); want %q", tc.req, reason, err, tc.wantReason)
+			var reason consent.Reason
+			if d != nil {
+				reason = d.Reason
 			}
-			// `issuer explain` must give the token endpoint's answer.
-			ex := f.explain(t, tc.req)
-			if tc.wantReason != "" && (ex.Denial == nil || ex.Denial.Reason != tc.wantReason || ex.Decision != nil) {
-				t.Errorf("Explain denial = %+v, decision %+v; want reason %q", ex.Denial, ex.Decision, tc.wantReason)
+			if reason != tc.wantReason {
+				t.Fatalf("Decide denial = %q (%v); want %q", reason, err, tc.wantReason)
 			}
-			if tc.wantReason == "" && (ex.Denial != nil || ex.Decision == nil || !reflect.DeepEqual(*ex.Decision, got)) {
-				t.Errorf("Explain decision = %+v, denial %+v; want %+v", ex.Decision, ex.Denial, got)
-			}
-			if tc.wantReason != "" {
-				var d *consent.Denial
-				errors.As(err, &d)
+			if d != nil {
 				if !slices.Equal(d.Scopes, tc.wantScopes) {
 					t.Errorf("Denial.Scopes = %q; want %q", d.Scopes, tc.wantScopes)
 				}
-				if d.TenantID != contosoID || d.ClientAppID != tc.req.client || d.Detail == "" {
-					t.Errorf("Denial = %+v; want tenant %s, client %s and a detail", d, contosoID, tc.req.client)
+				if d.TenantID != contosoID || d.ClientAppID != req.ClientAppID || d.Detail == "" {
+					t.Errorf("Denial = %+v; want tenant %s, client %s and a detail", d, contosoID, req.ClientAppID)
 				}
 				return
 			}
 			if !slices.Equal(got.Roles, tc.wantRoles) {
-				t.Errorf("Decide roles = %q; want %q", got.Roles, tc.wantRoles)
+				t.Errorf("roles = %q; want %q", got.Roles, tc.wantRoles)
 			}
 			if !slices.Equal(got.Scopes, tc.wantScp) {
-				t.Errorf("Decide scp = %q; want %q", got.Scopes, tc.wantScp)
+				t.Errorf("scp = %q; want %q", got.Scopes, tc.wantScp)
 			}
-			wantVersion := tc.wantVersion
-			if wantVersion == 0 {
-				wantVersion = 1
+			if want := max(tc.wantVersion, 1); got.TokenVersion != want {
+				t.Errorf("token version = %d; want %d", got.TokenVersion, want)
 			}
-			if got.TokenVersion != wantVersion {
-				t.Errorf("Decide token version = %d; want %d", got.TokenVersion, wantVersion)
-			}
-			if !tc.req.flow.Delegated() && got.Scopes != nil {
-				t.Errorf("app-only Decide scp = %q; want none", got.Scopes)
+			if !req.Flow.Delegated() && got.Scopes != nil {
+				t.Errorf("app-only scp = %q; want none", got.Scopes)
 			}
 		})
 	}
@@ -239,20 +265,22 @@ func TestDecide(t *testing.T) {
 // TestDecideDelegatedWithoutUser: a delegated request without a user is a
 // programming error of the caller, not a denial.
 func TestDecideDelegatedWithoutUser(t *testing.T) {
-	f := newFixture(t)
-	_, err := f.decide(t, request{flow: consent.FlowPassword, client: webAppID, scopes: []string{"access_as_user"}})
+	req, f := delegatedFacts(consent.FlowPassword, "access_as_user")
+	f.User = nil
+	_, err := consent.Decide(req, f)
 	var d *consent.Denial
 	if err == nil || errors.As(err, &d) {
 		t.Errorf("Decide(password, no user) error = %v; want a non-denial error", err)
 	}
 }
 
-// TestDenialNames: a denial carries the names Entra's messages quote.
+// TestDenialNames: a denial carries the names Entra's messages quote, from
+// the request (as asked) and from the facts.
 func TestDenialNames(t *testing.T) {
-	f := newFixture(t)
-	yes := true
-	f.updateSP(t, contosoID, ordersAppID, tenant.ServicePrincipalUpdate{AppRoleAssignmentRequired: &yes})
-	_, err := f.decide(t, request{client: daemonAppID, resource: "API://orders"})
+	req, f := appOnlyFacts()
+	req.ResourceName = "API://orders"
+	f.ResourceSP.AppRoleAssignmentRequired = true
+	_, err := consent.Decide(req, f)
 	var d *consent.Denial
 	if !errors.As(err, &d) {
 		t.Fatalf("Decide error = %v; want a denial", err)
@@ -270,8 +298,7 @@ func TestDenialNames(t *testing.T) {
 	}
 }
 
-// TestCheckClient: the client rules hold on resolved values alone, before
-// any store read.
+// TestCheckClient: the client rules hold on the client's facts alone.
 func TestCheckClient(t *testing.T) {
 	home := tenant.Tenant{ID: contosoID, DisplayName: "Contoso"}
 	single := &tenant.Application{AppID: daemonAppID, HomeTenantID: fabrikamID, SignInAudience: tenant.AudienceMyOrg}
@@ -295,7 +322,7 @@ func TestCheckClient(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := consent.CheckClient(consent.Request{Tenant: home, ClientAppID: "x", ClientApp: tc.app, ClientSP: tc.sp})
+			d := consent.CheckClient(consent.Request{ClientAppID: "x"}, consent.Facts{Tenant: home, ClientApp: tc.app, ClientSP: tc.sp})
 			var got consent.Reason
 			if d != nil {
 				got = d.Reason

@@ -52,6 +52,11 @@ type Explanation struct {
 	// Exactly one of Decision and Denial is set.
 	Decision *Decision `json:"decision,omitempty"`
 	Denial   *Denial   `json:"denial,omitempty"`
+
+	// Request and Facts are what was judged, as Decide saw them: the
+	// members above describe them for a reader.
+	Request Request `json:"-"`
+	Facts   Facts   `json:"-"`
 }
 
 // TenantFacts is the tenant of the request.
@@ -111,77 +116,53 @@ type ScopeFact struct {
 	GrantedBy string `json:"grantedBy,omitempty"`
 }
 
-// Explain runs the token endpoint's resolution and policy sequence for q
-// without issuing anything: it resolves the tenant, resolves the client and
-// applies CheckClient, resolves the resource through its service principal in
-// the tenant, looks the user up for delegated flows, and calls Decide. It
-// returns the Decision or the *Denial, with the facts the engine judged.
+// Explain answers q as the token endpoint answers the request it
+// describes, without issuing anything, by the same two steps: Resolve reads
+// the facts in one view of the store, then CheckClient and Decide judge
+// them. It returns the Decision or the *Denial with the facts that were
+// judged, described for a reader.
 //
 // Failures that the token endpoint reports before policy (no such tenant, no
 // such user, a malformed query) are errors, as are store failures.
-func Explain(ctx context.Context, store tenant.Store, engine *Engine, q Query) (Explanation, error) {
-	flow := q.Flow
-	if flow == "" {
-		flow = FlowClientCredentials
-		if q.UserRef != "" {
-			flow = FlowInteractive
-		}
-	}
-	switch {
-	case !slices.Contains([]Flow{FlowClientCredentials, FlowOnBehalfOf, FlowPassword, FlowRefreshToken, FlowInteractive}, flow):
-		return Explanation{}, fmt.Errorf("%w: unknown flow %q", tenant.ErrInvalid, flow)
-	case flow.Delegated() && q.UserRef == "":
-		return Explanation{}, fmt.Errorf("%w: flow %s acts for a user: name the user", tenant.ErrInvalid, flow)
-	case !flow.Delegated() && q.UserRef != "":
-		return Explanation{}, fmt.Errorf("%w: flow %s is app-only and has no user", tenant.ErrInvalid, flow)
-	case !flow.Delegated() && len(q.Scopes) > 0:
-		return Explanation{}, fmt.Errorf("%w: client credentials requests ask for <resource>/.default only, not for scopes (Entra: AADSTS1002012)", tenant.ErrInvalid)
-	}
-	dir := tenant.NewDirectory(store)
-	t, err := dir.ResolveTenant(ctx, q.TenantRef)
+func Explain(ctx context.Context, v Viewer, q Query) (Explanation, error) {
+	req, err := q.request()
 	if err != nil {
-		return Explanation{}, fmt.Errorf("tenant %s: %w", q.TenantRef, err)
+		return Explanation{}, err
 	}
-	req := Request{
-		Flow: flow, Tenant: t,
-		ClientAppID: q.ClientAppID, ResourceName: q.ResourceName,
-		Scopes: slices.Clone(q.Scopes), Default: len(q.Scopes) == 0,
+	f, err := Resolve(ctx, v, req)
+	if err != nil {
+		return Explanation{}, err
 	}
+	t := f.Tenant
 	ex := Explanation{
-		Flow: flow, DefaultScope: req.Default, RequestedScopes: req.Scopes,
+		Request: req, Facts: f,
+		Flow: req.Flow, DefaultScope: req.Default, RequestedScopes: req.Scopes,
 		Tenant:             TenantFacts{ID: t.ID, DisplayName: t.DisplayName, Domains: t.Domains, UserConsent: t.UserConsent},
 		AppRoleAssignments: []AssignmentFact{},
 	}
 	if ex.Tenant.UserConsent == "" {
 		ex.Tenant.UserConsent = tenant.UserConsentAllowed
 	}
-
-	if req.ClientApp, req.ClientSP, err = ResolveClient(ctx, store, t, q.ClientAppID); err != nil {
-		return Explanation{}, err
-	}
-	ex.Client = applicationFacts(q.ClientAppID, req.ClientApp, req.ClientSP)
-	if d := CheckClient(req); d != nil {
+	ex.Client = applicationFacts(req.ClientAppID, f.ClientApp, f.ClientSP)
+	// The token endpoint stops at the client, before it reads the
+	// resource or the user; so does the explanation.
+	if d := CheckClient(req, f); d != nil {
 		ex.Denial = d
 		return ex, nil
 	}
-	if req.ResourceApp, req.ResourceSP, err = ResolveResource(ctx, store, t, q.ResourceName); err != nil {
-		return Explanation{}, err
-	}
-	res := applicationFacts(q.ResourceName, req.ResourceApp, req.ResourceSP)
-	if req.ResourceApp != nil {
-		res.TokenVersion = req.ResourceApp.TokenVersion()
+	res := applicationFacts(req.ResourceName, f.ResourceApp, f.ResourceSP)
+	if f.ResourceApp != nil {
+		res.TokenVersion = f.ResourceApp.TokenVersion()
 	}
 	ex.Resource = &res
-	if flow.Delegated() {
-		u, err := dir.FindUser(ctx, t.ID, q.UserRef)
-		if err != nil {
-			return Explanation{}, fmt.Errorf("user %s in tenant %s (%s): %w", q.UserRef, t.DisplayName, t.ID, err)
+	if req.Flow.Delegated() {
+		if f.User == nil {
+			return Explanation{}, fmt.Errorf("user %s in tenant %s (%s): %w", q.UserRef, t.DisplayName, t.ID, tenant.ErrNotFound)
 		}
-		req.User = &u
-		ex.User = &UserFacts{ID: u.ID, UserPrincipalName: u.UserPrincipalName, AccountEnabled: u.AccountEnabled}
+		ex.User = &UserFacts{ID: f.User.ID, UserPrincipalName: f.User.UserPrincipalName, AccountEnabled: f.User.AccountEnabled}
 	}
 
-	dec, err := engine.Decide(ctx, req)
+	dec, err := Decide(req, f)
 	var denial *Denial
 	switch {
 	case errors.As(err, &denial):
@@ -191,13 +172,37 @@ func Explain(ctx context.Context, store tenant.Store, engine *Engine, q Query) (
 	default:
 		ex.Decision = &dec
 	}
-	if req.ResourceSP == nil || req.ResourceApp == nil {
-		return ex, nil
-	}
-	if err := engine.gatherFacts(ctx, req, &ex); err != nil {
-		return Explanation{}, err
+	if f.ResourceSP != nil && f.ResourceApp != nil {
+		ex.describeFacts(req, f)
 	}
 	return ex, nil
+}
+
+// request checks q and turns it into the Request the token endpoint would
+// judge. The flow defaults to client_credentials without a user and to
+// interactive with one; no scopes asks for /.default.
+func (q Query) request() (Request, error) {
+	flow := q.Flow
+	if flow == "" {
+		flow = FlowClientCredentials
+		if q.UserRef != "" {
+			flow = FlowInteractive
+		}
+	}
+	switch {
+	case !slices.Contains([]Flow{FlowClientCredentials, FlowOnBehalfOf, FlowPassword, FlowRefreshToken, FlowInteractive}, flow):
+		return Request{}, fmt.Errorf("%w: unknown flow %q", tenant.ErrInvalid, flow)
+	case flow.Delegated() && q.UserRef == "":
+		return Request{}, fmt.Errorf("%w: flow %s acts for a user: name the user", tenant.ErrInvalid, flow)
+	case !flow.Delegated() && q.UserRef != "":
+		return Request{}, fmt.Errorf("%w: flow %s is app-only and has no user", tenant.ErrInvalid, flow)
+	case !flow.Delegated() && len(q.Scopes) > 0:
+		return Request{}, fmt.Errorf("%w: client credentials requests ask for <resource>/.default only, not for scopes (Entra: AADSTS1002012)", tenant.ErrInvalid)
+	}
+	return Request{
+		Flow: flow, TenantRef: q.TenantRef, ClientAppID: q.ClientAppID, ResourceName: q.ResourceName,
+		UserRef: q.UserRef, Scopes: slices.Clone(q.Scopes), Default: len(q.Scopes) == 0,
+	}, nil
 }
 
 func applicationFacts(requested string, app *tenant.Application, sp *tenant.ServicePrincipal) ApplicationFacts {
@@ -212,34 +217,26 @@ func applicationFacts(requested string, app *tenant.Application, sp *tenant.Serv
 	return f
 }
 
-// gatherFacts reads the assignments and grants that Decide judged.
-func (e *Engine) gatherFacts(ctx context.Context, req Request, ex *Explanation) error {
-	res := *req.ResourceApp
+// describeFacts describes the assignments and grants that Decide judged,
+// as Resolve read them: nothing is read again.
+func (ex *Explanation) describeFacts(req Request, f Facts) {
+	res := *f.ResourceApp
 	if !req.Flow.Delegated() {
-		as, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.ClientSP.ID, req.ResourceSP.ID)
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
+		for _, a := range f.ClientAssignments {
 			ex.AppRoleAssignments = append(ex.AppRoleAssignments, assignmentFact(res, a, tenant.MemberTypeApplication))
 		}
-		return nil
+		return
 	}
-	if req.User == nil {
-		return nil
+	if f.User == nil {
+		return
 	}
-
-	grants, err := e.store.PermissionGrantsOf(ctx, req.Tenant.ID, req.ClientSP.ID, req.ResourceSP.ID)
-	if err != nil {
-		return err
-	}
-	for _, g := range grants {
-		f := GrantFact{PermissionGrant: g}
+	for _, g := range f.Grants {
+		gf := GrantFact{PermissionGrant: g}
 		switch {
 		case g.ConsentType == AllPrincipals:
-			f.AppliesToUser = true
-		case g.PrincipalID == req.User.ID:
-			f.AppliesToUser = true
+			gf.AppliesToUser = true
+		case g.PrincipalID == f.User.ID:
+			gf.AppliesToUser = true
 			var admin []string
 			for _, v := range g.Scopes() {
 				if s, ok := res.ScopeByValue(v); ok && s.Type != tenant.ScopeTypeUser {
@@ -247,27 +244,27 @@ func (e *Engine) gatherFacts(ctx context.Context, req Request, ex *Explanation) 
 				}
 			}
 			if len(admin) > 0 {
-				f.Note = "scopes of type Admin in a user's own grant are ignored: " + strings.Join(admin, " ")
+				gf.Note = "scopes of type Admin in a user's own grant are ignored: " + strings.Join(admin, " ")
 			}
 		default:
-			f.Note = "the grant of another user"
+			gf.Note = "the grant of another user"
 		}
-		ex.PermissionGrants = append(ex.PermissionGrants, f)
+		ex.PermissionGrants = append(ex.PermissionGrants, gf)
 	}
-	granted := grantedScopes(res, grants, req.User.ID)
-	byAdmin := grantedScopes(res, slices.DeleteFunc(slices.Clone(grants), func(g PermissionGrant) bool { return g.ConsentType != AllPrincipals }), "")
+	granted := grantedScopes(res, f.Grants, f.User.ID)
+	byAdmin := grantedScopes(res, slices.DeleteFunc(slices.Clone(f.Grants), func(g PermissionGrant) bool { return g.ConsentType != AllPrincipals }), "")
 	fact := func(value string) ScopeFact {
-		f := ScopeFact{Value: value}
+		sf := ScopeFact{Value: value}
 		if s, ok := res.ScopeByValue(value); ok {
-			f = ScopeFact{Value: s.Value, Exposed: true, Type: s.Type, IsEnabled: s.IsEnabled}
+			sf = ScopeFact{Value: s.Value, Exposed: true, Type: s.Type, IsEnabled: s.IsEnabled}
 		}
 		switch {
-		case containsFold(byAdmin, f.Value):
-			f.GrantedBy = AllPrincipals
-		case containsFold(granted, f.Value):
-			f.GrantedBy = Principal
+		case containsFold(byAdmin, sf.Value):
+			sf.GrantedBy = AllPrincipals
+		case containsFold(granted, sf.Value):
+			sf.GrantedBy = Principal
 		}
-		return f
+		return sf
 	}
 	if req.Default {
 		for _, s := range res.API.OAuth2PermissionScopes {
@@ -278,27 +275,15 @@ func (e *Engine) gatherFacts(ctx context.Context, req Request, ex *Explanation) 
 			ex.Scopes = append(ex.Scopes, fact(v))
 		}
 	}
-
-	as, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.User.ID, req.ResourceSP.ID)
-	if err != nil {
-		return err
-	}
-	for _, a := range as {
+	for _, a := range f.UserAssignments {
 		ex.AppRoleAssignments = append(ex.AppRoleAssignments, assignmentFact(res, a, tenant.MemberTypeUser))
 	}
-	if (req.Flow == FlowPassword || req.Flow == FlowInteractive) && req.ClientSP.AppRoleAssignmentRequired &&
-		req.ClientSP.ID != req.ResourceSP.ID {
-		own, err := e.store.AppRoleAssignmentsOf(ctx, req.Tenant.ID, req.User.ID, req.ClientSP.ID)
-		if err != nil {
-			return err
-		}
-		for _, a := range own {
-			f := AssignmentFact{AppRoleAssignment: a, AppRoleValue: roleValue(*req.ClientApp, a.AppRoleID),
-				Note: "assignment to the client, which requires assignment"}
-			ex.AppRoleAssignments = append(ex.AppRoleAssignments, f)
+	if req.Flow.signsInToClient() && f.ClientSP.AppRoleAssignmentRequired && f.ClientSP.ID != f.ResourceSP.ID {
+		for _, a := range f.UserClientAssignments {
+			ex.AppRoleAssignments = append(ex.AppRoleAssignments, AssignmentFact{AppRoleAssignment: a,
+				AppRoleValue: roleValue(*f.ClientApp, a.AppRoleID), Note: "assignment to the client, which requires assignment"})
 		}
 	}
-	return nil
 }
 
 // assignmentFact says whether an assignment's role is issued to a principal

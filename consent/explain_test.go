@@ -209,7 +209,7 @@ func TestExplainErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ex, err := consent.Explain(f.ctx, f.db, f.engine, tc.q)
+			ex, err := consent.Explain(f.ctx, f.db, tc.q)
 			var d *consent.Denial
 			if !errors.Is(err, tc.want) || errors.As(err, &d) {
 				t.Errorf("Explain(%+v) = %+v, %v; want error %v", tc.q, ex, err, tc.want)

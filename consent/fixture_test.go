@@ -52,14 +52,13 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 //	  role Partner.Read, scope partner.read), FabLocal (single-tenant API,
 //	  scope fab.read)
 type fixture struct {
-	t      *testing.T
-	ctx    context.Context
-	db     *storage.DB
-	dir    *tenant.Directory
-	mgr    *consent.Manager
-	engine *consent.Engine
-	now    time.Time
-	ids    int
+	t   *testing.T
+	ctx context.Context
+	db  *storage.DB
+	dir *tenant.Directory
+	mgr *consent.Manager
+	now time.Time
+	ids int
 }
 
 // newFixture opens a fresh database in a temporary directory and fills it.
@@ -74,7 +73,6 @@ func newFixture(t *testing.T) *fixture {
 	clock := func() time.Time { return f.now }
 	f.dir = tenant.NewDirectory(db, tenant.WithClock(clock), tenant.WithIDs(f.newID))
 	f.mgr = consent.NewManager(f.dir, db, consent.WithClock(clock), consent.WithIDs(f.newID))
-	f.engine = consent.NewEngine(db)
 
 	f.must(f.dir.CreateTenant(f.ctx, tenant.TenantSpec{Name: "Contoso", ID: contosoID}))
 	f.must(f.dir.CreateTenant(f.ctx, tenant.TenantSpec{Name: "Fabrikam", ID: fabrikamID}))
@@ -212,9 +210,20 @@ type request struct {
 	scopes   []string
 }
 
-// decide resolves the request as the token endpoint does and asks the engine.
+// decide resolves the request as the token endpoint does and judges it:
+// consent.Resolve, then consent.Decide.
 func (f *fixture) decide(t *testing.T, r request) (consent.Decision, error) {
 	t.Helper()
+	req := r.request()
+	facts, err := consent.Resolve(f.ctx, f.db, req)
+	if err != nil {
+		t.Fatalf("Resolve(%+v): %v", req, err)
+	}
+	return consent.Decide(req, facts)
+}
+
+// request is the consent.Request r names, with the defaults filled in.
+func (r request) request() consent.Request {
 	if r.tenant == "" {
 		r.tenant = contosoID
 	}
@@ -224,23 +233,8 @@ func (f *fixture) decide(t *testing.T, r request) (consent.Decision, error) {
 	if r.flow == "" {
 		r.flow = consent.FlowClientCredentials
 	}
-	tn, err := f.dir.ResolveTenant(f.ctx, r.tenant)
-	if err != nil {
-		t.Fatalf("ResolveTenant(%s): %v", r.tenant, err)
-	}
-	req := consent.Request{Flow: r.flow, Tenant: tn, ClientAppID: r.client, ResourceName: r.resource,
-		Scopes: r.scopes, Default: len(r.scopes) == 0}
-	if req.ClientApp, req.ClientSP, err = consent.ResolveClient(f.ctx, f.db, tn, r.client); err != nil {
-		t.Fatalf("ResolveClient: %v", err)
-	}
-	if req.ResourceApp, req.ResourceSP, err = consent.ResolveResource(f.ctx, f.db, tn, r.resource); err != nil {
-		t.Fatalf("ResolveResource: %v", err)
-	}
-	if r.user != "" {
-		u := f.user(t, r.user)
-		req.User = &u
-	}
-	return f.engine.Decide(f.ctx, req)
+	return consent.Request{Flow: r.flow, TenantRef: r.tenant, ClientAppID: r.client, ResourceName: r.resource,
+		UserRef: r.user, Scopes: r.scopes, Default: len(r.scopes) == 0}
 }
 
 // denial returns the reason of a *consent.Denial, "" for nil, and fails the
@@ -267,7 +261,7 @@ func (f *fixture) explain(t *testing.T, r request) consent.Explanation {
 	if q.ResourceName == "" {
 		q.ResourceName = "api://orders"
 	}
-	ex, err := consent.Explain(f.ctx, f.db, f.engine, q)
+	ex, err := consent.Explain(f.ctx, f.db, q)
 	if err != nil {
 		t.Fatalf("Explain(%+v): %v", q, err)
 	}

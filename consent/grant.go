@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // AppRoleAssignment gives a principal one app role of a resource
@@ -53,12 +55,16 @@ const (
 // Scopes splits the grant's scope string.
 func (g PermissionGrant) Scopes() []string { return strings.Fields(g.Scope) }
 
-// Store persists grants. Each method is one transaction. IDs are lowercase
+// Store persists grants and opens read views of the directory with its
+// grants (Viewer, for Resolve). Each method is one transaction. IDs are lowercase
 // GUIDs. Errors wrap tenant.ErrNotFound, tenant.ErrExists and
 // tenant.ErrInvalid (issuer.Backend states the rules every store keeps):
 // every method fails with ErrNotFound when the tenant does not exist, and
 // an empty id, or one with a zero byte, is ErrInvalid.
 type Store interface {
+	GrantReader
+	Viewer
+
 	// CreateAppRoleAssignment fails with ErrExists when the id is taken or
 	// the principal already holds that role of that resource, and with
 	// ErrNotFound when the resource service principal or the principal (a
@@ -68,9 +74,6 @@ type Store interface {
 	// DeleteAppRoleAssignment fails with ErrNotFound for an unknown id.
 	DeleteAppRoleAssignment(ctx context.Context, tenantID, id string) error
 	ListAppRoleAssignments(ctx context.Context, tenantID string) ([]AppRoleAssignment, error)
-	// AppRoleAssignmentsOf lists what one principal holds on one resource
-	// (an indexed read: it is on the token path).
-	AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]AppRoleAssignment, error)
 
 	// PutPermissionGrant creates the grant or, when one exists for the same
 	// (client, resource, consent type, principal), calls merge on it inside
@@ -85,7 +88,30 @@ type Store interface {
 	// DeletePermissionGrant fails with ErrNotFound for an unknown id.
 	DeletePermissionGrant(ctx context.Context, tenantID, id string) error
 	ListPermissionGrants(ctx context.Context, tenantID string) ([]PermissionGrant, error)
+}
+
+// GrantReader is the read side of grants that a token request needs:
+// indexed reads, since they are on the token path.
+type GrantReader interface {
+	// AppRoleAssignmentsOf lists what one principal holds on one resource.
+	AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]AppRoleAssignment, error)
 	// PermissionGrantsOf lists the grants of one client on one resource, of
-	// every consent type (an indexed read: it is on the token path).
+	// every consent type.
 	PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]PermissionGrant, error)
+}
+
+// Reader reads the directory and its grants. Inside a View every call
+// reads the same snapshot.
+type Reader interface {
+	tenant.Reader
+	GrantReader
+}
+
+// Viewer opens read views: View calls fn with a Reader whose every read
+// sees one consistent state of the store (one read transaction in bbolt;
+// one revision in a replicated store), and returns fn's error. The Reader
+// is valid only until fn returns. Writes committed while fn runs are not
+// seen, so what Resolve gathers is the state of one instant.
+type Viewer interface {
+	View(ctx context.Context, fn func(Reader) error) error
 }

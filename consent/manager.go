@@ -387,7 +387,7 @@ func declaredScopes(client, res tenant.Application) []tenant.PermissionScope {
 // requiredResource loads a resource the client declares and checks that it
 // can have a service principal in t.
 func (m *Manager) requiredResource(ctx context.Context, t tenant.Tenant, client tenant.Application, resourceAppID string) (tenant.Application, error) {
-	app, err := m.dir.Store().GetApplication(ctx, resourceAppID)
+	app, err := m.dir.GetApplication(ctx, resourceAppID)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return tenant.Application{}, fmt.Errorf("client %s (%s) requires permissions of application %s, which does not exist: %w",
 			client.AppID, client.DisplayName, resourceAppID, errResourceGone)
@@ -616,7 +616,7 @@ func (m *Manager) clientSP(ctx context.Context, t tenant.Tenant, appID string) (
 	if err != nil {
 		return tenant.ServicePrincipal{}, fmt.Errorf("client %s: %w", appID, err)
 	}
-	sp, err := m.dir.Store().GetServicePrincipal(ctx, t.ID, app.AppID)
+	sp, _, err := m.dir.FindServicePrincipal(ctx, t.ID, app.AppID)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return tenant.ServicePrincipal{}, fmt.Errorf("application %s (%s) has no service principal in tenant %s (%s); it is not provisioned implicitly: grant admin consent or add the service principal first: %w",
 			app.AppID, app.DisplayName, t.DisplayName, t.ID, err)
@@ -690,7 +690,7 @@ func (m *Manager) List(ctx context.Context, tenantRef, clientAppID string) (List
 // and sorts them: assignments by resource, principal and role, grants by
 // client, resource, consent type and user.
 func (m *Manager) describe(ctx context.Context, t tenant.Tenant, as []AppRoleAssignment, gs []PermissionGrant) ([]AssignmentEntry, []GrantEntry, error) {
-	sps, err := m.dir.Store().ListServicePrincipals(ctx, t.ID)
+	sps, err := m.dir.ListServicePrincipals(ctx, t.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -708,7 +708,7 @@ func (m *Manager) describe(ctx context.Context, t tenant.Tenant, as []AppRoleAss
 			return a
 		}
 		var ap *tenant.Application
-		if a, err := m.dir.Store().GetApplication(ctx, sp.AppID); err == nil {
+		if a, err := m.dir.GetApplication(ctx, sp.AppID); err == nil {
 			ap = &a
 		}
 		apps[sp.AppID] = ap
@@ -732,7 +732,7 @@ func (m *Manager) describe(ctx context.Context, t tenant.Tenant, as []AppRoleAss
 		upn := ""
 		if g.ConsentType == Principal {
 			if upns == nil {
-				users, err := m.dir.Store().ListUsers(ctx, t.ID)
+				users, err := m.dir.ListUsers(ctx, t.ID)
 				if err != nil {
 					return nil, nil, err
 				}

@@ -3,28 +3,159 @@ package consent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// ResolveClient finds the client application and its service principal in t.
-// Missing objects come back as nil pointers, for CheckClient to judge; only
-// store failures are errors. The common case (the client has a service
-// principal in t) costs one read.
-func ResolveClient(ctx context.Context, s tenant.Store, t tenant.Tenant, appID string) (*tenant.Application, *tenant.ServicePrincipal, error) {
+// Request is a token request as it is asked, or an explain query: the names
+// it gives, before anything is looked up. Resolve finds what they name;
+// Decide judges the request on what Resolve found.
+type Request struct {
+	Flow      Flow
+	TenantRef string // tenant id or any of its domains
+
+	ClientAppID string // as presented
+	// ResourceName is the resource as requested (identifier URI or appId);
+	// empty when the request names none, and then Resolve stops at the
+	// client.
+	ResourceName string
+	// UserRef is the user's object id or user principal name (delegated
+	// flows; empty otherwise).
+	UserRef string
+
+	// Scopes are the requested delegated scope values, without the resource
+	// prefix. Default is set for /.default (and v1 resource=), which asks
+	// for everything already granted.
+	Scopes  []string
+	Default bool
+}
+
+// Facts is what the directory holds about a Request, read by Resolve in one
+// view of the store: everything Decide judges and `issuer explain` shows.
+// Pointers are nil where the object does not exist.
+type Facts struct {
+	Tenant tenant.Tenant
+
+	ClientApp *tenant.Application // nil: no such application anywhere
+	ClientSP  *tenant.ServicePrincipal
+
+	ResourceApp *tenant.Application
+	ResourceSP  *tenant.ServicePrincipal
+
+	User *tenant.User // delegated flows
+
+	// ClientAssignments are the client service principal's app role
+	// assignments on the resource (app-only flows).
+	ClientAssignments []AppRoleAssignment
+	// Grants are the client's delegated permission grants on the
+	// resource, of every consent type (delegated flows).
+	Grants []PermissionGrant
+	// UserAssignments are the user's app role assignments on the resource
+	// (delegated flows).
+	UserAssignments []AppRoleAssignment
+	// UserClientAssignments are the user's app role assignments on the
+	// client, read when the client's service principal requires
+	// assignment (delegated flows).
+	UserClientAssignments []AppRoleAssignment
+}
+
+// Resolve reads the facts of req in one view of the store, so that they
+// are the state of one instant: the tenant (an error wrapping
+// tenant.ErrNotFound or ErrInvalid when it cannot be found), the client
+// application and its service principal in the tenant, the resource found
+// through its service principal in the tenant (as Entra finds resources),
+// the user, and the assignments and grants that apply to the flow.
+// Missing objects are nil pointers for Decide to judge; only a missing
+// tenant and store failures are errors.
+func Resolve(ctx context.Context, v Viewer, req Request) (Facts, error) {
+	var f Facts
+	err := v.View(ctx, func(r Reader) error {
+		f = Facts{}
+		return f.read(ctx, r, req)
+	})
+	if err != nil {
+		return Facts{}, err
+	}
+	return f, nil
+}
+
+// read fills f from r. It reads the grants and assignments only where both
+// service principals exist, and of those only what the flow can use: the
+// client's roles for app-only flows; for delegated ones the client's grants,
+// the user's roles on the resource and, when the client requires
+// assignment, on the client.
+func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
+	t, err := tenant.ResolveTenant(ctx, r, req.TenantRef)
+	if err != nil {
+		return fmt.Errorf("tenant %s: %w", req.TenantRef, err)
+	}
+	f.Tenant = t
+	if f.ClientApp, f.ClientSP, err = resolveClient(ctx, r, t, req.ClientAppID); err != nil {
+		return err
+	}
+	if req.ResourceName != "" {
+		sp, app, err := r.FindServicePrincipal(ctx, t.ID, req.ResourceName)
+		switch {
+		case err == nil:
+			f.ResourceApp, f.ResourceSP = &app, &sp
+		case !errors.Is(err, tenant.ErrNotFound):
+			return err
+		}
+	}
+	if req.UserRef != "" {
+		u, err := tenant.FindUser(ctx, r, t.ID, req.UserRef)
+		switch {
+		case err == nil:
+			f.User = &u
+		case !errors.Is(err, tenant.ErrNotFound):
+			return fmt.Errorf("user %s in tenant %s: %w", req.UserRef, t.ID, err)
+		}
+	}
+	if f.ClientSP == nil || f.ResourceSP == nil {
+		return nil
+	}
+	if !req.Flow.Delegated() {
+		f.ClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.ClientSP.ID, f.ResourceSP.ID)
+		if err != nil {
+			return fmt.Errorf("reading app role assignments: %w", err)
+		}
+		return nil
+	}
+	if f.Grants, err = r.PermissionGrantsOf(ctx, t.ID, f.ClientSP.ID, f.ResourceSP.ID); err != nil {
+		return fmt.Errorf("reading permission grants: %w", err)
+	}
+	if f.User == nil {
+		return nil
+	}
+	if f.UserAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.User.ID, f.ResourceSP.ID); err != nil {
+		return fmt.Errorf("reading app role assignments: %w", err)
+	}
+	if f.ClientSP.AppRoleAssignmentRequired {
+		if f.UserClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.User.ID, f.ClientSP.ID); err != nil {
+			return fmt.Errorf("reading app role assignments: %w", err)
+		}
+	}
+	return nil
+}
+
+// resolveClient finds the client application and its service principal in
+// t. The common case (the client has a service principal in t) costs one
+// lookup; an appId that is not a GUID names nothing.
+func resolveClient(ctx context.Context, r Reader, t tenant.Tenant, appID string) (*tenant.Application, *tenant.ServicePrincipal, error) {
 	if !tenant.IsGUID(appID) {
 		return nil, nil, nil
 	}
 	appID = strings.ToLower(appID)
-	sp, app, err := s.FindServicePrincipal(ctx, t.ID, appID)
+	sp, app, err := r.FindServicePrincipal(ctx, t.ID, appID)
 	switch {
 	case err == nil:
 		return &app, &sp, nil
 	case !errors.Is(err, tenant.ErrNotFound):
 		return nil, nil, err
 	}
-	app, err = s.GetApplication(ctx, appID)
+	app, err = r.GetApplication(ctx, appID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return nil, nil, nil
@@ -32,17 +163,4 @@ func ResolveClient(ctx context.Context, s tenant.Store, t tenant.Tenant, appID s
 		return nil, nil, err
 	}
 	return &app, nil, nil
-}
-
-// ResolveResource finds the application named by an identifier URI or appId
-// through its service principal in t, as Entra does. Not found is (nil, nil, nil).
-func ResolveResource(ctx context.Context, s tenant.Store, t tenant.Tenant, name string) (*tenant.Application, *tenant.ServicePrincipal, error) {
-	sp, app, err := s.FindServicePrincipal(ctx, t.ID, name)
-	switch {
-	case errors.Is(err, tenant.ErrNotFound):
-		return nil, nil, nil
-	case err != nil:
-		return nil, nil, err
-	}
-	return &app, &sp, nil
 }

@@ -68,9 +68,7 @@ func (s *Server) resolveAuthority(ctx context.Context, segment string) (authorit
 	t, err := s.cfg.Directory.ResolveTenant(ctx, segment)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
-		return authority{}, errorf(CodeTenantNotFound,
-			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "+
-				"Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", segment)
+		return authority{}, errTenantNotFound(segment)
 	case errors.Is(err, tenant.ErrInvalid):
 		return authority{}, errorf(CodeMalformedTenant,
 			"Specified tenant identifier '%s' is neither a valid DNS name, nor a valid external domain.", segment).wrap(err)
@@ -78,4 +76,11 @@ func (s *Server) resolveAuthority(ctx context.Context, segment string) (authorit
 		return authority{}, err
 	}
 	return authority{kind: tenantAuthority, segment: t.ID, tenant: t}, nil
+}
+
+// errTenantNotFound is AADSTS90002 for the tenant named by ref.
+func errTenantNotFound(ref string) *Error {
+	return errorf(CodeTenantNotFound,
+		"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "+
+			"Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", ref)
 }

@@ -61,38 +61,43 @@ type accessClaimsV2 struct {
 	Ver    string   `json:"ver"`
 }
 
-// appToken is what an app-only token is built from: resolved directory
-// values only, never raw request input (DESIGN §5).
-type appToken struct {
+// access is what every access token is built from, app-only or delegated:
+// resolved directory values and the policy decision, never raw request
+// input (DESIGN §5).
+type access struct {
 	Version       int       // token version, from the resource
 	TenantID      string    // tid
-	ClientAppID   string    // appid / azp
-	ClientSPID    string    // oid and sub: the client's service principal in the tenant
-	ResourceAppID string    // v2 aud
+	ClientAppID   string    // appid / azp (the middle tier in OBO)
+	ResourceAppID string    // v2 aud; also the audience of a user's pairwise sub
 	ResourceName  string    // v1 aud: the resource identifier as requested
-	Roles         []string  // app roles assigned to the client on the resource
-	ACR           string    // appidacr / azpacr
-	Idtyp         string    // "app" when the resource asks for the optional claim idtyp
+	Roles         []string  // the principal's app roles on the resource
+	ACR           string    // appidacr / azpacr: how the client authenticated
 	Issued        time.Time // the request time
 	Lifetime      time.Duration
 	ID            string // a GUID; uti and aio derive from it
 }
 
-// times returns iat (= nbf) and exp: iat backdated 300 s, exp one second
-// after the lifetime, so that expires_in = lifetime and exp-iat = lifetime +
-// 301 s (3900 with the default 3599 s), as in Entra's tokens.
-func (t appToken) times() (iat, exp int64) { return tokenTimes(t.Issued, t.Lifetime) }
+func (a access) base() access { return a }
+
+// appToken is an app-only access token.
+type appToken struct {
+	access
+	ClientSPID string // oid and sub: the client's service principal in the tenant
+	Idtyp      string // "app" when the resource asks for the optional claim idtyp
+}
 
 // tokenTimes returns iat (= nbf) and exp of a token issued at issued with
-// lifetime: iat backdated 300 s, exp one second after the lifetime.
+// lifetime: iat backdated 300 s, exp one second after the lifetime, so that
+// expires_in = lifetime and exp-iat = lifetime + 301 s (3900 with the
+// default 3599 s), as in Entra's tokens.
 func tokenTimes(issued time.Time, lifetime time.Duration) (iat, exp int64) {
 	now := issued.Unix()
 	return now - int64(backdate/time.Second), now + int64(lifetime/time.Second) + 1
 }
 
 // claimsV1 builds the v1.0 claims; iss and idp are the same v1 issuer.
-func (t appToken) claimsV1(iss string) accessClaimsV1 {
-	iat, exp := t.times()
+func (t appToken) claimsV1(iss string) any {
+	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return accessClaimsV1{
 		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
 		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss, Idtyp: t.Idtyp,
@@ -102,8 +107,8 @@ func (t appToken) claimsV1(iss string) accessClaimsV1 {
 }
 
 // claimsV2 builds the v2.0 claims; aud is always the resource's appId.
-func (t appToken) claimsV2(iss string) accessClaimsV2 {
-	iat, exp := t.times()
+func (t appToken) claimsV2(iss string) any {
+	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return accessClaimsV2{
 		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
 		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Idtyp: t.Idtyp,

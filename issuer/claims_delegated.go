@@ -200,25 +200,16 @@ const userACR = "1"
 // token would carry the assertion's amr over, which is this same value.
 var passwordAMR = []string{"pwd"}
 
-// userToken is what a delegated access token is built from: resolved
-// directory values and the policy decision, never raw request input.
+// userToken is a delegated access token: issued in the user's tenant, with
+// the user's roles on the resource.
 type userToken struct {
-	Version       int    // from the resource
-	TenantID      string // tid: the user's tenant
-	ClientAppID   string // appid / azp: the client (the middle tier in OBO)
-	ResourceAppID string // v2 aud; also the audience of the pairwise sub
-	ResourceName  string // v1 aud: the resource as requested
-	User          tenant.User
-	Roles         []string // the user's app roles on the resource
-	Scopes        []string // scp
-	ACR           string   // appidacr / azpacr: how the client authenticated
-	Optional      userClaims
-	Issued        time.Time
-	Lifetime      time.Duration
-	ID            string // uti and aio derive from it
+	access
+	User     tenant.User
+	Scopes   []string // scp
+	Optional userClaims
 }
 
-func (t userToken) claimsV1(iss string) userAccessClaimsV1 {
+func (t userToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
 	return userAccessClaimsV1{
@@ -231,7 +222,7 @@ func (t userToken) claimsV1(iss string) userAccessClaimsV1 {
 	}
 }
 
-func (t userToken) claimsV2(iss string) userAccessClaimsV2 {
+func (t userToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
 	return userAccessClaimsV2{

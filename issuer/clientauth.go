@@ -94,13 +94,15 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 	return s.verifyCertificateAssertion(a, auth, app, now)
 }
 
-// client finds the client of a token request in tenant t and checks its
-// credential, in Entra's order for every grant: AADSTS900144 without a
-// client_id, 700016 and 7000112 before the credential is looked at
-// (protocol.md §4.2 step 2, §4.3 step 2, §2.1). It returns the consent
-// request begun for flow and the appidacr/azpacr the credential earns. A
-// public client presents nothing and earns "0"; whether the grant accepts
-// one is the grant's decision.
+// client resolves a token request and checks its client, in Entra's order
+// for every grant: AADSTS900144 without a client_id, 700016 and 7000112
+// before the credential is looked at (protocol.md §4.2 step 2, §4.3 step
+// 2, §2.1), then the credential. creq names what the grant asks for (the
+// tenant, the resource, the user); the client is req's client_id. It
+// returns the completed request, the facts Resolve read for it in one view
+// of the store, and the appidacr/azpacr the credential earns. A public
+// client presents nothing and earns "0"; whether the grant accepts one is
+// the grant's decision.
 //
 // AADSTS7000229 (registered in its home tenant, no service principal
 // there) comes after the credential. Microsoft does not document the
@@ -110,57 +112,67 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 // Commercial-Marketplace-SaaS-Accelerator#830), while a wrong secret
 // answers 7000215. It also tells nobody without the secret that the
 // service principal is missing.
-func (s *Server) client(ctx context.Context, c *call, a authority, flow consent.Flow, t tenant.Tenant, req *tokenRequest) (consent.Request, string, error) {
+func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.Request, req *tokenRequest) (consent.Request, consent.Facts, string, error) {
 	if req.ClientID == "" {
-		return consent.Request{}, "", errMissing("client_id")
+		return consent.Request{}, consent.Facts{}, "", errMissing("client_id")
 	}
-	creq, d, err := s.resolveClient(ctx, flow, t, req.ClientID)
+	creq.ClientAppID = req.ClientID
+	f, err := s.resolve(ctx, creq)
 	if err != nil {
-		return consent.Request{}, "", err
+		return consent.Request{}, consent.Facts{}, "", err
 	}
+	c.judged = &judgement{creq, f}
+	d := consent.CheckClient(creq, f)
 	if d != nil && d.Reason != consent.ReasonClientNoServicePrincipal {
-		return consent.Request{}, "", DenialError(d)
+		return consent.Request{}, consent.Facts{}, "", DenialError(d)
 	}
-	acr, err := s.authenticateClient(ctx, a, creq.ClientApp, req, c.now)
+	acr, err := s.authenticateClient(ctx, a, f.ClientApp, req, c.now)
 	if err != nil {
-		return consent.Request{}, "", err
+		return consent.Request{}, consent.Facts{}, "", err
 	}
 	if d != nil {
-		return consent.Request{}, "", DenialError(d)
+		return consent.Request{}, consent.Facts{}, "", DenialError(d)
 	}
-	return creq, acr, nil
+	return creq, f, acr, nil
 }
 
-// findClient begins the consent request of flow for the client clientID in
-// tenant t: AADSTS700016, 7000229 or 7000112 when it has no usable service
-// principal there.
-func (s *Server) findClient(ctx context.Context, flow consent.Flow, t tenant.Tenant, clientID string) (consent.Request, error) {
-	creq, d, err := s.resolveClient(ctx, flow, t, clientID)
-	if err != nil {
-		return consent.Request{}, err
-	}
-	if d != nil {
-		return consent.Request{}, DenialError(d)
-	}
-	return creq, nil
+// judgement is what the policy judged for a call: the consent request and
+// the facts Resolve read for it. `issuer explain` judges the same pair for
+// the same question (explain_judgement_internal_test.go shows it).
+type judgement struct {
+	req   consent.Request
+	facts consent.Facts
 }
 
-// resolveClient begins the consent request of flow for clientID in t and
-// judges the client alone (consent.CheckClient). A refusal comes back as
-// the Denial, with the request as far as it was resolved.
-func (s *Server) resolveClient(ctx context.Context, flow consent.Flow, t tenant.Tenant, clientID string) (consent.Request, *consent.Denial, error) {
-	creq := consent.Request{Flow: flow, Tenant: t, ClientAppID: clientID}
-	var err error
-	if creq.ClientApp, creq.ClientSP, err = consent.ResolveClient(ctx, s.cfg.Directory.Store(), t, clientID); err != nil {
-		return consent.Request{}, nil, err
+// resolve reads the facts of creq in one view of the store
+// (consent.Resolve). A tenant that vanished since the authority was
+// resolved is AADSTS90002, with the store's error kept as the cause.
+func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
+	f, err := consent.Resolve(ctx, s.backend, creq)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		return consent.Facts{}, errTenantNotFound(creq.TenantRef).wrap(err)
+	case err != nil:
+		return consent.Facts{}, err
 	}
-	return creq, consent.CheckClient(creq), nil
+	return f, nil
 }
 
-// decide asks the policy engine and turns its refusal into the Entra error
-// that answers it.
-func (s *Server) decide(ctx context.Context, creq consent.Request) (consent.Decision, error) {
-	dec, err := s.engine.Decide(ctx, creq)
+// checkClient applies the client rules (consent.CheckClient): AADSTS700016,
+// 7000229 or 7000112 when the client has no usable service principal in
+// the tenant.
+func checkClient(creq consent.Request, f consent.Facts) error {
+	if d := consent.CheckClient(creq, f); d != nil {
+		return DenialError(d)
+	}
+	return nil
+}
+
+// decide judges creq on its facts (consent.Decide, the function `issuer
+// explain` calls too) and turns a refusal into the Entra error that
+// answers it.
+func decide(creq consent.Request, f consent.Facts) (consent.Decision, error) {
+	dec, err := consent.Decide(creq, f)
 	var d *consent.Denial
 	if errors.As(err, &d) {
 		return consent.Decision{}, DenialError(d)

@@ -289,7 +289,7 @@ func (w *world) checkExplained(t *testing.T, a ask, got tokenAnswer) {
 	if seg == "" {
 		seg = tenantA
 	}
-	ex, err := consent.Explain(context.Background(), w.DB, consent.NewEngine(w.DB),
+	ex, err := consent.Explain(context.Background(), w.DB,
 		consent.Query{TenantRef: seg, ClientAppID: a.client, ResourceName: a.resource})
 	if err != nil {
 		t.Fatalf("Explain: %v", err)

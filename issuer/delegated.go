@@ -11,43 +11,42 @@ import (
 )
 
 // delegatedRequest is a user flow (password, on-behalf-of, refresh token)
-// after its grant has found the tenant, the client and the user and checked
-// their credentials: the consent request the engine decides, and what shapes
-// the answer.
+// after its grant has resolved it and checked the client's and the user's
+// credentials: the consent request and its facts, which Decide judges, and
+// what shapes the answer.
 type delegatedRequest struct {
-	creq       consent.Request // Flow, Tenant, ClientAppID, ClientApp, ClientSP and User are set
-	endpoint   int             // 1 or 2: the response shape and the id_token version
-	scope      delegatedScope  // what was asked, for the engine and the response
-	acr        string          // appidacr / azpacr
-	clientInfo bool            // client_info=1
+	creq       consent.Request
+	facts      consent.Facts  // ClientApp, ClientSP and User are set
+	endpoint   int            // 1 or 2: the response shape and the id_token version
+	scope      delegatedScope // what was asked, for the engine and the response
+	acr        string         // appidacr / azpacr
+	clientInfo bool           // client_info=1
 	// refresh is the redeemed token a refresh grant rotates; nil for the
 	// other grants, which start a new family when they return a token.
 	refresh    *tenant.RefreshToken
 	wantsRenew bool // whether the answer carries a refresh token
 }
 
-// issueDelegated resolves the resource through its service principal in the
-// user's tenant, asks the engine, signs the access token of the version the
-// resource accepts, and adds what the user flow's answer carries: scope,
+// issueDelegated judges the request on its facts, signs the access token of
+// the version the resource accepts, and adds what the user flow's answer carries: scope,
 // id_token (openid was asked), client_info (client_info=1) and a refresh
 // token, stored before the answer leaves.
 func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest) (issued, error) {
 	// The sign-in log names what the request resolved to, refused or not.
-	c.tenantID, c.resource = r.creq.Tenant.ID, r.scope.Resource
-	if r.creq.User != nil {
-		c.user = r.creq.User.UserPrincipalName
+	c.tenantID, c.resource = r.facts.Tenant.ID, r.scope.Resource
+	if r.facts.User != nil {
+		c.user = r.facts.User.UserPrincipalName
 	}
-	out, dec, err := s.decideAndSign(ctx, c.now, &r.creq, r.scope, r.acr)
+	out, dec, err := s.decideAndSign(c.now, r.creq, r.facts, r.acr)
 	if err != nil {
 		return issued{}, err
 	}
-	out.resource = r.scope.Resource
 	out.scope = r.scope.responseScope(r.endpoint, dec.Scopes)
-	user := *r.creq.User
+	user := *r.facts.User
 	if r.scope.has("openid") {
 		if out.idToken, err = s.signIDToken(r.endpoint, idToken{
-			TenantID: r.creq.Tenant.ID, ClientAppID: r.creq.ClientApp.AppID, User: user,
-			Optional: optionalUserClaims(r.creq.ClientApp, tenant.TokenTypeID, r.endpoint, user),
+			TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, User: user,
+			Optional: optionalUserClaims(r.facts.ClientApp, tenant.TokenTypeID, r.endpoint, user),
 			Issued:   c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
 		}); err != nil {
 			return issued{}, err
@@ -65,50 +64,28 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 }
 
 // decideAndSign is the core every delegated token goes through, the
-// token endpoint's and `issuer token user`'s alike: resolve the resource
-// scope names in creq's tenant, let the engine decide, sign. A refusal is
-// the *Error Entra answers.
-func (s *Server) decideAndSign(ctx context.Context, now time.Time, creq *consent.Request, scope delegatedScope, acr string) (issued, consent.Decision, error) {
-	creq.ResourceName, creq.Scopes, creq.Default = scope.Resource, scope.Values, scope.Default
-	var err error
-	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), creq.Tenant, scope.Resource); err != nil {
-		return issued{}, consent.Decision{}, err
-	}
-	dec, err := s.decide(ctx, *creq)
+// token endpoint's and `issuer token user`'s alike: judge the request on
+// its facts, sign. A refusal is the *Error Entra answers.
+func (s *Server) decideAndSign(now time.Time, creq consent.Request, f consent.Facts, acr string) (issued, consent.Decision, error) {
+	dec, err := decide(creq, f)
 	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}
-	t := userToken{
-		Version:       dec.TokenVersion,
-		TenantID:      creq.Tenant.ID,
-		ClientAppID:   creq.ClientApp.AppID,
-		ResourceAppID: creq.ResourceApp.AppID,
-		ResourceName:  creq.ResourceName,
-		User:          *creq.User,
-		Roles:         dec.Roles,
-		Scopes:        dec.Scopes,
-		ACR:           acr,
-		Optional:      optionalUserClaims(creq.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *creq.User),
-		Issued:        now,
-		Lifetime:      s.cfg.userTokenLifetime(),
-		ID:            s.cfg.NewID(),
-	}
-	var claims any
-	if t.Version == 2 {
-		claims = t.claimsV2(s.issuer(2, t.TenantID))
-	} else {
-		claims = t.claimsV1(s.issuer(1, t.TenantID))
-	}
-	token, err := s.keyring().signer.sign(t.Version, claims)
+	acc := s.newAccess(creq, f, dec, acr, now)
+	acc.Lifetime = s.cfg.userTokenLifetime() // 60 to 90 minutes, unlike app-only tokens
+	out, err := s.signAccess(userToken{access: acc, User: *f.User, Scopes: dec.Scopes,
+		Optional: optionalUserClaims(f.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *f.User)})
 	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}
-	iat, exp := tokenTimes(t.Issued, t.Lifetime)
-	return issued{token: token, lifetime: int64(t.Lifetime / time.Second), notBefore: iat, expiresOn: exp}, dec, nil
+	return out, dec, nil
 }
 
 // signIDToken returns the id_token of the endpoint called: signed with the
 // v2 header on the v2 endpoint, unsigned (alg none) on v1, as Entra does.
+// It picks a version as signAccess does, but by the endpoint rather than
+// the resource, and the v1 token is not signed at all, so the two stay
+// apart.
 func (s *Server) signIDToken(endpoint int, t idToken) (string, error) {
 	if endpoint == 1 {
 		return unsignedJWT(t.claimsV1(s.issuer(1, t.TenantID)))
@@ -126,7 +103,7 @@ func (s *Server) signIDToken(endpoint int, t idToken) (string, error) {
 // AADSTS50173, and a token pruned meanwhile AADSTS70000.
 func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegatedRequest) (string, error) {
 	basis := tenant.RefreshToken{
-		TenantID: r.creq.Tenant.ID, ClientAppID: r.creq.ClientApp.AppID, UserID: r.creq.User.ID,
+		TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, UserID: r.facts.User.ID,
 		Resource: r.scope.Resource,
 	}
 	if !r.scope.Default {
@@ -163,21 +140,14 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 }
 
 // requestedDelegatedScope reads what a password or on-behalf-of request
-// asks for: on the v1 endpoint resource= (required, AADSTS900144); on v2
-// scope= (required; a resource parameter is AADSTS901002), parsed by the
-// rules of parseDelegatedScopes.
+// asks for: on the v1 endpoint resource=, on v2 scope= by the rules of
+// parseDelegatedScopes, both required (resourceParameters).
 func requestedDelegatedScope(req *tokenRequest) (delegatedScope, error) {
+	if err := resourceParameters(req, true); err != nil {
+		return delegatedScope{}, err
+	}
 	if req.Endpoint == 1 {
-		if req.Resource == "" {
-			return delegatedScope{}, errMissing("resource")
-		}
 		return v1DelegatedScope(req.Resource, req.Scopes), nil
-	}
-	if req.Resource != "" {
-		return delegatedScope{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
-	}
-	if len(req.Scopes) == 0 {
-		return delegatedScope{}, errMissing("scope")
 	}
 	return parseDelegatedScopes(req.Scopes)
 }
@@ -197,15 +167,21 @@ func errNotOnCommon() *Error {
 		"The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.")
 }
 
-// findUser looks a user up by UPN or object id in t; absent is
-// AADSTS50034.
-func (s *Server) findUser(ctx context.Context, t tenant.Tenant, ref, nameForMessage string) (tenant.User, error) {
-	u, err := s.cfg.Directory.FindUser(ctx, t.ID, ref)
-	switch {
-	case errors.Is(err, tenant.ErrNotFound):
-		return tenant.User{}, errUserNotFound(nameForMessage, or(t.DisplayName, t.ID)).wrap(err)
-	case err != nil:
-		return tenant.User{}, err
+// delegatedConsent is the consent request of a user flow: flow in the
+// tenant tenantID, for the user named by userRef (object id or UPN), asking
+// for scope. The grant's client_id completes it (Server.client).
+func delegatedConsent(flow consent.Flow, tenantID, userRef string, scope delegatedScope) consent.Request {
+	return consent.Request{
+		Flow: flow, TenantRef: tenantID, UserRef: userRef,
+		ResourceName: scope.Resource, Scopes: scope.Values, Default: scope.Default,
 	}
-	return u, nil
+}
+
+// userOf returns the user Resolve found; absent is AADSTS50034, naming
+// the user as nameForMessage.
+func userOf(f consent.Facts, nameForMessage string) (tenant.User, error) {
+	if f.User == nil {
+		return tenant.User{}, errUserNotFound(nameForMessage, or(f.Tenant.DisplayName, f.Tenant.ID))
+	}
+	return *f.User, nil
 }

@@ -17,9 +17,13 @@
 //
 // A token request is parsed once into a typed request, dispatched on
 // grant_type to a grant method (client credentials, password, on-behalf-of,
-// refresh token) that resolves the directory objects, asks the consent
-// engine, builds v1 or v2 claims (the resource picks the version, not the
-// endpoint) and signs them. The user flows share one path (delegated.go),
+// refresh token). Each names the tenant, resource and user it asks for in a
+// consent.Request, and Server.client resolves it (consent.Resolve: one read
+// of the store) and checks the client and its credential; the grant then
+// checks what is its own (the user's password, the OBO assertion's
+// audience), judges the request on the resolved facts (consent.Decide, the
+// function `issuer explain` calls), builds v1 or v2 claims (the resource
+// picks the version, not the endpoint) and signs them. The user flows share one path (delegated.go),
 // which `issuer token user` reaches without HTTP through IssueUserToken. Every refusal is an *Error
 // carrying an AADSTS code; one table maps codes to the OAuth `error` and
 // HTTP status, and one writer produces Entra's error body.

@@ -10,24 +10,35 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
 // faultyStore fails the way a broken database would: an error for one
-// resource lookup, a panic for one domain.
+// resource lookup (in its read views, where consent.Resolve reads), a panic
+// for one domain.
 type faultyStore struct {
 	issuer.Backend
 }
 
+// faultyReader is the Reader of faultyStore's views.
+type faultyReader struct {
+	consent.Reader
+}
+
 const internalCause = "disk on fire SECRET-CAUSE"
 
-func (f faultyStore) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
+func (f faultyStore) View(ctx context.Context, fn func(consent.Reader) error) error {
+	return f.Backend.View(ctx, func(r consent.Reader) error { return fn(faultyReader{r}) })
+}
+
+func (f faultyReader) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
 	if name == "api://broken" {
 		return tenant.ServicePrincipal{}, tenant.Application{}, errors.New(internalCause)
 	}
-	return f.Backend.FindServicePrincipal(ctx, tenantID, name)
+	return f.Reader.FindServicePrincipal(ctx, tenantID, name)
 }
 
 func (f faultyStore) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {

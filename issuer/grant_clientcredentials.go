@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"time"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
@@ -27,80 +26,62 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 		return issued{}, errorf(CodeNoTenantInfo,
 			"No tenant-identifying information found in either the request or implied by any provided credentials.")
 	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowClientCredentials, a.tenant, req)
+	// The resource is read with the client, in one view of the store, but
+	// a malformed scope or resource is answered after the client's
+	// refusals, as Entra orders them.
+	resource, resourceErr := appOnlyResource(req)
+	creq, f, acr, err := s.client(ctx, c, a, consent.Request{
+		Flow: consent.FlowClientCredentials, TenantRef: a.tenant.ID, ResourceName: resource, Default: true,
+	}, req)
 	if err != nil {
 		return issued{}, err
 	}
-	creq.Default = true
 	if acr == appIDACRPublic {
 		// A public client has no credential, and app-only tokens need one.
 		return issued{}, errNoClientCredential()
 	}
-	if creq.ResourceName, err = appOnlyResource(req); err != nil {
-		return issued{}, err
+	if resourceErr != nil {
+		return issued{}, resourceErr
 	}
 	c.resource = creq.ResourceName
-	if creq.ResourceApp, creq.ResourceSP, err = consent.ResolveResource(ctx, s.cfg.Directory.Store(), a.tenant, creq.ResourceName); err != nil {
-		return issued{}, err
-	}
-	dec, err := s.decide(ctx, creq)
+	dec, err := decide(creq, f)
 	if err != nil {
 		return issued{}, err
 	}
-	t := appToken{
-		Version:       dec.TokenVersion,
-		TenantID:      a.tenant.ID,
-		ClientAppID:   creq.ClientApp.AppID,
-		ClientSPID:    creq.ClientSP.ID,
-		ResourceAppID: creq.ResourceApp.AppID,
-		ResourceName:  creq.ResourceName,
-		Roles:         dec.Roles,
-		ACR:           acr,
-		Idtyp:         appIdtyp(creq.ResourceApp),
-		Issued:        c.now,
-		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
-		ID:            s.cfg.NewID(),
-	}
-	return s.sign(t)
+	return s.signAccess(appToken{access: s.newAccess(creq, f, dec, acr, c.now), ClientSPID: f.ClientSP.ID, Idtyp: appIdtyp(f.ResourceApp)})
 }
 
-// appOnlyResource returns the resource an app-only request names. On the v2
-// endpoint it comes from scope ("{resource}/.default"), and a resource
-// parameter is AADSTS901002; on the v1 endpoint resource is required
-// (AADSTS900144) and scope is ignored.
+// appOnlyResource returns the resource an app-only request names: on the
+// v1 endpoint the resource parameter, on v2 the resource of scope's
+// "{resource}/.default" (scope is ignored on v1), after the checks of
+// resourceParameters.
 func appOnlyResource(req *tokenRequest) (string, error) {
+	if err := resourceParameters(req, true); err != nil {
+		return "", err
+	}
 	if req.Endpoint == 1 {
-		if req.Resource == "" {
-			return "", errMissing("resource")
-		}
 		return req.Resource, nil
-	}
-	if req.Resource != "" {
-		return "", errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
-	}
-	if len(req.Scopes) == 0 {
-		return "", errMissing("scope")
 	}
 	return parseDefaultScope(req.Scopes)
 }
 
-// sign builds the claims of t's version and signs them with the active key.
-func (s *Server) sign(t appToken) (issued, error) {
-	var claims any
-	if t.Version == 2 {
-		claims = t.claimsV2(s.issuer(2, t.TenantID))
-	} else {
-		claims = t.claimsV1(s.issuer(1, t.TenantID))
+// resourceParameters applies the rules every grant keeps on the parameters
+// that name a resource (protocol.md §2.2, §2.6): the v1 endpoint names it
+// with resource=, the v2 endpoint with scope=, where a resource parameter
+// is AADSTS901002. When the grant needs one (required), a v1 request
+// without resource or a v2 request without scope is AADSTS900144.
+func resourceParameters(req *tokenRequest, required bool) error {
+	switch {
+	case req.Endpoint == 1:
+		if required && req.Resource == "" {
+			return errMissing("resource")
+		}
+	case req.Resource != "":
+		return errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
+	case required && len(req.Scopes) == 0:
+		return errMissing("scope")
 	}
-	token, err := s.keyring().signer.sign(t.Version, claims)
-	if err != nil {
-		return issued{}, err
-	}
-	iat, exp := t.times()
-	return issued{
-		token: token, lifetime: int64(t.Lifetime / time.Second),
-		notBefore: iat, expiresOn: exp, resource: t.ResourceName,
-	}, nil
+	return nil
 }
 
 // appIdtyp is idtyp of an app-only token: "app" when the resource asks for

@@ -71,7 +71,7 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	if err != nil {
 		return issued{}, err
 	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowOnBehalfOf, t, req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowOnBehalfOf, t.ID, claims.OID, scope), req)
 	if err != nil {
 		return issued{}, err
 	}
@@ -82,21 +82,19 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	case claims.isIDToken():
 		return issued{}, errorf(CodeIDTokenAssertion, "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant.")
 	case claims.isAppOnly():
-		return issued{}, errorf(CodeAppOnlyAssertion, "Application '%s' is not allowed to make application on-behalf-of calls.", creq.ClientApp.AppID)
-	case !audienceIs(aud, *creq.ClientApp):
+		return issued{}, errorf(CodeAppOnlyAssertion, "Application '%s' is not allowed to make application on-behalf-of calls.", f.ClientApp.AppID)
+	case !audienceIs(aud, *f.ClientApp):
 		return issued{}, errorf(CodeOBOAudience,
 			"Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '%s' and the expected audience is '%s' "+
 				"or one of the Application Uris of this application with App ID '%s'(%s). The downstream client must request a token for the expected audience "+
 				"(the application that made the OBO request) and this application should use that token as the assertion.",
-			aud, creq.ClientApp.AppID, creq.ClientApp.AppID, creq.ClientApp.DisplayName)
+			aud, f.ClientApp.AppID, f.ClientApp.AppID, f.ClientApp.DisplayName)
 	}
-	user, err := s.findUser(ctx, t, claims.OID, claims.userName())
-	if err != nil {
+	if _, err := userOf(f, claims.userName()); err != nil {
 		return issued{}, err
 	}
-	creq.User = &user
 	return s.issueDelegated(ctx, c, delegatedRequest{
-		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
+		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
 		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
 	})
 }

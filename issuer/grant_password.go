@@ -48,17 +48,15 @@ func (s *Server) password(ctx context.Context, c *call, a authority, req *tokenR
 			return issued{}, err
 		}
 	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowPassword, t, req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowPassword, t.ID, req.Username, scope), req)
 	if err != nil {
 		return issued{}, err
 	}
-	user, err := s.checkPassword(ctx, t, req.Username, req.Password)
-	if err != nil {
+	if err := s.checkPassword(ctx, f, req.Username, req.Password); err != nil {
 		return issued{}, err
 	}
-	creq.User = &user
 	return s.issueDelegated(ctx, c, delegatedRequest{
-		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
+		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
 		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
 	})
 }
@@ -81,26 +79,26 @@ func (s *Server) homeTenantOf(ctx context.Context, username string) (tenant.Tena
 	return t, nil
 }
 
-// checkPassword signs the user in: the user must exist in t
+// checkPassword signs the user in: the user must exist in the tenant
 // (AADSTS50034), have a password (AADSTS50056) and the password must match
 // (AADSTS50126). The comparison runs argon2id; neither the password nor the
 // hash appear in any message or log line.
-func (s *Server) checkPassword(ctx context.Context, t tenant.Tenant, username, password string) (tenant.User, error) {
-	u, err := s.findUser(ctx, t, username, username)
+func (s *Server) checkPassword(ctx context.Context, f consent.Facts, username, password string) error {
+	u, err := userOf(f, username)
 	switch {
 	case err != nil:
-		return tenant.User{}, err
+		return err
 	case u.PasswordHash == "":
-		return tenant.User{}, errorf(CodeNoPassword, "Invalid or missing password: password does not exist in the directory for this user.")
+		return errorf(CodeNoPassword, "Invalid or missing password: password does not exist in the directory for this user.")
 	}
 	ok, err := s.passwordSlots.check(ctx, func() bool { return u.CheckPassword(password) })
 	switch {
 	case err != nil:
-		return tenant.User{}, err
+		return err
 	case !ok:
-		return tenant.User{}, errorf(CodeInvalidCredentials, "Error validating credentials due to invalid username or password.")
+		return errorf(CodeInvalidCredentials, "Error validating credentials due to invalid username or password.")
 	}
-	return u, nil
+	return nil
 }
 
 // passwordSlots bounds how many password checks run at once. Each runs

@@ -72,8 +72,11 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 		return issued{}, errMissing("refresh_token")
 	case req.ClientID == "":
 		return issued{}, errMissing("client_id")
-	case req.Endpoint == 2 && req.Resource != "":
-		return issued{}, errorf(CodeResourceParameter, "The 'resource' request parameter isn't supported.")
+	}
+	// scope and resource are optional: without them the token is for the
+	// refresh token's own resource (refreshScope).
+	if err := resourceParameters(req, false); err != nil {
+		return issued{}, err
 	}
 	rt, err := s.lookupRefreshToken(ctx, req)
 	if err != nil {
@@ -83,24 +86,26 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 	if err != nil {
 		return issued{}, err
 	}
-	t, err := s.refreshTenant(ctx, a, rt)
-	if err != nil {
+	if err := checkRefreshTenant(a, rt); err != nil {
 		return issued{}, err
 	}
-	creq, acr, err := s.client(ctx, c, a, consent.FlowRefreshToken, t, req)
-	if err != nil {
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowRefreshToken, rt.TenantID, rt.UserID, scope), req)
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code == CodeTenantNotFound:
+		// The tenant was deleted after the token was issued.
+		return issued{}, errRefreshInvalid().wrap(err)
+	case err != nil:
 		return issued{}, err
 	}
 	if err := s.checkRedeemable(ctx, c.now, rt); err != nil {
 		return issued{}, err
 	}
-	user, err := s.findUser(ctx, t, rt.UserID, rt.UserID)
-	if err != nil {
+	if _, err := userOf(f, rt.UserID); err != nil {
 		return issued{}, err
 	}
-	creq.User = &user
 	return s.issueDelegated(ctx, c, delegatedRequest{
-		creq: creq, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
+		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo,
 		refresh: &rt, wantsRenew: true,
 	})
 }
@@ -176,26 +181,16 @@ func namesResource(scopes []string) bool {
 	return false
 }
 
-// refreshTenant is the tenant of the refreshed token: the user's, which the
-// refresh token recorded. At /common and /organizations that is the answer;
-// a tenant segment naming another tenant finds no such user there
+// checkRefreshTenant checks the tenant of the request against the
+// refreshed token's, the user's, which the refresh token recorded and the
+// new token is issued in. At /common and /organizations any will do; a
+// tenant segment naming another tenant finds no such user there
 // (AADSTS50034: this issuer has no guest users).
-func (s *Server) refreshTenant(ctx context.Context, a authority, rt tenant.RefreshToken) (tenant.Tenant, error) {
-	if a.kind == tenantAuthority {
-		if a.tenant.ID != rt.TenantID {
-			return tenant.Tenant{}, errUserNotFound(rt.UserID, or(a.tenant.DisplayName, a.tenant.ID))
-		}
-		return a.tenant, nil
+func checkRefreshTenant(a authority, rt tenant.RefreshToken) error {
+	if a.kind == tenantAuthority && a.tenant.ID != rt.TenantID {
+		return errUserNotFound(rt.UserID, or(a.tenant.DisplayName, a.tenant.ID))
 	}
-	t, err := s.cfg.Directory.Store().GetTenant(ctx, rt.TenantID)
-	switch {
-	case errors.Is(err, tenant.ErrNotFound):
-		// The tenant was deleted after the token was issued.
-		return tenant.Tenant{}, errRefreshInvalid().wrap(err)
-	case err != nil:
-		return tenant.Tenant{}, err
-	}
-	return t, nil
+	return nil
 }
 
 // entraDuration formats d as Entra's messages do: days.hh:mm:ss.

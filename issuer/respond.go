@@ -50,6 +50,10 @@ type call struct {
 	// object id) of delegated flows, and the grant type. Grants fill them in
 	// as they learn them.
 	tenantID, resource, user, flow string
+
+	// judged is the consent request and facts the grant resolved, once it
+	// has.
+	judged *judgement
 }
 
 // begin starts a call. The correlation ID is the client's

@@ -11,13 +11,12 @@ import (
 )
 
 // Server is the protocol edge: it answers Entra's token, discovery, JWKS and
-// instance-discovery endpoints over the directory, the consent engine and the
+// instance-discovery endpoints over the directory, its grants and the
 // signing keys of its backend. It is safe for concurrent use.
 type Server struct {
 	cfg     settings
 	backend Backend
 	consent *consent.Manager
-	engine  *consent.Engine
 	keys    atomic.Pointer[keyring]
 	handler http.Handler
 	// federation caches external identity providers' keys.
@@ -47,7 +46,6 @@ func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
 	dir := tenant.NewDirectory(b, tenant.WithClock(c.Clock.Now), tenant.WithIDs(c.NewID), tenant.WithRandom(c.Random))
 	s := &Server{cfg: settings{Config: c, Now: c.Clock.Now, Directory: dir}, backend: b,
 		consent:       consent.NewManager(dir, b, consent.WithClock(c.Clock.Now), consent.WithIDs(c.NewID)),
-		engine:        consent.NewEngine(b),
 		federation:    newFederationKeys(newHTTPKeySetFetcher(c.FederationRoots, federationTimeout), c.Clock.Now),
 		signIns:       newSignInLog(max(c.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),

@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -85,4 +88,51 @@ func (s *signer) sign(version int, claims any) (string, error) {
 	}
 	jws = append(jws, '.')
 	return string(enc.AppendEncode(jws, sig)), nil
+}
+
+// accessClaims is an access token before it is signed (appToken,
+// userToken): its content and the claims of each version.
+type accessClaims interface {
+	base() access
+	claimsV1(iss string) any
+	claimsV2(iss string) any
+}
+
+// newAccess is the content of the access token that answers creq, judged
+// dec on the facts f: the one place app-only and delegated tokens take it
+// from the request, the facts and the decision.
+func (s *Server) newAccess(creq consent.Request, f consent.Facts, dec consent.Decision, acr string, now time.Time) access {
+	return access{
+		Version:       dec.TokenVersion,
+		TenantID:      f.Tenant.ID,
+		ClientAppID:   f.ClientApp.AppID,
+		ResourceAppID: f.ResourceApp.AppID,
+		ResourceName:  creq.ResourceName,
+		Roles:         dec.Roles,
+		ACR:           acr,
+		Issued:        now,
+		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
+		ID:            s.cfg.NewID(),
+	}
+}
+
+// signAccess signs an access token with the active key in the version the
+// resource accepts (its requestedAccessTokenVersion, not the endpoint): the
+// one place that picks a version's claims and header. It returns the
+// token members of the answer.
+func (s *Server) signAccess(t accessClaims) (issued, error) {
+	a := t.base()
+	claims := t.claimsV1
+	if a.Version == 2 {
+		claims = t.claimsV2
+	}
+	token, err := s.keyring().signer.sign(a.Version, claims(s.issuer(a.Version, a.TenantID)))
+	if err != nil {
+		return issued{}, err
+	}
+	iat, exp := tokenTimes(a.Issued, a.Lifetime)
+	return issued{
+		token: token, lifetime: int64(a.Lifetime / time.Second),
+		notBefore: iat, expiresOn: exp, resource: a.ResourceName,
+	}, nil
 }

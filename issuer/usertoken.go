@@ -50,19 +50,6 @@ func (s *Server) IssueUserToken(ctx context.Context, r UserTokenRequest) (string
 	if r.Resource == "" {
 		return "", errMissing("resource")
 	}
-	creq, err := s.findClient(ctx, consent.FlowInteractive, t, r.ClientAppID)
-	if err != nil {
-		return "", err
-	}
-	acr := appIDACRSecret
-	if creq.ClientApp.IsFallbackPublicClient {
-		acr = appIDACRPublic
-	}
-	user, err := s.findUser(ctx, t, r.User, r.User)
-	if err != nil {
-		return "", err
-	}
-	creq.User = &user
 	scope := delegatedScope{Resource: r.Resource, Default: true}
 	for _, v := range r.Scopes {
 		v = strings.TrimSpace(v)
@@ -70,7 +57,23 @@ func (s *Server) IssueUserToken(ctx context.Context, r UserTokenRequest) (string
 			scope.Values, scope.Default = append(scope.Values, v), false
 		}
 	}
-	out, _, err := s.decideAndSign(ctx, s.cfg.Now().UTC(), &creq, scope, acr)
+	creq := delegatedConsent(consent.FlowInteractive, t.ID, r.User, scope)
+	creq.ClientAppID = r.ClientAppID
+	f, err := s.resolve(ctx, creq)
+	if err != nil {
+		return "", err
+	}
+	if err := checkClient(creq, f); err != nil {
+		return "", err
+	}
+	acr := appIDACRSecret
+	if f.ClientApp.IsFallbackPublicClient {
+		acr = appIDACRPublic
+	}
+	if _, err := userOf(f, r.User); err != nil {
+		return "", err
+	}
+	out, _, err := s.decideAndSign(s.cfg.Now().UTC(), creq, f, acr)
 	if err != nil {
 		return "", err
 	}

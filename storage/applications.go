@@ -71,17 +71,6 @@ func createApplicationTx(tx *bbolt.Tx, app tenant.Application, home tenant.Servi
 	return createServicePrincipalTx(tx, tb, home, uris)
 }
 
-// GetApplication returns an application by appId.
-func (db *DB) GetApplication(ctx context.Context, appID string) (tenant.Application, error) {
-	var app tenant.Application
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		app, err = getApplicationTx(tx, appID)
-		return err
-	})
-	return app, err
-}
-
 // ListApplications lists the applications homed in a tenant, ordered by
 // appId.
 func (db *DB) ListApplications(ctx context.Context, tenantID string) ([]tenant.Application, error) {

@@ -1,6 +1,6 @@
 // Package storage persists the issuer's state in one bbolt file: the
-// directory (tenant.Store), grants (consent.Store), signing keys, settings
-// and refresh tokens. *DB implements issuer.Backend, the one contract the
+// directory (tenant.Store), grants and read views (consent.Store), signing
+// keys, settings and refresh tokens. *DB implements issuer.Backend, the one contract the
 // protocol edge has with a store, and runs its conformance suite
 // (conformance_test.go); no bbolt type leaves the package.
 //
@@ -61,6 +61,13 @@
 // (ErrInvalid). Helpers that need a transaction take it (or the tenant's
 // buckets) and end in Tx; they never open one. Nothing read from bbolt
 // outlives its transaction: records are decoded, keys are copied.
+//
+// DB.View is the read view of consent.Viewer: it hands a consent.Reader
+// (view.go) to a function and runs all its reads in one read transaction,
+// so that consent.Resolve gathers a token request's facts from one state of
+// the file. The single-object read methods of DB (GetTenant,
+// FindServicePrincipal, AppRoleAssignmentsOf, …) are each one transaction
+// around the same reader.
 //
 // Reads that are on the token path (FindServicePrincipal,
 // AppRoleAssignmentsOf, PermissionGrantsOf) are a handful of indexed reads.

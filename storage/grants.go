@@ -77,28 +77,6 @@ func (db *DB) ListAppRoleAssignments(ctx context.Context, tenantID string) ([]co
 	})
 }
 
-// AppRoleAssignmentsOf lists what one principal holds on one resource: a
-// prefix scan of the principal index.
-func (db *DB) AppRoleAssignmentsOf(ctx context.Context, tenantID, principalID, resourceID string) ([]consent.AppRoleAssignment, error) {
-	var out []consent.AppRoleAssignment
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := someTenantBucketsTx(tx, tenantID, bucketAssignmentByPrincipal, bucketAppRoleAssignments)
-		if err != nil {
-			return err
-		}
-		recs, err := assignmentsOfTx(tb, principalID, resourceID)
-		if err != nil {
-			return err
-		}
-		out = convert(recs, assignmentRecord.toAssignment)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // PutPermissionGrant creates g or, when a grant exists for the same
 // (client, resource, consent type, principal), calls merge on a copy of it
 // inside the same transaction and stores the result under the existing id.
@@ -183,30 +161,6 @@ func (db *DB) ListPermissionGrants(ctx context.Context, tenantID string) ([]cons
 	return listTenant(ctx, db, tenantID, grantRecord.toGrant, func(tb *tenantBuckets) ([]grantRecord, error) {
 		return recordsTx[grantRecord](tb.grants, "permission grant")
 	})
-}
-
-// PermissionGrantsOf lists the grants of one client on one resource, of
-// every consent type: a prefix scan of the client index.
-func (db *DB) PermissionGrantsOf(ctx context.Context, tenantID, clientID, resourceID string) ([]consent.PermissionGrant, error) {
-	out := []consent.PermissionGrant{}
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := someTenantBucketsTx(tx, tenantID, bucketGrantByClient, bucketPermissionGrants)
-		if err != nil {
-			return err
-		}
-		return forEachPrefix(tb.grantByClient, key(clientID, resourceID, ""), func(id string) error {
-			var rec grantRecord
-			if err := getRecord(tb.grants, "permission grant", id, &rec); err != nil {
-				return damaged("tenant %s: grant_by_client names grant %s: %v", tenantID, id, err)
-			}
-			out = append(out, rec.toGrant())
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // grantKey is the natural key of a grant: one grant per (client, resource,

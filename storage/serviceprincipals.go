@@ -125,32 +125,6 @@ func (db *DB) DeleteServicePrincipal(ctx context.Context, tenantID, appID string
 	})
 }
 
-// FindServicePrincipal resolves name to the application that has a service
-// principal in tenantID, and returns both, in one read transaction. name is
-// an appId (a GUID, any case) or an identifier URI (any case, a trailing
-// slash tolerated: tenant.IdentifierKey).
-//
-// Several applications may hold the same identifier URI when they are
-// single-tenant apps of different tenants; the tenant's own sp_by_uri index
-// picks the one with a service principal in tenantID. This is the token
-// endpoint's resource lookup: a few indexed reads, whatever the size of the
-// directory.
-func (db *DB) FindServicePrincipal(ctx context.Context, tenantID, name string) (tenant.ServicePrincipal, tenant.Application, error) {
-	var (
-		sp  tenant.ServicePrincipal
-		app tenant.Application
-	)
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		sp, app, err = findServicePrincipalTx(tx, tenantID, name)
-		return err
-	})
-	if err != nil {
-		return tenant.ServicePrincipal{}, tenant.Application{}, err
-	}
-	return sp, app, nil
-}
-
 // findServicePrincipalTx is FindServicePrincipal's read: sp_by_app or
 // sp_by_uri, then sp_by_app and service_principals of the tenant, then
 // app_home and the home tenant's applications. It opens only those

@@ -53,35 +53,6 @@ func createTenantTx(tx *bbolt.Tx, t tenant.Tenant, domains []string) error {
 	return createTenantBucketsTx(tx, t.ID)
 }
 
-// GetTenant returns a tenant by ID.
-func (db *DB) GetTenant(ctx context.Context, id string) (tenant.Tenant, error) {
-	var t tenant.Tenant
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		t, err = getTenantTx(tx, id)
-		return err
-	})
-	return t, err
-}
-
-// GetTenantByDomain returns the tenant owning a domain, in any case.
-func (db *DB) GetTenantByDomain(ctx context.Context, domain string) (tenant.Tenant, error) {
-	var t tenant.Tenant
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		d := domainKey(domain)
-		id := tx.Bucket(bucketTenantByDomain).Get([]byte(d))
-		if id == nil {
-			return fmt.Errorf("domain %s: %w", d, tenant.ErrNotFound)
-		}
-		var err error
-		if t, err = getTenantTx(tx, string(id)); err != nil {
-			return damaged("domain %s names tenant %s: %v", d, id, err)
-		}
-		return nil
-	})
-	return t, err
-}
-
 // ListTenants returns every tenant, ordered by ID.
 func (db *DB) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 	out := []tenant.Tenant{}

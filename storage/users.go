@@ -35,41 +35,6 @@ func (db *DB) CreateUser(ctx context.Context, u tenant.User) error {
 	})
 }
 
-// GetUser returns a user by object id.
-func (db *DB) GetUser(ctx context.Context, tenantID, id string) (tenant.User, error) {
-	var u tenant.User
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		u, err = getUserTx(tb, id)
-		return err
-	})
-	return u, err
-}
-
-// GetUserByUPN returns a user by user principal name, in any case.
-func (db *DB) GetUserByUPN(ctx context.Context, tenantID, upn string) (tenant.User, error) {
-	var u tenant.User
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		tb, err := tenantBucketsTx(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		k := upnKey(upn)
-		id := tb.userByUPN.Get([]byte(k))
-		if id == nil {
-			return fmt.Errorf("user %s in tenant %s: %w", k, tenantID, tenant.ErrNotFound)
-		}
-		if u, err = getUserTx(tb, string(id)); err != nil {
-			return damaged("tenant %s: user_by_upn names user %s: %v", tenantID, id, err)
-		}
-		return nil
-	})
-	return u, err
-}
-
 // ListUsers lists a tenant's users, ordered by object id.
 func (db *DB) ListUsers(ctx context.Context, tenantID string) ([]tenant.User, error) {
 	out := []tenant.User{}

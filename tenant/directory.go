@@ -43,9 +43,6 @@ func NewDirectory(s Store, opts ...Option) *Directory {
 	return d
 }
 
-// Store returns the underlying store.
-func (d *Directory) Store() Store { return d.store }
-
 // Now returns the directory's current time.
 func (d *Directory) Now() time.Time { return d.now() }
 
@@ -104,14 +101,7 @@ func (d *Directory) idOrNew(id string) (string, error) {
 
 // ResolveTenant finds a tenant by GUID or by any of its domains, in any case.
 func (d *Directory) ResolveTenant(ctx context.Context, ref string) (Tenant, error) {
-	ref = strings.TrimSpace(ref)
-	if IsGUID(ref) {
-		return d.store.GetTenant(ctx, strings.ToLower(ref))
-	}
-	if !ValidTenantSegment(ref) {
-		return Tenant{}, fmt.Errorf("%w: %q is neither a tenant id nor a domain", ErrInvalid, ref)
-	}
-	return d.store.GetTenantByDomain(ctx, NormalizeName(ref))
+	return ResolveTenant(ctx, d.store, ref)
 }
 
 // ListTenants lists every tenant.
@@ -681,10 +671,7 @@ func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec
 
 // FindUser returns a user by UPN or object id.
 func (d *Directory) FindUser(ctx context.Context, tenantID, ref string) (User, error) {
-	if IsGUID(ref) {
-		return d.store.GetUser(ctx, tenantID, strings.ToLower(ref))
-	}
-	return d.store.GetUserByUPN(ctx, tenantID, NormalizeName(ref))
+	return FindUser(ctx, d.store, tenantID, ref)
 }
 
 // ListUsers lists a tenant's users.

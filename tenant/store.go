@@ -3,6 +3,8 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Store implementations and Directory wrap them with %w so
@@ -39,10 +41,10 @@ var (
 // Get, Update and Delete fails with ErrNotFound when its object does not;
 // an empty id or name, or one with a zero byte, is ErrInvalid.
 type Store interface {
+	Reader
+
 	// CreateTenant fails with ErrExists if the ID or any domain is taken.
 	CreateTenant(ctx context.Context, t Tenant) error
-	GetTenant(ctx context.Context, id string) (Tenant, error)
-	GetTenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	// UpdateTenant keeps the domain index in step with the new Domains and
 	// fails with ErrExists if an added domain belongs to another tenant.
@@ -60,7 +62,6 @@ type Store interface {
 	// one of its identifier URIs; with ErrInvalid if home is not for
 	// app.AppID in app.HomeTenantID.
 	CreateApplication(ctx context.Context, app Application, home ServicePrincipal) error
-	GetApplication(ctx context.Context, appID string) (Application, error)
 	// ListApplications lists the applications homed in a tenant.
 	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
 	// UpdateApplication re-checks identifier URI conflicts (ErrExists) and
@@ -83,21 +84,53 @@ type Store interface {
 	UpdateServicePrincipal(ctx context.Context, tenantID, appID string, update func(*ServicePrincipal) error) error
 	// DeleteServicePrincipal also removes grants and assignments naming it.
 	DeleteServicePrincipal(ctx context.Context, tenantID, appID string) error
-	// FindServicePrincipal resolves name (an appId GUID or an identifier URI,
-	// any case) to the application that has a service principal in tenantID,
-	// and returns both in one read. ErrNotFound if no application of that
-	// name is present in the tenant.
-	FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error)
 
 	// CreateUser fails with ErrExists if the UPN is taken in the tenant or
 	// u.ID names another object of the tenant.
 	CreateUser(ctx context.Context, u User) error
-	GetUser(ctx context.Context, tenantID, id string) (User, error)
-	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser keeps the UPN index in step and fails with ErrExists if
 	// the new UPN belongs to another user of the tenant.
 	UpdateUser(ctx context.Context, tenantID, id string, update func(*User) error) error
 	// DeleteUser also removes the user's grants and assignments.
 	DeleteUser(ctx context.Context, tenantID, id string) error
+}
+
+// Reader is the read side of the directory that a token request needs: the
+// lookups by id and by name. Store includes it, each call its own
+// transaction; a store's read view (consent.Viewer) hands out one whose
+// calls all read the same snapshot. Errors wrap ErrNotFound as Store's do.
+type Reader interface {
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	GetTenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	GetApplication(ctx context.Context, appID string) (Application, error)
+	// FindServicePrincipal resolves name (an appId GUID or an identifier URI,
+	// any case) to the application that has a service principal in tenantID,
+	// and returns both. ErrNotFound if no application of that name is
+	// present in the tenant.
+	FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error)
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+}
+
+// ResolveTenant finds a tenant by GUID or by any of its domains, in any
+// case: the one rule for tenant references, over any Reader.
+func ResolveTenant(ctx context.Context, r Reader, ref string) (Tenant, error) {
+	ref = strings.TrimSpace(ref)
+	if IsGUID(ref) {
+		return r.GetTenant(ctx, strings.ToLower(ref))
+	}
+	if !ValidTenantSegment(ref) {
+		return Tenant{}, fmt.Errorf("%w: %q is neither a tenant id nor a domain", ErrInvalid, ref)
+	}
+	return r.GetTenantByDomain(ctx, NormalizeName(ref))
+}
+
+// FindUser finds a user of a tenant by object id or user principal name:
+// the one rule for user references, over any Reader.
+func FindUser(ctx context.Context, r Reader, tenantID, ref string) (User, error) {
+	if IsGUID(ref) {
+		return r.GetUser(ctx, tenantID, strings.ToLower(ref))
+	}
+	return r.GetUserByUPN(ctx, tenantID, NormalizeName(ref))
 }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/issuer-dev/issuer/issuer"
@@ -46,23 +44,7 @@ func FuzzAdminHandler(f *testing.F) {
 	out := filepath.Join(dir, "out")
 	// bench, however spelled, never runs in the server: nothing connects
 	// to the address the seeds give it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { ln.Close() })
-	var hits atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			hits.Add(1)
-			c.Close()
-		}
-	}()
-	trap := "https://" + ln.Addr().String()
+	trap, hits := connectionTrap(f)
 	for _, seed := range []struct{ auth, ctype, body string }{
 		{"Bearer " + token, "application/json", `{"args":["tenant","list"]}`},
 		{"Bearer " + token, "application/json", `{"args":["tenant","add","--name","fuzz"]}`},

@@ -84,29 +84,14 @@ func applicationAdd(c *cli.Context) error {
 
 func applicationListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list the applications registered in a tenant",
-		Flags:  []cli.Flag{tenantFlag("home tenant")},
-		Action: applicationList,
+		Name:  "list",
+		Usage: "list the applications registered in a tenant",
+		Flags: []cli.Flag{tenantFlag("home tenant")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.Application, error) {
+			apps, err := dir.ListApplications(c.Context, c.String("tenant"))
+			return apps, tenantError(c.String("tenant"), err)
+		}, same, applicationHeader, applicationRow),
 	}
-}
-
-func applicationList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		apps, err := dir.ListApplications(c.Context, c.String("tenant"))
-		if err != nil {
-			return tenantError(c.String("tenant"), err)
-		}
-		apps = nonNil(apps)
-		rows := make([][]string, 0, len(apps))
-		for _, a := range apps {
-			rows = append(rows, applicationRow(a))
-		}
-		return printTable(c, apps, applicationHeader, rows)
-	})
 }
 
 func applicationShowCommand() *cli.Command {

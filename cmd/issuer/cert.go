@@ -100,31 +100,16 @@ func readCertificateFile(c *cli.Context, path string) ([]byte, error) {
 
 func certListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list an application's certificates",
-		Flags:  []cli.Flag{appFlag("application")},
-		Action: certList,
+		Name:  "list",
+		Usage: "list an application's certificates",
+		Flags: []cli.Flag{appFlag("application")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.KeyCredential, error) {
+			keys, err := dir.ListKeyCredentials(c.Context, c.String("app"))
+			return keys, applicationError(c.String("app"), err)
+		}, newKeyCredentialView, []string{"KEY ID", "DISPLAY NAME", "THUMBPRINT (SHA-1)", "START", "END"}, func(k tenant.KeyCredential) []string {
+			return []string{k.KeyID, orDash(k.DisplayName), k.Thumbprint(), timeText(k.StartDateTime), timeText(k.EndDateTime)}
+		}),
 	}
-}
-
-func certList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	appID := c.String("app")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		keys, err := dir.ListKeyCredentials(c.Context, appID)
-		if err != nil {
-			return applicationError(appID, err)
-		}
-		views := make([]keyCredentialView, 0, len(keys))
-		rows := make([][]string, 0, len(keys))
-		for _, k := range keys {
-			views = append(views, newKeyCredentialView(k))
-			rows = append(rows, []string{k.KeyID, orDash(k.DisplayName), k.Thumbprint(), timeText(k.StartDateTime), timeText(k.EndDateTime)})
-		}
-		return printTable(c, views, []string{"KEY ID", "DISPLAY NAME", "THUMBPRINT (SHA-1)", "START", "END"}, rows)
-	})
 }
 
 func certRemoveCommand() *cli.Command {

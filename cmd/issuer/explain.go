@@ -82,7 +82,7 @@ func explain(c *cli.Context) error {
 		if _, err := dir.ResolveTenant(c.Context, q.TenantRef); err != nil {
 			return tenantError(q.TenantRef, err)
 		}
-		ex, err := consent.Explain(c.Context, db, consent.NewEngine(db), q)
+		ex, err := consent.Explain(c.Context, db, q)
 		if err != nil {
 			return err
 		}

@@ -419,11 +419,9 @@ func permissionViews(c *cli.Context, dir *tenant.Directory, rras []tenant.Requir
 }
 
 func printPermissions(c *cli.Context, views []permissionView) error {
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, []string{v.ResourceDisplayName, v.ResourceAppID, v.Type, orDash(v.Value)})
-	}
-	return printTable(c, views, []string{"RESOURCE", "RESOURCE APP ID", "TYPE", "VALUE"}, rows)
+	return printList(c, views, same, []string{"RESOURCE", "RESOURCE APP ID", "TYPE", "VALUE"}, func(v permissionView) []string {
+		return []string{v.ResourceDisplayName, v.ResourceAppID, v.Type, orDash(v.Value)}
+	})
 }
 
 // splitCommas splits comma-separated values of a repeatable flag

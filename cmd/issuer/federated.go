@@ -66,30 +66,16 @@ func federatedAdd(c *cli.Context) error {
 
 func federatedListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list an application's federated identity credentials",
-		Flags:  []cli.Flag{appFlag("application")},
-		Action: federatedList,
+		Name:  "list",
+		Usage: "list an application's federated identity credentials",
+		Flags: []cli.Flag{appFlag("application")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.FederatedIdentityCredential, error) {
+			fics, err := dir.ListFederatedIdentityCredentials(c.Context, c.String("app"))
+			return fics, applicationError(c.String("app"), err)
+		}, same, []string{"NAME", "ISSUER", "SUBJECT", "AUDIENCES"}, func(f tenant.FederatedIdentityCredential) []string {
+			return []string{f.Name, f.Issuer, f.Subject, list(f.Audiences)}
+		}),
 	}
-}
-
-func federatedList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	appID := c.String("app")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		fics, err := dir.ListFederatedIdentityCredentials(c.Context, appID)
-		if err != nil {
-			return applicationError(appID, err)
-		}
-		fics = nonNil(fics)
-		rows := make([][]string, 0, len(fics))
-		for _, f := range fics {
-			rows = append(rows, []string{f.Name, f.Issuer, f.Subject, list(f.Audiences)})
-		}
-		return printTable(c, fics, []string{"NAME", "ISSUER", "SUBJECT", "AUDIENCES"}, rows)
-	})
 }
 
 func federatedRemoveCommand() *cli.Command {

@@ -153,14 +153,11 @@ func printKeys(c *cli.Context, db *storage.DB, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	views := make([]keyView, 0, len(keys))
-	rows := make([][]string, 0, len(keys))
-	for _, k := range keys {
-		v := newKeyView(k, now)
-		views = append(views, v)
-		rows = append(rows, []string{v.KeyID, v.Status, timeText(v.CreatedDateTime), optTime(v.RetiredDateTime), optTime(v.ExpiresDateTime)})
-	}
-	return printTable(c, views, []string{"KID", "STATUS", "CREATED", "RETIRED", "PUBLISHED UNTIL"}, rows)
+	view := func(k tenant.SigningKey) keyView { return newKeyView(k, now) }
+	return printList(c, keys, view, []string{"KID", "STATUS", "CREATED", "RETIRED", "PUBLISHED UNTIL"}, func(k tenant.SigningKey) []string {
+		v := view(k)
+		return []string{v.KeyID, v.Status, timeText(v.CreatedDateTime), optTime(v.RetiredDateTime), optTime(v.ExpiresDateTime)}
+	})
 }
 
 func optTime(t *time.Time) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,12 +50,20 @@ EXAMPLES
 	}
 }
 
-func logs(c *cli.Context) error {
+// checkLogsArgs checks what logs and logs --follow (on the client) take.
+func checkLogsArgs(c *cli.Context) error {
 	if _, err := requireArgs(c); err != nil {
 		return err
 	}
 	if c.Int("n") < 0 {
 		return usageError("logs: -n must not be negative")
+	}
+	return nil
+}
+
+func logs(c *cli.Context) error {
+	if err := checkLogsArgs(c); err != nil {
+		return err
 	}
 	st := serverOf(c)
 	if c.Bool("follow") {
@@ -134,19 +143,18 @@ func quoteIfSpaced(s string) string {
 }
 
 // followLogs is `logs --follow` on a client: it asks the server for the
-// last entries, then, every followInterval, for those after the cursor of
-// the previous answer, until interrupted.
+// last entries (the command line without --follow), then, every
+// followInterval, for those after the cursor of the previous answer, until
+// interrupted.
 func followLogs(c *cli.Context, target *adminTarget) error {
-	base := []string{"--output", outputFormat(c), "logs"}
-	for _, name := range []string{"tenant", "client"} {
-		if v := c.String(name); v != "" {
-			base = append(base, "--"+name, v)
-		}
+	if err := checkLogsArgs(c); err != nil {
+		return err
 	}
-	if c.Bool("failed") {
-		base = append(base, "--failed")
+	base, err := commandLine(c, "follow", "n", "after")
+	if err != nil {
+		return err
 	}
-	args := append(append([]string{}, base...), "-n", strconv.Itoa(c.Int("n")))
+	args := append(slices.Clip(base), "--n="+strconv.Itoa(c.Int("n")))
 	for {
 		res, err := target.send(c.Context, adminRequest{Args: args})
 		if c.Context.Err() != nil {
@@ -160,7 +168,7 @@ func followLogs(c *cli.Context, target *adminTarget) error {
 		if res.ExitCode != exitOK {
 			return &forwardedExit{res.ExitCode}
 		}
-		args = append(append([]string{}, base...), "--after", strconv.FormatUint(res.Cursor, 10))
+		args = append(slices.Clip(base), "--after="+strconv.FormatUint(res.Cursor, 10))
 		select {
 		case <-c.Context.Done():
 			return nil

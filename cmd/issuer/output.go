@@ -47,6 +47,40 @@ func printTable(c *cli.Context, v any, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// listAction is the action of a list command, which takes no arguments:
+// list finds the items in the directory (and wraps its error for the
+// reader), and printList prints them.
+func listAction[T, V any](list func(*cli.Context, *tenant.Directory) ([]T, error), view func(T) V, header []string, row func(T) []string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if _, err := requireArgs(c); err != nil {
+			return err
+		}
+		return withDirectory(c, func(dir *tenant.Directory) error {
+			items, err := list(c, dir)
+			if err != nil {
+				return err
+			}
+			return printList(c, items, view, header, row)
+		})
+	}
+}
+
+// printList prints items as printTable does: with --output json an array
+// of view(item) ([] for none), otherwise a table of row(item).
+func printList[T, V any](c *cli.Context, items []T, view func(T) V, header []string, row func(T) []string) error {
+	views := make([]V, 0, len(items))
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		views = append(views, view(it))
+		rows = append(rows, row(it))
+	}
+	return printTable(c, views, header, rows)
+}
+
+// same is the view of a list that prints its items as they are (Graph
+// shapes).
+func same[T any](v T) T { return v }
+
 // printDone prints a confirmation line for people; with --output json it
 // prints nothing, as Graph answers a DELETE with no body.
 func printDone(c *cli.Context, format string, args ...any) error {
@@ -63,14 +97,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-// nonNil turns a nil slice into an empty one, so that JSON lists print [].
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 // ---- text views of the domain types ----

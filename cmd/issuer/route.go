@@ -85,8 +85,7 @@ var errNotForwardable = errors.New("cannot run through the admin channel of a ru
 // route puts the decision in front of action.
 func route(action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		p := placementOf(c)
-		e := envOf(c)
+		p, e := placementOf(c), envOf(c)
 		if e.admin != nil { // inside a server, for a client
 			e.admin.command = strings.Join(commandNames(c), " ")
 			if p.where == here {
@@ -116,8 +115,9 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 }
 
 // refuseInServer is the refusal of a command that runs only where it was
-// typed, for the commands that must keep it whatever routes them (serve,
-// bench): a server never starts servers or load generators for a client.
+// typed, for the commands that keep it themselves whatever routes them
+// (serve, bench, db check FILE): a server never starts servers or load
+// generators, nor opens a file a client names, for a client.
 func refuseInServer(c *cli.Context, name string) error {
 	if envOf(c).admin != nil {
 		return fmt.Errorf("%s %w", name, errNotForwardable)
@@ -224,8 +224,8 @@ var connectionFlags = []string{"db", "server", "admin-token-file", "ca-file"}
 // level, then "--" and the arguments. Every flag is written --name=value,
 // from the value parsed here, so the server parses what the client parsed
 // (flags set from the client's environment included), and no argument can
-// be read as a command or a flag.
-func commandLine(c *cli.Context) ([]string, error) {
+// be read as a command or a flag. Flags named in except are left out.
+func commandLine(c *cli.Context, except ...string) ([]string, error) {
 	var out []string
 	for i, l := range commandLevels(c) {
 		flags := c.App.Flags
@@ -235,7 +235,7 @@ func commandLine(c *cli.Context) ([]string, error) {
 		}
 		for _, f := range flags {
 			name := f.Names()[0]
-			if name == "help" || i == 0 && slices.Contains(connectionFlags, name) || !l.IsSet(name) {
+			if name == "help" || i == 0 && slices.Contains(connectionFlags, name) || slices.Contains(except, name) || !l.IsSet(name) {
 				continue
 			}
 			values, err := flagValues(l, f)

@@ -145,7 +145,7 @@ func TestPlacement(t *testing.T) {
 
 // connectionTrap is a loopback listener that counts the connections it
 // gets: a refused bench must not open any.
-func connectionTrap(t *testing.T) (url string, hits *atomic.Int64) {
+func connectionTrap(t testing.TB) (url string, hits *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -67,32 +67,15 @@ func secretAdd(c *cli.Context) error {
 
 func secretListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list an application's client secrets (key ids and hints, never the secrets)",
-		Flags:  []cli.Flag{appFlag("application")},
-		Action: secretList,
+		Name:  "list",
+		Usage: "list an application's client secrets (key ids and hints, never the secrets)",
+		Flags: []cli.Flag{appFlag("application")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.PasswordCredential, error) {
+			app, err := dir.GetApplication(c.Context, c.String("app"))
+			return app.PasswordCredentials, applicationError(c.String("app"), err)
+		}, func(p tenant.PasswordCredential) secretView { return newSecretView(p, "") }, secretHeader,
+			func(p tenant.PasswordCredential) []string { return secretRow(newSecretView(p, "")) }),
 	}
-}
-
-func secretList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	appID := c.String("app")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		app, err := dir.GetApplication(c.Context, appID)
-		if err != nil {
-			return applicationError(appID, err)
-		}
-		views := make([]secretView, 0, len(app.PasswordCredentials))
-		rows := make([][]string, 0, len(app.PasswordCredentials))
-		for _, p := range app.PasswordCredentials {
-			v := newSecretView(p, "")
-			views = append(views, v)
-			rows = append(rows, secretRow(v))
-		}
-		return printTable(c, views, secretHeader, rows)
-	})
 }
 
 func secretRemoveCommand() *cli.Command {

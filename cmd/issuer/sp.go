@@ -51,31 +51,17 @@ func spAdd(c *cli.Context) error {
 
 func spListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list the service principals in a tenant",
-		Flags:  []cli.Flag{tenantFlag("tenant")},
-		Action: spList,
+		Name:  "list",
+		Usage: "list the service principals in a tenant",
+		Flags: []cli.Flag{tenantFlag("tenant")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.ServicePrincipal, error) {
+			sps, err := dir.ListServicePrincipals(c.Context, c.String("tenant"))
+			return sps, tenantError(c.String("tenant"), err)
+		}, same, []string{"APP ID", "ID", "DISPLAY NAME", "ENABLED", "ASSIGNMENT REQUIRED", "OWNER TENANT"}, func(sp tenant.ServicePrincipal) []string {
+			return []string{sp.AppID, sp.ID, sp.DisplayName,
+				strconv.FormatBool(sp.AccountEnabled), strconv.FormatBool(sp.AppRoleAssignmentRequired), sp.AppOwnerOrganizationID}
+		}),
 	}
-}
-
-func spList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	ref := c.String("tenant")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		sps, err := dir.ListServicePrincipals(c.Context, ref)
-		if err != nil {
-			return tenantError(ref, err)
-		}
-		sps = nonNil(sps)
-		rows := make([][]string, 0, len(sps))
-		for _, sp := range sps {
-			rows = append(rows, []string{sp.AppID, sp.ID, sp.DisplayName,
-				strconv.FormatBool(sp.AccountEnabled), strconv.FormatBool(sp.AppRoleAssignmentRequired), sp.AppOwnerOrganizationID})
-		}
-		return printTable(c, sps, []string{"APP ID", "ID", "DISPLAY NAME", "ENABLED", "ASSIGNMENT REQUIRED", "OWNER TENANT"}, rows)
-	})
 }
 
 func spUpdateCommand() *cli.Command {

@@ -58,25 +58,11 @@ func tenantAdd(c *cli.Context) error {
 }
 
 func tenantListCommand() *cli.Command {
-	return &cli.Command{Name: "list", Usage: "list tenants", Action: tenantList}
-}
-
-func tenantList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		ts, err := dir.ListTenants(c.Context)
-		if err != nil {
-			return err
-		}
-		ts = nonNil(ts)
-		rows := make([][]string, 0, len(ts))
-		for _, t := range ts {
-			rows = append(rows, tenantRow(t))
-		}
-		return printTable(c, ts, tenantHeader, rows)
-	})
+	return &cli.Command{Name: "list", Usage: "list tenants", Action: listAction(
+		func(c *cli.Context, dir *tenant.Directory) ([]tenant.Tenant, error) {
+			return dir.ListTenants(c.Context)
+		},
+		same, tenantHeader, tenantRow)}
 }
 
 func tenantShowCommand() *cli.Command {

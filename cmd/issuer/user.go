@@ -72,30 +72,16 @@ func userAdd(c *cli.Context) error {
 
 func userListCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list the users of a tenant",
-		Flags:  []cli.Flag{tenantFlag("tenant")},
-		Action: userList,
+		Name:  "list",
+		Usage: "list the users of a tenant",
+		Flags: []cli.Flag{tenantFlag("tenant")},
+		Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.User, error) {
+			us, err := dir.ListUsers(c.Context, c.String("tenant"))
+			return us, tenantError(c.String("tenant"), err)
+		}, same, []string{"ID", "USER PRINCIPAL NAME", "DISPLAY NAME", "ENABLED", "PASSWORD"}, func(u tenant.User) []string {
+			return []string{u.ID, u.UserPrincipalName, u.DisplayName, strconv.FormatBool(u.AccountEnabled), passwordText(u)}
+		}),
 	}
-}
-
-func userList(c *cli.Context) error {
-	if _, err := requireArgs(c); err != nil {
-		return err
-	}
-	ref := c.String("tenant")
-	return withDirectory(c, func(dir *tenant.Directory) error {
-		us, err := dir.ListUsers(c.Context, ref)
-		if err != nil {
-			return tenantError(ref, err)
-		}
-		us = nonNil(us)
-		rows := make([][]string, 0, len(us))
-		for _, u := range us {
-			rows = append(rows, []string{u.ID, u.UserPrincipalName, u.DisplayName, strconv.FormatBool(u.AccountEnabled), passwordText(u)})
-		}
-		return printTable(c, us, []string{"ID", "USER PRINCIPAL NAME", "DISPLAY NAME", "ENABLED", "PASSWORD"}, rows)
-	})
 }
 
 func userShowCommand() *cli.Command {
