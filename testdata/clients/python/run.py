@@ -105,8 +105,8 @@ class Issuer:
 def seed(iss):
     """Builds the scenario the tests use, with the commands a user types.
 
-    Contoso: Orders API (v2 tokens, multi-tenant) and Legacy API (v1), each
-    with an application role; Payroll API, which requires assignment;
+    Contoso: Orders API (v2 tokens, multi-tenant, the optional claim idtyp)
+    and Legacy API (v1), each with an application role; Payroll API, which requires assignment;
     Nightly Job, a daemon granted both roles by admin consent, with a secret
     and a certificate; Idle Job, granted nothing, with its own certificate;
     Orphan Job, whose service principal was removed; Partner Job, a
@@ -130,6 +130,8 @@ def seed(iss):
     iss.cli("app", "role", "add", "--app", legacy, "--value", "Legacy.Read.All")
     iss.cli("app", "role", "add", "--app", payroll, "--value", "Payroll.Read.All")
     iss.cli("sp", "update", "--tenant", domain, "--app", payroll, "--assignment-required=true")
+    # APIs tell app-only from user tokens by the optional claim idtyp.
+    iss.cli("app", "update", orders, "--optional-claim", "accessToken:idtyp")
 
     nightly = {"appId": app("Nightly Job")}
     nightly["secret"] = secret(nightly["appId"])

@@ -150,8 +150,8 @@ class ClientCredentials(unittest.TestCase):
         r = ok(self, app.acquire_token_for_client(["api://orders/.default"]))
         self.assertEqual(r["token_type"], "Bearer")
         c = validate(r["access_token"], APIS["orders"]["appId"])
-        self.assertEqual((c["ver"], c["tid"], c["azp"], c["roles"]),
-                         ("2.0", TENANT["id"], DAEMONS["nightly"]["appId"], ["Orders.Read.All"]))
+        self.assertEqual((c["ver"], c["tid"], c["azp"], c["roles"], c["idtyp"]),
+                         ("2.0", TENANT["id"], DAEMONS["nightly"]["appId"], ["Orders.Read.All"], "app"))
 
     def test_secret_v1_api(self):
         app, _ = confidential(DAEMONS["nightly"])
