@@ -104,12 +104,14 @@ func testView(t *testing.T, f *fixture) {
 			}
 			go func() { written <- disable() }()
 			// A store may hold the write back until the view ends (bbolt
-			// does when its file must grow); either way the view must not
-			// see it.
+			// does when its file must grow; a replica waits for its copy,
+			// which the open view holds, for at most its own timeout);
+			// either way the view must not see it. The view stays open
+			// for less than such a timeout.
 			select {
 			case err := <-written:
 				written <- err
-			case <-time.After(2 * time.Second):
+			case <-time.After(500 * time.Millisecond):
 			}
 			after, _, err := r.FindServicePrincipal(ctx, tenantA, "api://orders")
 			if err != nil {

@@ -27,7 +27,7 @@ var (
 // Manager changes grants the way an administrator or a consenting user does
 // in Entra: admin consent, user consent, direct app role assignment, and
 // revocation. It writes through to its stores and caches nothing, so the next
-// Engine.Decide sees every change.
+// Resolve (and so the next Decide) sees every change.
 type Manager struct {
 	dir   *tenant.Directory
 	store Store

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/binary"
@@ -85,6 +86,12 @@ type Config struct {
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration
+	// Sync, when set, runs before every request but /healthz: a store
+	// shared by several replicas catches up there with the writes
+	// acknowledged elsewhere, so that the request honours them. When it
+	// fails (the store lost its quorum), the request is answered at once
+	// with AADSTS90033 temporarily_unavailable, 503.
+	Sync func(ctx context.Context) error
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int

@@ -12,6 +12,7 @@ import (
 // raised, because they quote request data.
 const (
 	CodeServerError          = 50000   // server_error 500: any failure that is ours, not the caller's
+	CodeDirectoryUnavailable = 90033   // temporarily_unavailable 503: the directory's store cannot answer
 	CodeTenantNotFound       = 90002   // invalid_request (token) / invalid_tenant (metadata)
 	CodeMalformedTenant      = 900023  // invalid_request: tenant segment neither GUID nor DNS name
 	CodeMissingParameter     = 900144  // invalid_request: required parameter missing
@@ -93,11 +94,16 @@ type codeInfo struct {
 // `error` value was never captured we chose the documented or nearest one
 // and say so.
 var codeTable = map[int]codeInfo{
-	CodeServerError:         {"server_error", http.StatusInternalServerError, ""},
-	CodeTenantNotFound:      {"invalid_request", http.StatusBadRequest, metadataErrorInvalidTenant},
-	CodeMalformedTenant:     {"invalid_request", http.StatusBadRequest, ""},
-	CodeMissingParameter:    {"invalid_request", http.StatusBadRequest, ""},
-	CodeTokenEndpointMethod: {"invalid_request", http.StatusBadRequest, ""},
+	CodeServerError: {"server_error", http.StatusInternalServerError, ""},
+	// AADSTS90033 is Entra's MsodsServiceUnavailable: "The Microsoft
+	// Online Directory Service (MSODS) isn't available", the documented
+	// code for a directory store that cannot answer; a transient outage
+	// is RFC 6749's temporarily_unavailable, which MSAL retries, and 503.
+	CodeDirectoryUnavailable: {"temporarily_unavailable", http.StatusServiceUnavailable, ""},
+	CodeTenantNotFound:       {"invalid_request", http.StatusBadRequest, metadataErrorInvalidTenant},
+	CodeMalformedTenant:      {"invalid_request", http.StatusBadRequest, ""},
+	CodeMissingParameter:     {"invalid_request", http.StatusBadRequest, ""},
+	CodeTokenEndpointMethod:  {"invalid_request", http.StatusBadRequest, ""},
 	// AADSTS9002313 was captured with invalid_grant for a malformed refresh
 	// token and with invalid_request for malformed requests; we use it for
 	// request-level malformation (undecodable body, duplicated parameter),

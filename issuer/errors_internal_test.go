@@ -68,6 +68,8 @@ func TestCodeTable(t *testing.T) {
 		switch {
 		case info.oauth == "server_error":
 			want = http.StatusInternalServerError
+		case info.oauth == "temporarily_unavailable":
+			want = http.StatusServiceUnavailable // RFC 6749 §4.1.2.1: a 503 the client may retry
 		case info.oauth == "invalid_client" && n != CodeClientNotAssigned:
 			want = http.StatusUnauthorized
 		}

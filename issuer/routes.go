@@ -50,6 +50,14 @@ func (s *Server) routes() http.Handler {
 			markDone(r)
 			return
 		}
+		if s.cfg.Sync != nil && r.URL.Path != "/healthz" {
+			if err := s.cfg.Sync(r.Context()); err != nil {
+				s.writeError(w, s.begin(r), surfaceOf(r.URL.Path), errorf(CodeDirectoryUnavailable,
+					"The directory is not available at the moment; retry later.").wrap(err))
+				markDone(r)
+				return
+			}
+		}
 		mux.ServeHTTP(w, r)
 		markDone(r) // the connection's place in line for its next request
 	})
@@ -73,6 +81,16 @@ func canonicalPath(p string) bool {
 		}
 	}
 	return true
+}
+
+// surfaceOf says which family of endpoint a path belongs to, for an error
+// written before the router picked a handler: the token endpoint's shape,
+// or discovery's.
+func surfaceOf(path string) surface {
+	if strings.HasSuffix(path, "/token") {
+		return tokenSurface
+	}
+	return metadataSurface
 }
 
 // handleMethodNotAllowed answers a known path called with the wrong method.

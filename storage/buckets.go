@@ -143,6 +143,7 @@ func tenantRootTx(tx *bbolt.Tx, tenantID string) (*bbolt.Bucket, error) {
 	if root == nil {
 		return nil, fmt.Errorf("tenant %s: %w", tenantID, tenant.ErrNotFound)
 	}
+	recordTenantOpened(tx, tenantID)
 	return root, nil
 }
 
@@ -163,12 +164,25 @@ func createTenantBucketsTx(tx *bbolt.Tx, tenantID string) error {
 	if err != nil {
 		return fmt.Errorf("storage: creating bucket of tenant %s: %w", tenantID, err)
 	}
+	recordBucket(tx, ChangeCreateBucket, bucketTenant, []byte(tenantID))
+	recordTenantOpened(tx, tenantID)
 	tb := &tenantBuckets{id: tenantID}
 	for _, s := range tb.subBuckets() {
 		if _, err := root.CreateBucket(s.name); err != nil {
 			return fmt.Errorf("storage: creating bucket %s of tenant %s: %w", s.name, tenantID, err)
 		}
+		recordBucket(tx, ChangeCreateBucket, bucketTenant, []byte(tenantID), s.name)
 	}
+	return nil
+}
+
+// deleteTenantBucketsTx deletes the nested bucket of a tenant with
+// everything in it.
+func deleteTenantBucketsTx(tx *bbolt.Tx, tenantID string) error {
+	if err := tx.Bucket(bucketTenant).DeleteBucket([]byte(tenantID)); err != nil {
+		return fmt.Errorf("storage: deleting bucket of tenant %s: %w", tenantID, err)
+	}
+	recordBucket(tx, ChangeDeleteBucket, bucketTenant, []byte(tenantID))
 	return nil
 }
 
@@ -271,6 +285,7 @@ func putRecord(b *bbolt.Bucket, kind, id string, k []byte, rec any) error {
 	if err := b.Put(k, v); err != nil {
 		return fmt.Errorf("storage: write %s %s: %w", kind, id, err)
 	}
+	recordWrite(b, k, v)
 	return nil
 }
 
@@ -289,6 +304,7 @@ func put(b *bbolt.Bucket, k, v []byte) error {
 	if err := b.Put(k, v); err != nil {
 		return fmt.Errorf("storage: write %q: %w", k, err)
 	}
+	recordWrite(b, k, v)
 	return nil
 }
 
@@ -297,6 +313,7 @@ func del(b *bbolt.Bucket, k []byte) error {
 	if err := b.Delete(k); err != nil {
 		return fmt.Errorf("storage: delete %q: %w", k, err)
 	}
+	recordWrite(b, k, nil)
 	return nil
 }
 

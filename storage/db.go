@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -22,6 +23,10 @@ type Options struct {
 	// ReadOnly opens the file with a shared lock. Write methods then fail
 	// with ErrReadOnly, and a file that needs migrating is refused.
 	ReadOnly bool
+	// Replica makes the file a local copy of a shared store (replica.go):
+	// writes are committed through it, and the file, rebuilt from the
+	// shared store at every start, is written without fsync.
+	Replica Replica
 }
 
 const defaultTimeout = time.Second
@@ -49,6 +54,9 @@ type DB struct {
 	bolt     *bbolt.DB
 	path     string
 	readOnly bool
+	replica  Replica      // nil for a plain file
+	revision atomic.Int64 // of the shared store, reached by a replica's copy
+	onClose  []func()
 }
 
 var (
@@ -68,7 +76,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile})
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile, NoSync: opts.Replica != nil})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
 	}
@@ -90,7 +98,7 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
-	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly}, nil
+	return &DB{bolt: b, path: path, readOnly: opts.ReadOnly, replica: opts.Replica}, nil
 }
 
 // recoverDamage turns a panic of bbolt while fn reads the file into an
@@ -108,8 +116,15 @@ func recoverDamage(path string, fn func(tx *bbolt.Tx) error) func(tx *bbolt.Tx) 
 	}
 }
 
+// OnClose has Close call fn before it closes the file: a replica's
+// owner stops feeding the copy there.
+func (db *DB) OnClose(fn func()) { db.onClose = append(db.onClose, fn) }
+
 // Close releases the file and its lock.
 func (db *DB) Close() error {
+	for _, fn := range db.onClose {
+		fn()
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("storage: close %s: %w", db.path, err)
 	}
@@ -136,6 +151,9 @@ func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	}
 	if db.readOnly {
 		return fmt.Errorf("database %s is %w", db.path, ErrReadOnly)
+	}
+	if db.replica != nil {
+		return db.replicaUpdate(ctx, fn)
 	}
 	return db.bolt.Update(fn)
 }

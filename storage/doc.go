@@ -91,6 +91,16 @@
 // again; the last token of a family nobody redeems stays in the file,
 // unusable once expired (no sweep removes it yet).
 //
+// # Replicas
+//
+// A DB opened with Options.Replica is a local copy of a directory kept in a
+// shared store (storage/etcd): reads as above; each write transaction runs
+// on the copy, the changes it made are recorded by the write helpers (put,
+// putRecord, del and the tenant bucket helpers, the only writers), the local
+// transaction is rolled back, and the Replica commits them, or reports a
+// conflict and the transaction runs again on a newer copy. Apply and Reset
+// bring the copy up to the shared store's revision (replica.go).
+//
 // # Checks and backups
 //
 // Check verifies a file against this layout (bbolt's page check, then every

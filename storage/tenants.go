@@ -172,10 +172,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 		if err := del(tx.Bucket(bucketTenants), []byte(id)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketTenant).DeleteBucket([]byte(id)); err != nil {
-			return fmt.Errorf("storage: deleting bucket of tenant %s: %w", id, err)
-		}
-		return nil
+		return deleteTenantBucketsTx(tx, id)
 	})
 }
 

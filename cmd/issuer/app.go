@@ -47,7 +47,7 @@ func newApp(stdout, stderr io.Writer, opts ...option) *cli.App {
 	app := &cli.App{
 		Name:      "issuer",
 		Usage:     "emulate the Microsoft Entra ID token issuer for local tests",
-		UsageText: "issuer [--db PATH | --server URL --admin-token-file FILE [--ca-file FILE]] [--output text|json] COMMAND [flags] [args]",
+		UsageText: "issuer [--db PATH | --store URL | --server URL --admin-token-file FILE [--ca-file FILE]] [--output text|json] COMMAND [flags] [args]",
 		Description: `issuer keeps a directory of tenants, app registrations, client secrets and
 users in one database file and serves Entra ID's token, discovery and JWKS
 endpoints (issuer serve).
@@ -72,7 +72,7 @@ EXIT CODES
       admin socket`,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
-		Flags:                     []cli.Flag{dbFlag(), outputFlag(), serverFlag(), adminTokenFileFlag(), caFileFlag()},
+		Flags:                     append([]cli.Flag{dbFlag(), outputFlag(), serverFlag(), adminTokenFileFlag(), caFileFlag()}, storeFlags()...),
 		Version:                   version(),
 		DisableSliceFlagSeparator: true,
 		Metadata:                  map[string]any{envKey: e},

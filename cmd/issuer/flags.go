@@ -199,10 +199,14 @@ func openDB(c *cli.Context) (*storage.DB, error) {
 	if a := envOf(c).admin; a != nil {
 		return a.server.db, nil
 	}
-	path, err := dbPath(c)
+	u, err := storeTarget(c)
 	if err != nil {
 		return nil, err
 	}
+	if u.isEtcd() {
+		return openStore(c, u) // shared directly: no lock, no socket
+	}
+	path := u.bolt
 	db, err := openLocalDB(c, path)
 	if errors.Is(err, storage.ErrLocked) {
 		return nil, fmt.Errorf("%w: no server answers on its admin socket %s; stop the process that holds it and run the command again",

@@ -64,6 +64,8 @@ func placementOf(c *cli.Context) placement {
 		return placement{where: here}
 	case path == "db check" && c.NArg() > 0:
 		return placement{where: here}
+	case path == "db copy": // names its stores itself, and reaches them from here
+		return placement{where: here}
 	case path == "db backup":
 		return placement{where: onDatabase, outputArgs: true}
 	case strings.HasPrefix(path, "clock "):
@@ -102,7 +104,11 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 			case t != nil:
 				return forward(c, t, p)
 			case p.where == onServer:
-				path, _ := dbPath(c) // serverFor checked it
+				u, _ := storeTarget(c) // serverFor checked it
+				if u.isEtcd() {
+					return fmt.Errorf("%s need a running server: with %s, give --server URL (each replica keeps its own)", p.what, u)
+				}
+				path := u.bolt
 				return fmt.Errorf("%s need a running server: none answers on %s (start `issuer --db %s serve`, or give --server URL)",
 					p.what, path+socketSuffix, shellQuote(path))
 			}
@@ -132,11 +138,11 @@ func serverFor(c *cli.Context) (*adminTarget, error) {
 	if t, err := remoteTarget(c); t != nil || err != nil {
 		return t, err
 	}
-	path, err := dbPath(c)
-	if err != nil {
+	u, err := storeTarget(c)
+	if err != nil || u.isEtcd() { // etcd is shared directly: no socket
 		return nil, err
 	}
-	return socketTarget(path), nil
+	return socketTarget(u.bolt), nil
 }
 
 // forward sends the command to t with the files it reads, prints what it

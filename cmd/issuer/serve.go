@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -141,6 +142,14 @@ type serveOptions struct {
 	signer        string // auto, go or openssl
 	tokenConc     int
 	limits        issuer.HTTPLimits
+
+	// The store, as the ready line names it, and where the local CA's
+	// certificate is written (beside a bolt file; the working directory
+	// with etcd).
+	storeName, caDir string
+	// replica is set with etcd: the server syncs with it before each
+	// request, and reloads the signing keys when they change in etcd.
+	replica *replica
 }
 
 func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
@@ -245,7 +254,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // while the server's goroutines need a random source safe for concurrent
 // use, which a test's seeded generator is not.
 func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
-	return issuer.Config{
+	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
 		EntraIssuers:         o.entraIssuers,
@@ -258,6 +267,10 @@ func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *sl
 		Signer:               signer,
 		TokenConcurrency:     o.tokenConc,
 	}
+	if o.replica != nil {
+		cfg.Sync = o.replica.sync
+	}
+	return cfg
 }
 
 // federationRoots is the trust of outbound fetches for federated
@@ -309,7 +322,7 @@ func serve(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	path, err := dbPath(c)
+	u, err := storeTarget(c)
 	if err != nil {
 		return err
 	}
@@ -320,14 +333,22 @@ func serve(c *cli.Context) (err error) {
 		return err
 	}
 	defer ln.Close()
-	db, err := openLocalDB(c, path)
-	if errors.Is(err, storage.ErrLocked) && socketTarget(path) != nil {
-		// Not ErrLocked's exit code 3, which says that no server answers:
-		// one does.
-		return fmt.Errorf("%s is already served by a running issuer (admin socket %s): stop that server first, or serve another --db", path, path+socketSuffix)
-	}
-	if err != nil {
-		return err
+	var db *storage.DB
+	if u.isEtcd() {
+		if db, err = openReplica(c, u, &o); err != nil {
+			return err
+		}
+	} else {
+		db, err = openLocalDB(c, u.bolt)
+		if errors.Is(err, storage.ErrLocked) && socketTarget(u.bolt) != nil {
+			// Not ErrLocked's exit code 3, which says that no server
+			// answers: one does.
+			return fmt.Errorf("%s is already served by a running issuer (admin socket %s): stop that server first, or serve another --db", u.bolt, u.bolt+socketSuffix)
+		}
+		if err != nil {
+			return err
+		}
+		o.storeName, o.caDir = u.bolt, filepath.Dir(u.bolt)
 	}
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
@@ -375,9 +396,16 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(ctx, db, serveConfig(o, baseURL, clock, logger, roots, signer))
+	var backend issuer.Backend = db
+	if o.replica != nil {
+		backend = o.replica.store // its Ping asks etcd too
+	}
+	iss, err := issuer.New(ctx, backend, serveConfig(o, baseURL, clock, logger, roots, signer))
 	if err != nil {
 		return err
+	}
+	if o.replica != nil {
+		o.replica.serving(ctx, iss, logger)
 	}
 	// The seed goes in before the server takes its first request.
 	dir := iss.Directory()
@@ -407,7 +435,11 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	handler := iss.Handler()
 	if o.adminToken != "" {
 		mux := http.NewServeMux()
-		mux.Handle(adminPath, adminHandler(state, "https", bearerAuth(o.adminToken)))
+		var h http.Handler = adminHandler(state, "https", bearerAuth(o.adminToken))
+		if o.replica != nil {
+			h = o.replica.syncing(h)
+		}
+		mux.Handle(adminPath, h)
 		mux.Handle("/", handler)
 		handler = mux
 	}
@@ -429,14 +461,14 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	go func() {
 		defer close(rotating)
 		if o.rotateEvery > 0 {
-			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, clock.Now, db, iss, logger)
+			rotateKeysEvery(rctx, o.rotateEvery, o.rotateGrace, clock.Now, db, iss, o.replica, logger)
 		}
 	}()
 	// The rotation goroutine uses the database: it ends before the caller
 	// closes it.
 	defer func() { stopRotating(); <-rotating }()
 	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
-		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: db.Path(),
+		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName,
 	})+", signer: "+iss.SignerName())
 
 	select {
@@ -518,9 +550,14 @@ func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL stri
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("local TLS certificate: %w", err)
 	}
-	caPath := caFilePath(db.Path())
-	if err := checkCAFileFree(caPath, caPEM, db.Path()); err != nil {
-		return nil, "", nil, err
+	// A database's CA file is named after it; the replicas of an etcd
+	// cluster share one CA, published as issuer-ca.pem where they run.
+	caPath := filepath.Join(o.caDir, caFileName)
+	if o.replica == nil {
+		caPath = caFilePath(o.storeName)
+		if err := checkCAFileFree(caPath, caPEM, o.storeName); err != nil {
+			return nil, "", nil, err
+		}
 	}
 	if err := writePublicFile(caPath, caPEM); err != nil {
 		return nil, "", nil, fmt.Errorf("writing the CA certificate: %w", err)
@@ -551,7 +588,7 @@ func checkCAFileFree(caPath string, caPEM []byte, dbPath string) error {
 // iss load each new key: `serve --rotate-every`. Keys are stamped with the
 // server's clock (now), against which the JWKS judges them. A failed
 // rotation is logged and tried again at the next tick.
-func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks issuer.KeyStore, iss *issuer.Server, logger *slog.Logger) {
+func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks issuer.KeyStore, iss *issuer.Server, r *replica, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -559,6 +596,14 @@ func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func()
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if r != nil { // replicas rotate once for the cluster
+			if ok, err := r.claimRotation(ctx, now(), every); !ok {
+				if err != nil {
+					logger.Error("signing key rotation failed", "error", err)
+				}
+				continue
+			}
 		}
 		k, err := issuer.RotateKeys(ctx, ks, now(), grace)
 		if err == nil {
