@@ -205,6 +205,7 @@ var codeTable = map[int]codeInfo{
 // TestCodeReasons checks it.
 var codeReasons = map[int]string{
 	CodeServerError:            "server_error",
+	CodeDirectoryUnavailable:   "directory_unavailable",
 	CodeTenantNotFound:         "tenant_not_found",
 	CodeMalformedTenant:        "tenant_malformed",
 	CodeMissingParameter:       "parameter_missing",
