@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -23,7 +23,7 @@ func signingKeys(t *testing.T) [3]tenant.SigningKey {
 	t.Helper()
 	keysOnce.Do(func() {
 		for i := range keys {
-			if keys[i], keysErr = issuer.NewSigningKey(t0); keysErr != nil {
+			if keys[i], keysErr = signing.NewKey(t0); keysErr != nil {
 				return
 			}
 		}

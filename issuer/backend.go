@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -41,28 +42,12 @@ type Backend interface {
 	tenant.Store
 	tenant.BulkStore
 	consent.Store
-	KeyStore
+	signing.KeyStore
 	SettingStore
 	RefreshTokenStore
 	// Ping reports whether the store can serve: reachable, open, its
 	// layout in place. /healthz answers 503 while it fails.
 	Ping(ctx context.Context) error
-}
-
-// KeyStore holds the token-signing keys, which are global as in Entra (one
-// key set for every tenant). Each method is one transaction.
-type KeyStore interface {
-	// SigningKeys returns every key, newest CreatedDateTime first (equal
-	// times by KeyID), with its private key and certificate.
-	SigningKeys(ctx context.Context) ([]tenant.SigningKey, error)
-	// AddSigningKey stores k: tenant.ErrExists if its KeyID is taken,
-	// tenant.ErrInvalid if it has no KeyID, private key or certificate.
-	AddSigningKey(ctx context.Context, k tenant.SigningKey) error
-	// UpdateSigningKey changes the key (retires it): tenant.ErrNotFound for
-	// an unknown kid, tenant.ErrInvalid if the updater changes KeyID.
-	UpdateSigningKey(ctx context.Context, kid string, update func(*tenant.SigningKey) error) error
-	// DeleteSigningKey removes the key: tenant.ErrNotFound for an unknown kid.
-	DeleteSigningKey(ctx context.Context, kid string) error
 }
 
 // SettingStore holds opaque values by name (the local TLS material).

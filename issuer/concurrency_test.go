@@ -15,7 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/issuer-dev/issuer/consent"
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -101,7 +101,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signing := newFact(keys[0].KeyID)
+	signingKey := newFact(keys[0].KeyID)
 
 	var stop atomic.Bool
 	var requests atomic.Int64
@@ -151,12 +151,12 @@ func TestConsistencyUnderChange(t *testing.T) {
 			case 3:
 				// The store holds the new key first; the server signs with
 				// it, and publishes it, from ReloadKeys on.
-				k, err2 := issuer.RotateKeys(ctx, w.DB, w.Now(), issuer.DefaultRotationGrace)
+				k, err2 := signing.Rotate(ctx, w.DB, w.Now(), signing.DefaultRotationGrace)
 				if err2 != nil {
 					err = err2
 					break
 				}
-				err = signing.change(k.KeyID, func() error { return w.Issuer.ReloadKeys(ctx) })
+				err = signingKey.change(k.KeyID, func() error { return w.Issuer.ReloadKeys(ctx) })
 			}
 			if err != nil {
 				t.Errorf("round %d: %v", round, err)
@@ -183,7 +183,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 	}
 	checkKid := func(t *testing.T, what, token string, from int) bool {
 		kid := tokenKid(t, token)
-		if !slices.Contains(signing.possible(from), kid) {
+		if !slices.Contains(signingKey.possible(from), kid) {
 			t.Errorf("%s: signed with %s, not a key active during the request", what, kid)
 			return false
 		}
@@ -196,7 +196,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 			secret = secondSecret
 		}
 		worker(func(t *testing.T) bool {
-			from, fromSecret, fromKey := writeRole.start(), second.start(), signing.start()
+			from, fromSecret, fromKey := writeRole.start(), second.start(), signingKey.start()
 			r := w.post(t, v1, ccForm("resource", "api://orders", "client_secret", secret))
 			switch {
 			case r.status == http.StatusUnauthorized && secret == secondSecret:
@@ -230,7 +230,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 		})
 	}
 	worker(func(t *testing.T) bool {
-		fromKey := signing.start()
+		fromKey := signingKey.start()
 		r := w.post(t, v2, oboForm(ada))
 		if r.status != http.StatusOK {
 			t.Errorf("on-behalf-of: %d %s", r.status, r.body)
@@ -248,7 +248,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 	})
 	for i := range refreshTokens {
 		worker(func(t *testing.T) bool {
-			from, fromKey := nativeConsent.start(), signing.start()
+			from, fromKey := nativeConsent.start(), signingKey.start()
 			r := w.post(t, v2, rtForm(refreshTokens[i]))
 			switch r.status {
 			case http.StatusBadRequest:
@@ -283,7 +283,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 		})
 	}
 	worker(func(t *testing.T) bool {
-		from := signing.start()
+		from := signingKey.start()
 		r := w.get(t, "/common/discovery/v2.0/keys")
 		if r.status != http.StatusOK {
 			t.Errorf("JWKS: %d", r.status)
@@ -291,7 +291,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 		}
 		var set jose.JSONWebKeySet
 		r.decode(t, &set)
-		for _, kid := range signing.possible(from)[:1] {
+		for _, kid := range signingKey.possible(from)[:1] {
 			if len(set.Key(kid)) == 0 {
 				t.Errorf("JWKS lacks %s, the signing key when the request started", kid)
 				return false
@@ -321,7 +321,7 @@ func TestConsistencyUnderChange(t *testing.T) {
 	for _, k := range all {
 		final[k.KeyID] = &k.PrivateKey.PublicKey
 	}
-	for _, kid := range signing.possible(0) {
+	for _, kid := range signingKey.possible(0) {
 		if final[kid] == nil {
 			t.Errorf("signing key %s is no longer stored", kid)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -95,10 +96,10 @@ type Config struct {
 	// SignInLogSize is how many token requests the sign-in log keeps in
 	// memory (default DefaultSignInLogSize; negative keeps none).
 	SignInLogSize int
-	// Signer computes the RS256 signatures: GoSigner() (the default) or
-	// the OpenSSL backend (OpenSSLSigner, SelectSigner). Tokens are the
-	// same bytes with either.
-	Signer SignerBackend
+	// Signer computes the RS256 signatures: signing.GoBackend() (the
+	// default) or the OpenSSL backend (signing.OpenSSLBackend,
+	// signing.Select). Tokens are the same bytes with either.
+	Signer signing.Backend
 	// TokenConcurrency bounds the token requests computed at once (reads,
 	// policy, signature), admitted in order of arrival so that latency stays
 	// fair under overload (signpool.go): 0 means GOMAXPROCS, a negative
@@ -161,7 +162,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.LifetimeDraw = drawFrom(c.Random)
 	}
 	if c.Signer == nil {
-		c.Signer = GoSigner()
+		c.Signer = signing.GoBackend()
 	}
 	return c, nil
 }

@@ -90,7 +90,7 @@ func (s *Server) signIDToken(endpoint int, t idToken) (string, error) {
 	if endpoint == 1 {
 		return unsignedJWT(t.claimsV1(s.issuer(1, t.TenantID)))
 	}
-	return s.keyring().signer.sign(2, t.claimsV2(s.issuer(2, t.TenantID)))
+	return s.keyring().Sign(2, t.claimsV2(s.issuer(2, t.TenantID)))
 }
 
 // storeRefreshToken mints the refresh token of the answer and stores it:

@@ -32,9 +32,11 @@
 // (Server.SignIns) from the one place handleToken answers, with what the
 // grant resolved and, for a refusal, the policy reason; never a credential.
 //
-// Time, IDs and keys are injected through Config, so responses are
+// New assembles a server from a Backend and a Config: the one interface the
+// package needs from a store (backend.go), which *storage.DB implements and
+// package conformance tests; the package never imports storage. Time, IDs
+// and randomness are injected through Config, so responses are
 // deterministic under test; a Clock (real, frozen or offset) lets a test
-// move time to expire tokens and secrets. The package never imports storage: it declares
-// the one interface it needs from a store, Backend (backend.go), which
-// *storage.DB implements and package conformance tests.
+// move time to expire tokens and secrets. Keys, signatures and the JWKS
+// entries come from package signing's key ring.
 package issuer

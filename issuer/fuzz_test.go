@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -173,11 +174,11 @@ func FuzzParseScope(f *testing.F) {
 // answers AADSTS500133.
 func FuzzParseAssertion(f *testing.F) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ours, err := NewSigningKey(now)
+	ours, err := signing.NewKey(now)
 	if err != nil {
 		f.Fatal(err)
 	}
-	other, err := NewSigningKey(now)
+	other, err := signing.NewKey(now)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -191,11 +192,11 @@ func FuzzParseAssertion(f *testing.F) {
 	claims := map[string]any{"aud": "api://middle", "iss": iss(2, tid), "iat": now.Unix() - 300, "nbf": now.Unix() - 300,
 		"exp": now.Unix() + 3600, "azp": "x", "oid": "y", "scp": "access_as_user", "tid": tid, "ver": "2.0"}
 	sign := func(k tenant.SigningKey, version int, c map[string]any) string {
-		sg, err := newSigner(k, GoSigner())
+		ring, err := signing.NewRing([]tenant.SigningKey{k}, signing.GoBackend())
 		if err != nil {
 			f.Fatal(err)
 		}
-		tok, err := sg.sign(version, c)
+		tok, err := ring.Sign(version, c)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	}
 	kr := s.keyring()
 	claims, err := parseUserAssertion(req.Assertion,
-		func(kid string) *rsa.PublicKey { return kr.publicKey(kid, c.now) }, s.issuer)
+		func(kid string) *rsa.PublicKey { return kr.PublicKey(kid, c.now) }, s.issuer)
 	if err != nil {
 		return issued{}, err
 	}

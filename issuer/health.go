@@ -32,7 +32,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.WarnContext(r.Context(), "not ready", "cause", err.Error())
 		body.Status, status = "database unavailable", http.StatusServiceUnavailable
 	}
-	if kr := s.keyring(); status == http.StatusOK && (kr == nil || kr.signer == nil) {
+	if kr := s.keyring(); status == http.StatusOK && kr == nil {
 		body.Status, status = "no signing key", http.StatusServiceUnavailable
 	} else if status == http.StatusOK {
 		body.Signer = s.SignerName()

@@ -20,8 +20,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/issuer-dev/issuer/consent"
-	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -78,7 +78,7 @@ func testKey(t testing.TB) tenant.SigningKey {
 			}
 		}
 	}
-	k.KeyID = issuer.Thumbprint(k.Certificate)
+	k.KeyID = signing.Thumbprint(k.Certificate)
 	k.CreatedDateTime = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	return k
 }

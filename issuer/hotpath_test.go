@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -42,14 +43,35 @@ type hotFixture struct {
 
 const hotRoleID = "11111111-0000-4000-8000-000000000001"
 
-func newHotFixture(tb testing.TB, backend SignerBackend) *hotFixture {
+// backendCase is an RS256 backend the benchmarks compare; openssl is
+// skipped where the build has no cgo or the machine no libcrypto.
+type backendCase struct {
+	name string
+	get  func() (signing.Backend, error)
+}
+
+var backendCases = []backendCase{
+	{signing.Go, func() (signing.Backend, error) { return signing.GoBackend(), nil }},
+	{signing.OpenSSL, signing.OpenSSLBackend},
+}
+
+func (bc backendCase) backend(tb testing.TB) signing.Backend {
+	tb.Helper()
+	b, err := bc.get()
+	if err != nil {
+		tb.Skipf("%s backend unavailable: %v", bc.name, err)
+	}
+	return b
+}
+
+func newHotFixture(tb testing.TB, backend signing.Backend) *hotFixture {
 	return newHotFixtureIn(tb, backend, 0)
 }
 
 // newHotFixtureIn is newHotFixture in a directory that also holds filler
 // tenants of ten applications each, seeded in batches of 1,000 through
 // the bulk path.
-func newHotFixtureIn(tb testing.TB, backend SignerBackend, filler int) *hotFixture {
+func newHotFixtureIn(tb testing.TB, backend signing.Backend, filler int) *hotFixture {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := storage.Open(filepath.Join(tb.TempDir(), "hot.db"), storage.Options{})
@@ -134,7 +156,7 @@ func (f *hotFixture) resolve(tb testing.TB, req *tokenRequest) (consent.Request,
 }
 
 func BenchmarkParse(b *testing.B) {
-	f := newHotFixture(b, GoSigner())
+	f := newHotFixture(b, signing.GoBackend())
 	b.ReportAllocs()
 	for b.Loop() {
 		f.parse(b)
@@ -147,7 +169,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkResolve(b *testing.B) {
 	for _, filler := range []int{0, 10000} {
 		b.Run(fmt.Sprintf("%d filler tenants", filler), func(b *testing.B) {
-			f := newHotFixtureIn(b, GoSigner(), filler)
+			f := newHotFixtureIn(b, signing.GoBackend(), filler)
 			_, req := f.parse(b)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -158,7 +180,7 @@ func BenchmarkResolve(b *testing.B) {
 }
 
 func BenchmarkAuthenticate(b *testing.B) {
-	f := newHotFixture(b, GoSigner())
+	f := newHotFixture(b, signing.GoBackend())
 	c, req := f.parse(b)
 	_, facts := f.resolve(b, req)
 	auth := authority{kind: tenantAuthority, segment: f.tenant.ID, tenant: f.tenant}
@@ -172,7 +194,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	f := newHotFixture(b, GoSigner())
+	f := newHotFixture(b, signing.GoBackend())
 	_, req := f.parse(b)
 	creq, facts := f.resolve(b, req)
 	b.ReportAllocs()
@@ -187,7 +209,7 @@ func BenchmarkDecide(b *testing.B) {
 // BenchmarkClaims builds the v2 claims and encodes them, as sign does
 // before the signature.
 func BenchmarkClaims(b *testing.B) {
-	f := newHotFixture(b, GoSigner())
+	f := newHotFixture(b, signing.GoBackend())
 	t := f.appToken()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,7 +2,6 @@ package issuer_test
 
 import (
 	"context"
-	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -27,34 +27,6 @@ func (w *world) jwksKids(t *testing.T, path string) []string {
 		out = append(out, k.Kid)
 	}
 	return out
-}
-
-// TestNewSigningKey checks the shape of a new key: RSA-2048, a self-signed
-// certificate for it, kid = its SHA-1 thumbprint, active.
-func TestNewSigningKey(t *testing.T) {
-	k, err := issuer.NewSigningKey(fixedNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.PrivateKey.N.BitLen() != 2048 {
-		t.Errorf("key size = %d; want 2048", k.PrivateKey.N.BitLen())
-	}
-	if pub, ok := k.Certificate.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&k.PrivateKey.PublicKey) {
-		t.Errorf("certificate does not hold the key")
-	}
-	c := k.Certificate
-	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil || c.Subject.String() != c.Issuer.String() {
-		t.Errorf("certificate is not self-signed: %v", err)
-	}
-	if k.KeyID != issuer.Thumbprint(k.Certificate) || len(k.KeyID) != 27 {
-		t.Errorf("kid = %q; want the 27-character thumbprint %q", k.KeyID, issuer.Thumbprint(k.Certificate))
-	}
-	if !k.Active() || !k.CreatedDateTime.Equal(fixedNow) {
-		t.Errorf("Active, CreatedDateTime = %v, %v; want true, %v", k.Active(), k.CreatedDateTime, fixedNow)
-	}
-	if fixedNow.Before(k.Certificate.NotBefore) || !fixedNow.Add(365*24*time.Hour).Before(k.Certificate.NotAfter) {
-		t.Errorf("certificate valid %v to %v; want it to cover %v and the year after", k.Certificate.NotBefore, k.Certificate.NotAfter, fixedNow)
-	}
 }
 
 // TestFirstKey checks that a fresh database gets one signing key, stored
@@ -85,7 +57,7 @@ func TestKeyRotation(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	old := testKey(t)
-	next, err := issuer.NewSigningKey(fixedNow)
+	next, err := signing.NewKey(fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}

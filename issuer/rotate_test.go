@@ -10,7 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -76,7 +76,7 @@ func TestRotateKeys(t *testing.T) {
 		t.Fatalf("token kid = %s; want the test key %s", kid, old.KeyID)
 	}
 
-	next, err := issuer.RotateKeys(ctx, w.DB, w.Now(), 24*time.Hour)
+	next, err := signing.Rotate(ctx, w.DB, w.Now(), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRotateKeys(t *testing.T) {
 	}
 
 	// The next rotation deletes the expired key.
-	third, err := issuer.RotateKeys(ctx, w.DB, w.Now(), time.Hour)
+	third, err := signing.Rotate(ctx, w.DB, w.Now(), time.Hour)
 	w.must(err)
 	keys, err = w.DB.SigningKeys(ctx)
 	w.must(err)
@@ -124,7 +124,7 @@ func TestRotateKeys(t *testing.T) {
 
 func TestRotateKeysNegativeGrace(t *testing.T) {
 	w := newWorld(t)
-	if _, err := issuer.RotateKeys(context.Background(), w.DB, w.Now(), -time.Second); !errors.Is(err, tenant.ErrInvalid) {
+	if _, err := signing.Rotate(context.Background(), w.DB, w.Now(), -time.Second); !errors.Is(err, tenant.ErrInvalid) {
 		t.Errorf("RotateKeys with a negative grace = %v; want ErrInvalid", err)
 	}
 	if keys, _ := w.DB.SigningKeys(context.Background()); len(keys) != 1 {
@@ -135,7 +135,7 @@ func TestRotateKeysNegativeGrace(t *testing.T) {
 // TestRotateKeysZeroGrace: with no grace the old key leaves the JWKS at once.
 func TestRotateKeysZeroGrace(t *testing.T) {
 	w := newWorld(t)
-	next, err := issuer.RotateKeys(context.Background(), w.DB, w.Now(), 0)
+	next, err := signing.Rotate(context.Background(), w.DB, w.Now(), 0)
 	w.must(err)
 	w.must(w.Issuer.ReloadKeys(context.Background()))
 	if got := w.jwksKids(t, "/common/discovery/keys"); len(got) != 1 || got[0] != next.KeyID {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -17,7 +18,7 @@ type Server struct {
 	cfg     settings
 	backend Backend
 	consent *consent.Manager
-	keys    atomic.Pointer[keyring]
+	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
 	// federation caches external identity providers' keys.
 	federation *federationKeys
@@ -31,8 +32,7 @@ type Server struct {
 // New assembles a Server over backend b, configured by cfg: the directory
 // and the consent manager over b on cfg's clock, IDs and random source (the
 // same ones the server uses, so that a secret created "now" and the token
-// request checking it agree), the consent engine, the sign-in log and the
-// signing keys. It loads the keys and, on a fresh backend, creates and
+// request checking it agree), the sign-in log and the signing keys. It loads the keys and, on a fresh backend, creates and
 // stores the first one. It is the one assembly of a server: `issuer
 // serve`, issuertest and `issuer token user` all call it.
 func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
@@ -65,11 +65,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // active key if none is left. Call it after rotating keys; requests in flight
 // finish with the key set they started with.
 func (s *Server) ReloadKeys(ctx context.Context) error {
-	keys, err := loadKeys(ctx, s.backend, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	kr, err := newKeyring(keys, s.cfg.Signer)
+	kr, err := signing.Load(ctx, s.backend, s.cfg.Now(), s.cfg.Signer)
 	if err != nil {
 		return err
 	}
@@ -93,7 +89,7 @@ func (s *Server) Clock() *Clock { return s.cfg.Clock }
 func (s *Server) SignerName() string { return s.cfg.Signer.Name() }
 
 // keyring returns the current key set.
-func (s *Server) keyring() *keyring { return s.keys.Load() }
+func (s *Server) keyring() *signing.Ring { return s.keys.Load() }
 
 // BaseURL returns the configured public base URL, normalised.
 func (s *Server) BaseURL() string { return s.cfg.BaseURL }

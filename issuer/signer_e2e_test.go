@@ -8,6 +8,7 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/signing"
 )
 
 // TestSignerBackends runs the token endpoint against every RS256 backend
@@ -23,15 +24,15 @@ func TestSignerBackends(t *testing.T) {
 	// sent, in TestGolden's order, since trace IDs come from one counter.
 	entra := issuertest.WithConfig(func(c *issuer.Config) { c.EntraIssuers = true })
 	reference := map[string][]byte{}
-	ref := newWorld(t, issuertest.Signer(issuer.SignerGo), entra)
+	ref := newWorld(t, issuertest.Signer(signing.Go), entra)
 	for _, gr := range goldenRequests {
 		reference[gr.file] = ref.hostless(ref.fetchGolden(t, gr).body)
 	}
 
-	for _, name := range []string{issuer.SignerGo, issuer.SignerOpenSSL} {
+	for _, name := range []string{signing.Go, signing.OpenSSL} {
 		t.Run(name, func(t *testing.T) {
-			if name == issuer.SignerOpenSSL {
-				if _, err := issuer.OpenSSLSigner(); err != nil {
+			if name == signing.OpenSSL {
+				if _, err := signing.OpenSSLBackend(); err != nil {
 					t.Skipf("no OpenSSL backend in this build or on this machine: %v", err)
 				}
 			}

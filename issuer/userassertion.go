@@ -112,13 +112,3 @@ func checkAssertionTime(c userAssertionClaims, now time.Time) error {
 // entraTime formats t as Entra's messages do: ISO 8601 with seven fraction
 // digits, UTC.
 func entraTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
-
-// publicKey returns the public key of a published key by kid at now.
-func (kr *keyring) publicKey(kid string, now time.Time) *rsa.PublicKey {
-	for _, pk := range kr.keys {
-		if pk.key.KeyID == kid && pk.key.Published(now) {
-			return &pk.key.PrivateKey.PublicKey
-		}
-	}
-	return nil
-}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/bench"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -68,7 +69,7 @@ EXAMPLES
 			&cli.StringFlag{Name: "concurrency", Usage: "comma-separated `LEVELS` of concurrent clients", Value: "1,8,64"},
 			&cli.DurationFlag{Name: "duration", Usage: "measured time of each level", Value: 5 * time.Second},
 			&cli.DurationFlag{Name: "warmup", Usage: "unmeasured time before each level", DefaultText: "a fifth of --duration, at most 1s"},
-			&cli.GenericFlag{Name: "signer", Usage: "the server's RS256 implementation: auto, go or openssl (passed to serve)", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}},
+			&cli.GenericFlag{Name: "signer", Usage: "the server's RS256 implementation: auto, go or openssl (passed to serve)", Value: &choice{allowed: []string{signing.Auto, signing.Go, signing.OpenSSL}, value: signing.Auto}},
 			&cli.IntFlag{Name: "token-concurrency", Usage: "passed to serve: token requests computed at once (0: one per CPU; -1: unbounded)"},
 			&cli.IntFlag{Name: "cpu", Usage: "pin the server to `CPU` and the load generator to the others (-1: no pinning)", Value: -1},
 			&cli.IntFlag{Name: "tenants", Usage: "filler tenants to seed besides the bench tenant (bulk path)"},
@@ -338,7 +339,7 @@ func provisionBench(ctx context.Context, dbFile string, o benchOptions) (bench.T
 	if err != nil {
 		return bench.Target{}, nil, nil, fmt.Errorf("provisioning the bench tenant: %w", err)
 	}
-	key, err := issuer.NewSigningKey(time.Now())
+	key, err := signing.NewKey(time.Now())
 	if err != nil {
 		return bench.Target{}, nil, nil, err
 	}
@@ -486,7 +487,7 @@ func healthSigner(ctx context.Context, client *http.Client, base string) (string
 // measureSigner measures the raw signing rate of the named backend in this
 // process, on the server's CPU when there is one.
 func measureSigner(name string, cpu int, d time.Duration, rep *benchReport) error {
-	b, err := issuer.SelectSigner(name)
+	b, err := signing.Select(name)
 	if err != nil {
 		return fmt.Errorf("the server signs with %s, which this binary cannot measure: %w", name, err)
 	}

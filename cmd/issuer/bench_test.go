@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/issuer/bench"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
+	"github.com/issuer-dev/issuer/signing"
 )
 
 // TestBench runs `issuer bench` end to end with short levels, starting a
@@ -62,7 +62,7 @@ func TestBench(t *testing.T) {
 // checkReport checks what every report carries.
 func checkReport(t *testing.T, rep benchReport, levels []int) {
 	t.Helper()
-	if rep.Signer != issuer.SignerGo && rep.Signer != issuer.SignerOpenSSL {
+	if rep.Signer != signing.Go && rep.Signer != signing.OpenSSL {
 		t.Errorf("signer = %q; want go or openssl", rep.Signer)
 	}
 	if rep.SignerVersion == "" || rep.RawSignPerSec <= 0 || rep.Ratio <= 0 {

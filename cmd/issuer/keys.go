@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -61,7 +61,7 @@ EXAMPLES
 			&cli.GenericFlag{
 				Name:  "grace",
 				Usage: "keep the retired key in the JWKS for `DURATION`, e.g. 24h, 2h or 7d",
-				Value: ptr(lifetime(issuer.DefaultRotationGrace)),
+				Value: ptr(lifetime(signing.DefaultRotationGrace)),
 			},
 		},
 		Action: keysRotate,
@@ -77,7 +77,7 @@ func keysRotate(c *cli.Context) error {
 	grace := lifetimeValue(c, "grace")
 	return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 		now := envOf(c).now()
-		k, err := issuer.RotateKeys(c.Context, db, now, grace)
+		k, err := signing.Rotate(c.Context, db, now, grace)
 		if err != nil {
 			return err
 		}

@@ -134,11 +134,12 @@ var errNotDue = errors.New("rotation not due")
 
 // claimRotation elects this replica for a scheduled rotation at now: one
 // transaction (a compare-and-swap) moves the cluster's last rotation to
-// now unless another replica did within half a period, so that replicas
-// whose timers fire together rotate once.
+// now unless another replica did less than nine tenths of a period ago, so
+// that replicas, whatever the phase of their timers, rotate once a period
+// between them (a tenth of slack for timers that fire late).
 func (r *replica) claimRotation(ctx context.Context, now time.Time, every time.Duration) (bool, error) {
 	err := r.store.UpdateSetting(ctx, rotationSetting, func(old []byte) ([]byte, error) {
-		if last, err := time.Parse(time.RFC3339Nano, string(old)); err == nil && now.Sub(last) < every/2 {
+		if last, err := time.Parse(time.RFC3339Nano, string(old)); err == nil && now.Sub(last) < every*9/10 {
 			return nil, errNotDue
 		}
 		return []byte(now.UTC().Format(time.RFC3339Nano)), nil

@@ -23,6 +23,7 @@ import (
 
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -100,13 +101,13 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
 			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION`", DefaultText: "never", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
-			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: issuer.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
+			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: signing.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
 			inputFile(cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}}),
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
 				Value:   &choice{allowed: []string{string(issuer.ClockReal), string(issuer.ClockFrozen), string(issuer.ClockOffset)}, value: string(issuer.ClockReal)},
 				EnvVars: []string{"ISSUER_CLOCK"}},
 			// Performance: the RS256 implementation and the fair order of token requests.
-			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{issuer.SignerAuto, issuer.SignerGo, issuer.SignerOpenSSL}, value: issuer.SignerAuto}, EnvVars: []string{"ISSUER_SIGNER"}},
+			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{signing.Auto, signing.Go, signing.OpenSSL}, value: signing.Auto}, EnvVars: []string{"ISSUER_SIGNER"}},
 			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_SERVE_ADMIN_TOKEN_FILE"}},
@@ -253,7 +254,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // requests the server answered meanwhile (each takes trace and token ids),
 // while the server's goroutines need a random source safe for concurrent
 // use, which a test's seeded generator is not.
-func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer issuer.SignerBackend) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer signing.Backend) issuer.Config {
 	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
@@ -355,7 +356,7 @@ func serve(c *cli.Context) (err error) {
 			err = fmt.Errorf("closing database: %w", cerr)
 		}
 	}()
-	signer, err := issuer.SelectSigner(o.signer)
+	signer, err := signing.Select(o.signer)
 	if err != nil {
 		return fmt.Errorf("--signer %s: %w", o.signer, err)
 	}
@@ -378,7 +379,7 @@ func listen(addr string) (net.Listener, error) {
 // applies the seed, opens the admin socket, prints the ready line, and on
 // cancellation stops
 // taking admin commands, then lets requests in flight finish.
-func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, doc seed.Document, signer issuer.SignerBackend, logger *slog.Logger) error {
+func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, doc seed.Document, signer signing.Backend, logger *slog.Logger) error {
 	ctx := c.Context
 	e := envOf(c)
 	clock, err := issuer.NewClock(o.clock, e.now)
@@ -588,7 +589,7 @@ func checkCAFileFree(caPath string, caPEM []byte, dbPath string) error {
 // iss load each new key: `serve --rotate-every`. Keys are stamped with the
 // server's clock (now), against which the JWKS judges them. A failed
 // rotation is logged and tried again at the next tick.
-func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks issuer.KeyStore, iss *issuer.Server, r *replica, logger *slog.Logger) {
+func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func() time.Time, ks signing.KeyStore, iss *issuer.Server, r *replica, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -605,7 +606,7 @@ func rotateKeysEvery(ctx context.Context, every, grace time.Duration, now func()
 				continue
 			}
 		}
-		k, err := issuer.RotateKeys(ctx, ks, now(), grace)
+		k, err := signing.Rotate(ctx, ks, now(), grace)
 		if err == nil {
 			err = iss.ReloadKeys(ctx)
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -108,10 +108,10 @@ func TestSignRate(t *testing.T) {
 	backends := []struct {
 		name string
 		cpu  int
-	}{{issuer.SignerGo, -1}, {issuer.SignerGo, AllowedCPUs()[0]}, {issuer.SignerOpenSSL, -1}}
+	}{{signing.Go, -1}, {signing.Go, AllowedCPUs()[0]}, {signing.OpenSSL, -1}}
 	for _, bc := range backends {
 		t.Run(fmt.Sprintf("%s on CPU %d", bc.name, bc.cpu), func(t *testing.T) {
-			b, err := issuer.SelectSigner(bc.name)
+			b, err := signing.Select(bc.name)
 			if err != nil {
 				t.Skipf("%s: %v", bc.name, err)
 			}

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
 )
 
 // maxSigns bounds SignRate's loop whatever the duration; rounds is how
@@ -25,7 +25,7 @@ const (
 // other work on the core lowers the figure less: it is the ceiling of a
 // server signing on that core, which token throughput is compared with.
 // The key is a fresh RSA-2048 key, as the server's are.
-func SignRate(b issuer.SignerBackend, cpu int, d time.Duration) (float64, error) {
+func SignRate(b signing.Backend, cpu int, d time.Duration) (float64, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return 0, err

@@ -29,6 +29,7 @@ import (
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -225,7 +226,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		o.signer = os.Getenv("ISSUER_TEST_SIGNER")
 	}
 	if o.signer != "" {
-		if cfg.Signer, err = issuer.SelectSigner(o.signer); err != nil {
+		if cfg.Signer, err = signing.Select(o.signer); err != nil {
 			return nil, fmt.Errorf("issuertest: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,4 +154,31 @@ func TestReplicasHonourRevocation(t *testing.T) {
 			t.Errorf("replica %d after the revocation: %d AADSTS%d %v, want AADSTS7000112", i, status, code, err)
 		}
 	}
+}
+
+// TestRotationOncePerCluster runs two replicas that both rotate the signing
+// key every second: between them the cluster rotates about once a second,
+// not twice, and every replica publishes every key another one signs with.
+func TestRotationOncePerCluster(t *testing.T) {
+	ep := etcdtest.Start(t)
+	d := newDeployment(t, []string{ep}, "/rotate")
+	a := d.serve("--rotate-every", "1s")
+	time.Sleep(300 * time.Millisecond) // out of phase with a
+	b := d.serve("--rotate-every", "1s")
+	start := time.Now()
+	time.Sleep(4500 * time.Millisecond)
+	a.kill()
+	b.kill()
+	elapsed := time.Since(start)
+	var keys []any
+	if err := json.Unmarshal([]byte(d.must("-o", "json", "keys", "list")), &keys); err != nil {
+		t.Fatal(err)
+	}
+	// The first key, then one per second of the run at most (a late timer
+	// may skip one); two replicas rotating each would make twice as many.
+	rotations := len(keys) - 1
+	if max := int(elapsed/time.Second) + 1; rotations < 2 || rotations > max {
+		t.Fatalf("%d rotations in %v by two replicas rotating every second; want 2 to %d", rotations, elapsed, max)
+	}
+	t.Logf("%d rotations in %v", rotations, elapsed)
 }

@@ -1,4 +1,4 @@
-package issuer
+package signing
 
 import (
 	"crypto"
@@ -15,15 +15,15 @@ import (
 // and digest; tokens do not depend on the backend. A Signer is safe for
 // concurrent use.
 //
-// Not to be confused with the package's internal signer, which holds a key's
-// pre-encoded JWS headers and calls a Signer for the signature itself.
+// Not to be confused with the package's internal jwsSigner, which holds a
+// key's pre-encoded JWS headers and calls a Signer for the signature itself.
 type Signer interface {
 	SignRS256(digest []byte) ([]byte, error)
 }
 
-// SignerBackend is an implementation of RS256: it prepares a Signer for a
+// Backend is an implementation of RS256: it prepares a Signer for a
 // key once, when the key set is loaded (the hot path then only signs).
-type SignerBackend interface {
+type Backend interface {
 	// Name is "go" or "openssl", as `serve --signer` names it and the ready
 	// line and /healthz report it.
 	Name() string
@@ -35,30 +35,30 @@ type SignerBackend interface {
 
 // Signer backend names, as `serve --signer` accepts them.
 const (
-	SignerAuto    = "auto"
-	SignerGo      = "go"
-	SignerOpenSSL = "openssl"
+	Auto    = "auto"
+	Go      = "go"
+	OpenSSL = "openssl"
 )
 
-// GoSigner is the pure Go backend: crypto/rsa. It is the default of
-// Config.Signer and works in every build, with or without cgo.
-func GoSigner() SignerBackend { return goBackend{} }
+// GoBackend is the pure Go backend: crypto/rsa. It is the default of
+// issuer.Config.Signer and works in every build, with or without cgo.
+func GoBackend() Backend { return goBackend{} }
 
 type goBackend struct{}
 
-func (goBackend) Name() string    { return SignerGo }
+func (goBackend) Name() string    { return Go }
 func (goBackend) Version() string { return runtime.Version() }
 
 // NewSigner precomputes the CRT values (parsed keys already carry them) and
 // checks the key once, so that signing does neither.
 func (goBackend) NewSigner(key *rsa.PrivateKey) (Signer, error) {
 	if key == nil {
-		return nil, errors.New("issuer: no RSA private key")
+		return nil, errors.New("signing: no RSA private key")
 	}
 	k := *key // Precompute writes to the key; the caller's stays untouched
 	k.Precompute()
 	if err := k.Validate(); err != nil {
-		return nil, fmt.Errorf("issuer: RSA key: %w", err)
+		return nil, fmt.Errorf("signing: RSA key: %w", err)
 	}
 	return goSigner{key: &k}, nil
 }
@@ -71,22 +71,22 @@ func (s goSigner) SignRS256(digest []byte) ([]byte, error) {
 	return rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, digest)
 }
 
-// SelectSigner returns the backend named by `serve --signer`: "go",
+// Select returns the backend named by `serve --signer`: "go",
 // "openssl" (an error when this build has no cgo or libcrypto cannot be
 // loaded), or "auto" (or empty): OpenSSL when it loads, else Go.
-func SelectSigner(name string) (SignerBackend, error) {
+func Select(name string) (Backend, error) {
 	switch name {
-	case SignerGo:
-		return GoSigner(), nil
-	case SignerOpenSSL:
-		return OpenSSLSigner()
-	case SignerAuto, "":
-		if b, err := OpenSSLSigner(); err == nil {
+	case Go:
+		return GoBackend(), nil
+	case OpenSSL:
+		return OpenSSLBackend()
+	case Auto, "":
+		if b, err := OpenSSLBackend(); err == nil {
 			return b, nil
 		}
-		return GoSigner(), nil
+		return GoBackend(), nil
 	}
-	return nil, fmt.Errorf("issuer: unknown signer %q: want auto, go or openssl", name)
+	return nil, fmt.Errorf("signing: unknown signer %q: want auto, go or openssl", name)
 }
 
 // checkSigner signs a fixed digest with s and verifies the signature with
@@ -97,10 +97,10 @@ func checkSigner(name string, s Signer, pub *rsa.PublicKey) error {
 	digest := sha256.Sum256([]byte("issuer signer self-test"))
 	sig, err := s.SignRS256(digest[:])
 	if err != nil {
-		return fmt.Errorf("issuer: %s signer self-test: %w", name, err)
+		return fmt.Errorf("signing: %s signer self-test: %w", name, err)
 	}
 	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {
-		return fmt.Errorf("issuer: %s signer self-test: signature does not verify: %w", name, err)
+		return fmt.Errorf("signing: %s signer self-test: signature does not verify: %w", name, err)
 	}
 	return nil
 }

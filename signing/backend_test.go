@@ -1,53 +1,43 @@
-package issuer
+package signing
 
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 )
 
-// fixedRSAKey is the private key of testdata/signing-key.pem.
-func fixedRSAKey(t testing.TB) *rsa.PrivateKey {
+// testRSAKey is an RSA-2048 key made once per test binary: the backends
+// are compared with crypto/rsa on the same key, whichever it is.
+var testRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+func testKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "signing-key.pem"))
+	k, err := testRSAKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for block, rest := pem.Decode(raw); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type == "RSA PRIVATE KEY" {
-			k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return k
-		}
-	}
-	t.Fatal("testdata/signing-key.pem holds no RSA PRIVATE KEY")
-	return nil
+	return k
 }
 
 // backendCase is a signer backend under test; openssl is skipped where
 // the build has no cgo or the machine no libcrypto.
 type backendCase struct {
 	name string
-	get  func() (SignerBackend, error)
+	get  func() (Backend, error)
 }
 
 var backendCases = []backendCase{
-	{SignerGo, func() (SignerBackend, error) { return GoSigner(), nil }},
-	{SignerOpenSSL, OpenSSLSigner},
+	{Go, func() (Backend, error) { return GoBackend(), nil }},
+	{OpenSSL, OpenSSLBackend},
 }
 
-func (bc backendCase) backend(t testing.TB) SignerBackend {
+func (bc backendCase) backend(t testing.TB) Backend {
 	t.Helper()
 	b, err := bc.get()
 	if err != nil {
@@ -63,7 +53,7 @@ func (bc backendCase) backend(t testing.TB) SignerBackend {
 // bytes, called alone or concurrently: PKCS#1 v1.5 is deterministic, so a
 // token must not depend on the backend.
 func TestSignersAgree(t *testing.T) {
-	key := fixedRSAKey(t)
+	key := testKey(t)
 	digests := [][]byte{}
 	for _, msg := range []string{"", "a", "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30", string(bytes.Repeat([]byte{0xff}, 4096))} {
 		d := sha256.Sum256([]byte(msg))
@@ -104,7 +94,7 @@ func TestSignersAgree(t *testing.T) {
 // TestSignerRefusals: a backend refuses keys it cannot use when the key
 // set is loaded, not when a token is signed.
 func TestSignerRefusals(t *testing.T) {
-	good := fixedRSAKey(t)
+	good := testKey(t)
 	broken := *good
 	broken.D = new(big.Int).Add(good.D, big.NewInt(2)) // wrong private exponent
 	broken.Precomputed = rsa.PrecomputedValues{}
@@ -127,34 +117,34 @@ func TestSignerRefusals(t *testing.T) {
 
 // TestSelectSigner checks `serve --signer` names.
 func TestSelectSigner(t *testing.T) {
-	_, opensslErr := OpenSSLSigner()
-	auto := SignerGo
+	_, opensslErr := OpenSSLBackend()
+	auto := Go
 	if opensslErr == nil {
-		auto = SignerOpenSSL
+		auto = OpenSSL
 	}
 	for _, tc := range []struct {
 		name, want string
 		wantErr    bool
 	}{
-		{name: "go", want: SignerGo},
+		{name: "go", want: Go},
 		{name: "auto", want: auto},
 		{name: "", want: auto},
-		{name: "openssl", want: SignerOpenSSL, wantErr: opensslErr != nil},
+		{name: "openssl", want: OpenSSL, wantErr: opensslErr != nil},
 		{name: "boringssl", wantErr: true},
 	} {
 		t.Run("name "+tc.name, func(t *testing.T) {
-			b, err := SelectSigner(tc.name)
+			b, err := Select(tc.name)
 			switch {
 			case tc.wantErr && err == nil:
-				t.Fatalf("SelectSigner(%q) = %s; want an error", tc.name, b.Name())
+				t.Fatalf("Select(%q) = %s; want an error", tc.name, b.Name())
 			case tc.wantErr:
 				return
 			case err != nil:
-				t.Fatalf("SelectSigner(%q): %v", tc.name, err)
+				t.Fatalf("Select(%q): %v", tc.name, err)
 			case b.Name() != tc.want:
-				t.Errorf("SelectSigner(%q) = %s; want %s", tc.name, b.Name(), tc.want)
+				t.Errorf("Select(%q) = %s; want %s", tc.name, b.Name(), tc.want)
 			case b.Version() == "":
-				t.Errorf("SelectSigner(%q).Version() is empty", tc.name)
+				t.Errorf("Select(%q).Version() is empty", tc.name)
 			}
 		})
 	}
@@ -163,7 +153,7 @@ func TestSelectSigner(t *testing.T) {
 // BenchmarkSign is one RS256 signature per backend on one goroutine: the
 // raw signing rate (1e9 / ns/op per core) the token path is compared with.
 func BenchmarkSign(b *testing.B) {
-	key := fixedRSAKey(b)
+	key := testKey(b)
 	digest := sha256.Sum256([]byte("benchmark"))
 	for _, bc := range backendCases {
 		b.Run(bc.name, func(b *testing.B) {

@@ -1,6 +1,6 @@
 //go:build cgo && unix && !issuer_noopenssl
 
-package issuer
+package signing
 
 import (
 	"crypto"
@@ -23,17 +23,17 @@ var libcryptoNames = []string{"libcrypto.so.3", "libcrypto.so.30", "libcrypto.so
 
 var (
 	opensslOnce    sync.Once
-	opensslBackend SignerBackend
+	opensslBackend Backend
 	opensslErr     error
 )
 
-// OpenSSLSigner returns the OpenSSL backend: RS256 through the system's
+// OpenSSLBackend returns the OpenSSL backend: RS256 through the system's
 // libcrypto, loaded at run time with dlopen by github.com/golang-fips/openssl
 // (no OpenSSL headers or static linking at build time). On the machines we
 // measured, libcrypto signs RSA-2048 about 2.5 times as fast as crypto/rsa,
 // and a token costs one signature. It fails when no libcrypto loads; builds
 // without cgo (or with the issuer_noopenssl tag) have only the Go backend.
-func OpenSSLSigner() (SignerBackend, error) {
+func OpenSSLBackend() (Backend, error) {
 	opensslOnce.Do(func() {
 		var tried []string
 		for _, name := range libcryptoNames {
@@ -42,30 +42,30 @@ func OpenSSLSigner() (SignerBackend, error) {
 				continue
 			}
 			if err := openssl.Init(name); err != nil {
-				opensslErr = fmt.Errorf("issuer: loading %s: %w", name, err)
+				opensslErr = fmt.Errorf("signing: loading %s: %w", name, err)
 				return
 			}
 			opensslBackend = opensslBackendT{version: openssl.VersionText()}
 			return
 		}
-		opensslErr = fmt.Errorf("issuer: no OpenSSL libcrypto found (tried %s)", strings.Join(tried, ", "))
+		opensslErr = fmt.Errorf("signing: no OpenSSL libcrypto found (tried %s)", strings.Join(tried, ", "))
 	})
 	return opensslBackend, opensslErr
 }
 
 type opensslBackendT struct{ version string }
 
-func (opensslBackendT) Name() string      { return SignerOpenSSL }
+func (opensslBackendT) Name() string      { return OpenSSL }
 func (b opensslBackendT) Version() string { return b.version }
 
 // NewSigner hands the key's components to libcrypto once; signing then
 // passes only the digest across cgo.
 func (opensslBackendT) NewSigner(key *rsa.PrivateKey) (Signer, error) {
 	if key == nil {
-		return nil, errors.New("issuer: no RSA private key")
+		return nil, errors.New("signing: no RSA private key")
 	}
 	if len(key.Primes) != 2 {
-		return nil, fmt.Errorf("issuer: openssl signer: RSA key has %d primes, want 2", len(key.Primes))
+		return nil, fmt.Errorf("signing: openssl signer: RSA key has %d primes, want 2", len(key.Primes))
 	}
 	p, q := key.Primes[0], key.Primes[1]
 	dp, dq, qinv := key.Precomputed.Dp, key.Precomputed.Dq, key.Precomputed.Qinv
@@ -79,10 +79,10 @@ func (opensslBackendT) NewSigner(key *rsa.PrivateKey) (Signer, error) {
 		bbig.Enc(key.N), bbig.Enc(big.NewInt(int64(key.E))), bbig.Enc(key.D),
 		bbig.Enc(p), bbig.Enc(q), bbig.Enc(dp), bbig.Enc(dq), bbig.Enc(qinv))
 	if err != nil {
-		return nil, fmt.Errorf("issuer: openssl signer: %w", err)
+		return nil, fmt.Errorf("signing: openssl signer: %w", err)
 	}
 	s := opensslSigner{key: priv}
-	if err := checkSigner(SignerOpenSSL, s, &key.PublicKey); err != nil {
+	if err := checkSigner(OpenSSL, s, &key.PublicKey); err != nil {
 		return nil, err
 	}
 	return s, nil

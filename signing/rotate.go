@@ -1,4 +1,4 @@
-package issuer
+package signing
 
 import (
 	"context"
@@ -15,27 +15,27 @@ import (
 // key set catch up; a day is far beyond our tokens' hour of life.
 const DefaultRotationGrace = 24 * time.Hour
 
-// RotateKeys makes a new signing key the active one: it stores a new key,
+// Rotate makes a new signing key the active one: it stores a new key,
 // then retires every other active key at now, keeping it published until
 // now+grace, and deletes retired keys whose grace period is over. The new
 // key is stored before the old one is retired, so the store always holds
-// an active key; a Server picks it up on ReloadKeys. The steps are separate
+// an active key; an issuer.Server picks it up on ReloadKeys. The steps are separate
 // transactions: if retiring fails, the store holds two active keys and the
 // newest signs, which is the intended state anyway.
-func RotateKeys(ctx context.Context, ks KeyStore, now time.Time, grace time.Duration) (tenant.SigningKey, error) {
+func Rotate(ctx context.Context, ks KeyStore, now time.Time, grace time.Duration) (tenant.SigningKey, error) {
 	if grace < 0 {
 		return tenant.SigningKey{}, fmt.Errorf("%w: the grace period of a key rotation must not be negative", tenant.ErrInvalid)
 	}
 	old, err := ks.SigningKeys(ctx)
 	if err != nil {
-		return tenant.SigningKey{}, fmt.Errorf("issuer: reading signing keys: %w", err)
+		return tenant.SigningKey{}, fmt.Errorf("signing: reading signing keys: %w", err)
 	}
-	k, err := NewSigningKey(now)
+	k, err := NewKey(now)
 	if err != nil {
 		return tenant.SigningKey{}, err
 	}
 	if err := ks.AddSigningKey(ctx, k); err != nil {
-		return tenant.SigningKey{}, fmt.Errorf("issuer: storing the new signing key: %w", err)
+		return tenant.SigningKey{}, fmt.Errorf("signing: storing the new signing key: %w", err)
 	}
 	now = now.UTC()
 	var errs []error
@@ -55,7 +55,7 @@ func RotateKeys(ctx context.Context, ks KeyStore, now time.Time, grace time.Dura
 			continue
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("issuer: signing key %s: %w", o.KeyID, err))
+			errs = append(errs, fmt.Errorf("signing: signing key %s: %w", o.KeyID, err))
 		}
 	}
 	return k, errors.Join(errs...)
