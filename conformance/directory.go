@@ -108,6 +108,9 @@ func testApplications(t *testing.T, f *fixture) {
 	api.FederatedIdentityCredentials = []tenant.FederatedIdentityCredential{{ID: objectID("fic"), Name: "gh", Issuer: "https://token.actions.githubusercontent.com",
 		Subject: "repo:o/r:ref:refs/heads/main", Audiences: []string{tenant.DefaultFederationAudience}}}
 	api.IsFallbackPublicClient = true
+	api.Web = tenant.RedirectURIs{RedirectURIs: []string{"https://orders.a.example/signin"}}
+	api.SPA = tenant.RedirectURIs{RedirectURIs: []string{"https://orders.a.example/spa"}}
+	api.PublicClient = tenant.RedirectURIs{RedirectURIs: []string{"http://localhost"}}
 	home := f.app(api)
 	client := newApp(appClient, tenantA)
 	f.app(client)
@@ -387,7 +390,10 @@ func testUsers(t *testing.T, f *fixture) {
 	f.tenant(tenantA, "a.example")
 	f.tenant(tenantB, "b.example")
 	home := f.app(newApp(appAPI, tenantA))
-	alice := f.user(tenantA, "Alice@a.example")
+	adminUser := newUser(tenantA, "Alice@a.example")
+	adminUser.DirectoryRoles = []string{tenant.RoleGlobalAdministrator}
+	f.must("CreateUser Alice@a.example", f.b.CreateUser(f.ctx, adminUser))
+	alice := adminUser
 	bob := f.user(tenantA, "bob@a.example")
 	// The same UPN in another tenant is another user.
 	f.user(tenantB, "alice@a.example")

@@ -37,7 +37,7 @@ func TestBench(t *testing.T) {
 			if r.code != exitOK {
 				t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 			}
-			var rep benchReport
+			var rep bench.Report
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 				t.Fatalf("-o json printed %q: %v", r.stdout, err)
 			}
@@ -60,7 +60,7 @@ func TestBench(t *testing.T) {
 }
 
 // checkReport checks what every report carries.
-func checkReport(t *testing.T, rep benchReport, levels []int) {
+func checkReport(t *testing.T, rep bench.Report, levels []int) {
 	t.Helper()
 	if rep.Signer != signing.Go && rep.Signer != signing.OpenSSL {
 		t.Errorf("signer = %q; want go or openssl", rep.Signer)
@@ -109,7 +109,7 @@ func TestBenchURL(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 	}
-	var rep benchReport
+	var rep bench.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("-o json printed %q: %v", r.stdout, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,11 @@ import (
 
 func TestMain(m *testing.M) {
 	etcdtest.MaybeMember()
-	os.Exit(m.Run())
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath)) // the issuer binary deploy_test.go built
+	}
+	os.Exit(code)
 }
 
 var testKEK = []byte("0123456789abcdef0123456789abcdef-test-key")

@@ -1,0 +1,485 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/signing"
+	"github.com/issuer-dev/issuer/storage"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Options are a bench run's settings: `issuer bench`'s flags, checked.
+type Options struct {
+	Levels           []int         // concurrency levels, in order
+	Duration, Warmup time.Duration // of each level
+	SignTime         time.Duration // how long the raw signing rate is measured
+	// URL is a running server to measure, with the client of Target and
+	// the CA of the PEM file CAFile (empty: the system roots). Without it,
+	// Run provisions a database and spawns Exe's `serve` on it.
+	URL    string
+	Target Target
+	CAFile string
+	// Exe is the issuer binary whose `serve` a spawned run starts, with
+	// Env added to its environment; Signer and TokenConcurrency are passed
+	// to it, and CPU pins it (-1: no pinning).
+	Exe              string
+	Env              []string
+	Signer           string
+	TokenConcurrency int
+	CPU              int
+	// Tenants filler tenants of Apps applications each are seeded besides
+	// the bench tenant (bulk path).
+	Tenants, Apps int
+	// Keep keeps the temporary directory (database, CA, server log).
+	Keep bool
+	// Log receives notes for people (the kept directory, a load generator
+	// that could not be pinned).
+	Log io.Writer
+}
+
+// Run measures a server: a spawned one (cold start, peak RSS, then the
+// levels) or, with URL, a running one (the levels). The raw signing rate of
+// the server's signer is measured in this process, and each level's
+// throughput is reported as a ratio of it.
+func Run(ctx context.Context, o Options) (Report, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	rep := Report{Target: "spawned", Machine: machineInfo(), LoadAvgStart: loadAverage()}
+	var err error
+	if o.URL != "" {
+		rep.Target = o.URL
+		err = measureURL(ctx, o, &rep)
+	} else {
+		err = spawned(ctx, o, &rep)
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.LoadAvgEnd = loadAverage()
+	if rep.RawSignPerSec > 0 {
+		for i := range rep.Levels {
+			rep.Levels[i].RatioToRaw = rep.Levels[i].TokensPerSec / rep.RawSignPerSec
+		}
+		rep.Ratio = rep.Levels[len(rep.Levels)-1].RatioToRaw
+	}
+	return rep, nil
+}
+
+// Report is a run's result; `issuer bench -o json` prints it as one object.
+type Report struct {
+	Target        string         `json:"target"` // "spawned" or the --url
+	Machine       Machine        `json:"machine"`
+	LoadAvgStart  [3]float64     `json:"load_average_start"`
+	LoadAvgEnd    [3]float64     `json:"load_average_end"`
+	Signer        string         `json:"signer"`
+	SignerVersion string         `json:"signer_version"`
+	ServerCPU     *int           `json:"server_cpu,omitempty"`
+	Directory     *DirectorySize `json:"directory,omitempty"`
+	ColdStartMs   float64        `json:"cold_start_ms,omitempty"`
+	PeakRSSMiB    float64        `json:"peak_rss_mib,omitempty"`
+	RawSignPerSec float64        `json:"raw_sign_per_sec"`
+	// Ratio is the throughput of the highest concurrency level over the
+	// raw signing rate of one core.
+	Ratio  float64 `json:"ratio"`
+	Levels []Level `json:"levels"`
+}
+
+type Machine struct {
+	CPUs     int    `json:"cpus"`
+	CPUModel string `json:"cpu_model"`
+	Go       string `json:"go"`
+}
+
+type DirectorySize struct {
+	Tenants      int     `json:"tenants"`
+	Applications int     `json:"applications"`
+	SeedSeconds  float64 `json:"seed_seconds,omitempty"`
+}
+
+// benchURL measures a server someone else started.
+func measureURL(ctx context.Context, o Options, rep *Report) error {
+	var caPEM []byte
+	if o.CAFile != "" {
+		var err error
+		if caPEM, err = os.ReadFile(o.CAFile); err != nil {
+			return fmt.Errorf("--ca: %w", err)
+		}
+	}
+	client, err := NewClient(caPEM, max(o.Levels[len(o.Levels)-1], 64))
+	if err != nil {
+		return err
+	}
+	name := o.Signer
+	if reported, err := healthSigner(ctx, client, o.URL); err == nil {
+		name = reported
+	}
+	if err := measureSigner(name, -1, o.SignTime, rep); err != nil {
+		return err
+	}
+	rep.Levels = runLevels(ctx, TokenRequest(client, o.URL, o.Target), o, nil)
+	return nil
+}
+
+// benchSpawned provisions a temporary database, starts `issuer serve` on it
+// and measures it.
+func spawned(ctx context.Context, o Options, rep *Report) (err error) {
+	tmp, err := os.MkdirTemp("", "issuer-bench-")
+	if err != nil {
+		return err
+	}
+	if o.Keep {
+		fmt.Fprintf(o.Log, "issuer: bench: keeping %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	dbFile := filepath.Join(tmp, "issuer.db")
+	target, caPEM, dir, err := provisionBench(ctx, dbFile, o)
+	if err != nil {
+		return err
+	}
+	rep.Directory = dir
+	// Seeding a large directory leaves garbage in this process, the load
+	// generator; collecting it now keeps its collections out of the
+	// latencies measured.
+	debug.FreeOSMemory()
+
+	if o.CPU >= 0 {
+		rep.ServerCPU = &o.CPU
+		if others := otherCPUs(o.CPU); len(others) > 0 {
+			if err := PinProcess(others); err != nil {
+				fmt.Fprintf(o.Log, "issuer: bench: the load generator stays unpinned: %v\n", err)
+			}
+		}
+	}
+	client, err := NewClient(caPEM, max(o.Levels[len(o.Levels)-1], 64))
+	if err != nil {
+		return err
+	}
+	srv, err := startBenchServer(dbFile, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			err = fmt.Errorf("%w\nserver log (%s):\n%s", err, srv.logPath, tail(srv.logPath, 20))
+		}
+	}()
+	base := "https://" + srv.addr
+	cold, err := firstToken(ctx, client, base, target, srv)
+	if err != nil {
+		return err
+	}
+	rep.ColdStartMs = float64(cold) / float64(time.Millisecond)
+	name, err := healthSigner(ctx, client, base)
+	if err != nil {
+		return err
+	}
+	if err := measureSigner(name, o.CPU, o.SignTime, rep); err != nil {
+		return err
+	}
+	rep.Levels = runLevels(ctx, TokenRequest(client, base, target), o, srv.cpuTime)
+	if rss, err := peakRSS(srv.cmd.Process.Pid); err == nil {
+		rep.PeakRSSMiB = rss
+	}
+	return nil
+}
+
+// provisionBench seeds the database before the server holds its lock: the
+// filler tenants, the bench tenant, a signing key and the local TLS CA, so
+// that the server starts as it does on a database in use (creating the
+// first RSA key is a one-time cost of a new database, not of a start).
+func provisionBench(ctx context.Context, dbFile string, o Options) (Target, []byte, *DirectorySize, error) {
+	db, err := storage.Open(dbFile, storage.Options{})
+	if err != nil {
+		return Target{}, nil, nil, err
+	}
+	defer db.Close()
+	dir := tenant.NewDirectory(db)
+	d := &DirectorySize{Tenants: 1, Applications: 2}
+	if o.Tenants > 0 {
+		st, err := SeedDirectory(ctx, dir, o.Tenants, o.Apps)
+		if err != nil {
+			return Target{}, nil, nil, err
+		}
+		d.Tenants += st.Tenants
+		d.Applications += st.Applications
+		d.SeedSeconds = st.Seconds
+	}
+	target, err := Provision(ctx, dir, db)
+	if err != nil {
+		return Target{}, nil, nil, fmt.Errorf("provisioning the bench tenant: %w", err)
+	}
+	key, err := signing.NewKey(time.Now())
+	if err != nil {
+		return Target{}, nil, nil, err
+	}
+	if err := db.AddSigningKey(ctx, key); err != nil {
+		return Target{}, nil, nil, err
+	}
+	_, caPEM, err := issuer.LocalTLS(ctx, db, []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		return Target{}, nil, nil, err
+	}
+	return target, caPEM, d, nil
+}
+
+// benchServer is the `issuer serve` child process.
+type benchServer struct {
+	cmd     *exec.Cmd
+	addr    string // 127.0.0.1:port
+	logPath string
+	started time.Time
+	exited  chan error
+}
+
+// startBenchServer spawns o.Exe's `serve` on a free loopback port,
+// pinned to o.CPU when it is set. Its stderr (ready line, logs) goes to a
+// file beside the database.
+func startBenchServer(dbFile string, o Options) (*benchServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := []string{o.Exe, "--db", dbFile, "serve", "--addr", addr, "--signer", o.Signer,
+		"--token-concurrency", strconv.Itoa(o.TokenConcurrency)}
+	inherit := false // pin by affinity inherited from the spawning thread
+	if o.CPU >= 0 {
+		if taskset, err := exec.LookPath("taskset"); err == nil {
+			args = append([]string{taskset, "-c", strconv.Itoa(o.CPU)}, args...)
+		} else {
+			inherit = true
+		}
+	}
+	s := &benchServer{addr: addr, logPath: filepath.Join(filepath.Dir(dbFile), "serve.log"), exited: make(chan error, 1)}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	s.cmd = exec.Command(args[0], args[1:]...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.Env = append(os.Environ(), o.Env...)
+	start := func() error {
+		s.started = time.Now()
+		return s.cmd.Start()
+	}
+	if inherit {
+		err = StartPinned(o.CPU, start)
+	} else {
+		err = start()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", strings.Join(args, " "), err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	return s, nil
+}
+
+// stop sends SIGTERM (requests in flight finish) and waits; a server that
+// does not stop within 15 s is killed.
+func (s *benchServer) stop() error {
+	select {
+	case err := <-s.exited:
+		return fmt.Errorf("the server exited early: %v", err)
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			return fmt.Errorf("the server did not stop cleanly: %w", err)
+		}
+		return nil
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		return errors.New("the server did not stop within 15s and was killed")
+	}
+}
+
+// firstToken polls the token endpoint from the moment the server was
+// spawned until a token is issued, and returns that time: the cold start.
+func firstToken(ctx context.Context, client *http.Client, base string, t Target, s *benchServer) (time.Duration, error) {
+	req := TokenRequest(client, base, t)
+	deadline := s.started.Add(30 * time.Second)
+	for {
+		err := req(ctx)
+		if err == nil {
+			return time.Since(s.started), nil
+		}
+		select {
+		case werr := <-s.exited:
+			s.exited <- werr
+			return 0, fmt.Errorf("the server exited before issuing a token: %v", werr)
+		default:
+		}
+		var answered *StatusError
+		if errors.As(err, &answered) || time.Now().After(deadline) {
+			// A refusal is an answer: the server is up and the bench's
+			// request is wrong, which waiting will not fix.
+			return 0, fmt.Errorf("no token from the server: %w", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// healthSigner reads the signer a server reports on /healthz.
+func healthSigner(ctx context.Context, client *http.Client, base string) (string, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Status string `json:"status"`
+		Signer string `json:"signer"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&h); err != nil || h.Signer == "" {
+		return "", fmt.Errorf("/healthz names no signer (status %d)", resp.StatusCode)
+	}
+	return h.Signer, nil
+}
+
+// measureSigner measures the raw signing rate of the named backend in this
+// process, on the server's CPU when there is one.
+func measureSigner(name string, cpu int, d time.Duration, rep *Report) error {
+	b, err := signing.Select(name)
+	if err != nil {
+		return fmt.Errorf("the server signs with %s, which this binary cannot measure: %w", name, err)
+	}
+	rep.Signer, rep.SignerVersion = b.Name(), b.Version()
+	rate, err := SignRate(b, cpu, d)
+	if err != nil {
+		return fmt.Errorf("measuring the raw signing rate: %w", err)
+	}
+	rep.RawSignPerSec = rate
+	return nil
+}
+
+// runLevels drives each concurrency level in turn.
+func runLevels(ctx context.Context, req Request, o Options, serverCPU CPUTime) []Level {
+	var out []Level
+	for _, n := range o.Levels {
+		out = append(out, Drive(ctx, req, n, o.Warmup, o.Duration, serverCPU))
+	}
+	return out
+}
+
+// cpuTime is the server's user and system time so far, from
+// /proc/<pid>/stat (in USER_HZ ticks, 100 a second on Linux).
+func (s *benchServer) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it follow ")".
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// otherCPUs are the CPUs this process may use besides cpu.
+func otherCPUs(cpu int) []int {
+	var out []int
+	for _, c := range AllowedCPUs() {
+		if c != cpu {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// peakRSS is VmHWM of /proc/<pid>/status, in MiB.
+func peakRSS(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// loadAverage is /proc/loadavg's three figures (zeros where unknown): the
+// machine's business next to every measurement.
+func loadAverage() [3]float64 {
+	var la [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return la
+	}
+	for i, f := range strings.Fields(string(b)) {
+		if i == 3 {
+			break
+		}
+		la[i], _ = strconv.ParseFloat(f, 64)
+	}
+	return la
+}
+
+func machineInfo() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// tail returns the last n lines of a file, for error reports.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
