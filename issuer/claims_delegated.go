@@ -91,12 +91,14 @@ type idTokenClaimsV2 struct {
 	Exp               int64  `json:"exp"`
 	Acct              *int   `json:"acct,omitempty"`
 	AIO               string `json:"aio"`
+	CHash             string `json:"c_hash,omitempty"`
 	Ctry              string `json:"ctry,omitempty"`
 	Email             string `json:"email,omitempty"`
 	FamilyName        string `json:"family_name,omitempty"`
 	GivenName         string `json:"given_name,omitempty"`
 	LoginHint         string `json:"login_hint,omitempty"`
 	Name              string `json:"name"`
+	Nonce             string `json:"nonce,omitempty"`
 	OID               string `json:"oid"`
 	PreferredUsername string `json:"preferred_username"`
 	RH                string `json:"rh"`
@@ -120,12 +122,14 @@ type idTokenClaimsV1 struct {
 	Exp        int64    `json:"exp"`
 	Acct       *int     `json:"acct,omitempty"`
 	AMR        []string `json:"amr"`
+	CHash      string   `json:"c_hash,omitempty"`
 	Ctry       string   `json:"ctry,omitempty"`
 	Email      string   `json:"email,omitempty"`
 	FamilyName string   `json:"family_name,omitempty"`
 	GivenName  string   `json:"given_name,omitempty"`
 	LoginHint  string   `json:"login_hint,omitempty"`
 	Name       string   `json:"name"`
+	Nonce      string   `json:"nonce,omitempty"`
 	OID        string   `json:"oid"`
 	Sub        string   `json:"sub"`
 	TID        string   `json:"tid"`
@@ -245,15 +249,19 @@ type idToken struct {
 	Issued      time.Time
 	Lifetime    time.Duration
 	ID          string
+	// Nonce is the authorization request's nonce, echoed for the client
+	// to check (OpenID Connect Core §3.1.3.7); CHash is c_hash of the
+	// code an id_token travels with (response_type=code id_token).
+	Nonce, CHash string
 }
 
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
 	return idTokenClaimsV2{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AIO: aio(t.ID),
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash,
 		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
-		Name: t.User.DisplayName, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
+		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0",
 	}
@@ -263,9 +271,9 @@ func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
 	return idTokenClaimsV1{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR,
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR, CHash: t.CHash,
 		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
-		Name: t.User.DisplayName, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}
 }

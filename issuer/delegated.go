@@ -25,6 +25,9 @@ type delegatedRequest struct {
 	// other grants, which start a new family when they return a token.
 	refresh    *tenant.RefreshToken
 	wantsRenew bool // whether the answer carries a refresh token
+	// nonce is the authorization request's nonce, which the id_token of
+	// a redeemed authorization code echoes.
+	nonce string
 }
 
 // issueDelegated judges the request on its facts, signs the access token of
@@ -47,7 +50,7 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 		if out.idToken, err = s.signIDToken(r.endpoint, idToken{
 			TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, User: user,
 			Optional: optionalUserClaims(r.facts.ClientApp, tenant.TokenTypeID, r.endpoint, user),
-			Issued:   c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
+			Issued:   c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(), Nonce: r.nonce,
 		}); err != nil {
 			return issued{}, err
 		}

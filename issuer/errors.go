@@ -69,6 +69,26 @@ const (
 	CodeGrantExpired        = 70008   // invalid_grant: refresh token expired or revoked (replay)
 	CodeRefreshTokenExpired = 700082  // invalid_grant + suberror bad_token: refresh token expired
 	CodeGrantRevoked        = 50173   // invalid_grant: the refresh token's grant was revoked
+
+	// Interactive flows: the authorization endpoint, its pages, the
+	// authorization code and device code grants.
+	CodeRedirectMismatch      = 50011   // the redirect URI is not registered: an error page, never a redirect
+	CodeNoRedirectURI         = 500113  // the application has no redirect URI: an error page
+	CodeNotMultiTenant        = 50194   // invalid_request: a single-tenant application at /common or /organizations
+	CodeResponseType          = 700051  // unsupported_response_type
+	CodeLoginRequired         = 50058   // login_required: prompt=none without a signed-in user
+	CodeUserDeclinedConsent   = 65004   // access_denied: the user cancelled the consent page
+	CodeAdminApprovalRequired = 90094   // the consent needs an administrator (an Admin-type permission)
+	CodeUserConsentBlocked    = 90093   // the tenant does not let users consent
+	CodeCodeRedeemed          = 54005   // invalid_grant: the authorization code was already redeemed
+	CodeCodeVerifier          = 501481  // invalid_grant: code_verifier does not match code_challenge
+	CodeRedirectNotSame       = 500112  // invalid_grant: redirect_uri differs from the authorization request's
+	CodePKCERequired          = 9002325 // invalid_request: a single-page application must use PKCE
+	CodeCrossOriginNotSPA     = 9002326 // invalid_request: cross-origin redemption of a non-SPA code
+	CodeSPANeedsOrigin        = 9002327 // invalid_request: an SPA code redeemed without Origin
+	CodeDevicePending         = 70016   // authorization_pending (and slow_down, see Error.oauth)
+	CodeDeviceExpired         = 70019   // expired_token
+	CodeBadVerificationCode   = 70018   // bad_verification_code: unknown device or user code
 )
 
 const (
@@ -196,6 +216,30 @@ var codeTable = map[int]codeInfo{
 	// AADSTS50173's `error` is not captured [?]; a revoked grant is
 	// invalid_grant in RFC 6749 §5.2.
 	CodeGrantRevoked: {"invalid_grant", http.StatusBadRequest, ""},
+
+	// Interactive flows (Microsoft's error code reference and the v2
+	// authorization code, device code and admin consent articles). Codes
+	// shown on a page rather than redirected keep an OAuth value for the
+	// sign-in log.
+	CodeRedirectMismatch:      {"invalid_request", http.StatusBadRequest, ""},
+	CodeNoRedirectURI:         {"invalid_request", http.StatusBadRequest, ""},
+	CodeNotMultiTenant:        {"invalid_request", http.StatusBadRequest, ""},
+	CodeResponseType:          {"unsupported_response_type", http.StatusBadRequest, ""},
+	CodeLoginRequired:         {"login_required", http.StatusBadRequest, ""},
+	CodeUserDeclinedConsent:   {"access_denied", http.StatusBadRequest, ""},
+	CodeAdminApprovalRequired: {"access_denied", http.StatusBadRequest, ""},
+	CodeUserConsentBlocked:    {"access_denied", http.StatusBadRequest, ""},
+	CodeCodeRedeemed:          {"invalid_grant", http.StatusBadRequest, ""},
+	CodeCodeVerifier:          {"invalid_grant", http.StatusBadRequest, ""},
+	CodeRedirectNotSame:       {"invalid_grant", http.StatusBadRequest, ""},
+	CodePKCERequired:          {"invalid_request", http.StatusBadRequest, ""},
+	CodeCrossOriginNotSPA:     {"invalid_request", http.StatusBadRequest, ""},
+	CodeSPANeedsOrigin:        {"invalid_request", http.StatusBadRequest, ""},
+	// The device code flow's polling answers are RFC 8628 §3.5's, with the
+	// AADSTS codes Entra documents for them.
+	CodeDevicePending:       {"authorization_pending", http.StatusBadRequest, ""},
+	CodeDeviceExpired:       {"expired_token", http.StatusBadRequest, ""},
+	CodeBadVerificationCode: {"bad_verification_code", http.StatusBadRequest, ""},
 }
 
 // codeReasons names the rule behind each code for the sign-in log's
@@ -259,6 +303,23 @@ var codeReasons = map[int]string{
 	CodeGrantExpired:           "refresh_token_revoked",
 	CodeRefreshTokenExpired:    "refresh_token_expired",
 	CodeGrantRevoked:           "grant_revoked",
+	CodeRedirectMismatch:       "redirect_uri_mismatch",
+	CodeNoRedirectURI:          "redirect_uri_missing",
+	CodeNotMultiTenant:         "client_not_multi_tenant",
+	CodeResponseType:           "response_type_unsupported",
+	CodeLoginRequired:          "login_required",
+	CodeUserDeclinedConsent:    "consent_declined",
+	CodeAdminApprovalRequired:  "admin_approval_required",
+	CodeUserConsentBlocked:     "user_consent_blocked",
+	CodeCodeRedeemed:           "code_redeemed",
+	CodeCodeVerifier:           "code_verifier_mismatch",
+	CodeRedirectNotSame:        "redirect_uri_differs",
+	CodePKCERequired:           "pkce_required",
+	CodeCrossOriginNotSPA:      "cross_origin_not_spa",
+	CodeSPANeedsOrigin:         "spa_origin_missing",
+	CodeDevicePending:          "authorization_pending",
+	CodeDeviceExpired:          "device_code_expired",
+	CodeBadVerificationCode:    "device_code_unknown",
 }
 
 // Reason names the rule that refused the request: codeReasons' name for
@@ -292,6 +353,10 @@ type Error struct {
 	// status overrides the table's HTTP status for refusals decided by the
 	// HTTP layer rather than by Entra's rules (413 for an oversized body).
 	status int
+	// oauth overrides the table's `error` value where one AADSTS code
+	// answers under two names (the device flow's slow_down and
+	// authorization_declined).
+	oauth string
 }
 
 // errorf returns an *Error with a formatted message.
@@ -308,6 +373,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // OAuthError returns the OAuth `error` value Entra's token endpoint sends
 // with this code; server_error for a code missing from the table.
 func (e *Error) OAuthError() string {
+	if e.oauth != "" {
+		return e.oauth
+	}
 	if info, ok := codeTable[e.Code]; ok {
 		return info.oauth
 	}

@@ -34,6 +34,7 @@ const (
 	grantPassword          = "password"
 	grantRefreshToken      = "refresh_token"
 	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	grantAuthorizationCode = "authorization_code"
 )
 
 // tokenRequest is a token request parsed once (DESIGN §5): nothing after
@@ -62,6 +63,17 @@ type tokenRequest struct {
 	// ClientInfo is client_info=1: MSAL asks for the client_info member
 	// (the user's uid and utid) in user flows.
 	ClientInfo bool
+
+	// The authorization code grant: code, redirect_uri, code_verifier;
+	// the device code grant: device_code (v2; v1 sends it as code).
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	DeviceCode   string
+	// Origin is the request's Origin header: a browser's cross-origin
+	// call, which Entra requires of single-page applications' codes and
+	// refuses for the others.
+	Origin string
 }
 
 // singleValued lists the parameters we read. Each may appear at most once;
@@ -71,6 +83,7 @@ var singleValued = []string{
 	"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
 	"scope", "resource", "assertion", "requested_token_use", "username", "password",
 	"refresh_token", "client-request-id", "client_info",
+	"code", "redirect_uri", "code_verifier", "device_code",
 }
 
 // errMalformed is the refusal of a body we cannot read as a form.
@@ -152,6 +165,10 @@ func parseTokenRequest(form url.Values, basicUser, basicPass string, hasBasic bo
 		Password:            form.Get("password"),
 		RefreshToken:        form.Get("refresh_token"),
 		ClientInfo:          form.Get("client_info") == "1",
+		Code:                form.Get("code"),
+		RedirectURI:         form.Get("redirect_uri"),
+		CodeVerifier:        form.Get("code_verifier"),
+		DeviceCode:          form.Get("device_code"),
 	}
 	if scope, ok := form["scope"]; ok {
 		if len(scope[0]) > maxScopeBytes {

@@ -24,6 +24,22 @@ func (s *Server) routes() http.Handler {
 	r.GET("/:tenant/UserRealm/:upn", s.handleUserRealm)
 	r.GET("/:tenant/userrealm/:upn", s.handleUserRealm)
 
+	// Interactive flows (authorize.go, consentpage.go, adminconsent.go,
+	// devicecode.go). The pages post to /{tenant}/login.
+	for _, v := range []struct {
+		prefix   string
+		endpoint int
+	}{{"/oauth2/v2.0", 2}, {"/oauth2", 1}} {
+		r.GET("/:tenant"+v.prefix+"/authorize", s.handleAuthorize(v.endpoint))
+		r.POST("/:tenant"+v.prefix+"/authorize", s.handleAuthorize(v.endpoint))
+		r.POST("/:tenant"+v.prefix+"/devicecode", s.fairly(s.handleDeviceCode(v.endpoint)))
+		r.GET("/:tenant"+v.prefix+"/logout", s.handleLogout)
+		r.POST("/:tenant"+v.prefix+"/logout", s.handleLogout)
+	}
+	r.POST("/:tenant/login", s.handleLogin)
+	r.GET("/:tenant/v2.0/adminconsent", s.handleAdminConsent)
+	r.GET("/:tenant/adminconsent", s.handleAdminConsent)
+
 	// Entra's paths are exact: no redirects to a "fixed" path, which would
 	// turn a POST into a 307 clients do not expect.
 	r.RedirectTrailingSlash = false
@@ -39,6 +55,8 @@ func (s *Server) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
+	mux.HandleFunc("POST /devicelogin", s.handlePostDeviceLogin)
 	mux.Handle("/", r)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !canonicalPath(r.URL.Path) {

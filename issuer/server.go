@@ -27,6 +27,8 @@ type Server struct {
 	gate    *fairGate // the token endpoints' order under load (signpool.go)
 	// passwordSlots bounds concurrent argon2id checks.
 	passwordSlots passwordSlots
+	// interactive holds the browser flows, sessions and codes.
+	interactive interactiveState
 }
 
 // New assembles a Server over backend b, configured by cfg: the directory
@@ -49,7 +51,8 @@ func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
 		federation:    newFederationKeys(newHTTPKeySetFetcher(c.FederationRoots, federationTimeout), c.Clock.Now),
 		signIns:       newSignInLog(max(c.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),
-		gate:          newFairGate(c.TokenConcurrency)}
+		gate:          newFairGate(c.TokenConcurrency),
+		interactive:   newInteractiveState()}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err
 	}

@@ -44,9 +44,12 @@ func TestSignInLog(t *testing.T) {
 		{"password grant without scope", v2, []string{"grant_type", "password", "username", "alice@contoso.com", "password", "hunter2-password"},
 			issuer.SignIn{Tenant: tenantA, TenantID: tenantA, ClientID: clientID, Flow: "password",
 				Result: "failure", Status: 400, ErrorCode: 900144, Error: "invalid_request", Reason: "parameter_missing"}},
-		{"unsupported grant", v2, []string{"grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", "hunter2-device-code"},
-			issuer.SignIn{Tenant: tenantA, TenantID: tenantA, ClientID: clientID, Flow: "urn:ietf:params:oauth:grant-type:device_code",
+		{"unsupported grant", v2, []string{"grant_type", "urn:ietf:params:oauth:grant-type:saml1_1-bearer", "assertion", "hunter2-saml-assertion"},
+			issuer.SignIn{Tenant: tenantA, TenantID: tenantA, ClientID: clientID, Flow: "urn:ietf:params:oauth:grant-type:saml1_1-bearer",
 				Result: "failure", Status: 400, ErrorCode: 70003, Error: "unsupported_grant_type", Reason: "grant_type_unsupported"}},
+		{"unknown device code", v2, []string{"grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", "hunter2-device-code"},
+			issuer.SignIn{Tenant: tenantA, TenantID: tenantA, ClientID: clientID, Flow: "urn:ietf:params:oauth:grant-type:device_code",
+				Result: "failure", Status: 400, ErrorCode: 70018, Error: "bad_verification_code", Reason: "device_code_unknown"}},
 	}
 	for _, r := range requests {
 		res := w.post(t, r.path, ccForm(r.form...))
@@ -85,7 +88,7 @@ func TestSignInLog(t *testing.T) {
 		t.Fatal("the first request got no token")
 	}
 	raw, _ := json.Marshal(got)
-	for _, secret := range []string{clientSecret, wrongSecret, staleSecret, "hunter2-password", token} {
+	for _, secret := range []string{clientSecret, wrongSecret, staleSecret, "hunter2-password", "hunter2-saml-assertion", "hunter2-device-code", token} {
 		if strings.Contains(string(raw), secret) {
 			t.Errorf("the sign-in log holds a secret, password or token (%.12s…)", secret)
 		}

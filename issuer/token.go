@@ -109,6 +109,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call, endpoint
 	if err != nil {
 		return issued{}, err
 	}
+	req.Origin = r.Header.Get("Origin")
 	c.client = req.ClientID
 	c.resource = cmp.Or(req.Resource, strings.Join(req.Scopes, " "))
 	return s.token(r.Context(), c, req)
@@ -131,6 +132,13 @@ func (s *Server) token(ctx context.Context, c *call, req *tokenRequest) (issued,
 		return s.password(ctx, c, a, req)
 	case grantJWTBearer:
 		return s.onBehalfOf(ctx, c, a, req)
+	case grantAuthorizationCode:
+		return s.authorizationCode(ctx, c, a, req)
+	case grantDeviceCode, grantDeviceCodeV1:
+		// RFC 8628's URN and the short "device_code" are accepted on both
+		// endpoints (MSAL Go sends the short form to v2), with the code in
+		// device_code, or in code as v1 clients (ADAL) send it.
+		return s.deviceCodeGrant(ctx, c, a, req, cmp.Or(req.DeviceCode, req.Code))
 	case grantRefreshToken:
 		return s.refreshToken(ctx, c, a, req)
 	default:

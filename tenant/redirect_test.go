@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -100,4 +101,38 @@ func TestParseDirectoryRole(t *testing.T) {
 	if (User{}).CanGrantAdminConsent() || !(User{DirectoryRoles: []string{RoleApplicationAdministrator}}).CanGrantAdminConsent() {
 		t.Error("CanGrantAdminConsent: want false without roles, true for an Application Administrator")
 	}
+}
+
+// FuzzRedirectURI: validation and matching never panic; a URI valid for
+// a platform matches itself there, and a match is never another host.
+func FuzzRedirectURI(f *testing.F) {
+	for _, seed := range []string{"https://contoso.com/cb", "http://localhost:5000/x", "msal://auth", "https://a@b/", "http://127.0.0.1", "%zz"} {
+		f.Add(seed, "http://localhost:1234/x")
+	}
+	f.Fuzz(func(t *testing.T, registered, requested string) {
+		for _, p := range []Platform{PlatformWeb, PlatformSPA, PlatformPublicClient} {
+			if ValidateRedirectURI(p, registered) != nil {
+				continue
+			}
+			app := Application{}
+			switch p {
+			case PlatformWeb:
+				app.Web.RedirectURIs = []string{registered}
+			case PlatformSPA:
+				app.SPA.RedirectURIs = []string{registered}
+			default:
+				app.PublicClient.RedirectURIs = []string{registered}
+			}
+			if _, got, ok := app.MatchRedirectURI(registered); !ok || got != p {
+				t.Fatalf("%s redirect URI %q does not match itself", p, registered)
+			}
+			if _, _, ok := app.MatchRedirectURI(requested); ok {
+				r, _ := url.Parse(registered)
+				q, err := url.Parse(requested)
+				if err != nil || !strings.EqualFold(r.Hostname(), q.Hostname()) || !strings.EqualFold(r.Scheme, q.Scheme) {
+					t.Fatalf("%q matched %q", requested, registered)
+				}
+			}
+		}
+	})
 }

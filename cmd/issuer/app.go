@@ -84,6 +84,7 @@ EXIT CODES
 			roleCommand(),
 			userCommand(),
 			tokenCommand(),
+			authorizeURLCommand(),
 			explainCommand(),
 			keysCommand(),
 			serveCommand(),

@@ -39,7 +39,7 @@ try {
   build();
   const fixture = seed();
   const ready = await startServer();
-  Object.assign(fixture, ready);
+  Object.assign(fixture, ready, { bin, db });
   const fixtureFile = join(tmp, "fixture.json");
   writeFileSync(fixtureFile, JSON.stringify(fixture, null, 2));
   code = await runTests(fixture.caFile, fixtureFile);
@@ -127,6 +127,32 @@ function seed() {
   cli("consent", "grant", "--tenant", domain, "--client", native, "--admin");
   cli("consent", "grant", "--tenant", domain, "--client", middle, "--admin");
 
+  // Interactive flows (interactive.test.mjs): Shop, a multi-tenant web app
+  // with a secret and a localhost redirect URI, requires the multi-tenant
+  // Catalog API's Catalog.Read (User), Catalog.Admin (Admin) and
+  // Catalog.Sync (an application permission). Alice is a user, Grace the
+  // Global Administrator; Fabrikam is another tenant with its own
+  // administrator, Fay. Native (public) gets a localhost redirect URI too.
+  const password = "interactive-password-0001";
+  const catalog = cli("app", "add", "--tenant", domain, "--name", "Catalog API", "--identifier-uri", "api://catalog", "--token-version", "2", "--multi-tenant").appId;
+  cli("app", "scope", "add", "--app", catalog, "--value", "Catalog.Read", "--user-consent-name", "Read the catalog",
+    "--user-consent-description", "Lets Shop read the catalog as you.");
+  cli("app", "scope", "add", "--app", catalog, "--value", "Catalog.Admin", "--type", "Admin", "--admin-consent-name", "Administer the catalog");
+  cli("app", "role", "add", "--app", catalog, "--value", "Catalog.Sync");
+  // Loopback http redirect URIs match with any port (Entra's rule), so
+  // the test's own listener may take a free one.
+  const redirectUri = "http://127.0.0.1/redirect";
+  const shop = cli("app", "add", "--tenant", domain, "--name", "Shop", "--multi-tenant", "--web-redirect-uri", redirectUri).appId;
+  const shopSecret = cli("app", "secret", "add", "--app", shop, "--name", "node").secretText;
+  cli("app", "permission", "add", "--app", shop, "--resource", "api://catalog", "--scope", "Catalog.Read", "--scope", "Catalog.Admin", "--role", "Catalog.Sync");
+  cli("app", "update", native, "--public-client-redirect-uri", "http://localhost");
+  const alice = cli("user", "add", "--tenant", domain, "--upn", `alice@${domain}`, "--name", "Alice", "--password", password);
+  const grace = cli("user", "add", "--tenant", domain, "--upn", `grace@${domain}`, "--name", "Grace", "--password", password,
+    "--directory-role", "Global Administrator");
+  const fabrikam = cli("tenant", "add", "--name", "fabrikam");
+  const fay = cli("user", "add", "--tenant", fabrikam.domains[0], "--upn", `fay@${fabrikam.domains[0]}`, "--name", "Fay", "--password", password,
+    "--directory-role", "Application Administrator");
+
   return {
     tenant: { id: tenant.id, domain },
     apis: {
@@ -140,6 +166,15 @@ function seed() {
       native: { appId: native, uri: "api://middle" },
       middle: { appId: middle, uri: "api://middle", secret: middleSecret, cert: middleCert },
       downstream: { appId: downstream, uri: "api://downstream" },
+    },
+    interactive: {
+      password,
+      shop: { appId: shop, secret: shopSecret, redirectUri },
+      catalog: { appId: catalog, uri: "api://catalog" },
+      alice: alice.userPrincipalName,
+      grace: grace.userPrincipalName,
+      fay: fay.userPrincipalName,
+      fabrikam: { id: fabrikam.id, domain: fabrikam.domains[0] },
     },
   };
 }
@@ -193,7 +228,7 @@ async function runTests(caFile, fixtureFile) {
   const files = readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort();
   const child = spawn(
     process.execPath,
-    ["--test", "--test-reporter=spec", "--test-timeout=60000", ...files],
+    ["--test", "--test-reporter=spec", "--test-timeout=600000", ...files],
     {
       cwd: here,
       stdio: ["ignore", "inherit", "inherit"],
