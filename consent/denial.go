@@ -8,15 +8,19 @@ type Reason string
 
 // Reasons, with the Entra error each reproduces.
 const (
-	ReasonClientNotFound    Reason = "client_not_found"    // AADSTS700016
-	ReasonClientDisabled    Reason = "client_disabled"     // AADSTS7000112
-	ReasonResourceNotFound  Reason = "resource_not_found"  // AADSTS500011
-	ReasonResourceDisabled  Reason = "resource_disabled"   // AADSTS500014
-	ReasonClientNotAssigned Reason = "client_not_assigned" // AADSTS501051
-	ReasonUserNotAssigned   Reason = "user_not_assigned"   // AADSTS50105
-	ReasonUserDisabled      Reason = "user_disabled"       // AADSTS50057
-	ReasonScopeNotFound     Reason = "scope_not_found"     // AADSTS70011
-	ReasonConsentRequired   Reason = "consent_required"    // AADSTS65001
+	ReasonClientNotFound Reason = "client_not_found" // AADSTS700016
+	ReasonClientDisabled Reason = "client_disabled"  // AADSTS7000112
+	// ReasonClientNoServicePrincipal: the client is registered in the
+	// tenant of the request, its home, but its service principal there was
+	// deleted (or never created, as `az ad app create` leaves it).
+	ReasonClientNoServicePrincipal Reason = "client_missing_service_principal" // AADSTS7000229
+	ReasonResourceNotFound         Reason = "resource_not_found"               // AADSTS500011
+	ReasonResourceDisabled         Reason = "resource_disabled"                // AADSTS500014
+	ReasonClientNotAssigned        Reason = "client_not_assigned"              // AADSTS501051
+	ReasonUserNotAssigned          Reason = "user_not_assigned"                // AADSTS50105
+	ReasonUserDisabled             Reason = "user_disabled"                    // AADSTS50057
+	ReasonScopeNotFound            Reason = "scope_not_found"                  // AADSTS70011
+	ReasonConsentRequired          Reason = "consent_required"                 // AADSTS65001
 )
 
 // Denial is a policy refusal. It carries the names Entra's message quotes and
@@ -26,15 +30,20 @@ type Denial struct {
 	Reason Reason `json:"reason"`
 	Detail string `json:"detail"`
 
-	TenantID        string   `json:"tenantId"`
-	TenantName      string   `json:"tenantName"`
-	ClientAppID     string   `json:"clientAppId"`
-	ClientName      string   `json:"clientName,omitempty"`
-	ResourceName    string   `json:"resource,omitempty"` // as requested
-	ResourceAppID   string   `json:"resourceAppId,omitempty"`
-	ResourceDisplay string   `json:"resourceDisplayName,omitempty"`
-	UserPrincipal   string   `json:"userPrincipalName,omitempty"`
-	Scopes          []string `json:"scopes,omitempty"` // the missing or unknown scopes
+	TenantID        string `json:"tenantId"`
+	TenantName      string `json:"tenantName"`
+	ClientAppID     string `json:"clientAppId"`
+	ClientName      string `json:"clientName,omitempty"`
+	ResourceName    string `json:"resource,omitempty"` // as requested
+	ResourceAppID   string `json:"resourceAppId,omitempty"`
+	ResourceDisplay string `json:"resourceDisplayName,omitempty"`
+	UserPrincipal   string `json:"userPrincipalName,omitempty"`
+	// AssignmentAppID and AssignmentAppName name the application whose
+	// appRoleAssignmentRequired refused the user (user_not_assigned): the
+	// resource, or the client a user signs in to.
+	AssignmentAppID   string   `json:"assignmentAppId,omitempty"`
+	AssignmentAppName string   `json:"assignmentAppDisplayName,omitempty"`
+	Scopes            []string `json:"scopes,omitempty"` // the missing or unknown scopes
 }
 
 func (d *Denial) Error() string { return fmt.Sprintf("%s: %s", d.Reason, d.Detail) }

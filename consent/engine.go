@@ -35,7 +35,10 @@ type Decision struct {
 
 // CheckClient applies the rules about the client alone. The token endpoint
 // runs it before authenticating the client, as Entra answers AADSTS700016
-// before it looks at the secret; Decide runs it first too.
+// before it looks at the secret; Decide runs it first too. A client
+// registered in the tenant but without its service principal there
+// (ReasonClientNoServicePrincipal) is the exception the token endpoint
+// defers until the credential was checked (see issuer's Server.client).
 func CheckClient(req Request, f Facts) *Denial {
 	switch {
 	case f.ClientApp == nil:
@@ -44,6 +47,10 @@ func CheckClient(req Request, f Facts) *Denial {
 		return deny(req, f, ReasonClientNotFound,
 			"application %s (%s) is single-tenant, homed in tenant %s; it cannot be used in tenant %s",
 			f.ClientApp.AppID, f.ClientApp.DisplayName, f.ClientApp.HomeTenantID, f.Tenant.ID)
+	case f.ClientSP == nil && f.ClientApp.HomeTenantID == f.Tenant.ID:
+		return deny(req, f, ReasonClientNoServicePrincipal,
+			"application %s (%s) is registered in tenant %s but has no service principal there: create one (issuer sp add)",
+			f.ClientApp.AppID, f.ClientApp.DisplayName, f.Tenant.ID)
 	case f.ClientSP == nil:
 		return deny(req, f, ReasonClientNotFound,
 			"application %s (%s) has no service principal in tenant %s: an administrator of the tenant must consent to it first",
@@ -147,14 +154,18 @@ func decideDelegated(req Request, f Facts) (Decision, error) {
 	// application requires assignment. We enforce it on the resource (the
 	// issue's OBO rule) and, for sign-ins to the client itself, on the client.
 	if len(f.UserAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
-		return Decision{}, deny(req, f, ReasonUserNotAssigned,
+		d := deny(req, f, ReasonUserNotAssigned,
 			"resource %s requires assignment and user %s holds no app role assignment on it",
 			f.ResourceApp.AppID, f.User.UserPrincipalName)
+		d.AssignmentAppID, d.AssignmentAppName = f.ResourceApp.AppID, f.ResourceApp.DisplayName
+		return Decision{}, d
 	}
 	if req.Flow.signsInToClient() && f.ClientSP.AppRoleAssignmentRequired && len(f.UserClientAssignments) == 0 {
-		return Decision{}, deny(req, f, ReasonUserNotAssigned,
+		d := deny(req, f, ReasonUserNotAssigned,
 			"client %s requires assignment and user %s holds no app role assignment on it",
 			f.ClientApp.AppID, f.User.UserPrincipalName)
+		d.AssignmentAppID, d.AssignmentAppName = f.ClientApp.AppID, f.ClientApp.DisplayName
+		return Decision{}, d
 	}
 	return Decision{
 		TokenVersion: f.ResourceApp.TokenVersion(),

@@ -114,7 +114,11 @@ func TestDecide(t *testing.T) {
 	}{
 		// The client.
 		{name: "client not found", facts: appOnly(func(f *consent.Facts) { f.ClientApp, f.ClientSP = nil, nil }), wantReason: consent.ReasonClientNotFound},
-		{name: "client without service principal", facts: appOnly(func(f *consent.Facts) { f.ClientSP = nil }), wantReason: consent.ReasonClientNotFound},
+		{name: "home-tenant client without its service principal", facts: appOnly(func(f *consent.Facts) { f.ClientSP = nil }), wantReason: consent.ReasonClientNoServicePrincipal},
+		{name: "multi-tenant client of another tenant without service principal", facts: appOnly(func(f *consent.Facts) {
+			f.ClientSP = nil
+			f.ClientApp.HomeTenantID, f.ClientApp.SignInAudience = fabrikamID, tenant.AudienceMultipleOrgs
+		}), wantReason: consent.ReasonClientNotFound},
 		{name: "client disabled", facts: appOnly(func(f *consent.Facts) { f.ClientSP.AccountEnabled = false }), wantReason: consent.ReasonClientDisabled},
 		{name: "client disabled, delegated flow", facts: delegated(pw, func(f *consent.Facts) {
 			f.ClientSP.AccountEnabled = false
@@ -311,7 +315,7 @@ func TestCheckClient(t *testing.T) {
 		{"no application", nil, nil, consent.ReasonClientNotFound},
 		{"single-tenant, other tenant", single, nil, consent.ReasonClientNotFound},
 		{"multi-tenant, no service principal", multi, nil, consent.ReasonClientNotFound},
-		{"home tenant, no service principal", local, nil, consent.ReasonClientNotFound},
+		{"home tenant, no service principal", local, nil, consent.ReasonClientNoServicePrincipal},
 		{"disabled service principal", local, disabled, consent.ReasonClientDisabled},
 		{"multi-tenant, enabled service principal", multi, enabled, ""},
 		{"home tenant, enabled service principal", local, enabled, ""},

@@ -94,7 +94,7 @@ func TestResolveAndDecide(t *testing.T) {
 		{name: "single-tenant client of another tenant", req: request{client: fabLocalAppID}, wantReason: consent.ReasonClientNotFound},
 		{name: "multi-tenant client without service principal", req: request{client: partnerAppID}, wantReason: consent.ReasonClientNotFound},
 		{name: "home client whose service principal was removed", setup: removeDaemonSP,
-			req: request{client: daemonAppID}, wantReason: consent.ReasonClientNotFound},
+			req: request{client: daemonAppID}, wantReason: consent.ReasonClientNoServicePrincipal},
 		{name: "client disabled", setup: disable(contosoID, daemonAppID),
 			req: request{client: daemonAppID}, wantReason: consent.ReasonClientDisabled},
 		{name: "client disabled, delegated flow", setup: steps(disable(contosoID, webAppID), grantAll("access_as_user")),

@@ -29,6 +29,7 @@ type accessClaimsV1 struct {
 	AppID    string   `json:"appid"`
 	AppIDACR string   `json:"appidacr"`
 	IDP      string   `json:"idp"`
+	Idtyp    string   `json:"idtyp,omitempty"`
 	OID      string   `json:"oid"`
 	RH       string   `json:"rh"`
 	Roles    []string `json:"roles,omitempty"`
@@ -39,8 +40,8 @@ type accessClaimsV1 struct {
 }
 
 // accessClaimsV2 is an app-only v2.0 access token, in Entra's order. idtyp
-// is absent: Entra sends it only when the resource configured that optional
-// claim.
+// ("app") is sent only when the resource configured that optional claim,
+// as Entra does; APIs read it to tell app-only tokens from user tokens.
 type accessClaimsV2 struct {
 	Aud    string   `json:"aud"`
 	Iss    string   `json:"iss"`
@@ -50,6 +51,7 @@ type accessClaimsV2 struct {
 	AIO    string   `json:"aio"`
 	AZP    string   `json:"azp"`
 	AZPACR string   `json:"azpacr"`
+	Idtyp  string   `json:"idtyp,omitempty"`
 	OID    string   `json:"oid"`
 	RH     string   `json:"rh"`
 	Roles  []string `json:"roles,omitempty"`
@@ -81,6 +83,7 @@ func (a access) base() access { return a }
 type appToken struct {
 	access
 	ClientSPID string // oid and sub: the client's service principal in the tenant
+	Idtyp      string // "app" when the resource asks for the optional claim idtyp
 }
 
 // tokenTimes returns iat (= nbf) and exp of a token issued at issued with
@@ -97,7 +100,7 @@ func (t appToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return accessClaimsV1{
 		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss,
+		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0",
 	}
@@ -108,7 +111,7 @@ func (t appToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	return accessClaimsV2{
 		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR,
+		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
 	}

@@ -14,23 +14,27 @@ import (
 
 // userAccessClaimsV1 is a delegated v1.0 access token, members in Entra's
 // order: aud, iss, iat, nbf, exp, then alphabetical (protocol.md §3.3).
-// family_name and given_name would sit between appidacr and name; the
-// directory knows no given name or surname, so they are never sent, as
-// Entra sends them only when set. ipaddr (the client's address) is left
-// out: the issuer sees loopback addresses only, and Entra makes it
-// optional in v2 anyway. idtyp is absent: Entra sends it only when the
-// resource configured that optional claim.
+// family_name and given_name are v1 claims Entra sends when the user has
+// them. ipaddr (the client's address) is left out: the issuer sees
+// loopback addresses only. The other claims with omitempty are the
+// resource's optional claims (optionalClaims).
 type userAccessClaimsV1 struct {
 	Aud        string   `json:"aud"`
 	Iss        string   `json:"iss"`
 	Iat        int64    `json:"iat"`
 	Nbf        int64    `json:"nbf"`
 	Exp        int64    `json:"exp"`
+	Acct       *int     `json:"acct,omitempty"`
 	ACR        string   `json:"acr"`
 	AIO        string   `json:"aio"`
 	AMR        []string `json:"amr"`
 	AppID      string   `json:"appid"`
 	AppIDACR   string   `json:"appidacr"`
+	Ctry       string   `json:"ctry,omitempty"`
+	Email      string   `json:"email,omitempty"`
+	FamilyName string   `json:"family_name,omitempty"`
+	GivenName  string   `json:"given_name,omitempty"`
+	Idtyp      string   `json:"idtyp,omitempty"`
 	Name       string   `json:"name"`
 	OID        string   `json:"oid"`
 	RH         string   `json:"rh"`
@@ -45,17 +49,24 @@ type userAccessClaimsV1 struct {
 }
 
 // userAccessClaimsV2 is a delegated v2.0 access token, in Entra's order
-// (protocol.md §3.8). upn, unique_name, acr and amr are v1 claims (optional
-// claims in v2); preferred_username carries the UPN.
+// (protocol.md §3.8). unique_name, acr and amr are v1 claims;
+// preferred_username carries the UPN. The claims with omitempty are the
+// resource's optional claims (optionalClaims), upn among them.
 type userAccessClaimsV2 struct {
 	Aud               string   `json:"aud"`
 	Iss               string   `json:"iss"`
 	Iat               int64    `json:"iat"`
 	Nbf               int64    `json:"nbf"`
 	Exp               int64    `json:"exp"`
+	Acct              *int     `json:"acct,omitempty"`
 	AIO               string   `json:"aio"`
 	AZP               string   `json:"azp"`
 	AZPACR            string   `json:"azpacr"`
+	Ctry              string   `json:"ctry,omitempty"`
+	Email             string   `json:"email,omitempty"`
+	FamilyName        string   `json:"family_name,omitempty"`
+	GivenName         string   `json:"given_name,omitempty"`
+	Idtyp             string   `json:"idtyp,omitempty"`
 	Name              string   `json:"name"`
 	OID               string   `json:"oid"`
 	PreferredUsername string   `json:"preferred_username"`
@@ -64,20 +75,28 @@ type userAccessClaimsV2 struct {
 	Scp               string   `json:"scp"`
 	Sub               string   `json:"sub"`
 	TID               string   `json:"tid"`
+	UPN               string   `json:"upn,omitempty"`
 	UTI               string   `json:"uti"`
 	Ver               string   `json:"ver"`
 }
 
 // idTokenClaimsV2 is the v2 endpoint's id_token: signed, aud = the client
-// (protocol.md §3.3).
+// (protocol.md §3.3). The claims with omitempty are the client's optional
+// claims (optionalClaims.idToken).
 type idTokenClaimsV2 struct {
 	Aud               string `json:"aud"`
 	Iss               string `json:"iss"`
 	Iat               int64  `json:"iat"`
 	Nbf               int64  `json:"nbf"`
 	Exp               int64  `json:"exp"`
+	Acct              *int   `json:"acct,omitempty"`
 	AIO               string `json:"aio"`
 	CHash             string `json:"c_hash,omitempty"`
+	Ctry              string `json:"ctry,omitempty"`
+	Email             string `json:"email,omitempty"`
+	FamilyName        string `json:"family_name,omitempty"`
+	GivenName         string `json:"given_name,omitempty"`
+	LoginHint         string `json:"login_hint,omitempty"`
 	Name              string `json:"name"`
 	Nonce             string `json:"nonce,omitempty"`
 	OID               string `json:"oid"`
@@ -85,21 +104,30 @@ type idTokenClaimsV2 struct {
 	RH                string `json:"rh"`
 	Sub               string `json:"sub"`
 	TID               string `json:"tid"`
+	UPN               string `json:"upn,omitempty"`
 	UTI               string `json:"uti"`
 	Ver               string `json:"ver"`
 }
 
 // idTokenClaimsV1 is the v1 endpoint's id_token, which Entra does not sign
-// (alg none; protocol.md §3.3). family_name, given_name and ipaddr are left
-// out for the reasons given on userAccessClaimsV1.
+// (alg none; protocol.md §3.3). family_name and given_name are sent when
+// the user has them, as in v1 access tokens; ipaddr is left out for the
+// reason given on userAccessClaimsV1; the other claims with omitempty are
+// the client's optional claims.
 type idTokenClaimsV1 struct {
 	Aud        string   `json:"aud"`
 	Iss        string   `json:"iss"`
 	Iat        int64    `json:"iat"`
 	Nbf        int64    `json:"nbf"`
 	Exp        int64    `json:"exp"`
+	Acct       *int     `json:"acct,omitempty"`
 	AMR        []string `json:"amr"`
 	CHash      string   `json:"c_hash,omitempty"`
+	Ctry       string   `json:"ctry,omitempty"`
+	Email      string   `json:"email,omitempty"`
+	FamilyName string   `json:"family_name,omitempty"`
+	GivenName  string   `json:"given_name,omitempty"`
+	LoginHint  string   `json:"login_hint,omitempty"`
 	Name       string   `json:"name"`
 	Nonce      string   `json:"nonce,omitempty"`
 	OID        string   `json:"oid"`
@@ -108,6 +136,62 @@ type idTokenClaimsV1 struct {
 	UniqueName string   `json:"unique_name"`
 	UPN        string   `json:"upn"`
 	Ver        string   `json:"ver"`
+}
+
+// userClaims are the optional user claims of one token: the values of the
+// claims the application asked for (optionalClaims of kind) that the user
+// has. v1 tokens carry given_name and family_name whenever they are set.
+type userClaims struct {
+	acct                                      *int
+	ctry, email, familyName, givenName, idtyp string
+	loginHint, upn                            string
+}
+
+// optionalUserClaims picks the user claims app asks for in tokens of kind
+// (Microsoft's optional claims reference: email "if the user has one",
+// ctry when it is a two-letter code, acct 0 for a member of the tenant,
+// idtyp "user" in access tokens of a user).
+func optionalUserClaims(app *tenant.Application, kind string, version int, u tenant.User) userClaims {
+	want := func(name string) bool { return app != nil && app.OptionalClaim(kind, name) }
+	var c userClaims
+	if want("acct") {
+		member := 0
+		c.acct = &member
+	}
+	if want("ctry") {
+		c.ctry = u.Country
+	}
+	if want("email") {
+		c.email = u.Mail
+	}
+	if version == 1 || want("family_name") {
+		c.familyName = u.Surname
+	}
+	if version == 1 || want("given_name") {
+		c.givenName = u.GivenName
+	}
+	if kind == tenant.TokenTypeAccess && want("idtyp") {
+		c.idtyp = "user"
+	}
+	if kind == tenant.TokenTypeID && want("login_hint") {
+		c.loginHint = loginHint(u)
+	}
+	if want("upn") {
+		c.upn = u.UserPrincipalName
+	}
+	return c
+}
+
+// loginHint is login_hint: Entra documents it as an opaque, reliable hint
+// to send back as login_hint; ours is base64url JSON of the user's object
+// id, tenant and UPN, which is what a hint needs to name the account.
+func loginHint(u tenant.User) string {
+	b, _ := json.Marshal(struct {
+		OID string `json:"oid"`
+		TID string `json:"tid"`
+		UPN string `json:"upn"`
+	}{u.ID, u.TenantID, u.UserPrincipalName})
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // userACR is acr: "1" means the user authenticated with a password (and no
@@ -124,15 +208,18 @@ var passwordAMR = []string{"pwd"}
 // the user's roles on the resource.
 type userToken struct {
 	access
-	User   tenant.User
-	Scopes []string // scp
+	User     tenant.User
+	Scopes   []string // scp
+	Optional userClaims
 }
 
 func (t userToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	o := t.Optional
 	return userAccessClaimsV1{
-		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
+		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct,
 		ACR: userACR, AIO: aio(t.ID), AMR: passwordAMR, AppID: t.ClientAppID, AppIDACR: t.ACR,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Idtyp: o.idtyp,
 		Name: t.User.DisplayName, OID: t.User.ID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Scp: strings.Join(t.Scopes, " "), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ResourceAppID), TID: t.TenantID,
 		UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, UTI: uti(t.ID), Ver: "1.0",
@@ -141,12 +228,14 @@ func (t userToken) claimsV1(iss string) any {
 
 func (t userToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	o := t.Optional
 	return userAccessClaimsV2{
-		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
+		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct,
 		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Idtyp: o.idtyp,
 		Name: t.User.DisplayName, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles, Scp: strings.Join(t.Scopes, " "),
-		Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ResourceAppID), TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
+		Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ResourceAppID), TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0",
 	}
 }
 
@@ -156,6 +245,7 @@ type idToken struct {
 	TenantID    string
 	ClientAppID string // aud, and the audience of the pairwise sub
 	User        tenant.User
+	Optional    userClaims
 	Issued      time.Time
 	Lifetime    time.Duration
 	ID          string
@@ -167,18 +257,22 @@ type idToken struct {
 
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	o := t.Optional
 	return idTokenClaimsV2{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AIO: aio(t.ID), CHash: t.CHash,
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
 		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
-		TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
+		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0",
 	}
 }
 
 func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	o := t.Optional
 	return idTokenClaimsV1{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, AMR: passwordAMR, CHash: t.CHash,
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR, CHash: t.CHash,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
 		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}

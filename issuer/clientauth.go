@@ -103,6 +103,15 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 // of the store, and the appidacr/azpacr the credential earns. A public
 // client presents nothing and earns "0"; whether the grant accepts one is
 // the grant's decision.
+//
+// AADSTS7000229 (registered in its home tenant, no service principal
+// there) comes after the credential. Microsoft does not document the
+// order; we chose it because the credentials belong to the application
+// object, which exists, and every captured 7000229 came from a client
+// whose credential was valid (azure-sdk-for-net#46762,
+// Commercial-Marketplace-SaaS-Accelerator#830), while a wrong secret
+// answers 7000215. It also tells nobody without the secret that the
+// service principal is missing.
 func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.Request, req *tokenRequest) (consent.Request, consent.Facts, string, error) {
 	if req.ClientID == "" {
 		return consent.Request{}, consent.Facts{}, "", errMissing("client_id")
@@ -113,12 +122,16 @@ func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.
 		return consent.Request{}, consent.Facts{}, "", err
 	}
 	c.judged = &judgement{creq, f}
-	if err := checkClient(creq, f); err != nil {
-		return consent.Request{}, consent.Facts{}, "", err
+	d := consent.CheckClient(creq, f)
+	if d != nil && d.Reason != consent.ReasonClientNoServicePrincipal {
+		return consent.Request{}, consent.Facts{}, "", DenialError(d)
 	}
 	acr, err := s.authenticateClient(ctx, a, f.ClientApp, req, c.now)
 	if err != nil {
 		return consent.Request{}, consent.Facts{}, "", err
+	}
+	if d != nil {
+		return consent.Request{}, consent.Facts{}, "", DenialError(d)
 	}
 	return creq, f, acr, nil
 }
@@ -145,8 +158,9 @@ func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Fac
 	return f, nil
 }
 
-// checkClient applies the client rules (consent.CheckClient): AADSTS700016
-// or 7000112 when the client has no usable service principal in the tenant.
+// checkClient applies the client rules (consent.CheckClient): AADSTS700016,
+// 7000229 or 7000112 when the client has no usable service principal in
+// the tenant.
 func checkClient(creq consent.Request, f consent.Facts) error {
 	if d := consent.CheckClient(creq, f); d != nil {
 		return DenialError(d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,16 @@ const DefaultRefreshTokenLifetime = 90 * 24 * time.Hour
 // client-credentials responses consistently show 3599 (protocol.md §3.5).
 const DefaultTokenLifetime = 3599 * time.Second
 
+// MinUserTokenLifetime and MaxUserTokenLifetime bound the default lifetime
+// of delegated (user) access tokens. Microsoft's access token reference:
+// "the Microsoft identity platform assigns a random value ranging between
+// 60-90 minutes (75 minutes on average)" when it issues one, which spreads
+// the refreshes of many clients.
+const (
+	MinUserTokenLifetime = 60 * time.Minute
+	MaxUserTokenLifetime = 90 * time.Minute
+)
+
 // Config configures a Server: everything but the store, which New takes
 // as its Backend. BaseURL is the only source of the URLs the server
 // publishes; the clock, IDs and randomness are injected so that tests and
@@ -74,9 +85,17 @@ type Config struct {
 	// secrets (default crypto/rand).
 	Random io.Reader
 	Logger *slog.Logger // default discards
-	// TokenLifetime is expires_in; exp is one second later and iat/nbf are
-	// backdated 300 s, so exp-iat is 3900 with the default, as in Entra.
+	// TokenLifetime is expires_in of app-only tokens and the lifetime of
+	// id_tokens; exp is one second later and iat/nbf are backdated 300 s, so
+	// exp-iat is 3900 with the default, as in Entra.
 	TokenLifetime time.Duration
+	// UserTokenLifetime is expires_in of delegated (user) access tokens.
+	// Zero draws each token's between MinUserTokenLifetime and
+	// MaxUserTokenLifetime, to the second, as Entra does.
+	UserTokenLifetime time.Duration
+	// LifetimeDraw returns a uniform number in [0, n) for those draws
+	// (default: drawn from Random); tests may inject their own.
+	LifetimeDraw func(n int64) int64
 	// FederationRoots are the CAs trusted when fetching an external
 	// identity provider's discovery document and keys for a federated
 	// credential; nil means the system roots. To add CAs (the server's own
@@ -135,6 +154,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("issuer: Config.BaseURL %q must be https://host[:port] with no path: clients take the first path segment as the tenant", c.BaseURL)
 	case c.TokenLifetime < 0:
 		return c, errors.New("issuer: Config.TokenLifetime must not be negative")
+	case c.UserTokenLifetime < 0:
+		return c, errors.New("issuer: Config.UserTokenLifetime must not be negative")
 	case c.RefreshTokenLifetime < 0:
 		return c, errors.New("issuer: Config.RefreshTokenLifetime must not be negative")
 	case c.RefreshTokenReuse != "" && c.RefreshTokenReuse != RefreshTokenReuseAllow && c.RefreshTokenReuse != RefreshTokenReuseRevokeFamily:
@@ -165,8 +186,33 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Random == nil {
 		c.Random = rand.Reader
 	}
+	if c.LifetimeDraw == nil {
+		c.LifetimeDraw = drawFrom(c.Random)
+	}
 	if c.Signer == nil {
 		c.Signer = signing.GoBackend()
 	}
 	return c, nil
+}
+
+// userTokenLifetime returns the lifetime of a new delegated access token:
+// Config.UserTokenLifetime, or a draw between 60 and 90 minutes.
+func (c Config) userTokenLifetime() time.Duration {
+	if c.UserTokenLifetime > 0 {
+		return c.UserTokenLifetime.Truncate(time.Second)
+	}
+	span := int64((MaxUserTokenLifetime - MinUserTokenLifetime) / time.Second)
+	return MinUserTokenLifetime + time.Duration(c.LifetimeDraw(span+1))*time.Second
+}
+
+// drawFrom turns a random source into a uniform draw in [0, n), so that
+// the lifetimes of user tokens come from the injected source.
+func drawFrom(r io.Reader) func(int64) int64 {
+	return func(n int64) int64 {
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0 // crypto/rand does not fail; a test source does not run dry
+		}
+		return int64(binary.BigEndian.Uint64(b[:]) % uint64(n))
+	}
 }

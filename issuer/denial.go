@@ -11,15 +11,16 @@ import (
 // (protocol.md §4.2, §4.3, §5.2). It is the only place that knows the
 // correspondence; codeTable then gives the `error` value and status.
 var denialCodes = map[consent.Reason]int{
-	consent.ReasonClientNotFound:    CodeApplicationNotFound,
-	consent.ReasonClientDisabled:    CodeApplicationDisabled,
-	consent.ReasonResourceNotFound:  CodeResourceNotFound,
-	consent.ReasonResourceDisabled:  CodeResourceDisabled,
-	consent.ReasonClientNotAssigned: CodeClientNotAssigned,
-	consent.ReasonUserNotAssigned:   CodeUserNotAssigned,
-	consent.ReasonUserDisabled:      CodeUserDisabled,
-	consent.ReasonScopeNotFound:     CodeInvalidScope,
-	consent.ReasonConsentRequired:   CodeConsentRequired,
+	consent.ReasonClientNotFound:           CodeApplicationNotFound,
+	consent.ReasonClientDisabled:           CodeApplicationDisabled,
+	consent.ReasonClientNoServicePrincipal: CodeClientNoSP,
+	consent.ReasonResourceNotFound:         CodeResourceNotFound,
+	consent.ReasonResourceDisabled:         CodeResourceDisabled,
+	consent.ReasonClientNotAssigned:        CodeClientNotAssigned,
+	consent.ReasonUserNotAssigned:          CodeUserNotAssigned,
+	consent.ReasonUserDisabled:             CodeUserDisabled,
+	consent.ReasonScopeNotFound:            CodeInvalidScope,
+	consent.ReasonConsentRequired:          CodeConsentRequired,
 }
 
 // DenialError turns a policy refusal into the error Entra's token endpoint
@@ -50,6 +51,11 @@ func denialMessage(code int, d *consent.Denial) string {
 			"You may have sent your authentication request to the wrong tenant.", d.ClientAppID, tenantName)
 	case CodeApplicationDisabled:
 		return fmt.Sprintf("Application '%s'(%s) is disabled.", d.ClientAppID, d.ClientName)
+	case CodeClientNoSP:
+		// Entra's text, with the link it sends (captured 2024-2025,
+		// azure-sdk-for-net#46762, Commercial-Marketplace-SaaS-Accelerator#830).
+		return fmt.Sprintf("The client application %s is missing service principal in the tenant %s. "+
+			"See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", d.ClientAppID, d.TenantID)
 	case CodeResourceNotFound:
 		return fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. "+
 			"This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "+
@@ -60,10 +66,13 @@ func denialMessage(code int, d *consent.Denial) string {
 		return fmt.Sprintf("Application '%s'(%s) is not assigned to a role for the application '%s'(%s).",
 			d.ClientAppID, d.ClientName, resource, d.ResourceDisplay)
 	case CodeUserNotAssigned:
-		// The Denial names the resource; when the rule that fired was the
-		// client's own assignment requirement, Detail says so in the log.
-		return fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s'(%s).",
-			d.UserPrincipal, or(d.ResourceAppID, resource), d.ResourceDisplay)
+		// Entra's current text (the AADSTS error code reference); the
+		// application is the one whose assignment requirement refused the
+		// user: the resource, or the client the user signs in to.
+		return fmt.Sprintf("Your administrator has configured the application %s ('%s') to block users unless they are specifically granted ('assigned') access to the application. "+
+			"The signed in user '%s' is blocked because they are not a direct member of a group with access, nor had access directly assigned by an administrator. "+
+			"Please contact your administrator to assign access to this application.",
+			or(d.AssignmentAppName, d.ResourceDisplay), or(d.AssignmentAppID, or(d.ResourceAppID, resource)), d.UserPrincipal)
 	case CodeUserDisabled:
 		return "The user account is disabled."
 	case CodeInvalidScope:

@@ -30,6 +30,7 @@ func TestDenialError(t *testing.T) {
 	}{
 		{consent.ReasonClientNotFound, 700016, "unauthorized_client", 400, "", clientID},
 		{consent.ReasonClientDisabled, 7000112, "unauthorized_client", 400, "", "Daemon"},
+		{consent.ReasonClientNoServicePrincipal, 7000229, "invalid_client", 401, "", clientID},
 		{consent.ReasonResourceNotFound, 500011, "invalid_resource", 400, "", "api://orders"},
 		{consent.ReasonResourceDisabled, 500014, "invalid_resource", 400, "", "api://orders"},
 		{consent.ReasonClientNotAssigned, 501051, "invalid_client", 400, "", "Orders API"},
@@ -64,5 +65,30 @@ func TestDenialError(t *testing.T) {
 	}
 	if e := issuer.DenialError(nil); e.Code != 50000 {
 		t.Errorf("DenialError(nil).Code = %d; want 50000", e.Code)
+	}
+}
+
+// TestUserNotAssignedNamesTheApplication: AADSTS50105 names the application
+// whose assignment requirement refused the user, the client a user signs in
+// to as well as the resource, in Entra's current wording.
+func TestUserNotAssignedNamesTheApplication(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    consent.Denial
+		want string
+	}{
+		{"resource", consent.Denial{Reason: consent.ReasonUserNotAssigned, UserPrincipal: "ada@contoso.com",
+			ResourceAppID: ordersID, ResourceDisplay: "Orders API", AssignmentAppID: ordersID, AssignmentAppName: "Orders API"},
+			"the application Orders API ('" + ordersID + "')"},
+		{"client", consent.Denial{Reason: consent.ReasonUserNotAssigned, UserPrincipal: "ada@contoso.com",
+			ResourceAppID: ordersID, ResourceDisplay: "Orders API", AssignmentAppID: publicID, AssignmentAppName: "CLI"},
+			"the application CLI ('" + publicID + "')"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := issuer.DenialError(&tc.d)
+			if !strings.Contains(e.Message, tc.want) || !strings.Contains(e.Message, "'ada@contoso.com'") {
+				t.Errorf("message %q; want it to name %q and the user", e.Message, tc.want)
+			}
+		})
 	}
 }

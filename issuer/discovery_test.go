@@ -82,6 +82,9 @@ func checkMetadataHeaders(t *testing.T, r result) {
 		"Access-Control-Allow-Origin":  "*",
 		"Access-Control-Allow-Methods": "GET, OPTIONS",
 		"Content-Type":                 "application/json; charset=utf-8",
+		"Strict-Transport-Security":    "max-age=31536000; includeSubDomains",
+		"X-Content-Type-Options":       "nosniff",
+		"X-Ms-Ests-Server":             "issuer - local",
 	} {
 		if got := r.header.Get(k); got != want {
 			t.Errorf("header %s = %q; want %q", k, got, want)

@@ -3,6 +3,7 @@ package issuer
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // AADSTS codes this package answers with. Each appears once in codeTable,
@@ -26,6 +27,7 @@ const (
 	CodePublicClientCred     = 700025  // invalid_client 401: public client sent a credential
 	CodeInvalidClientSecret  = 7000215 // invalid_client 401
 	CodeClientSecretExpired  = 7000222 // invalid_client 401
+	CodeClientNoSP           = 7000229 // invalid_client 401: no service principal in the app's home tenant
 	CodeDefaultScopeRequired = 1002012 // invalid_scope: client credentials scope without /.default
 	CodeInvalidScope         = 70011   // invalid_scope
 	CodeResourceNotFound     = 500011  // invalid_resource
@@ -137,10 +139,14 @@ var codeTable = map[int]codeInfo{
 	CodeApplicationNotFound:  {"unauthorized_client", http.StatusBadRequest, ""},
 	CodeApplicationDisabled:  {"unauthorized_client", http.StatusBadRequest, ""},
 	// invalid_client is 401 in every capture (protocol.md §5.1).
-	CodeMissingClientCred:    {"invalid_client", http.StatusUnauthorized, ""},
-	CodePublicClientCred:     {"invalid_client", http.StatusUnauthorized, ""},
-	CodeInvalidClientSecret:  {"invalid_client", http.StatusUnauthorized, ""},
-	CodeClientSecretExpired:  {"invalid_client", http.StatusUnauthorized, ""},
+	CodeMissingClientCred:   {"invalid_client", http.StatusUnauthorized, ""},
+	CodePublicClientCred:    {"invalid_client", http.StatusUnauthorized, ""},
+	CodeInvalidClientSecret: {"invalid_client", http.StatusUnauthorized, ""},
+	CodeClientSecretExpired: {"invalid_client", http.StatusUnauthorized, ""},
+	// AADSTS7000229 is invalid_client in captures (MSAL.NET reports it as
+	// "A configuration issue is preventing authentication",
+	// azure-sdk-for-net#46762), hence 401.
+	CodeClientNoSP:           {"invalid_client", http.StatusUnauthorized, ""},
 	CodeDefaultScopeRequired: {"invalid_scope", http.StatusBadRequest, ""},
 	CodeInvalidScope:         {"invalid_scope", http.StatusBadRequest, ""},
 	CodeResourceNotFound:     {"invalid_resource", http.StatusBadRequest, ""},
@@ -234,6 +240,95 @@ var codeTable = map[int]codeInfo{
 	CodeDevicePending:       {"authorization_pending", http.StatusBadRequest, ""},
 	CodeDeviceExpired:       {"expired_token", http.StatusBadRequest, ""},
 	CodeBadVerificationCode: {"bad_verification_code", http.StatusBadRequest, ""},
+}
+
+// codeReasons names the rule behind each code for the sign-in log's
+// `reason` (SignIn.Reason), so that every refusal says why, not only those
+// the policy engine decided (whose consent.Reason it carries instead, and
+// which these names repeat). A code added to codeTable needs a name here;
+// TestCodeReasons checks it.
+var codeReasons = map[int]string{
+	CodeServerError:            "server_error",
+	CodeDirectoryUnavailable:   "directory_unavailable",
+	CodeTenantNotFound:         "tenant_not_found",
+	CodeMalformedTenant:        "tenant_malformed",
+	CodeMissingParameter:       "parameter_missing",
+	CodeTokenEndpointMethod:    "method_not_post",
+	CodeMalformedRequest:       "request_malformed",
+	CodeNoTenantInfo:           "tenant_required",
+	CodeResourceParameter:      "resource_parameter_on_v2",
+	CodeUnsupportedGrantType:   "grant_type_unsupported",
+	CodeApplicationNotFound:    "client_not_found",
+	CodeApplicationDisabled:    "client_disabled",
+	CodeMissingClientCred:      "client_credential_missing",
+	CodePublicClientCred:       "public_client_credential",
+	CodeInvalidClientSecret:    "client_secret_invalid",
+	CodeClientSecretExpired:    "client_secret_expired",
+	CodeClientNoSP:             "client_missing_service_principal",
+	CodeDefaultScopeRequired:   "default_scope_required",
+	CodeInvalidScope:           "scope_invalid",
+	CodeResourceNotFound:       "resource_not_found",
+	CodeResourceDisabled:       "resource_disabled",
+	CodeClientNotAssigned:      "client_not_assigned",
+	CodeUserNotAssigned:        "user_not_assigned",
+	CodeUserDisabled:           "user_disabled",
+	CodeConsentRequired:        "consent_required",
+	CodeUnknownInstance:        "instance_unknown",
+	CodeAssertionType:          "assertion_type_invalid",
+	CodeAssertionMalformed:     "assertion_malformed",
+	CodeAssertionMissingClaim:  "assertion_claim_missing",
+	CodeAssertionNoKeyID:       "assertion_key_id_missing",
+	CodeAssertionAlgorithm:     "assertion_algorithm_unsupported",
+	CodeAssertionClient:        "assertion_client_mismatch",
+	CodeAssertionAudience:      "assertion_audience_invalid",
+	CodeAssertionLifetime:      "assertion_lifetime_invalid",
+	CodeAssertionSignature:     "assertion_signature_invalid",
+	CodeFederationNoCredential: "federated_credential_missing",
+	CodeFederationIssuer:       "federated_issuer_mismatch",
+	CodeFederationAudience:     "federated_audience_mismatch",
+	CodeFederationSubject:      "federated_subject_mismatch",
+	CodeFederationSubjectCase:  "federated_subject_case_mismatch",
+	CodeFederationFetch:        "federated_issuer_unreachable",
+	CodeGrantNotOnCommon:       "user_grant_needs_tenant",
+	CodeMultipleResources:      "scopes_of_several_resources",
+	CodeInvalidCredentials:     "user_credentials_invalid",
+	CodeUserNotFound:           "user_not_found",
+	CodeNoPassword:             "user_password_missing",
+	CodeAssertionInvalid:       "user_assertion_invalid",
+	CodeAssertionExpired:       "user_assertion_expired",
+	CodeOBOAudience:            "user_assertion_audience_mismatch",
+	CodeAppOnlyAssertion:       "user_assertion_app_only",
+	CodeIDTokenAssertion:       "user_assertion_id_token",
+	CodeInvalidGrant:           "grant_invalid",
+	CodeGrantExpired:           "refresh_token_revoked",
+	CodeRefreshTokenExpired:    "refresh_token_expired",
+	CodeGrantRevoked:           "grant_revoked",
+	CodeRedirectMismatch:       "redirect_uri_mismatch",
+	CodeNoRedirectURI:          "redirect_uri_missing",
+	CodeNotMultiTenant:         "client_not_multi_tenant",
+	CodeResponseType:           "response_type_unsupported",
+	CodeLoginRequired:          "login_required",
+	CodeUserDeclinedConsent:    "consent_declined",
+	CodeAdminApprovalRequired:  "admin_approval_required",
+	CodeUserConsentBlocked:     "user_consent_blocked",
+	CodeCodeRedeemed:           "code_redeemed",
+	CodeCodeVerifier:           "code_verifier_mismatch",
+	CodeRedirectNotSame:        "redirect_uri_differs",
+	CodePKCERequired:           "pkce_required",
+	CodeCrossOriginNotSPA:      "cross_origin_not_spa",
+	CodeSPANeedsOrigin:         "spa_origin_missing",
+	CodeDevicePending:          "authorization_pending",
+	CodeDeviceExpired:          "device_code_expired",
+	CodeBadVerificationCode:    "device_code_unknown",
+}
+
+// Reason names the rule that refused the request: codeReasons' name for
+// the code.
+func (e *Error) Reason() string {
+	if r, ok := codeReasons[e.Code]; ok {
+		return r
+	}
+	return "aadsts_" + strconv.Itoa(e.Code)
 }
 
 // subErrors gives the suberror Entra sends with some codes; MSAL reads it to

@@ -82,6 +82,26 @@ func TestCodeTable(t *testing.T) {
 	}
 }
 
+// TestCodeReasons checks that every code of codeTable names its rule for
+// the sign-in log, and that nothing else does.
+func TestCodeReasons(t *testing.T) {
+	valid := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	for code := range codeTable {
+		r, ok := codeReasons[code]
+		if !ok || !valid.MatchString(r) {
+			t.Errorf("AADSTS%d has reason %q; want a lowercase snake_case name in codeReasons", code, r)
+		}
+	}
+	for code := range codeReasons {
+		if _, ok := codeTable[code]; !ok {
+			t.Errorf("codeReasons names AADSTS%d, which is not in codeTable", code)
+		}
+	}
+	if got := (&Error{Code: 1}).Reason(); got != "aadsts_1" {
+		t.Errorf("Reason of an unknown code = %q; want aadsts_1", got)
+	}
+}
+
 // TestDenialCodes checks that every consent.Reason has an AADSTS code.
 func TestDenialCodes(t *testing.T) {
 	reasons := constants(t, "../consent/denial.go", "Reason")

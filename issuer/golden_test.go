@@ -88,7 +88,7 @@ func goldenDocument(t *testing.T, r result, token bool) []byte {
 	buf.WriteString(`{"status":`)
 	json.NewEncoder(&buf).Encode(r.status)
 	headers := map[string]string{}
-	for _, h := range []string{"Cache-Control", "Pragma", "Expires", "Content-Type", "Access-Control-Allow-Origin", "X-Ms-Clitelem", "X-Ms-Request-Id", "Client-Request-Id"} {
+	for _, h := range []string{"Cache-Control", "Pragma", "Expires", "Content-Type", "Access-Control-Allow-Origin", "X-Ms-Clitelem", "X-Ms-Request-Id", "Client-Request-Id", "Strict-Transport-Security", "X-Content-Type-Options", "X-Ms-Ests-Server"} {
 		if v := r.header.Get(h); v != "" {
 			headers[h] = v
 		}

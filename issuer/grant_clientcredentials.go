@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // clientCredentials implements RFC 6749 §4.4 the way Entra does
@@ -47,7 +48,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 	if err != nil {
 		return issued{}, err
 	}
-	return s.signAccess(appToken{access: s.newAccess(creq, f, dec, acr, c.now), ClientSPID: f.ClientSP.ID})
+	return s.signAccess(appToken{access: s.newAccess(creq, f, dec, acr, c.now), ClientSPID: f.ClientSP.ID, Idtyp: appIdtyp(f.ResourceApp)})
 }
 
 // appOnlyResource returns the resource an app-only request names: on the
@@ -81,4 +82,13 @@ func resourceParameters(req *tokenRequest, required bool) error {
 		return errMissing("scope")
 	}
 	return nil
+}
+
+// appIdtyp is idtyp of an app-only token: "app" when the resource asks for
+// that optional claim in its access tokens.
+func appIdtyp(resource *tenant.Application) string {
+	if resource != nil && resource.OptionalClaim(tenant.TokenTypeAccess, "idtyp") {
+		return "app"
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package issuer_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -117,6 +118,71 @@ func TestTokenLifetime(t *testing.T) {
 	}
 }
 
+// TestUserTokenLifetime: delegated access tokens live between 60 and 90
+// minutes, drawn for each token (Entra's default), unless
+// Config.UserTokenLifetime fixes it; app-only tokens keep 3599 s either way.
+func TestUserTokenLifetime(t *testing.T) {
+	v2 := "/" + tenantA + "/oauth2/v2.0/token"
+	for _, tc := range []struct {
+		name     string
+		fixed    time.Duration
+		draw     func(int64) int64
+		want     []float64 // expires_in of two password grants
+		wantSpan bool      // draws may differ; each within 60-90 min
+	}{
+		// The draw is in [0, 1801): the lowest and the highest, each token its own.
+		{name: "each token draws, lowest then highest", draw: sequence(1800, 0, 1800), want: []float64{3600, 5400}},
+		{name: "real source", wantSpan: true},
+		{name: "fixed by configuration", fixed: 20 * time.Minute, draw: func(int64) int64 { panic("drawn although fixed") },
+			want: []float64{1200, 1200}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
+				c.UserTokenLifetime = tc.fixed
+				if tc.draw != nil {
+					c.LifetimeDraw = tc.draw
+				} else {
+					c.LifetimeDraw = nil // the default source
+				}
+			}))
+			w.seedDelegated()
+			for i := range 2 {
+				m := w.tokenOK(t, v2, pwForm())
+				in := m["expires_in"].(float64)
+				c := w.verify(t, m["access_token"].(string), tenantA, 2).claims
+				if got := c["exp"].(float64) - c["iat"].(float64); got != in+301 {
+					t.Errorf("exp-iat = %v; want expires_in %v + 301", got, in)
+				}
+				switch {
+				case tc.wantSpan && (in < 3600 || in > 5400):
+					t.Errorf("expires_in = %v; want 3600..5400", in)
+				case !tc.wantSpan && in != tc.want[i]:
+					t.Errorf("token %d: expires_in = %v; want %v", i, in, tc.want[i])
+				}
+			}
+			var app map[string]any
+			w.post(t, v2, ccForm("scope", "api://inventory/.default")).decode(t, &app)
+			if app["expires_in"] != float64(3599) {
+				t.Errorf("app-only expires_in = %v; want 3599", app["expires_in"])
+			}
+		})
+	}
+}
+
+// sequence returns a draw that checks it is asked for a number in
+// [0, span+1) and answers vs in turn.
+func sequence(span int64, vs ...int64) func(int64) int64 {
+	var i int
+	return func(n int64) int64 {
+		if n != span+1 {
+			panic(fmt.Sprintf("draw in [0, %d); want [0, %d)", n, span+1))
+		}
+		v := vs[i%len(vs)]
+		i++
+		return v
+	}
+}
+
 // TestConfigValidation checks that New refuses configurations clients could
 // not use.
 func TestConfigValidation(t *testing.T) {
@@ -133,6 +199,7 @@ func TestConfigValidation(t *testing.T) {
 		{"BaseURL with a query", func(c *issuer.Config) { c.BaseURL = "https://localhost?x=1" }},
 		{"BaseURL without host", func(c *issuer.Config) { c.BaseURL = "https:///x" }},
 		{"negative lifetime", func(c *issuer.Config) { c.TokenLifetime = -time.Second }},
+		{"negative user token lifetime", func(c *issuer.Config) { c.UserTokenLifetime = -time.Second }},
 		{"negative refresh token lifetime", func(c *issuer.Config) { c.RefreshTokenLifetime = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

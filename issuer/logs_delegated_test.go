@@ -11,7 +11,7 @@ import (
 
 // TestNoUserSecretsInLogs checks that passwords, access tokens, id_tokens,
 // assertions and refresh tokens never reach the log, on success or refusal,
-// in the user flows.
+// in the user flows; and that the sign-in log names every refusal's reason.
 func TestNoUserSecretsInLogs(t *testing.T) {
 	var logs syncBuffer
 	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
@@ -33,6 +33,18 @@ func TestNoUserSecretsInLogs(t *testing.T) {
 	for _, code := range []string{"50126", "50013", "70008"} {
 		if !strings.Contains(out, code) {
 			t.Fatalf("log lacks AADSTS%s:\n%s", code, out)
+		}
+	}
+	// Every refusal names its reason in the sign-in log, the replay too.
+	reasons := map[int]string{}
+	for _, e := range w.Logs() {
+		if e.Failed() {
+			reasons[e.ErrorCode] = e.Reason
+		}
+	}
+	for code, want := range map[int]string{50126: "user_credentials_invalid", 50013: "user_assertion_invalid", 70008: "refresh_token_revoked"} {
+		if reasons[code] != want {
+			t.Errorf("sign-in reason of AADSTS%d = %q; want %q", code, reasons[code], want)
 		}
 	}
 	secrets := []string{adaPassword, wrongPassword, middleSecret}

@@ -33,7 +33,7 @@ func TestOnBehalfOf(t *testing.T) {
 		clientInf bool
 	}
 	downstream := want{version: 2, aud: downstreamID, client: middleID, acr: "1", scp: "Data.Read", roles: []string{"Data.Admin"},
-		scope: "api://downstream/Data.Read openid profile offline_access", refresh: true, idToken: true, clientInf: true}
+		scope: "api://downstream/Data.Read", refresh: true, idToken: true, clientInf: true}
 	for _, tc := range []struct {
 		name     string
 		path     string
@@ -50,7 +50,7 @@ func TestOnBehalfOf(t *testing.T) {
 			want: want{version: 2, aud: downstreamID, client: middleID, acr: "1", scp: "Data.Read", roles: []string{"Data.Admin"},
 				scope: "api://downstream/Data.Read api://downstream/.default"}},
 		{name: "v2 for a v1 resource", path: v2, form: oboForm(ada, "scope", "api://orders/Orders.Read offline_access", "client_info", ""), endpoint: 2,
-			want: want{version: 1, aud: "api://orders", client: middleID, acr: "1", scp: "Orders.Read", scope: "api://orders/Orders.Read offline_access", refresh: true}},
+			want: want{version: 1, aud: "api://orders", client: middleID, acr: "1", scp: "Orders.Read", scope: "api://orders/Orders.Read", refresh: true}},
 		{name: "v1 endpoint: resource, refresh token always", path: v1, form: oboForm(ada, "scope", "", "resource", "api://orders", "client_info", ""), endpoint: 1,
 			want: want{version: 1, aud: "api://orders", client: middleID, acr: "1", scp: "Orders.Read", scope: "Orders.Read", refresh: true}},
 		{name: "v1 endpoint with scope=openid", path: v1, form: oboForm(ada, "scope", "openid", "resource", downstreamID, "client_info", ""), endpoint: 1,

@@ -30,32 +30,32 @@ func TestPasswordGrant(t *testing.T) {
 		wantClientInf bool
 	}{
 		{name: "v2, public client, MSAL's scopes", path: v2, form: func() map[string][]string { return pwForm() }, endpoint: 2, tokenVersion: 2,
-			wantScope: "api://middle/access_as_user openid profile offline_access", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
+			wantScope: "api://middle/access_as_user", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
 			wantRefresh: true, wantIDToken: true, wantClientInf: true},
 		{name: "v2 without offline_access has no refresh token", path: v2,
 			form:     func() map[string][]string { return pwForm("scope", "api://middle/access_as_user", "client_info", "") },
 			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user", wantScp: "access_as_user", wantAud: middleID, wantACR: "0"},
 		{name: "v2 /.default lists every granted scope and the .default", path: v2,
 			form:     func() map[string][]string { return pwForm("scope", "api://middle/.default offline_access") },
-			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user api://middle/.default offline_access", wantScp: "access_as_user",
+			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user api://middle/.default", wantScp: "access_as_user",
 			wantAud: middleID, wantACR: "0", wantRefresh: true, wantClientInf: true},
 		{name: "v2 by appId, user name in another case", path: v2,
 			form: func() map[string][]string {
 				return pwForm("scope", middleID+"/ACCESS_AS_USER openid", "username", "ADA@Contoso.onmicrosoft.com")
 			},
-			endpoint: 2, tokenVersion: 2, wantScope: middleID + "/access_as_user openid", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
+			endpoint: 2, tokenVersion: 2, wantScope: middleID + "/access_as_user", wantScp: "access_as_user", wantAud: middleID, wantACR: "0",
 			wantIDToken: true, wantClientInf: true},
 		{name: "v2 at organizations finds Contoso by the domain", path: "/organizations/oauth2/v2.0/token", form: func() map[string][]string { return pwForm() },
-			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user openid profile offline_access", wantScp: "access_as_user",
+			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user", wantScp: "access_as_user",
 			wantAud: middleID, wantACR: "0", wantRefresh: true, wantIDToken: true, wantClientInf: true},
 		{name: "v2 at Contoso's domain name", path: "/contoso.com/oauth2/v2.0/token", form: func() map[string][]string { return pwForm() },
-			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user openid profile offline_access", wantScp: "access_as_user",
+			endpoint: 2, tokenVersion: 2, wantScope: "api://middle/access_as_user", wantScp: "access_as_user",
 			wantAud: middleID, wantACR: "0", wantRefresh: true, wantIDToken: true, wantClientInf: true},
 		{name: "v2, confidential client with its secret, v1 resource", path: v2,
 			form: func() map[string][]string {
 				return pwForm("client_id", middleID, "client_secret", middleSecret, "scope", "api://orders/Orders.Read offline_access", "client_info", "")
 			},
-			endpoint: 2, tokenVersion: 1, wantScope: "api://orders/Orders.Read offline_access", wantScp: "Orders.Read", wantAud: "api://orders", wantACR: "1",
+			endpoint: 2, tokenVersion: 1, wantScope: "api://orders/Orders.Read", wantScp: "Orders.Read", wantAud: "api://orders", wantACR: "1",
 			wantRefresh: true},
 		{name: "v1 endpoint: resource, openid, refresh token always", path: v1,
 			form: func() map[string][]string {

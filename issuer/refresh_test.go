@@ -41,7 +41,7 @@ func TestRefreshToken(t *testing.T) {
 		clientInf bool
 	}{
 		{name: "v2, MSAL's request", path: v2, form: func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t)), 2 },
-			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid profile offline_access", idToken: true, clientInf: true},
+			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user", idToken: true, clientInf: true},
 		{name: "v2 without scope: the token's own resource and scopes", path: v2,
 			form: func(t *testing.T) (map[string][]string, int) {
 				return rtForm(fresh(t), "scope", "", "client_info", ""), 2
@@ -51,16 +51,16 @@ func TestRefreshToken(t *testing.T) {
 			form: func(t *testing.T) (map[string][]string, int) {
 				return rtForm(fresh(t), "scope", "openid offline_access"), 2
 			},
-			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid offline_access", idToken: true, clientInf: true},
+			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user", idToken: true, clientInf: true},
 		{name: "v2 for another resource the client has consent for", path: v2,
 			form: func(t *testing.T) (map[string][]string, int) {
 				return rtForm(fresh(t), "scope", "api://partner-middle/.default", "client_info", ""), 2
 			},
 			version: 2, aud: pMiddleID, client: nativeID, scope: "api://partner-middle/access_as_user api://partner-middle/.default"},
 		{name: "at /common", path: "/common/oauth2/v2.0/token", form: func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t)), 2 },
-			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid profile offline_access", idToken: true, clientInf: true},
+			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user", idToken: true, clientInf: true},
 		{name: "at /organizations", path: "/organizations/oauth2/v2.0/token", form: func(t *testing.T) (map[string][]string, int) { return rtForm(fresh(t)), 2 },
-			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user openid profile offline_access", idToken: true, clientInf: true},
+			version: 2, aud: middleID, client: nativeID, scope: "api://middle/access_as_user", idToken: true, clientInf: true},
 		{name: "v1 with resource", path: v1, form: func(t *testing.T) (map[string][]string, int) {
 			return rtForm(fresh(t), "scope", "", "resource", "api://partner-middle", "client_info", ""), 1
 		}, version: 2, aud: pMiddleID, client: nativeID, scope: "access_as_user"},
@@ -71,7 +71,7 @@ func TestRefreshToken(t *testing.T) {
 		{name: "the middle tier refreshes its OBO token with its secret", path: v2, form: func(t *testing.T) (map[string][]string, int) {
 			rt := w.tokenOK(t, v2, oboForm(w.adaToken(t)))["refresh_token"].(string)
 			return rtForm(rt, "client_id", middleID, "client_secret", middleSecret, "scope", "api://downstream/Data.Read offline_access", "client_info", ""), 2
-		}, version: 2, aud: downstreamID, client: middleID, scope: "api://downstream/Data.Read offline_access"},
+		}, version: 2, aud: downstreamID, client: middleID, scope: "api://downstream/Data.Read"},
 		{name: "the middle tier refreshes a v1 OBO token on v1", path: v1, form: func(t *testing.T) (map[string][]string, int) {
 			rt := w.tokenOK(t, v1, oboForm(w.adaToken(t), "scope", "", "resource", "api://orders", "client_info", ""))["refresh_token"].(string)
 			return rtForm(rt, "client_id", middleID, "client_secret", middleSecret, "scope", "", "client_info", ""), 1

@@ -1,6 +1,7 @@
 package issuer_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -248,5 +249,47 @@ func TestTokenEndpointOptions(t *testing.T) {
 	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "*" ||
 		!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") || r.header.Get("Access-Control-Allow-Headers") != "content-type" {
 		t.Errorf("OPTIONS token endpoint = %d %v; want 200 with CORS headers allowing POST", r.status, r.header)
+	}
+}
+
+// TestMissingServicePrincipal: an application registered in its home
+// tenant whose service principal there was deleted (an `az ad app create`
+// without `az ad sp create`) is AADSTS7000229 invalid_client 401, after its
+// credential was checked; elsewhere it is still unknown (700016).
+func TestMissingServicePrincipal(t *testing.T) {
+	w := newWorld(t)
+	w.must(w.Directory.RemoveServicePrincipal(context.Background(), tenantA, clientID))
+	for _, tc := range []struct {
+		name       string
+		tenant     string
+		form       url.Values
+		wantCode   int
+		wantError  string
+		wantStatus int
+	}{
+		{"right secret", tenantA, ccForm("scope", "api://inventory/.default"), 7000229, "invalid_client", 401},
+		{"right secret, v1", tenantA, ccForm("resource", "api://orders"), 7000229, "invalid_client", 401},
+		{"wrong secret is checked first", tenantA, ccForm("scope", "api://inventory/.default", "client_secret", "not-the-secret-0001"), 7000215, "invalid_client", 401},
+		{"no credential is checked first", tenantA, ccForm("scope", "api://inventory/.default", "client_secret", ""), 7000218, "invalid_client", 401},
+		{"another tenant", tenantB, ccForm("scope", "api://fabrikam/.default"), 700016, "unauthorized_client", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/" + tc.tenant + "/oauth2/v2.0/token"
+			if tc.form.Get("resource") != "" {
+				path = "/" + tc.tenant + "/oauth2/token"
+			}
+			r := w.post(t, path, tc.form)
+			e := checkErrorShape(t, r, tc.wantCode)
+			if r.status != tc.wantStatus || e.Error != tc.wantError {
+				t.Errorf("%s = %d %s; want %d %s\n%s", path, r.status, e.Error, tc.wantStatus, tc.wantError, r.body)
+			}
+			if tc.wantCode == 7000229 && !strings.Contains(e.ErrorDescription, "is missing service principal in the tenant "+tenantA) {
+				t.Errorf("error_description = %q; want Entra's text naming the tenant", e.ErrorDescription)
+			}
+		})
+	}
+	logs := w.Logs()
+	if e := logs[0]; e.ErrorCode != 7000229 || e.Reason != "client_missing_service_principal" || !strings.Contains(e.Detail, "sp add") {
+		t.Errorf("sign-in = %+v; want 7000229 with its reason and a detail saying how to fix it", e)
 	}
 }

@@ -85,9 +85,21 @@ func (c *call) correlationID() string {
 	return c.correlation
 }
 
-// setCommonHeaders sets the headers every answer carries.
+// estsServer is x-ms-ests-server. Entra names the build and the serving
+// region there ("2.1.17846.6 - SCUS ProdSlices"); clients only log it, so
+// we name the program and say it is not a Microsoft region.
+const estsServer = "issuer - local"
+
+// setCommonHeaders sets the headers every answer carries. Entra sends
+// Strict-Transport-Security, X-Content-Type-Options: nosniff and
+// x-ms-ests-server on its token, discovery and instance-discovery
+// responses, refusals included (captured response headers, e.g.
+// msgraph-sdk-powershell#2439); HSTS's max-age is Entra's one year.
 func (c *call) setCommonHeaders(h http.Header) {
 	h.Set("Content-Type", contentTypeJSON)
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("x-ms-ests-server", estsServer)
 	h.Set("x-ms-request-id", c.traceID)
 	if c.echo {
 		h.Set("client-request-id", c.correlation)

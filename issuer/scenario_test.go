@@ -190,8 +190,8 @@ func (sc *scenario) run(oboPath string) {
 	if roles := stringSlice(dc["roles"]); !slices.Equal(roles, []string{"Files.Admin"}) {
 		t.Errorf("downstream token roles = %v; want [Files.Admin]", roles)
 	}
-	if m["scope"] != "api://downstream-api/Files.Read offline_access" {
-		t.Errorf("scope = %v; want the requested scopes", m["scope"])
+	if m["scope"] != "api://downstream-api/Files.Read" {
+		t.Errorf("scope = %v; want the requested scopes of the resource", m["scope"])
 	}
 
 	// The refresh: a new access token and a new refresh token.
@@ -251,7 +251,12 @@ func (sc *scenario) run(oboPath string) {
 	sc.refused("downstream not in the tenant", oboPath, sc.oboForm(user), 500011)
 	// The middle tier's removed: issuer sp remove --tenant … --app MIDDLE
 	sc.must(sc.dir.RemoveServicePrincipal(ctx, sc.users, sc.middle))
-	sc.refused("middle tier not in the tenant", oboPath, sc.oboForm(user), 700016)
+	// In its home tenant that is AADSTS7000229; in a customer's, 700016.
+	wantCode := 700016
+	if sc.home == sc.users {
+		wantCode = 7000229
+	}
+	sc.refused("middle tier not in the tenant", oboPath, sc.oboForm(user), wantCode)
 
 	// Time passes: the user's token expires.
 	sc.s.Advance(2 * time.Hour)

@@ -144,18 +144,22 @@ func v1DelegatedScope(resource string, scopes []string) delegatedScope {
 }
 
 // responseScope is the scope member of the response. On the v1 endpoint it
-// is the scp values; on v2 the granted scopes (in the resource's spelling)
-// qualified with the resource as requested (unqualified for Graph), the
-// /.default items asked for and the OpenID Connect scopes requested. MSAL
-// fails with "declined scopes" unless every scope it asked for is listed,
-// compared without case (clients.md §1 item 7), so everything requested is
-// echoed. One capture shows Entra leaving offline_access out; listing it
-// does no client any harm.
+// is the scp values; on v2 the resource's granted scopes (in the
+// resource's spelling) qualified with the resource as requested, and the
+// /.default items asked for, as Entra echoes them (protocol.md §4.4: a
+// capture lists "https://management.azure.com/user_impersonation
+// https://management.azure.com/.default"). The OpenID Connect scopes are
+// not echoed: Entra lists openid, profile and email only as Microsoft
+// Graph permissions granted with the token, and Graph does not exist in
+// this directory, so naming them for a custom API would claim a grant
+// nobody made. MSAL leaves the OIDC scopes it adds out of its "declined
+// scopes" check (clients.md §1 item 7), so every scope a client asked for
+// of the resource is still listed.
 func (d delegatedScope) responseScope(endpoint int, granted []string) string {
 	if endpoint == 1 {
 		return strings.Join(granted, " ")
 	}
-	out := make([]string, 0, len(granted)+len(d.defaultItems)+len(d.OIDC))
+	out := make([]string, 0, len(granted)+len(d.defaultItems))
 	for _, v := range granted {
 		if d.bare {
 			out = append(out, v)
@@ -173,6 +177,5 @@ func (d delegatedScope) responseScope(endpoint int, granted []string) string {
 		}
 	}
 	out = append(out, d.defaultItems...)
-	out = append(out, d.OIDC...)
 	return strings.Join(out, " ")
 }

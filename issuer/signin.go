@@ -49,9 +49,11 @@ type SignIn struct {
 	// ErrorCode is the AADSTS code and Error the OAuth error of a failure.
 	ErrorCode int    `json:"errorCode,omitempty"`
 	Error     string `json:"error,omitempty"`
-	// Reason is the policy rule that refused the request (consent.Reason),
-	// when the policy engine decided; Detail the directory facts behind it
-	// (consent.Denial.Detail), or else the error message sent to the client.
+	// Reason names the rule that refused the request: the policy rule
+	// (consent.Reason) when the policy engine decided, else the name of the
+	// AADSTS code's rule (Error.Reason). Detail is the directory facts
+	// behind a policy refusal (consent.Denial.Detail), or else the error
+	// message sent to the client.
 	Reason string `json:"reason,omitempty"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -157,7 +159,7 @@ func (s *Server) recordSignIn(c *call, err error) {
 			ae = serverError(err)
 		}
 		e.Result, e.Status, e.ErrorCode, e.Error = SignInFailure, ae.Status(), ae.Code, ae.OAuthError()
-		e.Detail = ae.Message
+		e.Reason, e.Detail = ae.Reason(), ae.Message
 		var d *consent.Denial
 		if errors.As(err, &d) {
 			e.Reason, e.Detail = string(d.Reason), d.Detail

@@ -190,11 +190,14 @@ func tokenFromResponse(t *testing.T, r result, endpoint int, form url.Values) (s
 func checkNoStoreHeaders(t *testing.T, r result, code int) {
 	t.Helper()
 	for k, want := range map[string]string{
-		"Cache-Control": "no-store, no-cache",
-		"Pragma":        "no-cache",
-		"Expires":       "-1",
-		"Content-Type":  "application/json; charset=utf-8",
-		"X-Ms-Clitelem": fmt.Sprintf("1,%d,0,,", code),
+		"Cache-Control":             "no-store, no-cache",
+		"Pragma":                    "no-cache",
+		"Expires":                   "-1",
+		"Content-Type":              "application/json; charset=utf-8",
+		"X-Ms-Clitelem":             fmt.Sprintf("1,%d,0,,", code),
+		"Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+		"X-Content-Type-Options":    "nosniff",
+		"X-Ms-Ests-Server":          "issuer - local",
 	} {
 		if got := r.header.Get(k); got != want {
 			t.Errorf("header %s = %q; want %q", k, got, want)

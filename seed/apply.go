@@ -230,6 +230,9 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 			AppID: sa.AppID, ObjectID: sa.ID, ServicePrincipalID: homeServicePrincipalID(st, sa),
 			WebRedirectURIs: sa.WebRedirectURIs, SPARedirectURIs: sa.SPARedirectURIs, PublicClientRedirectURIs: sa.PublicClientRedirectURIs,
 		})
+		if err == nil && sa.OptionalClaims != nil {
+			app, err = a.dir.UpdateApplication(ctx, app.AppID, tenant.ApplicationUpdate{OptionalClaims: sa.OptionalClaims})
+		}
 		return app, err == nil, false, err
 	}
 	if sa.ID != "" && !strings.EqualFold(app.ID, sa.ID) {
@@ -254,11 +257,36 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 	u.WebRedirectURIs = changedList(app.Web.RedirectURIs, sa.WebRedirectURIs)
 	u.SPARedirectURIs = changedList(app.SPA.RedirectURIs, sa.SPARedirectURIs)
 	u.PublicClientRedirectURIs = changedList(app.PublicClient.RedirectURIs, sa.PublicClientRedirectURIs)
+	if sa.OptionalClaims != nil && !sameOptionalClaims(app.OptionalClaims, sa.OptionalClaims) {
+		u.OptionalClaims = sa.OptionalClaims
+	}
 	if u == (tenant.ApplicationUpdate{}) {
 		return app, false, false, nil
 	}
 	app, err = a.dir.UpdateApplication(ctx, app.AppID, u)
 	return app, false, err == nil, err
+}
+
+// sameOptionalClaims reports whether the application's optional claims
+// already are what the seed gives (names compared without case, as
+// Entra's).
+func sameOptionalClaims(have, want *tenant.OptionalClaims) bool {
+	if have == nil {
+		have = &tenant.OptionalClaims{}
+	}
+	same := func(a, b []tenant.OptionalClaim) bool {
+		return slices.EqualFunc(a, b, func(x, y tenant.OptionalClaim) bool {
+			src := func(p *string) string {
+				if p == nil {
+					return ""
+				}
+				return strings.ToLower(*p)
+			}
+			return strings.EqualFold(x.Name, y.Name) && x.Essential == y.Essential && src(x.Source) == src(y.Source) &&
+				slices.Equal(x.AdditionalProperties, y.AdditionalProperties)
+		})
+	}
+	return same(have.AccessToken, want.AccessToken) && same(have.IDToken, want.IDToken) && same(have.SAML2Token, want.SAML2Token)
 }
 
 // changedList returns &want when a seed gives a list (want not nil) that
@@ -610,6 +638,7 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 		_, err := a.dir.AddUser(ctx, t.ID, tenant.UserSpec{
 			UserPrincipalName: upn, DisplayName: su.DisplayName, Password: su.Password,
 			Disabled: su.AccountEnabled != nil && !*su.AccountEnabled, ID: su.ID, DirectoryRoles: su.DirectoryRoles,
+			UserAttributes: su.attributes(),
 		})
 		return err == nil, false, err
 	}
@@ -637,6 +666,18 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 			}
 		}
 		u.DirectoryRoles = changedList(have.DirectoryRoles, roles)
+	}
+	// Attributes the seed gives that differ; absent ones stay.
+	attr := su.attributes()
+	for _, f := range []struct {
+		want *string
+		have string
+		dst  **string
+	}{{attr.Mail, have.Mail, &u.Mail}, {attr.GivenName, have.GivenName, &u.GivenName},
+		{attr.Surname, have.Surname, &u.Surname}, {attr.Country, have.Country, &u.Country}} {
+		if f.want != nil && !strings.EqualFold(*f.want, f.have) {
+			*f.dst = f.want
+		}
 	}
 	if u == (tenant.UserUpdate{}) {
 		return false, false, nil

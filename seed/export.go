@@ -94,7 +94,8 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 	for _, u := range users {
 		upns[u.ID] = u.UserPrincipalName
 		su := User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
-			DirectoryRoles: slices.Clone(u.DirectoryRoles)}
+			DirectoryRoles: slices.Clone(u.DirectoryRoles),
+			Mail:           u.Mail, GivenName: u.GivenName, Surname: u.Surname, Country: u.Country}
 		if !u.AccountEnabled {
 			su.AccountEnabled = ptr(false)
 		}
@@ -147,6 +148,10 @@ func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Ap
 	sa.WebRedirectURIs = nonEmptyClone(app.Web.RedirectURIs)
 	sa.SPARedirectURIs = nonEmptyClone(app.SPA.RedirectURIs)
 	sa.PublicClientRedirectURIs = nonEmptyClone(app.PublicClient.RedirectURIs)
+	if oc := app.OptionalClaims; oc != nil && !oc.IsZero() {
+		c := *oc
+		sa.OptionalClaims = &c
+	}
 	for _, r := range app.AppRoles {
 		sr := AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
 			AllowedMemberTypes: slices.Clone(r.AllowedMemberTypes)}

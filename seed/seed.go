@@ -1,5 +1,7 @@
 package seed
 
+import "github.com/issuer-dev/issuer/tenant"
+
 // Document is a seed document.
 type Document struct {
 	Comment string   `json:"$comment,omitempty"`
@@ -59,6 +61,9 @@ type Application struct {
 	WebRedirectURIs          []string `json:"webRedirectUris,omitempty"`
 	SPARedirectURIs          []string `json:"spaRedirectUris,omitempty"`
 	PublicClientRedirectURIs []string `json:"publicClientRedirectUris,omitempty"`
+	// OptionalClaims is the application's optionalClaims, in the
+	// manifest's shape; given, it replaces the application's.
+	OptionalClaims *tenant.OptionalClaims `json:"optionalClaims,omitempty"`
 }
 
 // AppRole is an app role, matched by value.
@@ -156,6 +161,23 @@ type User struct {
 	// DirectoryRoles names the user's directory roles (Global
 	// Administrator, …); a list given replaces the user's.
 	DirectoryRoles []string `json:"directoryRoles,omitempty"`
+	// Mail, GivenName, Surname and Country (two letters) feed the optional
+	// claims email, given_name, family_name and ctry; absent leaves them.
+	Mail      string `json:"mail,omitempty"`
+	GivenName string `json:"givenName,omitempty"`
+	Surname   string `json:"surname,omitempty"`
+	Country   string `json:"country,omitempty"`
+}
+
+// attributes returns the user properties the seed gives.
+func (su User) attributes() tenant.UserAttributes {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return tenant.UserAttributes{Mail: opt(su.Mail), GivenName: opt(su.GivenName), Surname: opt(su.Surname), Country: opt(su.Country)}
 }
 
 // Consent is consent given to a client in the enclosing tenant:

@@ -426,3 +426,46 @@ func TestExampleSeedParses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyOptionalClaims: a seed sets an application's optionalClaims (the
+// manifest's shape) and a user's attributes; export gives them back; the
+// same seed again changes nothing; an unknown claim or a bad country is
+// refused.
+func TestApplyOptionalClaims(t *testing.T) {
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	const api = "0000a001-0000-4000-8000-000000000001"
+	s := seed.Document{Tenants: []seed.Tenant{{
+		Name: "Contoso",
+		Applications: []seed.Application{{AppID: api, DisplayName: "Orders API", OptionalClaims: &tenant.OptionalClaims{
+			AccessToken: []tenant.OptionalClaim{{Name: "idtyp"}, {Name: "email", Essential: true}},
+			IDToken:     []tenant.OptionalClaim{{Name: "login_hint"}},
+		}}},
+		Users: []seed.User{{UserPrincipalName: "alice@contoso.onmicrosoft.com", Mail: "alice@example.com", GivenName: "Alice", Surname: "Smith", Country: "FR"}},
+	}}}
+	if got := e.apply(t, s); got.Applications.Updated != 1 || got.Users.Updated != 1 {
+		t.Errorf("apply = %+v; want the application and the user updated", got)
+	}
+	if again := e.apply(t, s).Total(); again.Created+again.Updated != 0 {
+		t.Errorf("applying it again = %+v; want nothing to change", again)
+	}
+	app, _ := e.dir.GetApplication(e.ctx, api)
+	if !app.OptionalClaim(tenant.TokenTypeAccess, "idtyp") || !app.OptionalClaim(tenant.TokenTypeID, "login_hint") || app.OptionalClaim(tenant.TokenTypeID, "idtyp") {
+		t.Errorf("optional claims after apply: %+v", app.OptionalClaims)
+	}
+	exported := e.snapshot(t)
+	for _, want := range []string{`"optionalClaims"`, `"name": "idtyp"`, `"essential": true`, `"mail": "alice@example.com"`, `"country": "FR"`, `"surname": "Smith"`} {
+		if !strings.Contains(exported, want) {
+			t.Errorf("export lacks %s", want)
+		}
+	}
+	for _, bad := range []seed.Tenant{
+		{Name: "Contoso", Applications: []seed.Application{{AppID: api, DisplayName: "Orders API",
+			OptionalClaims: &tenant.OptionalClaims{AccessToken: []tenant.OptionalClaim{{Name: "xms_pdl"}}}}}},
+		{Name: "Contoso", Users: []seed.User{{UserPrincipalName: "alice@contoso.onmicrosoft.com", Country: "France"}}},
+	} {
+		if _, err := seed.Apply(e.ctx, e.dir, e.mgr, seed.Document{Tenants: []seed.Tenant{bad}}); !errors.Is(err, tenant.ErrInvalid) {
+			t.Errorf("Apply(%+v) = %v; want ErrInvalid", bad, err)
+		}
+	}
+}

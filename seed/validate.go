@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,9 @@ func (s Document) validate() error {
 					return wrap(fmt.Sprintf("%s.directoryRoles[%d]", p, k), err)
 				}
 			}
+			if err := u.attributes().Validate(); err != nil {
+				return wrap(p, err)
+			}
 		}
 		for j, c := range t.Consents {
 			p := fmt.Sprintf("%s.consents[%d]", tp, j)
@@ -154,6 +158,13 @@ func (s Document) validateApplication(p string, a Application) error {
 	for j, u := range a.IdentifierURIs {
 		if err := tenant.ValidateIdentifierURI(strings.TrimSpace(u)); err != nil {
 			return wrap(fmt.Sprintf("%s.identifierUris[%d]", p, j), err)
+		}
+	}
+	if a.OptionalClaims != nil {
+		oc := *a.OptionalClaims
+		oc.AccessToken, oc.IDToken, oc.SAML2Token = slices.Clone(oc.AccessToken), slices.Clone(oc.IDToken), slices.Clone(oc.SAML2Token)
+		if err := oc.Validate(); err != nil {
+			return wrap(p+".optionalClaims", err)
 		}
 	}
 	for _, pl := range []struct {

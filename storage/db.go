@@ -109,7 +109,7 @@ func recoverDamage(path string, fn func(tx *bbolt.Tx) error) func(tx *bbolt.Tx) 
 	return func(tx *bbolt.Tx) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				err = fmt.Errorf("storage: damaged database %s: %v (issuer db check %s lists the problems; restore a backup)", path, v, path)
+				err = fmt.Errorf("storage: %w database %s: %v (restore a backup)", ErrDamaged, path, v)
 			}
 		}()
 		return fn(tx)

@@ -16,6 +16,9 @@ var (
 	// it was cut (a copy or a disk that ran out of room). bbolt would map
 	// the missing pages and the process would die of SIGBUS reading them.
 	ErrTruncated = errors.New("truncated")
+	// ErrDamaged means bbolt could not read the file's pages (a torn or
+	// overwritten file).
+	ErrDamaged = errors.New("damaged")
 	// ErrUnsafeFile means the database file, or the directory entry
 	// naming it, belongs to another user or can be read by group or
 	// other: it holds signing keys and password hashes, so a file

@@ -61,10 +61,66 @@ type applicationRecord struct {
 	IsFallbackPublicClient       bool                        `json:"isFallbackPublicClient,omitempty"`
 	// Redirect URIs by platform; absent in records written before they
 	// existed, which decode as none: no migration.
-	Web             []string  `json:"webRedirectUris,omitempty"`
-	SPA             []string  `json:"spaRedirectUris,omitempty"`
-	PublicClient    []string  `json:"publicClientRedirectUris,omitempty"`
-	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+	Web          []string `json:"webRedirectUris,omitempty"`
+	SPA          []string `json:"spaRedirectUris,omitempty"`
+	PublicClient []string `json:"publicClientRedirectUris,omitempty"`
+	// OptionalClaims is absent in records written before optional claims
+	// existed, which decode as none: no migration.
+	OptionalClaims  *optionalClaimsRecord `json:"optionalClaims,omitempty"`
+	CreatedDateTime time.Time             `json:"createdDateTime,omitzero"`
+}
+
+type optionalClaimsRecord struct {
+	AccessToken []optionalClaimRecord `json:"accessToken,omitempty"`
+	IDToken     []optionalClaimRecord `json:"idToken,omitempty"`
+	SAML2Token  []optionalClaimRecord `json:"saml2Token,omitempty"`
+}
+
+type optionalClaimRecord struct {
+	Name                 string   `json:"name"`
+	Source               *string  `json:"source,omitempty"`
+	Essential            bool     `json:"essential,omitempty"`
+	AdditionalProperties []string `json:"additionalProperties,omitempty"`
+}
+
+func fromOptionalClaims(o *tenant.OptionalClaims) *optionalClaimsRecord {
+	if o == nil || o.IsZero() {
+		return nil
+	}
+	conv := func(l []tenant.OptionalClaim) []optionalClaimRecord {
+		var out []optionalClaimRecord
+		for _, c := range l {
+			r := optionalClaimRecord{Name: c.Name, Essential: c.Essential, AdditionalProperties: cloneStringsOrNil(c.AdditionalProperties)}
+			if c.Source != nil {
+				src := *c.Source
+				r.Source = &src
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	return &optionalClaimsRecord{AccessToken: conv(o.AccessToken), IDToken: conv(o.IDToken), SAML2Token: conv(o.SAML2Token)}
+}
+
+// toOptionalClaims returns the domain value: nil for none; a list
+// configured empty is an empty array, as Graph shows it.
+func (r *optionalClaimsRecord) toOptionalClaims() *tenant.OptionalClaims {
+	if r == nil {
+		return nil
+	}
+	conv := func(l []optionalClaimRecord) []tenant.OptionalClaim {
+		out := []tenant.OptionalClaim{}
+		for _, c := range l {
+			oc := tenant.OptionalClaim{Name: c.Name, Essential: c.Essential, AdditionalProperties: cloneStrings(c.AdditionalProperties)}
+			if c.Source != nil {
+				src := *c.Source
+				oc.Source = &src
+			}
+			out = append(out, oc)
+		}
+		return out
+	}
+	return &tenant.OptionalClaims{AccessToken: conv(r.AccessToken), IDToken: conv(r.IDToken), SAML2Token: conv(r.SAML2Token)}
 }
 
 type apiRecord struct {
@@ -143,6 +199,7 @@ func fromApplication(a tenant.Application) applicationRecord {
 		Web:                          cloneStringsOrNil(a.Web.RedirectURIs),
 		SPA:                          cloneStringsOrNil(a.SPA.RedirectURIs),
 		PublicClient:                 cloneStringsOrNil(a.PublicClient.RedirectURIs),
+		OptionalClaims:               fromOptionalClaims(a.OptionalClaims),
 		CreatedDateTime:              a.CreatedDateTime.UTC(),
 	}
 }
@@ -164,6 +221,7 @@ func (r applicationRecord) toApplication() tenant.Application {
 		Web:                          tenant.RedirectURIs{RedirectURIs: cloneStrings(r.Web)},
 		SPA:                          tenant.RedirectURIs{RedirectURIs: cloneStrings(r.SPA)},
 		PublicClient:                 tenant.RedirectURIs{RedirectURIs: cloneStrings(r.PublicClient)},
+		OptionalClaims:               r.OptionalClaims.toOptionalClaims(),
 		CreatedDateTime:              r.CreatedDateTime,
 	}
 }
@@ -269,6 +327,10 @@ type userRecord struct {
 	AccountEnabled    bool      `json:"accountEnabled"`
 	CreatedDateTime   time.Time `json:"createdDateTime,omitzero"`
 	DirectoryRoles    []string  `json:"directoryRoles,omitempty"`
+	Mail              string    `json:"mail,omitempty"`
+	GivenName         string    `json:"givenName,omitempty"`
+	Surname           string    `json:"surname,omitempty"`
+	Country           string    `json:"country,omitempty"`
 	// PasswordHash is the argon2id PHC string, or empty.
 	PasswordHash               string    `json:"passwordHash,omitempty"`
 	LastPasswordChangeDateTime time.Time `json:"lastPasswordChangeDateTime,omitzero"`
@@ -279,7 +341,8 @@ func fromUser(u tenant.User) userRecord {
 		DisplayName: u.DisplayName, AccountEnabled: u.AccountEnabled,
 		CreatedDateTime: u.CreatedDateTime.UTC(), PasswordHash: u.PasswordHash,
 		LastPasswordChangeDateTime: utcOrZero(u.LastPasswordChangeDateTime),
-		DirectoryRoles:             cloneStringsOrNil(u.DirectoryRoles)}
+		DirectoryRoles:             cloneStringsOrNil(u.DirectoryRoles),
+		Mail:                       u.Mail, GivenName: u.GivenName, Surname: u.Surname, Country: u.Country}
 }
 
 func (r userRecord) toUser() tenant.User {
@@ -287,7 +350,8 @@ func (r userRecord) toUser() tenant.User {
 		DisplayName: r.DisplayName, AccountEnabled: r.AccountEnabled,
 		CreatedDateTime: r.CreatedDateTime, PasswordHash: r.PasswordHash,
 		LastPasswordChangeDateTime: r.LastPasswordChangeDateTime,
-		DirectoryRoles:             cloneStringsOrNil(r.DirectoryRoles)}
+		DirectoryRoles:             cloneStringsOrNil(r.DirectoryRoles),
+		Mail:                       r.Mail, GivenName: r.GivenName, Surname: r.Surname, Country: r.Country}
 }
 
 type assignmentRecord struct {

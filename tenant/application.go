@@ -42,10 +42,13 @@ type Application struct {
 	IsFallbackPublicClient bool `json:"isFallbackPublicClient"`
 	// Web, SPA and PublicClient hold the redirect URIs of each platform
 	// (Graph: web, spa, publicClient); see MatchRedirectURI.
-	Web             RedirectURIs `json:"web"`
-	SPA             RedirectURIs `json:"spa"`
-	PublicClient    RedirectURIs `json:"publicClient"`
-	CreatedDateTime time.Time    `json:"createdDateTime"`
+	Web          RedirectURIs `json:"web"`
+	SPA          RedirectURIs `json:"spa"`
+	PublicClient RedirectURIs `json:"publicClient"`
+	// OptionalClaims adds claims to the tokens issued for the application
+	// (see OptionalClaims); nil (Graph: null) when none are configured.
+	OptionalClaims  *OptionalClaims `json:"optionalClaims"`
+	CreatedDateTime time.Time       `json:"createdDateTime"`
 }
 
 // API is the exposed-API part of an application (Graph: apiApplication).
@@ -193,4 +196,19 @@ func ValidateIdentifierURI(s string) error {
 // ones; we apply that rule between every pair of applications.
 func IdentifierURIConflict(a, b Application) bool {
 	return a.AppID != b.AppID && (a.IsMultiTenant() || b.IsMultiTenant() || a.HomeTenantID == b.HomeTenantID)
+}
+
+// OptionalClaim reports whether the application asks for the optional
+// claim name in tokens of kind (TokenTypeAccess, TokenTypeID).
+func (a Application) OptionalClaim(kind, name string) bool {
+	if a.OptionalClaims == nil {
+		return false
+	}
+	switch kind {
+	case TokenTypeAccess:
+		return HasOptionalClaim(a.OptionalClaims.AccessToken, name)
+	case TokenTypeID:
+		return HasOptionalClaim(a.OptionalClaims.IDToken, name)
+	}
+	return false
 }

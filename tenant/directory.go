@@ -336,6 +336,8 @@ type ApplicationUpdate struct {
 	PublicClient   *bool
 	// Redirect URIs replace the platform's list when set.
 	WebRedirectURIs, SPARedirectURIs, PublicClientRedirectURIs *[]string
+	// OptionalClaims replaces the application's optional claims when set.
+	OptionalClaims *OptionalClaims
 }
 
 // UpdateApplication applies the changes in u.
@@ -354,6 +356,16 @@ func (d *Directory) UpdateApplication(ctx context.Context, appID string, u Appli
 				return fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
 			} else {
 				a.DisplayName = n
+			}
+		}
+		if u.OptionalClaims != nil {
+			oc := *u.OptionalClaims
+			if err := oc.Validate(); err != nil {
+				return err
+			}
+			a.OptionalClaims = &oc
+			if oc.IsZero() {
+				a.OptionalClaims = nil
 			}
 		}
 		if u.TokenVersion != nil {
@@ -617,6 +629,7 @@ type UserSpec struct {
 	ID                string // fixed object id, or empty for a new one
 	// DirectoryRoles are directory role names (ParseDirectoryRole).
 	DirectoryRoles []string
+	UserAttributes
 }
 
 // AddUser adds a user to a tenant. The UPN's domain must be one of the
@@ -651,6 +664,9 @@ func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec
 	if len(roles) > 0 {
 		u.DirectoryRoles = roles
 	}
+	if err := spec.UserAttributes.apply(&u); err != nil {
+		return User{}, err
+	}
 	if spec.Password != "" {
 		if u.PasswordHash, err = hashPassword(d.rand, spec.Password); err != nil {
 			return User{}, err
@@ -684,6 +700,7 @@ type UserUpdate struct {
 	AccountEnabled *bool
 	// DirectoryRoles replaces the user's directory roles when set.
 	DirectoryRoles *[]string
+	UserAttributes
 }
 
 // UpdateUser changes a user named by UPN or object id.
@@ -714,6 +731,9 @@ func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u
 	}
 	var out User
 	err = d.store.UpdateUser(ctx, t.ID, cur.ID, func(usr *User) error {
+		if err := u.UserAttributes.apply(usr); err != nil {
+			return err
+		}
 		if u.DisplayName != nil {
 			usr.DisplayName = strings.TrimSpace(*u.DisplayName)
 		}

@@ -23,6 +23,14 @@ type User struct {
 	// (Graph: the user's memberOf directoryRole objects); they decide who
 	// may grant admin consent (CanGrantAdminConsent).
 	DirectoryRoles []string `json:"directoryRoles,omitempty"`
+	// Mail, GivenName, Surname and Country are the Graph user properties
+	// the optional claims email, given_name, family_name and ctry carry;
+	// empty when not set. Country is a two-letter code (ctry is issued
+	// only for such codes).
+	Mail      string `json:"mail,omitempty"`
+	GivenName string `json:"givenName,omitempty"`
+	Surname   string `json:"surname,omitempty"`
+	Country   string `json:"country,omitempty"`
 	// PasswordHash is an argon2id hash in PHC string form, or empty when the
 	// user has no password (Entra: AADSTS50056 on a password sign-in).
 	PasswordHash string `json:"-"`
@@ -98,4 +106,44 @@ func (u User) CheckPassword(password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, uint32(passes), uint32(memory), uint8(threads), uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// UserAttributes are the optional user properties UserSpec and UserUpdate
+// set: nil leaves one as it is, "" clears it.
+type UserAttributes struct {
+	Mail, GivenName, Surname, Country *string
+}
+
+// Validate checks the values a sets.
+func (a UserAttributes) Validate() error {
+	var u User
+	return a.apply(&u)
+}
+
+// apply validates a and sets its values on u.
+func (a UserAttributes) apply(u *User) error {
+	if a.Mail != nil {
+		m := strings.TrimSpace(*a.Mail)
+		if m != "" {
+			local, domain, ok := strings.Cut(m, "@")
+			if _, err := ValidateDomain(domain); !ok || local == "" || err != nil {
+				return fmt.Errorf("%w: mail %q is not an email address", ErrInvalid, m)
+			}
+		}
+		u.Mail = m
+	}
+	if a.GivenName != nil {
+		u.GivenName = strings.TrimSpace(*a.GivenName)
+	}
+	if a.Surname != nil {
+		u.Surname = strings.TrimSpace(*a.Surname)
+	}
+	if a.Country != nil {
+		c := strings.ToUpper(strings.TrimSpace(*a.Country))
+		if c != "" && (len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z') {
+			return fmt.Errorf("%w: country %q: want a two-letter code such as US or FR", ErrInvalid, *a.Country)
+		}
+		u.Country = c
+	}
+	return nil
 }

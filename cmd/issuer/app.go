@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -71,7 +73,7 @@ EXIT CODES
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		Flags:                     append([]cli.Flag{dbFlag(), outputFlag(), serverFlag(), adminTokenFileFlag(), caFileFlag()}, storeFlags()...),
-		HideVersion:               true,
+		Version:                   version(),
 		DisableSliceFlagSeparator: true,
 		Metadata:                  map[string]any{envKey: e},
 		Commands: []*cli.Command{
@@ -100,9 +102,28 @@ EXIT CODES
 	app.Action = groupAction
 	app.OnUsageError = onUsageError
 	for _, c := range app.Commands {
-		setHandlers(c)
+		setHandlers(c, app.Name)
 	}
 	return app
+}
+
+// version is the module version the binary was built from (a tagged
+// release with go install, else "devel" and the VCS revision when known).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	return v
 }
 
 // defaultEnv is the env of a real run.
@@ -123,8 +144,11 @@ func envOfApp(app *cli.App) *env {
 
 // setHandlers makes every command in the tree report flag errors as usage
 // errors (exit code 2), answer an unknown subcommand with one, and run its
-// action where route says (route.go).
-func setHandlers(c *cli.Command) {
+// action where route says (route.go). It also settles two things of the
+// help every command shares: a group's usage line names its COMMAND, and an
+// update command shows no defaults, because a flag left out leaves the
+// value as it is.
+func setHandlers(c *cli.Command, parent string) {
 	if c.OnUsageError == nil {
 		c.OnUsageError = onUsageError
 	}
@@ -134,13 +158,39 @@ func setHandlers(c *cli.Command) {
 	case c.Action != nil:
 		c.Action = route(c.Action)
 	}
+	if len(c.Subcommands) > 0 && c.UsageText == "" {
+		c.UsageText = parent + " " + c.Name + " COMMAND [command options] [arguments...]"
+	}
+	if c.Name == "update" {
+		for _, f := range c.Flags {
+			hideDefault(f)
+		}
+	}
 	for _, s := range c.Subcommands {
-		setHandlers(s)
+		setHandlers(s, parent+" "+c.Name)
 	}
 }
 
+// hideDefault keeps the help of f from showing a default value.
+func hideDefault(f cli.Flag) {
+	switch f := f.(type) {
+	case *cli.BoolFlag:
+		f.DisableDefaultText = true
+	case *cli.GenericFlag:
+		f.Usage = defaultSuffix.ReplaceAllString(f.Usage, "")
+	}
+}
+
+// defaultSuffix is a default written into a usage text.
+var defaultSuffix = regexp.MustCompile(` \(default: [^)]*\)`)
+
+// flagDashes finds the flag names Go's flag package quotes with one dash
+// ("flag provided but not defined: -bogus"); ours take two, and only
+// one-letter aliases (-o, -h) take one.
+var flagDashes = regexp.MustCompile(`(^|[\s:])-([a-zA-Z][a-zA-Z0-9-]+)`)
+
 func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return usageError("%v", err)
+	return usageError("%s", flagDashes.ReplaceAllString(err.Error(), "$1--$2"))
 }
 
 // groupAction runs when a command that only groups subcommands is called

@@ -143,10 +143,18 @@ func applicationUpdateCommand() *cli.Command {
 application's service principal in its home tenant: a disabled client gets
 AADSTS7000112, as in Entra.
 
+--optional-claim TOKENTYPE:NAME sets the application's optionalClaims (the
+manifest's): accessToken claims go in the access tokens issued for it as a
+resource, idToken claims in the id_tokens it receives as a client. The
+values given replace the set (--optional-claim "" clears it). Claims:
+idtyp (access tokens: "app" or "user"), email, given_name, family_name,
+upn, acct, ctry, login_hint (id tokens).
+
 EXAMPLES
    issuer app update APPID --token-version 2
    issuer app update APPID --identifier-uri api://orders --identifier-uri https://contoso.com/orders
-   issuer app update APPID --enabled=false`,
+   issuer app update APPID --enabled=false
+   issuer app update APPID --optional-claim accessToken:idtyp --optional-claim idToken:email`,
 		Flags: append([]cli.Flag{
 			tokenVersionFlag(),
 			identifierURIFlag("App ID `URI`; the values given replace the list (repeatable)"),
@@ -154,6 +162,7 @@ EXAMPLES
 			nameFlag("new display `NAME`", false),
 			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (--multi-tenant=false to stop)"},
 			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (--public-client=false to stop)"},
+			&cli.StringSliceFlag{Name: "optional-claim", Usage: "optional claim `TOKENTYPE:NAME`, e.g. accessToken:idtyp; the values given replace the set (repeatable)"},
 		}, redirectURIFlags(`the values given replace the list ("" clears it)`)...),
 		Action: applicationUpdate,
 	}
@@ -180,9 +189,20 @@ func applicationUpdate(c *cli.Context) error {
 		uris := nonEmpty(c.StringSlice("identifier-uri"))
 		u.IdentifierURIs = &uris
 	}
+	if c.IsSet("optional-claim") {
+		var oc tenant.OptionalClaims
+		for _, v := range nonEmpty(c.StringSlice("optional-claim")) {
+			kind, claim, err := tenant.ParseOptionalClaim(v)
+			if err != nil {
+				return err
+			}
+			oc.Add(kind, claim)
+		}
+		u.OptionalClaims = &oc
+	}
 	enabled := boolPtr(c, "enabled")
 	if u == (tenant.ApplicationUpdate{}) && enabled == nil {
-		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client or a --*-redirect-uri")
+		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client, --optional-claim or a --*-redirect-uri")
 	}
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		var app tenant.Application

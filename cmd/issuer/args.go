@@ -41,10 +41,17 @@ func interspersed(app *cli.App, args []string) []string {
 					dst = &levels[0].flags
 				}
 			}
-			*dst = append(*dst, a)
-			if f != nil && takesValue(f) && !hasValue && i+1 < len(rest) {
+			switch {
+			case f != nil && takesValue(f) && !hasValue && i+1 < len(rest):
+				*dst = append(*dst, a, rest[i+1])
 				i++
-				*dst = append(*dst, rest[i])
+			case f != nil && !takesValue(f) && !hasValue && i+1 < len(rest) && isBoolWord(rest[i+1]):
+				// "--enabled false", as people write it: Go's flag
+				// package reads a boolean's value only after "=".
+				*dst = append(*dst, a+"="+rest[i+1])
+				i++
+			default:
+				*dst = append(*dst, a)
 			}
 			continue
 		}
@@ -98,4 +105,10 @@ func takesValue(f cli.Flag) bool {
 		return d.TakesValue()
 	}
 	return true
+}
+
+// isBoolWord reports whether s is a boolean value a user would write after
+// a boolean flag.
+func isBoolWord(s string) bool {
+	return strings.EqualFold(s, "true") || strings.EqualFold(s, "false")
 }

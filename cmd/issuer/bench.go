@@ -54,7 +54,7 @@ EXAMPLES
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "concurrency", Usage: "comma-separated `LEVELS` of concurrent clients", Value: "1,8,64"},
 			&cli.DurationFlag{Name: "duration", Usage: "measured time of each level", Value: 5 * time.Second},
-			&cli.DurationFlag{Name: "warmup", Usage: "unmeasured time before each level (default: a fifth of --duration, at most 1s)"},
+			&cli.DurationFlag{Name: "warmup", Usage: "unmeasured time before each level", DefaultText: "a fifth of --duration, at most 1s"},
 			&cli.GenericFlag{Name: "signer", Usage: "the server's RS256 implementation: auto, go or openssl (passed to serve)", Value: &choice{allowed: []string{signing.Auto, signing.Go, signing.OpenSSL}, value: signing.Auto}},
 			&cli.IntFlag{Name: "token-concurrency", Usage: "passed to serve: token requests computed at once (0: one per CPU; -1: unbounded)"},
 			&cli.IntFlag{Name: "cpu", Usage: "pin the server to `CPU` and the load generator to the others (-1: no pinning)", Value: -1},

@@ -135,6 +135,8 @@ func TestCommands(t *testing.T) {
 		{name: "app_update_redirect_uris", args: []string{"app", "update", nightlyJob, "--web-redirect-uri", "https://contoso.com/signin-oidc", "--web-redirect-uri", "http://localhost:5000/cb", "--spa-redirect-uri", "https://contoso.com/spa"}},
 		{name: "app_update_redirect_uris_clear_json", args: []string{"-o", "json", "app", "update", nightlyJob, "--spa-redirect-uri", ""}},
 		{name: "app_update_json", args: []string{"-o", "json", "app", "update", ordersAPI, "--identifier-uri", "", "--token-version", "2", "--name", "Orders"}},
+		{name: "app_update_optional_claims", args: []string{"app", "update", ordersAPI, "--optional-claim", "accessToken:idtyp", "--optional-claim", "AccessToken:Email", "--optional-claim", "idToken:login_hint"}},
+		{name: "app_update_optional_claims_clear_json", args: []string{"-o", "json", "app", "update", ordersAPI, "--optional-claim", ""}},
 		{name: "secret_add", args: []string{"app", "secret", "add", "--app", nightlyJob, "--name", "ci", "--expires", "90d"}},
 		{name: "secret_add_json", args: []string{"app", "secret", "add", "--app", nightlyJob, "--expires", "8760h", "-o", "json"}, save: map[string]string{"keyId": "keyId"}},
 		{name: "secret_add_no_expiry", args: []string{"app", "secret", "add", "--app", nightlyJob}},
@@ -250,8 +252,11 @@ func TestRefusals(t *testing.T) {
 		{"app id not a GUID", []string{"app", "show", "orders"}, exitUsage, "not a GUID"},
 		{"invalid domain", []string{"tenant", "update", "contoso.onmicrosoft.com", "--add-domain", "no_dots"}, exitUsage, "not a valid domain"},
 		{"invalid tenant name", []string{"tenant", "add", "--name", "!!!"}, exitUsage, "tenant name"},
-		{"unknown flag", []string{"tenant", "add", "--nme", "x"}, exitUsage, "flag provided but not defined: -nme"},
-		{"unknown global flag", []string{"--verbose", "tenant", "list"}, exitUsage, "flag provided but not defined: -verbose"},
+		{"unknown flag", []string{"tenant", "add", "--nme", "x"}, exitUsage, "flag provided but not defined: --nme"},
+		{"unknown global flag", []string{"--verbose", "tenant", "list"}, exitUsage, "flag provided but not defined: --verbose"},
+		{"invalid flag value", []string{"serve", "--read-timeout", "soon"}, exitUsage, `invalid value "soon" for flag --read-timeout`},
+		{"invalid value of a one-letter alias", []string{"-o", "yaml", "tenant", "list"}, exitUsage, `for flag -o:`},
+		{"boolean word that is not one", []string{"app", "update", ordersAPI, "--enabled", "maybe"}, exitUsage, "want APPID, got 2 arguments"},
 		{"missing required flag", []string{"tenant", "add"}, exitUsage, `Required flag "name" not set`},
 		{"missing argument", []string{"tenant", "show"}, exitUsage, "missing TENANT"},
 		{"extra argument", []string{"tenant", "show", "a.com", "b.com"}, exitUsage, "want TENANT, got 2 arguments"},
@@ -263,6 +268,9 @@ func TestRefusals(t *testing.T) {
 		{"negative expiry", []string{"app", "secret", "add", "--app", ordersAPI, "--expires", "-1h"}, exitUsage, "must be positive"},
 		{"invalid bool", []string{"app", "update", ordersAPI, "--enabled=maybe"}, exitUsage, "invalid"},
 		{"update without changes", []string{"app", "update", ordersAPI}, exitUsage, "nothing to change"},
+		{"optional claim we do not issue", []string{"app", "update", ordersAPI, "--optional-claim", "accessToken:ipaddr"}, exitUsage, "is not one this issuer issues"},
+		{"optional claim without its token type", []string{"app", "update", ordersAPI, "--optional-claim", "email"}, exitUsage, "want TOKENTYPE:NAME"},
+		{"optional claim of an unknown token type", []string{"app", "update", ordersAPI, "--optional-claim", "refreshToken:email"}, exitUsage, "want accessToken, idToken or saml2Token"},
 		{"web redirect over http", []string{"app", "update", ordersAPI, "--web-redirect-uri", "http://contoso.com/cb"}, exitUsage, "must be https"},
 		{"redirect with a fragment", []string{"app", "update", ordersAPI, "--spa-redirect-uri", "https://contoso.com/#x"}, exitUsage, "fragment"},
 		{"relative redirect", []string{"app", "add", "--tenant", "contoso.onmicrosoft.com", "--name", "x", "--public-client-redirect-uri", "/cb"}, exitUsage, "not an absolute URI"},
@@ -335,11 +343,53 @@ func TestHelp(t *testing.T) {
 			if r.code != exitOK || !strings.Contains(r.stdout, "USAGE") {
 				t.Errorf("exit %d, stdout %q; want 0 and a usage text\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if strings.Count(line, "(default:") > 1 {
+					t.Errorf("a flag with two defaults: %s", line)
+				}
+			}
 		})
 	}
 	r := runCLI(t, db, fixed())
 	if r.code != exitOK || !strings.Contains(r.stdout, "EXIT CODES") {
 		t.Errorf("issuer with no command: exit %d, stdout %q; want 0 and the root help", r.code, r.stdout)
+	}
+	if r := runCLI(t, db, fixed(), "--version"); r.code != exitOK || !strings.HasPrefix(r.stdout, "issuer version ") {
+		t.Errorf("issuer --version: exit %d, stdout %q; want 0 and the version", r.code, r.stdout)
+	}
+}
+
+// TestHelpTexts: what the help says, in the places new users found it
+// wrong: a group's usage line names COMMAND, an update command shows no
+// default for flags left unchanged when omitted, and no flag shows two
+// defaults.
+func TestHelpTexts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	for _, tc := range []struct {
+		args        []string
+		want, avoid []string
+	}{
+		{[]string{"sp", "--help"}, []string{"issuer sp COMMAND [command options]"}, nil},
+		{[]string{"app", "secret", "--help"}, []string{"issuer app secret COMMAND [command options]"}, nil},
+		{[]string{"app", "update", "--help"}, []string{"--enabled", "--token-version VERSION"}, []string{"(default:"}},
+		{[]string{"sp", "update", "--help"}, []string{"--assignment-required"}, []string{"(default:"}},
+		{[]string{"user", "update", "--help"}, []string{"--enabled"}, []string{"(default:"}},
+		{[]string{"app", "add", "--help"}, []string{"(default: 1)", "(default: false)"}, nil},
+		{[]string{"serve", "--help"}, []string{"every DURATION (default: never)"}, nil},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runCLI(t, db, fixed(), tc.args...)
+			for _, w := range tc.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("help lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, a := range tc.avoid {
+				if strings.Contains(r.stdout, a) {
+					t.Errorf("help has %q:\n%s", a, r.stdout)
+				}
+			}
+		})
 	}
 }
 
@@ -353,6 +403,7 @@ func TestInterspersed(t *testing.T) {
 		{"flags before args", "issuer --db x tenant show contoso", "issuer --db x tenant show -- contoso"},
 		{"flag after arg", "issuer app update A --token-version 2", "issuer app update --token-version 2 -- A"},
 		{"bool flag does not take the next word", "issuer app update A --enabled=false --multi-tenant B", "issuer app update --enabled=false --multi-tenant -- A B"},
+		{"bool flag takes a following true or false", "issuer app update A --enabled false --multi-tenant TRUE", "issuer app update --enabled=false --multi-tenant=TRUE -- A"},
 		{"global flag after command", "issuer tenant list -o json", "issuer -o json tenant list"},
 		{"global flag with = after command", "issuer tenant show x --output=json", "issuer --output=json tenant show -- x"},
 		{"global flag between commands", "issuer app -o json secret list --app A", "issuer -o json app secret list --app A"},

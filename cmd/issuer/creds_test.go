@@ -165,6 +165,7 @@ func TestCredentialRefusals(t *testing.T) {
 		{"negative grace", []string{"keys", "rotate", "--grace", "-1h"}, exitUsage, "must be positive"},
 		{"keys list with an argument", []string{"keys", "list", "x"}, exitUsage, "takes no arguments"},
 		{"rotate every millisecond", []string{"serve", "--rotate-every", "10ms"}, exitUsage, "at least 1s"},
+		{"negative user token lifetime", []string{"serve", "--user-token-lifetime", "-1h"}, exitUsage, "--user-token-lifetime must be positive"},
 		{"negative rotate grace", []string{"serve", "--rotate-grace", "-1h"}, exitUsage, "must not be negative"},
 	}
 	for _, tc := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/urfave/cli/v2"
 
@@ -113,9 +114,15 @@ func dbCheck(c *cli.Context) error {
 	case len(args) > 1:
 		return usageError("db check: want at most one FILE, got %d arguments", len(args))
 	case len(args) == 0:
-		return withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
+		err := withDB(c, func(db *storage.DB, _ *tenant.Directory) error {
 			return reportCheck(c, db.Path(), db.Check(c.Context))
 		})
+		if isDamaged(err) {
+			// A file that cannot be opened is what the check found.
+			path, _ := dbPath(c)
+			return reportCheck(c, path, &storage.CheckError{Path: path, Problems: []string{err.Error()}})
+		}
+		return err
 	}
 	// The server opens no file a client names (route refuses this command
 	// there too): the client checks its own files.
@@ -127,7 +134,14 @@ func dbCheck(c *cli.Context) error {
 	switch {
 	case errors.Is(err, storage.ErrLocked):
 		return fmt.Errorf("%w; to check the database of a running server, run issuer --db %s db check (without FILE): it runs in the server", err, shellQuote(name))
+	case errors.Is(err, fs.ErrNotExist):
+		// Nothing was checked: not a problem of a file, an error.
+		return fmt.Errorf("%s: no such database file", name)
+	case err != nil && !isDamaged(err) && !errors.Is(err, storage.ErrNewerSchema) && !errors.Is(err, storage.ErrUnsafeFile):
+		return fmt.Errorf("cannot check %s: %w", name, err)
 	case err != nil:
+		// The file is there and cannot be opened: that is what the
+		// check found.
 		return reportCheck(c, name, &storage.CheckError{Path: name, Problems: []string{err.Error()}})
 	}
 	defer db.Close()
@@ -155,6 +169,9 @@ func reportCheck(c *cli.Context, name string, err error) error {
 		for _, p := range ce.Problems {
 			fmt.Fprintf(c.App.Writer, "%s: %s\n", name, p)
 		}
+	}
+	if len(ce.Problems) == 1 {
+		return fmt.Errorf("%s: 1 problem found", name)
 	}
 	return fmt.Errorf("%s: %d problems found", name, len(ce.Problems))
 }

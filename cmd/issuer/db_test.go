@@ -68,10 +68,12 @@ func TestDBCommands(t *testing.T) {
 		{"check the database", []string{"db", "check"}, exitOK, db + ": consistent", ""},
 		{"check the backup", []string{"db", "check", backup}, exitOK, backup + ": consistent", ""},
 		{"check -o json", []string{"-o", "json", "db", "check", backup}, exitOK, `"problems": []`, ""},
-		{"check a damaged file", []string{"db", "check", damaged}, exitError, damaged + ": ", "problems found"},
-		{"check a missing file", []string{"db", "check", missing}, exitError, missing + ": ", "1 problems found"},
+		{"check a damaged file", []string{"db", "check", damaged}, exitError, damaged + ": ", "1 problem found"},
+		// Nothing was checked: an error, not a problem found.
+		{"check a missing file", []string{"db", "check", missing}, exitError, "", missing + ": no such database file"},
 		{"check a truncated file", []string{"db", "check", truncated}, exitError, truncated + ": ", "truncated"},
-		{"tenant list on a truncated file", []string{"--db", truncated, "tenant", "list"}, exitError, "", "truncated"},
+		{"tenant list on a truncated file", []string{"--db", truncated, "tenant", "list"}, exitError, "", "issuer db check " + truncated + " lists the problems"},
+		{"check a truncated --db", []string{"--db", truncated, "db", "check"}, exitError, truncated + ": ", "1 problem found"},
 		{"check two files", []string{"db", "check", backup, damaged}, exitUsage, "", "at most one FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -223,10 +223,19 @@ func openLocalDB(c *cli.Context, path string) (*storage.DB, error) {
 	if errors.Is(err, storage.ErrLocked) {
 		return nil, err
 	}
+	if isDamaged(err) && c.Command.Name != "check" {
+		return nil, fmt.Errorf("opening database %s: %w (issuer db check %s lists the problems)", path, err, shellQuote(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// isDamaged reports whether err says the database file is damaged: cut
+// short, or pages bbolt cannot read.
+func isDamaged(err error) bool {
+	return errors.Is(err, storage.ErrTruncated) || errors.Is(err, storage.ErrDamaged)
 }
 
 // newDirectory returns the tenant.Directory over s with the app's clock, id

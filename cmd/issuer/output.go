@@ -138,6 +138,20 @@ func applicationFields(a tenant.Application, sp *tenant.ServicePrincipal) []fiel
 			fs = append(fs, field{pl.name, list(pl.uris)})
 		}
 	}
+	if oc := a.OptionalClaims; oc != nil {
+		for _, l := range []struct {
+			kind string
+			list []tenant.OptionalClaim
+		}{{tenant.TokenTypeAccess, oc.AccessToken}, {tenant.TokenTypeID, oc.IDToken}, {tenant.TokenTypeSAML2, oc.SAML2Token}} {
+			if len(l.list) > 0 {
+				names := make([]string, len(l.list))
+				for i, c := range l.list {
+					names[i] = c.Name
+				}
+				fs = append(fs, field{"optionalClaims." + l.kind, list(names)})
+			}
+		}
+	}
 	if sp != nil {
 		fs = append(fs, field{"accountEnabled", strconv.FormatBool(sp.AccountEnabled)})
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -26,9 +28,19 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// caFileName is the local CA certificate written beside the database, for
-// clients to trust (curl --cacert, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS).
+// caFileName is the local CA certificate written beside the default
+// database, issuer.db, for clients to trust (curl --cacert, SSL_CERT_FILE,
+// NODE_EXTRA_CA_CERTS); caFilePath names the file of any database.
 const caFileName = "issuer-ca.pem"
+
+// caFilePath is the CA file of the database at dbPath: its name without
+// ".db", then "-ca.pem" (issuer.db: issuer-ca.pem; orders.db:
+// orders-ca.pem). Each database keeps its own CA, so two databases in one
+// directory must not share one file: serving the second would replace the
+// CA the first server's clients trust.
+func caFilePath(dbPath string) string {
+	return strings.TrimSuffix(dbPath, ".db") + "-ca.pem"
+}
 
 // shutdownTimeout bounds how long requests in flight may take to finish
 // after SIGINT or SIGTERM.
@@ -42,7 +54,8 @@ func serveCommand() *cli.Command {
 		Description: `HTTPS by default, because MSAL refuses http authorities. Without --tls-cert,
 the server creates a local CA and a server certificate on first start, keeps
 them in the database (restarts keep the same trust) and writes the CA
-certificate to issuer-ca.pem beside the database file.
+certificate beside the database file, named after it: issuer-ca.pem for
+issuer.db, NAME-ca.pem for NAME.db.
 
 When ready it prints one line to stderr:
    issuer: listening on https://127.0.0.1:8443 (ca: /path/issuer-ca.pem, admin: /path/issuer.db.sock, db: /path/issuer.db, signer: openssl)
@@ -82,14 +95,15 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.PathFlag{Name: "tls-key", Usage: "private key (PEM `FILE`) of --tls-cert", EnvVars: []string{"ISSUER_TLS_KEY"}},
 			&cli.BoolFlag{Name: "insecure-http", Usage: "serve plain HTTP, for curl-style use or behind a TLS proxy (published URLs become http:// unless --base-url says otherwise; MSAL refuses http)", EnvVars: []string{"ISSUER_INSECURE_HTTP"}},
 			&cli.BoolFlag{Name: "entra-issuers", Usage: "put Microsoft's production issuer strings in tokens and discovery", EnvVars: []string{"ISSUER_ENTRA_ISSUERS"}},
-			&cli.DurationFlag{Name: "token-lifetime", Usage: "access token lifetime (expires_in)", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
+			&cli.DurationFlag{Name: "token-lifetime", Usage: "lifetime (expires_in) of app-only access tokens and of id_tokens", DefaultText: "1h: expires_in 3599, as Entra", EnvVars: []string{"ISSUER_TOKEN_LIFETIME"}},
+			&cli.DurationFlag{Name: "user-token-lifetime", Usage: "lifetime (expires_in) of delegated (user) access tokens", DefaultText: "drawn between 60 and 90 minutes for each token, as Entra", EnvVars: []string{"ISSUER_USER_TOKEN_LIFETIME"}},
 			lifetimeFlag("refresh-token-lifetime", "how long a refresh token may wait to be redeemed, e.g. 90d or 24h (default: 90d, as Entra)"),
 			&cli.GenericFlag{Name: "refresh-token-reuse", Usage: "what redeeming a refresh token does to it: allow (Entra: it stays valid, so retries, parallel workers and shared caches work) or revoke-family (strict one-time rotation: a second use is AADSTS70008 and revokes every token of the sign-in)",
 				Value:   &choice{allowed: []string{string(issuer.RefreshTokenReuseAllow), string(issuer.RefreshTokenReuseRevokeFamily)}, value: string(issuer.RefreshTokenReuseAllow)},
 				EnvVars: []string{"ISSUER_REFRESH_TOKEN_REUSE"}},
 			&cli.BoolFlag{Name: "demo", Usage: "on an empty database, create a demo tenant and apps and print a curl command that gets a token"},
 			&cli.StringSliceFlag{Name: "federation-ca", Usage: "also trust the CA certificates in PEM `FILE` when fetching a federated credential issuer's keys (repeatable)", EnvVars: []string{"ISSUER_FEDERATION_CA"}},
-			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION` (default: never)", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
+			&cli.DurationFlag{Name: "rotate-every", Usage: "rotate the signing key every `DURATION`", DefaultText: "never", EnvVars: []string{"ISSUER_ROTATE_EVERY"}},
 			&cli.DurationFlag{Name: "rotate-grace", Usage: "keep a retired signing key in the JWKS for `DURATION`", Value: signing.DefaultRotationGrace, EnvVars: []string{"ISSUER_ROTATE_GRACE"}},
 			inputFile(cli.PathFlag{Name: "seed", Usage: "apply the seed `FILE` (see issuer apply) before serving", EnvVars: []string{"ISSUER_SEED"}}),
 			&cli.GenericFlag{Name: "clock", Usage: "the server's clock `MODE`: real, frozen (stands still until issuer clock set|advance) or offset (real time moved by issuer clock set|advance)",
@@ -120,6 +134,7 @@ type serveOptions struct {
 	insecureHTTP  bool
 	entraIssuers  bool
 	tokenLifetime time.Duration
+	userLifetime  time.Duration // 0: drawn between 60 and 90 minutes
 	refreshLife   time.Duration // 0: the issuer's default
 	refreshReuse  issuer.RefreshTokenReuse
 	demo          bool
@@ -147,7 +162,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		addr: c.String("addr"), baseURL: c.String("base-url"),
 		tlsCert: c.Path("tls-cert"), tlsKey: c.Path("tls-key"),
 		insecureHTTP: c.Bool("insecure-http"), entraIssuers: c.Bool("entra-issuers"),
-		tokenLifetime: c.Duration("token-lifetime"), refreshLife: lifetimeValue(c, "refresh-token-lifetime"), demo: c.Bool("demo"),
+		tokenLifetime: c.Duration("token-lifetime"), userLifetime: c.Duration("user-token-lifetime"), refreshLife: lifetimeValue(c, "refresh-token-lifetime"), demo: c.Bool("demo"),
 		federationCAs: nonEmpty(c.StringSlice("federation-ca")),
 		rotateEvery:   c.Duration("rotate-every"), rotateGrace: c.Duration("rotate-grace"),
 		seed: c.Path("seed"), clock: issuer.ClockReal,
@@ -172,6 +187,9 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if o.tokenLifetime < 0 {
 		return o, usageError("--token-lifetime must be positive")
+	}
+	if o.userLifetime < 0 {
+		return o, usageError("--user-token-lifetime must be positive")
 	}
 	if o.rotateEvery < 0 || o.rotateEvery > 0 && o.rotateEvery < time.Second {
 		return o, usageError("--rotate-every must be at least 1s")
@@ -249,6 +267,7 @@ func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *sl
 		Clock:                clock,
 		Logger:               logger,
 		TokenLifetime:        o.tokenLifetime,
+		UserTokenLifetime:    o.userLifetime,
 		FederationRoots:      roots,
 		RefreshTokenLifetime: o.refreshLife,
 		RefreshTokenReuse:    o.refreshReuse,
@@ -314,6 +333,13 @@ func serve(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// The address first: a port in use must fail before anything is
+	// created, the database included.
+	ln, err := listen(o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	var db *storage.DB
 	if u.isEtcd() {
 		if db, err = openReplica(c, u, &o); err != nil {
@@ -322,7 +348,9 @@ func serve(c *cli.Context) (err error) {
 	} else {
 		db, err = openLocalDB(c, u.bolt)
 		if errors.Is(err, storage.ErrLocked) && socketTarget(u.bolt) != nil {
-			return fmt.Errorf("%w: a server already serves it, with its admin socket at %s", err, u.bolt+socketSuffix)
+			// Not ErrLocked's exit code 3, which says that no server
+			// answers: one does.
+			return fmt.Errorf("%s is already served by a running issuer (admin socket %s): stop that server first, or serve another --db", u.bolt, u.bolt+socketSuffix)
 		}
 		if err != nil {
 			return err
@@ -338,24 +366,32 @@ func serve(c *cli.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--signer %s: %w", o.signer, err)
 	}
-	return serveDB(c, o, db, doc, signer, logger)
+	return serveDB(c, o, ln, db, doc, signer, logger)
 }
 
-// serveDB serves with the database open: it listens, assembles the server,
-// applies the seed, opens the admin socket, prints the ready line, and on cancellation stops
+// listen opens serve's listener, saying plainly when the address is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("cannot serve on %s: the address is already in use (another issuer serve?); choose another with --addr, or --addr 127.0.0.1:0 for any free port", addr)
+	case err != nil:
+		return nil, fmt.Errorf("cannot serve on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// serveDB serves on ln with the database open: it assembles the server,
+// applies the seed, opens the admin socket, prints the ready line, and on
+// cancellation stops
 // taking admin commands, then lets requests in flight finish.
-func serveDB(c *cli.Context, o serveOptions, db *storage.DB, doc seed.Document, signer signing.Backend, logger *slog.Logger) error {
+func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, doc seed.Document, signer signing.Backend, logger *slog.Logger) error {
 	ctx := c.Context
 	e := envOf(c)
 	clock, err := issuer.NewClock(o.clock, e.now)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", o.addr, err)
-	}
-	defer ln.Close()
 	baseURL := o.publicURL(ln.Addr())
 	listenURL := o.scheme() + "://" + ln.Addr().String()
 
@@ -521,11 +557,38 @@ func serverTLS(ctx context.Context, o serveOptions, db *storage.DB, baseURL stri
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("local TLS certificate: %w", err)
 	}
+	// A database's CA file is named after it; the replicas of an etcd
+	// cluster share one CA, published as issuer-ca.pem where they run.
 	caPath := filepath.Join(o.caDir, caFileName)
+	if o.replica == nil {
+		caPath = caFilePath(o.storeName)
+		if err := checkCAFileFree(caPath, caPEM, o.storeName); err != nil {
+			return nil, "", nil, err
+		}
+	}
 	if err := writePublicFile(caPath, caPEM); err != nil {
 		return nil, "", nil, fmt.Errorf("writing the CA certificate: %w", err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, caPath, caPEM, nil
+}
+
+// checkCAFileFree refuses to replace the CA file at caPath with another CA
+// while a server of another database publishes it: both "orders.db" and
+// "orders" name orders-ca.pem, and that server's clients trust the file.
+// A file holding the same CA, or one no running server publishes (a
+// database re-created under the same name), is rewritten.
+func checkCAFileFree(caPath string, caPEM []byte, dbPath string) error {
+	old, err := os.ReadFile(caPath)
+	if err != nil || bytes.Equal(old, caPEM) {
+		return nil
+	}
+	stem := strings.TrimSuffix(caPath, "-ca.pem")
+	for _, other := range []string{stem, stem + ".db"} {
+		if other != dbPath && socketTarget(other) != nil {
+			return fmt.Errorf("%s is the CA of %s, which a running server serves; rename this database (its CA file is named after it)", caPath, other)
+		}
+	}
+	return nil
 }
 
 // rotateKeysEvery rotates the signing keys every d until ctx ends, and has

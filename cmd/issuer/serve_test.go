@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -494,5 +495,67 @@ func TestServeRefreshTokenReuseFlag(t *testing.T) {
 				t.Errorf("serve --refresh-token-reuse %q: exit %d, %q; want a usage error", tc.value, r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestServeBusyPort: serve on an address another process holds fails
+// clearly (not with a line that reads like the ready line) and before the
+// database, its CA or its socket are created.
+func TestServeBusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "issuer.db")
+	r := runCLI(t, db, fixed(), "serve", "--addr", busy.Addr().String())
+	if r.code != exitError || !strings.Contains(r.stderr, "already in use") || strings.Contains(r.stderr, "listening on") {
+		t.Errorf("serve on a busy port: exit %d, %q; want 1 saying the address is in use", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("serve on a busy port left %v; want nothing created", entries)
+	}
+}
+
+// TestServeCAFilePerDatabase: two databases in one directory each publish
+// their own CA file, named after the database, so serving the second
+// leaves the first server's clients working; a database whose name maps to
+// the CA file a running server publishes is refused rather than replacing
+// it.
+func TestServeCAFilePerDatabase(t *testing.T) {
+	dir := t.TempDir()
+	orders := startServe(t, filepath.Join(dir, "orders.db"), "serve", "--addr", "127.0.0.1:0")
+	billing := startServe(t, filepath.Join(dir, "billing.db"), "serve", "--addr", "127.0.0.1:0")
+	for _, tc := range []struct {
+		name, ca string
+		srv      *server
+	}{
+		{"orders", filepath.Join(dir, "orders-ca.pem"), orders},
+		{"billing", filepath.Join(dir, "billing-ca.pem"), billing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(tc.srv.details, "ca: "+tc.ca) {
+				t.Errorf("ready line %q; want ca: %s", tc.srv.details, tc.ca)
+			}
+			resp, err := trusting(t, tc.ca).Get(tc.srv.url + "/healthz")
+			if err != nil {
+				t.Fatalf("healthz trusting %s: %v", tc.ca, err)
+			}
+			resp.Body.Close()
+		})
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "orders-ca.pem"))
+	b, _ := os.ReadFile(filepath.Join(dir, "billing-ca.pem"))
+	if bytes.Equal(a, b) {
+		t.Error("the two databases publish the same CA; want one each")
+	}
+	// "orders" (no .db) would publish orders-ca.pem too.
+	r := runCLI(t, filepath.Join(dir, "orders"), fixed(), "serve", "--addr", "127.0.0.1:0")
+	if r.code != exitError || !strings.Contains(r.stderr, "orders-ca.pem is the CA of") {
+		t.Errorf("serving a database whose CA file a running server publishes: exit %d, %q; want 1", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "orders-ca.pem")); !bytes.Equal(got, a) {
+		t.Error("orders-ca.pem was replaced while its server runs")
 	}
 }

@@ -94,7 +94,7 @@ EXAMPLES
 			resourceFlag("the resource the token is for"),
 			&cli.StringSliceFlag{Name: "scope", Usage: "a delegated scope `VALUE` of the resource (repeatable; default: /.default)"},
 			&cli.StringFlag{Name: "base-url", Usage: "the server's public `URL`, which forms iss (default: the last issuer serve's, else " + defaultBaseURL + ")"},
-			&cli.BoolFlag{Name: "entra-issuers", Usage: "use Microsoft's production issuer strings (default: as the last issuer serve)"},
+			&cli.BoolFlag{Name: "entra-issuers", Usage: "use Microsoft's production issuer strings", DefaultText: "as the last issuer serve"},
 		},
 		Action: tokenUser,
 	}

@@ -39,7 +39,7 @@ func userAddCommand() *cli.Command {
    issuer user add --tenant contoso.onmicrosoft.com --upn alice@contoso.onmicrosoft.com --name "Alice Smith" --password 'S3cret!'
    issuer user add --tenant contoso.com --upn bob@contoso.com --enabled=false
    issuer user add --tenant contoso.com --upn admin@contoso.com --password 'S3cret!' --directory-role "Global Administrator"`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			tenantFlag("tenant"),
 			&cli.StringFlag{Name: "upn", Usage: "user principal name (`UPN`), user@domain with a domain of the tenant", Required: true},
 			nameFlag("display `NAME` (default: the part of the UPN before @)", false),
@@ -47,7 +47,7 @@ func userAddCommand() *cli.Command {
 			&cli.BoolFlag{Name: "enabled", Usage: "whether the user may sign in (--enabled=false to create a disabled user)", Value: true},
 			&cli.StringFlag{Name: "id", Usage: "object id (`GUID`; default: a new one)"},
 			directoryRoleFlag("who may grant admin consent"),
-		},
+		}, userAttributeFlags("")...),
 		Action: userAdd,
 	}
 }
@@ -61,6 +61,7 @@ func userAdd(c *cli.Context) error {
 		u, err := dir.AddUser(c.Context, ref, tenant.UserSpec{
 			UserPrincipalName: c.String("upn"), DisplayName: c.String("name"), Password: c.String("password"),
 			Disabled: !c.Bool("enabled"), ID: c.String("id"), DirectoryRoles: nonEmpty(c.StringSlice("directory-role")),
+			UserAttributes: userAttributes(c),
 		})
 		if err != nil {
 			return tenantError(ref, err)
@@ -119,13 +120,13 @@ tokens of the user are refused with AADSTS50057 until --enabled=true.
 EXAMPLES
    issuer user update --tenant contoso.onmicrosoft.com alice@contoso.onmicrosoft.com --enabled=false
    issuer user update --tenant contoso.onmicrosoft.com alice@contoso.onmicrosoft.com --password 'N3w!' --name "Alice B. Smith"`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			tenantFlag("tenant"),
 			nameFlag("new display `NAME`", false),
 			&cli.StringFlag{Name: "password", Usage: "new `PASSWORD` (\"\" removes it)"},
 			&cli.BoolFlag{Name: "enabled", Usage: "enable or disable sign-in (--enabled=false)"},
 			directoryRoleFlag(`the values given replace the user's roles ("" removes them)`),
-		},
+		}, userAttributeFlags(` ("" clears it)`)...),
 		Action: userUpdate,
 	}
 }
@@ -136,9 +137,9 @@ func userUpdate(c *cli.Context) error {
 		return err
 	}
 	u := tenant.UserUpdate{DisplayName: stringPtr(c, "name"), Password: stringPtr(c, "password"), AccountEnabled: boolPtr(c, "enabled"),
-		DirectoryRoles: listPtr(c, "directory-role")}
+		DirectoryRoles: listPtr(c, "directory-role"), UserAttributes: userAttributes(c)}
 	if u == (tenant.UserUpdate{}) {
-		return usageError("user update: nothing to change; give --name, --password, --enabled or --directory-role")
+		return usageError("user update: nothing to change; give --name, --password, --enabled, --directory-role, --mail, --given-name, --surname or --country")
 	}
 	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
 		out, err := dir.UpdateUser(c.Context, t.ID, args[0], u)
@@ -188,7 +189,7 @@ func withTenant(c *cli.Context, fn func(dir *tenant.Directory, t tenant.Tenant) 
 // userFields is the text view of a user. The password shows as set or
 // none; the hash never shows.
 func userFields(u tenant.User) []field {
-	return []field{
+	fields := []field{
 		{"id", u.ID},
 		{"userPrincipalName", u.UserPrincipalName},
 		{"displayName", u.DisplayName},
@@ -198,6 +199,31 @@ func userFields(u tenant.User) []field {
 		{"directoryRoles", list(u.DirectoryRoles)},
 		{"createdDateTime", timeText(u.CreatedDateTime)},
 	}
+	// The attributes optional claims carry show when set.
+	for _, a := range []field{{"mail", u.Mail}, {"givenName", u.GivenName}, {"surname", u.Surname}, {"country", u.Country}} {
+		if a.value != "" {
+			fields = append(fields, a)
+		}
+	}
+	return fields
+}
+
+// userAttributeFlags are --mail, --given-name, --surname and --country:
+// the user properties the optional claims email, given_name, family_name
+// and ctry carry.
+func userAttributeFlags(suffix string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "mail", Usage: "email `ADDRESS` (Graph mail; the email claim)" + suffix},
+		&cli.StringFlag{Name: "given-name", Usage: "given `NAME` (the given_name claim)" + suffix},
+		&cli.StringFlag{Name: "surname", Usage: "`SURNAME` (the family_name claim)" + suffix},
+		&cli.StringFlag{Name: "country", Usage: "two-letter `COUNTRY` code, e.g. FR (the ctry claim)" + suffix},
+	}
+}
+
+// userAttributes reads userAttributeFlags: nil for a flag not given.
+func userAttributes(c *cli.Context) tenant.UserAttributes {
+	return tenant.UserAttributes{Mail: stringPtr(c, "mail"), GivenName: stringPtr(c, "given-name"),
+		Surname: stringPtr(c, "surname"), Country: stringPtr(c, "country")}
 }
 
 func passwordText(u tenant.User) string {

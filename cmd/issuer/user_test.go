@@ -41,6 +41,7 @@ func TestUserCommands(t *testing.T) {
 		{"user_add_admin", []string{"user", "add", "--tenant", c, "--upn", "admin@contoso.onmicrosoft.com", "--directory-role", "global administrator", "--directory-role", "ApplicationAdministrator"}},
 		{"user_update_roles_json", []string{"-o", "json", "user", "update", "--tenant", c, "admin@contoso.onmicrosoft.com", "--directory-role", "Cloud Application Administrator"}},
 		{"user_add_disabled", []string{"user", "add", "--tenant", c, "--upn", "erin@contoso.onmicrosoft.com", "--password", "erin-password-0001", "--enabled=false"}},
+		{"user_add_attributes", []string{"user", "add", "--tenant", c, "--upn", "frank@contoso.onmicrosoft.com", "--mail", "frank@example.com", "--given-name", "Frank", "--surname", "Hill", "--country", "de"}},
 		{"user_list", []string{"user", "list", "--tenant", c}},
 		{"user_list_json", []string{"-o", "json", "user", "list", "--tenant", userTenant}},
 		{"user_show", []string{"user", "show", "--tenant", c, "CAROL@contoso.onmicrosoft.com"}},
@@ -92,6 +93,8 @@ func TestUserRefusals(t *testing.T) {
 		{"show without a user", []string{"user", "show", "--tenant", c}, exitUsage, "missing USER"},
 		{"unknown directory role", []string{"user", "add", "--tenant", c, "--upn", "y@contoso.onmicrosoft.com", "--directory-role", "Janitor"}, exitUsage, "unknown directory role"},
 		{"update without changes", []string{"user", "update", "--tenant", c, carolUPN}, exitUsage, "nothing to change"},
+		{"three-letter country", []string{"user", "update", "--tenant", c, carolUPN, "--country", "FRA"}, exitUsage, "two-letter code"},
+		{"mail that is no address", []string{"user", "update", "--tenant", c, carolUPN, "--mail", "carol"}, exitUsage, "not an email address"},
 		{"update of an unknown user", []string{"user", "update", "--tenant", c, "zed@contoso.onmicrosoft.com", "--enabled=false"}, exitError, "not found"},
 		{"remove an unknown user", []string{"user", "remove", "--tenant", c, "zed@contoso.onmicrosoft.com"}, exitError, "not found"},
 	} {

@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -96,7 +97,9 @@ func SeedValue(s seed.Document) Option {
 
 // DeterministicIDs makes every GUID the issuer and the directory create come
 // from a counter: 00000000-0000-4000-8000-000000000001, …, so that object
-// ids, trace ids and token ids are the same on every run.
+// ids, trace ids and token ids are the same on every run; and draws the
+// lifetimes of user tokens (60 to 90 minutes) from a fixed seed, so that
+// their exp and expires_in are too.
 func DeterministicIDs() Option { return func(o *options) { o.ids = true } }
 
 // SigningKey stores k in the key store before the issuer starts, so tests can
@@ -184,8 +187,9 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		}
 	}()
 	newID := tenant.NewGUID
+	var draw func(int64) int64
 	if o.ids {
-		newID = counterIDs()
+		newID, draw = counterIDs(), seededDraw()
 	}
 	// Fixed keys go in before New, which creates a key only when the
 	// store has no active one.
@@ -215,6 +219,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		BaseURL:         s.URL,
 		Clock:           s.clock,
 		NewID:           newID,
+		LifetimeDraw:    draw,
 		FederationRoots: roots,
 	}
 	if o.signer == "" {
@@ -321,4 +326,17 @@ func (s *Server) Close() {
 func counterIDs() func() string {
 	var n atomic.Uint64
 	return func() string { return fmt.Sprintf("00000000-0000-4000-8000-%012x", n.Add(1)) }
+}
+
+// seededDraw is a uniform draw in [0, n) from a fixed seed, safe for
+// concurrent use: the same sequence of token requests gets the same
+// lifetimes on every run.
+func seededDraw() func(int64) int64 {
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(18, 2026))
+	return func(n int64) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Int64N(n)
+	}
 }
