@@ -84,16 +84,19 @@ func (f SignInFilter) match(e SignIn) bool {
 }
 
 // signInLog is a bounded ring of sign-ins in memory. Recording takes a mutex
-// and copies one struct: the token path writes nothing to the database.
+// and copies one struct: the token path writes nothing to the database. The
+// ring grows as entries come rather than being allocated whole, because a
+// server of a short test records a few and the default ring is megabytes.
 type signInLog struct {
 	mu      sync.Mutex
-	entries []SignIn // ring; len == cap once full
-	next    int      // where the next entry goes once full
-	seq     uint64   // Seq of the newest entry
+	entries []SignIn // ring; len == size once full
+	size    int
+	next    int    // where the next entry goes once full
+	seq     uint64 // Seq of the newest entry
 }
 
 func newSignInLog(size int) *signInLog {
-	return &signInLog{entries: make([]SignIn, 0, size)}
+	return &signInLog{size: size}
 }
 
 func (l *signInLog) add(e SignIn) {
@@ -101,11 +104,11 @@ func (l *signInLog) add(e SignIn) {
 	defer l.mu.Unlock()
 	l.seq++
 	e.Seq = l.seq
-	if len(l.entries) < cap(l.entries) {
+	if len(l.entries) < l.size {
 		l.entries = append(l.entries, e)
 		return
 	}
-	if cap(l.entries) == 0 {
+	if l.size == 0 {
 		return
 	}
 	l.entries[l.next] = e

@@ -31,6 +31,14 @@ func NewKey(now time.Time) (tenant.SigningKey, error) {
 	if err != nil {
 		return tenant.SigningKey{}, fmt.Errorf("signing: generating signing key: %w", err)
 	}
+	return KeyFor(key, now)
+}
+
+// KeyFor is NewKey for an RSA key the caller already has (issuertest hands
+// out keys it made ahead, because generating one is most of what a new test
+// server costs): it self-signs a new certificate for key, whose thumbprint
+// is the KeyID.
+func KeyFor(key *rsa.PrivateKey, now time.Time) (tenant.SigningKey, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return tenant.SigningKey{}, fmt.Errorf("signing: generating certificate serial: %w", err)

@@ -27,6 +27,10 @@ type Options struct {
 	// writes are committed through it, and the file, rebuilt from the
 	// shared store at every start, is written without fsync.
 	Replica Replica
+	// NoSync commits without fsync, for a throwaway database (issuertest's,
+	// in a temporary directory): a crash of the machine may lose or tear
+	// it, which nobody will read again anyway.
+	NoSync bool
 }
 
 const defaultTimeout = time.Second
@@ -76,7 +80,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile, NoSync: opts.Replica != nil})
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile, NoSync: opts.NoSync || opts.Replica != nil})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
 	}

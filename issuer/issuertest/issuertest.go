@@ -176,7 +176,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		start := *o.start
 		clock, _ = issuer.NewClock(issuer.ClockFrozen, func() time.Time { return start })
 	}
-	db, err := storage.Open(dir+"/issuer.db", storage.Options{})
+	db, err := storage.Open(dir+"/issuer.db", storage.Options{NoSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("issuertest: opening database: %w", err)
 	}
@@ -191,8 +191,16 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 	if o.ids {
 		newID, draw = counterIDs(), seededDraw()
 	}
-	// Fixed keys go in before New, which creates a key only when the
-	// store has no active one.
+	// Keys go in before New, which creates a key only when the store has
+	// no active one: the test's fixed keys, else one of the pool's
+	// (keys.go), which costs far less than a new one.
+	if len(o.keys) == 0 {
+		k, err := testKeys.Key(clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		o.keys = append(o.keys, k)
+	}
 	for _, k := range o.keys {
 		if err := db.AddSigningKey(ctx, k); err != nil {
 			return nil, fmt.Errorf("issuertest: storing signing key: %w", err)
