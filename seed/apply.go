@@ -25,25 +25,33 @@ var ErrConflict = errors.New("conflicts with the directory")
 // assignments), so applying the same seed twice creates nothing the second
 // time. Applying adds and updates; it never deletes.
 //
-// The document is checked whole before anything is written. A failure
-// while applying stops at the first error, leaving what was applied before
-// it; since applying is idempotent, fixing the seed and applying again
-// converges. Errors are *Error values naming the object's path (and
-// line, for a parsed seed).
+// The document is checked whole before anything is written. The seed is
+// applied in one transaction where the store batches (tenant.BatchStore:
+// bbolt), so a failure writes nothing, and a large seed costs one commit.
+// Over another store (etcd, whose transactions are bounded) a failure stops
+// at the first error, leaving what was applied before it; since applying
+// is idempotent, fixing the seed and applying again converges. Errors are
+// *Error values naming the object's path (and line, for a parsed seed).
 func Apply(ctx context.Context, dir *tenant.Directory, m *consent.Manager, s Document) (Result, error) {
 	if err := s.validate(); err != nil {
 		return Result{}, err
 	}
 	a := &applier{m: m, dir: dir, s: s, tenants: make([]tenant.Tenant, len(s.Tenants)), byName: map[string][]string{}}
-	// Phases run over every tenant before the next begins, so that any
-	// object may name an application of any tenant.
-	for _, phase := range []func(context.Context) error{
-		a.applyTenants, a.applyApplications, a.applyRequiredAccess, a.applyUsers,
-		a.applyServicePrincipals, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
-	} {
-		if err := phase(ctx); err != nil {
-			return a.res, err
+	err := dir.Batch(ctx, func(ctx context.Context) error {
+		// Phases run over every tenant before the next begins, so that
+		// any object may name an application of any tenant.
+		for _, phase := range []func(context.Context) error{
+			a.applyTenants, a.applyApplications, a.applyRequiredAccess, a.applyUsers,
+			a.applyServicePrincipals, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
+		} {
+			if err := phase(ctx); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	return a.res, nil
 }
@@ -63,6 +71,52 @@ type applier struct {
 	// disable lists the permissions the seed wants disabled, applied last
 	// so that declarations and assignments of them can be reproduced.
 	disable []disabledPermission
+	// apps indexes each tenant's applications by display name, by tenant
+	// id, once the first entry of the tenant is matched by name.
+	apps map[string]*appIndex
+}
+
+// appIndex is one tenant's applications by display name while a seed is
+// applied: matching each entry by name by listing the tenant's
+// applications would make a tenant of n applications cost n² reads.
+type appIndex struct {
+	byName map[string][]tenant.Application // by nameKey
+	keyOf  map[string]string               // nameKey by appId
+}
+
+// nameKey is the key of a display name in appIndex; names match without
+// case, as Entra's displayName filters do.
+func nameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// put adds app to the index, or moves it to its new name.
+func (x *appIndex) put(app tenant.Application) {
+	if k, ok := x.keyOf[app.AppID]; ok {
+		x.byName[k] = slices.DeleteFunc(x.byName[k], func(o tenant.Application) bool { return o.AppID == app.AppID })
+	}
+	k := nameKey(app.DisplayName)
+	x.byName[k] = append(x.byName[k], app)
+	x.keyOf[app.AppID] = k
+}
+
+// tenantApps returns the index of the applications homed in tenantID,
+// listing them the first time.
+func (a *applier) tenantApps(ctx context.Context, tenantID string) (*appIndex, error) {
+	if x, ok := a.apps[tenantID]; ok {
+		return x, nil
+	}
+	apps, err := a.dir.ListApplications(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	x := &appIndex{byName: map[string][]tenant.Application{}, keyOf: map[string]string{}}
+	for _, app := range apps {
+		x.put(app)
+	}
+	if a.apps == nil {
+		a.apps = map[string]*appIndex{}
+	}
+	a.apps[tenantID] = x
+	return x, nil
 }
 
 type disabledPermission struct {
@@ -182,6 +236,9 @@ func (a *applier) applyApplications(ctx context.Context) error {
 			app, created, updated, err := a.applyApplication(ctx, t, st, sa)
 			if err != nil {
 				return a.s.errorAt(p, err)
+			}
+			if x := a.apps[t.ID]; x != nil {
+				x.put(app)
 			}
 			count(&a.res.Applications, created, updated)
 			a.appIDs[p] = app.AppID
@@ -313,17 +370,12 @@ func (a *applier) findApplication(ctx context.Context, t tenant.Tenant, sa Appli
 		}
 		return app, true, nil
 	}
-	apps, err := a.dir.ListApplications(ctx, t.ID)
+	apps, err := a.tenantApps(ctx, t.ID)
 	if err != nil {
 		return tenant.Application{}, false, err
 	}
 	name := strings.TrimSpace(sa.DisplayName)
-	var match []tenant.Application
-	for _, app := range apps {
-		if strings.EqualFold(app.DisplayName, name) {
-			match = append(match, app)
-		}
-	}
+	match := apps.byName[nameKey(name)]
 	switch len(match) {
 	case 0:
 		return tenant.Application{}, false, nil
@@ -636,7 +688,7 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 	have, err := a.dir.FindUser(ctx, t.ID, upn)
 	if errors.Is(err, tenant.ErrNotFound) {
 		_, err := a.dir.AddUser(ctx, t.ID, tenant.UserSpec{
-			UserPrincipalName: upn, DisplayName: su.DisplayName, Password: su.Password,
+			UserPrincipalName: upn, DisplayName: su.DisplayName, Password: su.Password, PasswordHash: su.PasswordHash,
 			Disabled: su.AccountEnabled != nil && !*su.AccountEnabled, ID: su.ID, DirectoryRoles: su.DirectoryRoles,
 			UserAttributes: su.attributes(),
 		})
@@ -657,6 +709,9 @@ func (a *applier) applyUser(ctx context.Context, t tenant.Tenant, su User) (crea
 	}
 	if su.Password != "" && !have.CheckPassword(su.Password) {
 		u.Password = &su.Password
+	}
+	if su.PasswordHash != "" && su.PasswordHash != have.PasswordHash {
+		u.PasswordHash = &su.PasswordHash
 	}
 	if su.DirectoryRoles != nil {
 		roles := make([]string, 0, len(su.DirectoryRoles))

@@ -31,7 +31,7 @@ type seedEnv struct {
 	mgr *consent.Manager
 }
 
-func newSeedEnv(t *testing.T) *seedEnv {
+func newSeedEnv(t testing.TB) *seedEnv {
 	t.Helper()
 	db, err := storage.Open(filepath.Join(t.TempDir(), "issuer.db"), storage.Options{})
 	if err != nil {
@@ -83,6 +83,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", "{\"tenants\": [{\"name\": \"a\",\n \"applications\": [{\"displayName\": \"x\",\n \"tokenVersion\": \"2\"}]}]}", 3, "tenants[0].applications[0].tokenVersion", nil},
 		{"trailing data", "{\"tenants\": []}\n{}", 2, "", nil},
 		{"bad tenant name", "{\"tenants\": [\n{\"name\": \"!!!\"}]}", 2, "tenants[0].name", tenant.ErrInvalid},
+		{"password and its hash", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"u@a.onmicrosoft.com\", \"password\": \"p\", \"passwordHash\": \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5aw\"}]}]}", 2, "tenants[0].users[0]", nil},
+		{"password hash not argon2id", "{\"tenants\": [{\"name\": \"a\", \"users\": [\n{\"userPrincipalName\": \"u@a.onmicrosoft.com\", \"passwordHash\": \"$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"}]}]}", 2, "tenants[0].users[0].passwordHash", tenant.ErrInvalid},
 		{"bad tenant id", "{\"tenants\": [\n{\"name\": \"a\", \"id\": \"nope\"}]}", 2, "tenants[0].id", tenant.ErrInvalid},
 		{"duplicate tenant", "{\"tenants\": [{\"name\": \"a\"},\n{\"name\": \"A\"}]}", 2, "tenants[1]", nil},
 		{"bad user consent", "{\"tenants\": [{\"name\": \"a\",\n\"userConsent\": \"maybe\"}]}", 2, "tenants[0].userConsent", tenant.ErrInvalid},
@@ -356,6 +358,93 @@ func TestApplyRefusals(t *testing.T) {
 	}
 	if after := e.snapshot(t); after != before {
 		t.Errorf("refused seeds changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+// TestApplyAllOrNothing: a seed refused while applying, after it has
+// created and changed objects, leaves the directory as it was: the seed is
+// one transaction of the store.
+func TestApplyAllOrNothing(t *testing.T) {
+	const partner = "0000a004-0000-4000-8000-000000000004"
+	newco := seed.Tenant{Name: "Newco",
+		Applications: []seed.Application{{DisplayName: "Newco API", IdentifierURIs: []string{"api://newco"}}},
+		Users:        []seed.User{{UserPrincipalName: "ann@newco.onmicrosoft.com", DisplayName: "Ann"}}}
+	tests := []struct {
+		name     string
+		seed     seed.Document
+		wantPath string
+	}{
+		{"a new tenant, then an application homed elsewhere", seed.Document{Tenants: []seed.Tenant{newco,
+			{Name: "Contoso", Applications: []seed.Application{{AppID: partner, DisplayName: "Partner"}}}}},
+			"tenants[1].applications[0]"},
+		{"a renamed application, then an unknown user in a grant", seed.Document{Tenants: []seed.Tenant{{Name: "Contoso",
+			Applications: []seed.Application{{AppID: "0000a001-0000-4000-8000-000000000001", DisplayName: "Orders API v2"}},
+			Consents:     []seed.Consent{{Client: "0000a002-0000-4000-8000-000000000002", User: "zed@contoso.com", Resource: "api://orders", Scopes: []string{"access_as_user"}}}}}},
+			"tenants[0].consents[0]"},
+	}
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	before := e.snapshot(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := seed.Apply(e.ctx, e.dir, e.mgr, tc.seed)
+			var se *seed.Error
+			if !errors.As(err, &se) || se.Path != tc.wantPath {
+				t.Fatalf("Apply = %v; want a *Error at %s", err, tc.wantPath)
+			}
+			if res != (seed.Result{}) {
+				t.Errorf("Result of a refused seed = %+v, want nothing applied", res)
+			}
+			if after := e.snapshot(t); after != before {
+				t.Errorf("a refused seed changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
+			}
+		})
+	}
+}
+
+// TestApplyPasswordHash: a user's passwordHash is stored as it is, so the
+// password signs in; applying the same hash again changes nothing, and
+// another hash replaces it.
+func TestApplyPasswordHash(t *testing.T) {
+	const contoso = "c0000000-0000-4000-8000-00000000c001"
+	e := newSeedEnv(t)
+	hash := func(pw string) string {
+		h, err := tenant.HashPassword(pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	doc := func(h string) seed.Document {
+		return seed.Document{Tenants: []seed.Tenant{{Name: "Contoso", ID: contoso,
+			Users: []seed.User{{UserPrincipalName: "ann@contoso.onmicrosoft.com", PasswordHash: h}}}}}
+	}
+	first, second := hash("first-password"), hash("second-password")
+	steps := []struct {
+		name        string
+		hash        string
+		wantCreated int
+		wantUpdated int
+		password    string
+	}{
+		{"new user", first, 1, 0, "first-password"},
+		{"same hash again", first, 0, 0, "first-password"},
+		{"another hash", second, 0, 1, "second-password"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			res := e.apply(t, doc(st.hash))
+			if res.Users.Created != st.wantCreated || res.Users.Updated != st.wantUpdated {
+				t.Errorf("users: %+v, want %d created and %d updated", res.Users, st.wantCreated, st.wantUpdated)
+			}
+			u, err := e.dir.FindUser(e.ctx, contoso, "ann@contoso.onmicrosoft.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !u.CheckPassword(st.password) {
+				t.Errorf("the password of the seed's hash does not sign in")
+			}
+		})
 	}
 }
 

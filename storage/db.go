@@ -138,17 +138,22 @@ func (db *DB) Close() error {
 // Path returns the file the database was opened from.
 func (db *DB) Path() string { return db.path }
 
-// view runs fn in a read-only transaction. Every public read method makes
-// exactly one call to view.
+// view runs fn in a read-only transaction, or in the transaction of the
+// Batch ctx carries. Every public read method makes exactly one call to
+// view.
 func (db *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if b := db.batchOf(ctx); b != nil {
+		return fn(b.tx)
+	}
 	return db.bolt.View(fn)
 }
 
-// update runs fn in a read-write transaction; an error from fn rolls it
-// back. Every public write method makes exactly one call to update.
+// update runs fn in a read-write transaction, or in the transaction of
+// the Batch ctx carries; an error from fn rolls it back (the batch, whole).
+// Every public write method makes exactly one call to update.
 func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -158,6 +163,9 @@ func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	}
 	if db.replica != nil {
 		return db.replicaUpdate(ctx, fn)
+	}
+	if b := db.batchOf(ctx); b != nil {
+		return b.update(fn)
 	}
 	return db.bolt.Update(fn)
 }

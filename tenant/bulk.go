@@ -21,6 +21,27 @@ type BulkStore interface {
 	CreateBulk(ctx context.Context, tenants []Tenant, apps []Application, homes []ServicePrincipal) error
 }
 
+// BatchStore is a Store that can run a sequence of its calls as one
+// transaction. *storage.DB implements it.
+type BatchStore interface {
+	// Batch runs fn; the store calls made with the context fn is given
+	// are one transaction, committed when fn returns nil and rolled back
+	// whole when it or any write in it fails.
+	Batch(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Batch runs fn, whose calls of the directory (and of anything else on the
+// same store, such as a consent.Manager) made with the context it is given
+// are one transaction of a BatchStore: all or nothing, and one commit
+// instead of one per call. Over another Store, fn runs as it is and each
+// call is its own transaction.
+func (d *Directory) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	if bs, ok := d.store.(BatchStore); ok {
+		return bs.Batch(ctx, fn)
+	}
+	return fn(ctx)
+}
+
 // BulkCreate creates the tenants of batch with their applications, by the
 // rules of CreateTenant and RegisterApplication, and returns them in order.
 // With a BulkStore the whole batch is one transaction, so seeding a large
