@@ -156,7 +156,11 @@ type User struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName,omitempty"`
 	// Password is stored as an argon2id hash; export leaves it out.
-	Password       string `json:"password,omitempty"`
+	Password string `json:"password,omitempty"`
+	// PasswordHash is the password as an argon2id PHC string (`issuer
+	// user hash-password`), in place of Password: applying it costs no
+	// hashing, which a seed of thousands of users needs.
+	PasswordHash   string `json:"passwordHash,omitempty"`
 	AccountEnabled *bool  `json:"accountEnabled,omitempty"` // default true
 	// DirectoryRoles names the user's directory roles (Global
 	// Administrator, …); a list given replaces the user's.

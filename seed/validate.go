@@ -103,6 +103,14 @@ func (s Document) validate() error {
 			if err := u.attributes().Validate(); err != nil {
 				return wrap(p, err)
 			}
+			switch {
+			case u.Password != "" && u.PasswordHash != "":
+				return bad(p, `give "password" or "passwordHash", not both`)
+			case u.PasswordHash != "":
+				if err := tenant.ValidatePasswordHash(u.PasswordHash); err != nil {
+					return wrap(p+".passwordHash", err)
+				}
+			}
 		}
 		for j, c := range t.Consents {
 			p := fmt.Sprintf("%s.consents[%d]", tp, j)

@@ -625,8 +625,11 @@ type UserSpec struct {
 	UserPrincipalName string
 	DisplayName       string
 	Password          string // empty: no password
-	Disabled          bool
-	ID                string // fixed object id, or empty for a new one
+	// PasswordHash is the password as an argon2id PHC string
+	// (HashPassword), in place of Password.
+	PasswordHash string
+	Disabled     bool
+	ID           string // fixed object id, or empty for a new one
 	// DirectoryRoles are directory role names (ParseDirectoryRole).
 	DirectoryRoles []string
 	UserAttributes
@@ -667,10 +670,10 @@ func (d *Directory) AddUser(ctx context.Context, tenantRef string, spec UserSpec
 	if err := spec.UserAttributes.apply(&u); err != nil {
 		return User{}, err
 	}
-	if spec.Password != "" {
-		if u.PasswordHash, err = hashPassword(d.rand, spec.Password); err != nil {
-			return User{}, err
-		}
+	if u.PasswordHash, err = d.passwordHash(spec.Password, spec.PasswordHash); err != nil {
+		return User{}, err
+	}
+	if u.PasswordHash != "" {
 		u.LastPasswordChangeDateTime = u.CreatedDateTime
 	}
 	if err := d.store.CreateUser(ctx, u); err != nil {
@@ -695,8 +698,11 @@ func (d *Directory) ListUsers(ctx context.Context, tenantRef string) ([]User, er
 
 // UserUpdate lists the changes `user update` may make.
 type UserUpdate struct {
-	DisplayName    *string
-	Password       *string // empty string removes the password
+	DisplayName *string
+	Password    *string // empty string removes the password
+	// PasswordHash sets the password as an argon2id PHC string
+	// (HashPassword), in place of Password.
+	PasswordHash   *string
 	AccountEnabled *bool
 	// DirectoryRoles replaces the user's directory roles when set.
 	DirectoryRoles *[]string
@@ -714,12 +720,10 @@ func (d *Directory) UpdateUser(ctx context.Context, tenantRef, userRef string, u
 		return User{}, err
 	}
 	var hash *string
-	if u.Password != nil {
-		h := ""
-		if *u.Password != "" {
-			if h, err = hashPassword(d.rand, *u.Password); err != nil {
-				return User{}, err
-			}
+	if u.Password != nil || u.PasswordHash != nil {
+		h, err := d.passwordHash(deref(u.Password), deref(u.PasswordHash))
+		if err != nil {
+			return User{}, err
 		}
 		hash = &h
 	}
@@ -768,4 +772,28 @@ func (d *Directory) RemoveUser(ctx context.Context, tenantRef, userRef string) e
 		return err
 	}
 	return d.store.DeleteUser(ctx, t.ID, u.ID)
+}
+
+// passwordHash returns the hash to store for a password given in clear or
+// already hashed (at most one of them; neither: no password).
+func (d *Directory) passwordHash(password, hash string) (string, error) {
+	switch {
+	case password != "" && hash != "":
+		return "", fmt.Errorf("%w: give a password or its hash, not both", ErrInvalid)
+	case hash != "":
+		if err := ValidatePasswordHash(hash); err != nil {
+			return "", err
+		}
+		return hash, nil
+	case password != "":
+		return hashPassword(d.rand, password)
+	}
+	return "", nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -84,28 +85,67 @@ func hashPassword(r io.Reader, password string) (string, error) {
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
+// HashPassword returns the argon2id PHC string issuer stores for password,
+// with a new random salt: what `issuer user hash-password` prints, for seed
+// files that carry passwordHash (hashing takes tens of milliseconds, which
+// a seed of thousands of users would otherwise pay at every apply).
+func HashPassword(password string) (string, error) {
+	if password == "" {
+		return "", fmt.Errorf("%w: an empty password", ErrInvalid)
+	}
+	return hashPassword(rand.Reader, password)
+}
+
+// passwordHash is a parsed argon2id PHC string:
+// $argon2id$v=19$m=MEMORY,t=PASSES,p=THREADS$SALT$KEY (unpadded base64).
+type passwordHash struct {
+	memory, passes, threads int
+	salt, key               []byte
+}
+
+// parsePasswordHash parses an argon2id PHC string, with bounds that keep a
+// hash given in a seed file from costing more than a gigabyte or 16 passes
+// at every sign-in.
+func parsePasswordHash(s string) (passwordHash, error) {
+	var h passwordHash
+	var version int
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return h, fmt.Errorf("%w: a password hash is an argon2id PHC string, $argon2id$v=19$m=…,t=…,p=…$salt$key", ErrInvalid)
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return h, fmt.Errorf("%w: password hash: argon2 version %q, want v=%d", ErrInvalid, parts[2], argon2.Version)
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.memory, &h.passes, &h.threads); err != nil ||
+		h.memory < 8*h.threads || h.memory > 1<<20 || h.passes <= 0 || h.passes > 16 || h.threads <= 0 || h.threads > 16 ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", h.memory, h.passes, h.threads) {
+		return h, fmt.Errorf("%w: password hash: parameters %q, want m=KiB (8·p to 1048576),t=passes (1 to 16),p=threads (1 to 16)", ErrInvalid, parts[3])
+	}
+	var err1, err2 error
+	h.salt, err1 = base64.RawStdEncoding.DecodeString(parts[4])
+	h.key, err2 = base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(h.salt) < 8 || len(h.key) < 16 || len(h.key) > 64 {
+		return h, fmt.Errorf("%w: password hash: salt (8 bytes or more) and key (16 to 64 bytes) must be unpadded base64", ErrInvalid)
+	}
+	return h, nil
+}
+
+// ValidatePasswordHash checks that s is an argon2id PHC string issuer can
+// verify passwords against.
+func ValidatePasswordHash(s string) error {
+	_, err := parsePasswordHash(s)
+	return err
+}
+
 // CheckPassword reports whether password matches the user's stored hash. A
 // user without a password matches nothing.
 func (u User) CheckPassword(password string) bool {
-	var version, memory, passes, threads int
-	parts := strings.Split(u.PasswordHash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
+	h, err := parsePasswordHash(u.PasswordHash)
+	if err != nil {
 		return false
 	}
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil ||
-		memory <= 0 || memory > 1<<20 || passes <= 0 || passes > 16 || threads <= 0 || threads > 16 {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, uint32(passes), uint32(memory), uint8(threads), uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	got := argon2.IDKey([]byte(password), h.salt, uint32(h.passes), uint32(h.memory), uint8(h.threads), uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1
 }
 
 // UserAttributes are the optional user properties UserSpec and UserUpdate

@@ -62,6 +62,8 @@ func placementOf(c *cli.Context) placement {
 	switch path := strings.Join(commandNames(c), " "); {
 	case path == "serve" || path == "bench":
 		return placement{where: here}
+	case path == "user hash-password": // touches no directory; its password stays in this process
+		return placement{where: here}
 	case path == "db check" && c.NArg() > 0:
 		return placement{where: here}
 	case path == "db copy": // names its stores itself, and reaches them from here

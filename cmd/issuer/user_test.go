@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/issuer-dev/issuer/storage"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // Fixed ids of the user scenario.
@@ -272,4 +274,48 @@ func verifyWithDB(t *testing.T, path, token string) []byte {
 		t.Fatal(err)
 	}
 	return payload
+}
+
+// TestUserHashPassword: hash-password prints a hash of the password on
+// standard input that a seed's passwordHash takes, and refuses to hash
+// nothing.
+func TestUserHashPassword(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	tests := []struct {
+		name     string
+		stdin    string
+		wantCode int
+		password string // the password the hash must check
+	}{
+		{"one line", "S3cret-pass\n", exitOK, "S3cret-pass"},
+		{"no line break", "S3cret-pass", exitOK, "S3cret-pass"},
+		{"CRLF", "S3cret-pass\r\nignored\r\n", exitOK, "S3cret-pass"},
+		{"nothing", "", exitUsage, ""},
+		{"an empty line", "\nS3cret-pass\n", exitUsage, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdin := func(e *env) { e.stdin = strings.NewReader(tt.stdin) }
+			r := runCLI(t, db, []option{stdin}, "user", "hash-password")
+			if r.code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			if tt.wantCode != exitOK {
+				return
+			}
+			h := strings.TrimSuffix(r.stdout, "\n")
+			if err := tenant.ValidatePasswordHash(h); err != nil {
+				t.Fatalf("output %q: %v", r.stdout, err)
+			}
+			if !(tenant.User{PasswordHash: h}).CheckPassword(tt.password) {
+				t.Errorf("hash %q does not check %q", h, tt.password)
+			}
+			if strings.Contains(r.stdout+r.stderr, tt.password) {
+				t.Error("the password was printed")
+			}
+		})
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("hash-password touched the database: %v", err)
+	}
 }
