@@ -182,14 +182,17 @@ func printBench(w io.Writer, r bench.Report) error {
 	}
 	fmt.Fprintf(&b, "raw RS256 signing, one core: %.0f/s\n\n", r.RawSignPerSec)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\ttokens/s\tof raw\tserver CPU\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	fmt.Fprintln(tw, "concurrency\ttokens/s\tof raw\tserver CPU\tCPU/token ÷ sign\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
 	for _, l := range r.Levels {
-		cpu := "-"
+		cpu, perSign := "-", "-"
 		if l.ServerCPU > 0 {
 			cpu = fmt.Sprintf("%.2f", l.ServerCPU)
 		}
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f%%\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n",
-			l.Concurrency, l.TokensPerSec, 100*l.RatioToRaw, cpu, l.P50ms, l.P90ms, l.P99ms, l.MaxMs, l.Errors)
+		if l.CPUPerSign > 0 {
+			perSign = fmt.Sprintf("%.2f", l.CPUPerSign)
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f%%\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n",
+			l.Concurrency, l.TokensPerSec, 100*l.RatioToRaw, cpu, perSign, l.P50ms, l.P90ms, l.P99ms, l.MaxMs, l.Errors)
 	}
 	tw.Flush()
 	for _, l := range r.Levels {

@@ -39,7 +39,8 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	}
 	// Strict rotation, so that the replay below is a refusal (and the flag
 	// is seen to work: by default a redeemed token stays valid).
-	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--admin-token-file", tokenFile, "--refresh-token-reuse", "revoke-family")
+	// --log-level debug: every line the server can log is searched.
+	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0", "--admin-token-file", tokenFile, "--refresh-token-reuse", "revoke-family", "--log-level", "debug")
 	ca := filepath.Join(dir, caFileName)
 	client := trusting(t, ca)
 

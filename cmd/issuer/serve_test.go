@@ -559,3 +559,49 @@ func TestServeCAFilePerDatabase(t *testing.T) {
 		t.Error("orders-ca.pem was replaced while its server runs")
 	}
 }
+
+// TestServeLogLevel: --log-level decides what reaches standard error. A
+// token issued and the access line of each request are debug; a refusal is
+// info; warn keeps neither.
+func TestServeLogLevel(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		wantIssued  bool // "token issued" and the access line
+		wantRefusal bool // "request refused"
+	}{
+		{"default (info)", nil, false, true},
+		{"debug", []string{"--log-level", "debug"}, true, true},
+		{"warn", []string{"--log-level", "warn"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db := filepath.Join(dir, "issuer.db")
+			srv := startServe(t, db, append([]string{"-o", "json", "serve", "--addr", "127.0.0.1:0", "--demo"}, tt.args...)...)
+			var demo demoSummary
+			if err := json.Unmarshal([]byte(srv.stdout.String()), &demo); err != nil {
+				t.Fatalf("demo output is not JSON: %v\n%s", err, srv.stdout)
+			}
+			client := trusting(t, filepath.Join(dir, caFileName))
+			for _, secret := range []string{demo.ClientSecret, "a-wrong-secret-value-0001"} {
+				resp, err := client.PostForm(demo.TokenEndpoint, url.Values{"grant_type": {"client_credentials"},
+					"client_id": {demo.DaemonAppID}, "client_secret": {secret}, "scope": {"api://demo-api/.default"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if code := srv.shutdown(t); code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			log := srv.stderr.String()
+			if got := strings.Contains(log, `msg="token issued"`) && strings.Contains(log, "msg=request "); got != tt.wantIssued {
+				t.Errorf("token issued and access lines logged: %v, want %v\n%s", got, tt.wantIssued, log)
+			}
+			if got := strings.Contains(log, `msg="request refused"`) && strings.Contains(log, "7000215"); got != tt.wantRefusal {
+				t.Errorf("refusal logged: %v, want %v\n%s", got, tt.wantRefusal, log)
+			}
+		})
+	}
+}

@@ -43,11 +43,17 @@ type Level struct {
 	// TokensPerCPUSecond is TokensPerSec over ServerCPU: tokens per second
 	// of server CPU time.
 	TokensPerCPUSecond float64 `json:"tokens_per_cpu_second,omitempty"`
-	P50ms              float64 `json:"p50_ms"`
-	P90ms              float64 `json:"p90_ms"`
-	P99ms              float64 `json:"p99_ms"`
-	MaxMs              float64 `json:"max_ms"`
-	FirstError         string  `json:"first_error,omitempty"`
+	// CPUPerSign is the server's CPU time per token over the time of one
+	// raw RS256 signature on one core (RawSignPerSec over
+	// TokensPerCPUSecond), when both were measured: 1.0 would be a server
+	// that does nothing but sign. Unlike RatioToRaw it does not depend on
+	// how many cores the server had or how busy the machine was.
+	CPUPerSign float64 `json:"cpu_per_sign,omitempty"`
+	P50ms      float64 `json:"p50_ms"`
+	P90ms      float64 `json:"p90_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	FirstError string  `json:"first_error,omitempty"`
 }
 
 // CPUTime reports the CPU time a process has used so far.

@@ -76,7 +76,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.LoadAvgEnd = loadAverage()
 	if rep.RawSignPerSec > 0 {
 		for i := range rep.Levels {
-			rep.Levels[i].RatioToRaw = rep.Levels[i].TokensPerSec / rep.RawSignPerSec
+			l := &rep.Levels[i]
+			l.RatioToRaw = l.TokensPerSec / rep.RawSignPerSec
+			if l.TokensPerCPUSecond > 0 {
+				l.CPUPerSign = rep.RawSignPerSec / l.TokensPerCPUSecond
+			}
 		}
 		rep.Ratio = rep.Levels[len(rep.Levels)-1].RatioToRaw
 	}
