@@ -80,7 +80,13 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile, NoSync: opts.NoSync || opts.Replica != nil})
+	if opts.NoSync && !opts.ReadOnly && opts.Replica == nil {
+		if err := createFromEmpty(path); err != nil {
+			return nil, err
+		}
+	}
+	b, err := bbolt.Open(path, fileMode, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile,
+		NoSync: opts.NoSync || opts.Replica != nil, NoGrowSync: opts.NoSync})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("database %s is %w (is `issuer serve` running?)", path, ErrLocked)
 	}
