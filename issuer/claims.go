@@ -37,6 +37,7 @@ type accessClaimsV1 struct {
 	TID      string   `json:"tid"`
 	UTI      string   `json:"uti"`
 	Ver      string   `json:"ver"`
+	XMSMirid string   `json:"xms_mirid,omitempty"`
 }
 
 // accessClaimsV2 is an app-only v2.0 access token, in Entra's order. idtyp
@@ -59,6 +60,9 @@ type accessClaimsV2 struct {
 	TID    string   `json:"tid"`
 	UTI    string   `json:"uti"`
 	Ver    string   `json:"ver"`
+	// XMSMirid is a managed identity's Azure resource id, which Entra
+	// puts in the identity's tokens.
+	XMSMirid string `json:"xms_mirid,omitempty"`
 }
 
 // access is what every access token is built from, app-only or delegated:
@@ -84,6 +88,7 @@ type appToken struct {
 	access
 	ClientSPID string // oid and sub: the client's service principal in the tenant
 	Idtyp      string // "app" when the resource asks for the optional claim idtyp
+	MIResource string // xms_mirid: the Azure resource id of a managed identity
 }
 
 // tokenTimes returns iat (= nbf) and exp of a token issued at issued with
@@ -102,7 +107,7 @@ func (t appToken) claimsV1(iss string) any {
 		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
 		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
-		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0",
+		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0", XMSMirid: t.MIResource,
 	}
 }
 
@@ -113,7 +118,7 @@ func (t appToken) claimsV2(iss string) any {
 		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
 		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
-		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0",
+		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0", XMSMirid: t.MIResource,
 	}
 }
 

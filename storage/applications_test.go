@@ -107,10 +107,10 @@ func TestApplicationRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("FindServicePrincipal app", gotApp)
-	if gotSP != guest {
+	if !reflect.DeepEqual(gotSP, guest) {
 		t.Errorf("FindServicePrincipal sp = %+v; want %+v", gotSP, guest)
 	}
-	if homeSP, err := e.db.GetServicePrincipal(ctx, tenantA, appOrders); err != nil || homeSP != sp {
+	if homeSP, err := e.db.GetServicePrincipal(ctx, tenantA, appOrders); err != nil || !reflect.DeepEqual(homeSP, sp) {
 		t.Errorf("GetServicePrincipal(A) = %+v, %v; want %+v", homeSP, err, sp)
 	}
 

@@ -309,6 +309,11 @@ type servicePrincipalRecord struct {
 	DisplayName               string `json:"displayName"`
 	AccountEnabled            bool   `json:"accountEnabled"`
 	AppRoleAssignmentRequired bool   `json:"appRoleAssignmentRequired"`
+	// A managed identity's type and names (tenant.ManagedIdentitySpec);
+	// absent for an application's service principal, so that records
+	// written before managed identities existed read the same.
+	ServicePrincipalType string   `json:"servicePrincipalType,omitempty"`
+	AlternativeNames     []string `json:"alternativeNames,omitempty"`
 }
 
 func fromServicePrincipal(sp tenant.ServicePrincipal) servicePrincipalRecord {

@@ -49,7 +49,7 @@ func TestServicePrincipalCRUD(t *testing.T) {
 	}
 
 	got, err := e.db.GetServicePrincipal(ctx, tenantB, appOrders)
-	if err != nil || got != guest {
+	if err != nil || !reflect.DeepEqual(got, guest) {
 		t.Errorf("GetServicePrincipal(B, orders) = %+v, %v; want %+v", got, err, guest)
 	}
 	list, err := e.db.ListServicePrincipals(ctx, tenantB)
@@ -88,7 +88,7 @@ func TestServicePrincipalCRUD(t *testing.T) {
 			if tc.want != nil {
 				want = before
 			}
-			if got, _ := e.db.GetServicePrincipal(ctx, tenantB, appOrders); got != want {
+			if got, _ := e.db.GetServicePrincipal(ctx, tenantB, appOrders); !reflect.DeepEqual(got, want) {
 				t.Errorf("after update = %+v; want %+v", got, want)
 			}
 		})

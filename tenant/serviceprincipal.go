@@ -1,5 +1,10 @@
 package tenant
 
+import (
+	"slices"
+	"strings"
+)
+
 // ServicePrincipal is an application's instance in one tenant. The home tenant
 // gets one when the application is registered; another tenant gets one only
 // through consent or provisioning, and only for multi-tenant applications.
@@ -17,6 +22,44 @@ type ServicePrincipal struct {
 	// application as a resource to clients without an app role assignment
 	// (AADSTS501051), and refuse users without one (AADSTS50105).
 	AppRoleAssignmentRequired bool `json:"appRoleAssignmentRequired"`
+	// ServicePrincipalType is Graph's servicePrincipalType: empty (Graph:
+	// "Application") for an application's service principal, or
+	// ServicePrincipalTypeManagedIdentity.
+	ServicePrincipalType string `json:"servicePrincipalType,omitempty"`
+	// AlternativeNames are Graph's alternativeNames. A managed identity's
+	// are "isExplicit=True" (user-assigned) or "isExplicit=False"
+	// (system-assigned) and its Azure resource id (ManagedIdentityResourceID).
+	AlternativeNames []string `json:"alternativeNames,omitempty"`
+}
+
+// ServicePrincipalTypeManagedIdentity is the servicePrincipalType of a
+// managed identity.
+const ServicePrincipalTypeManagedIdentity = "ManagedIdentity"
+
+// IsManagedIdentity reports whether sp is a managed identity.
+func (sp ServicePrincipal) IsManagedIdentity() bool {
+	return sp.ServicePrincipalType == ServicePrincipalTypeManagedIdentity
+}
+
+// ManagedIdentityResourceID returns the Azure resource id of a managed
+// identity, the alternative name that is a resource path: the identity's
+// own for a user-assigned identity, the resource's it belongs to for a
+// system-assigned one. Tokens carry it as xms_mirid.
+func (sp ServicePrincipal) ManagedIdentityResourceID() string {
+	if !sp.IsManagedIdentity() {
+		return ""
+	}
+	for _, n := range sp.AlternativeNames {
+		if strings.HasPrefix(n, "/") {
+			return n
+		}
+	}
+	return ""
+}
+
+// SystemAssigned reports whether sp is a system-assigned managed identity.
+func (sp ServicePrincipal) SystemAssigned() bool {
+	return sp.IsManagedIdentity() && slices.Contains(sp.AlternativeNames, "isExplicit=False")
 }
 
 // newServicePrincipal instantiates app in tenantID, enabled.

@@ -125,6 +125,9 @@ type serverState struct {
 	// turn lets one forwarded command run at a time, so that commands from
 	// several clients never interleave their reads and writes.
 	turn chan struct{}
+	// miURL and miSecret are the managed identity listener's base URL and
+	// App Service header secret, with --managed-identity-addr.
+	miURL, miSecret string
 }
 
 func newServerState(db *storage.DB, clock *issuer.Clock, iss *issuer.Server, e *env, logger *slog.Logger) *serverState {

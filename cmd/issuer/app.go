@@ -83,6 +83,7 @@ EXIT CODES
 			consentCommand(),
 			roleCommand(),
 			userCommand(),
+			identityCommand(),
 			tokenCommand(),
 			authorizeURLCommand(),
 			explainCommand(),

@@ -70,6 +70,8 @@ func placementOf(c *cli.Context) placement {
 		return placement{where: here}
 	case path == "db backup":
 		return placement{where: onDatabase, outputArgs: true}
+	case path == "identity env": // the listener and its secret are the server's
+		return placement{where: onServer, what: "identity env"}
 	case strings.HasPrefix(path, "clock "):
 		return placement{where: onServer, what: "clock commands"}
 	case path == "logs":

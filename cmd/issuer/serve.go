@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/managedidentity"
 	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
@@ -120,6 +122,8 @@ identity provider, and the CAs of --federation-ca.`,
 				Value: issuer.DefaultHTTPLimits.ReadHeaderTimeout, EnvVars: []string{"ISSUER_READ_HEADER_TIMEOUT"}},
 			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
 				Value: issuer.DefaultHTTPLimits.ReadTimeout, EnvVars: []string{"ISSUER_READ_TIMEOUT"}},
+			&cli.StringFlag{Name: "managed-identity-addr", Usage: "serve the local managed identity endpoints (App Service, IMDS) over plain HTTP on `HOST:PORT`, a loopback address (see issuer identity env)", EnvVars: []string{"ISSUER_MANAGED_IDENTITY_ADDR"}},
+			&cli.BoolFlag{Name: "managed-identity-any-addr", Usage: "allow --managed-identity-addr on an address that is not loopback: anyone who reaches it and knows an identity's id gets its tokens from IMDS, which has no secret", EnvVars: []string{"ISSUER_MANAGED_IDENTITY_ANY_ADDR"}},
 			&cli.GenericFlag{Name: "log-level", Usage: "what the server logs to standard error: debug (also a line per request and per token issued), info (refusals, admin commands, start and stop), warn or error",
 				Value: &choice{allowed: []string{"debug", "info", "warn", "error"}, value: "info"}, EnvVars: []string{"ISSUER_LOG_LEVEL"}},
 		},
@@ -153,6 +157,10 @@ type serveOptions struct {
 	tokenConc     int
 	limits        issuer.HTTPLimits
 	logLevel      slog.Level
+	// miAddr is --managed-identity-addr; miLn its listener, opened with
+	// the main one.
+	miAddr string
+	miLn   net.Listener
 
 	// The store, as the ready line names it, and where the local CA's
 	// certificate is written (beside a bolt file; the working directory
@@ -176,6 +184,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		refreshReuse: issuer.RefreshTokenReuse(c.Generic("refresh-token-reuse").(*choice).value),
 		limits:       issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
 		logLevel:     logLevels[c.Generic("log-level").(*choice).value],
+		miAddr:       c.String("managed-identity-addr"),
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -185,6 +194,9 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, usageError("--tls-cert and --tls-key go together")
+	}
+	if o.miAddr != "" && !isLoopbackAddr(o.miAddr) && !c.Bool("managed-identity-any-addr") {
+		return o, usageError("--managed-identity-addr %s is not a loopback address: its IMDS endpoint hands out tokens to whoever names an identity; listen on 127.0.0.1, or add --managed-identity-any-addr", o.miAddr)
 	}
 	if o.tlsCert != "" && o.insecureHTTP {
 		return o, usageError("--tls-cert and --insecure-http exclude each other")
@@ -347,6 +359,12 @@ func serve(c *cli.Context) (err error) {
 		return err
 	}
 	defer ln.Close()
+	if o.miAddr != "" {
+		if o.miLn, err = listen(o.miAddr); err != nil {
+			return fmt.Errorf("--managed-identity-addr: %w", err)
+		}
+		defer o.miLn.Close()
+	}
 	var db *storage.DB
 	if u.isEtcd() {
 		if db, err = openReplica(c, u, &o); err != nil {
@@ -440,6 +458,10 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 		}
 	}
 	state := newServerState(db, clock, iss, e, logger)
+	mi, err := startManagedIdentity(ctx, o, state, iss, e, logger)
+	if err != nil {
+		return err
+	}
 	admin, err := startAdminSocket(db.Path()+socketSuffix, state, logger)
 	if err != nil {
 		return err
@@ -482,7 +504,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	// closes it.
 	defer func() { stopRotating(); <-rotating }()
 	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
-		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName,
+		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName, managedIdentity: state.miURL,
 	})+", signer: "+iss.SignerName())
 
 	select {
@@ -495,6 +517,9 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	admin.shutdown(sctx)
+	if mi != nil {
+		mi.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
@@ -506,7 +531,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 
 // readyInfo is what the ready line reports.
 type readyInfo struct {
-	listenURL, baseURL, caPath, adminSocket, dbPath string
+	listenURL, baseURL, caPath, adminSocket, dbPath, managedIdentity string
 }
 
 // readyDetails is the parenthesis of the ready line: where the CA
@@ -534,6 +559,9 @@ func readyDetails(o serveOptions, r readyInfo) string {
 	}
 	if o.clock != issuer.ClockReal {
 		parts = append(parts, "clock: "+string(o.clock))
+	}
+	if r.managedIdentity != "" {
+		parts = append(parts, "managed identity: "+r.managedIdentity)
 	}
 	parts = append(parts, "db: "+r.dbPath)
 	return strings.Join(parts, ", ")
@@ -686,3 +714,26 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// startManagedIdentity serves the managed identity endpoints on o.miLn, when
+// --managed-identity-addr opened it, with a new App Service header secret
+// (identity env prints both). It returns the server to shut down, or nil.
+func startManagedIdentity(ctx context.Context, o serveOptions, state *serverState, iss *issuer.Server, e *env, logger *slog.Logger) (*http.Server, error) {
+	if o.miLn == nil {
+		return nil, nil
+	}
+	secret := make([]byte, 32)
+	if _, err := io.ReadFull(e.random, secret); err != nil {
+		return nil, fmt.Errorf("generating the managed identity header secret: %w", err)
+	}
+	state.miURL, state.miSecret = "http://"+o.miLn.Addr().String(), hex.EncodeToString(secret)
+	var h http.Handler = &managedidentity.Handler{Issuer: iss, Secret: state.miSecret, Logger: logger, NewID: e.newID}
+	if o.replica != nil {
+		h = o.replica.syncing(h)
+	}
+	srv := issuer.NewHTTPServer(accessLog(logger, h), o.limits)
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	go srv.Serve(o.miLn) //nolint:errcheck // ends with Shutdown
+	return srv, nil
+}

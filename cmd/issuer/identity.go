@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// identityCommand is `issuer identity`: managed identities, the service
+// principals Azure resources get tokens as from a local endpoint.
+func identityCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "identity",
+		Usage: "manage managed identities (user- and system-assigned)",
+		Description: `A managed identity is a service principal of type ManagedIdentity with no
+credentials: code running on an Azure resource gets its tokens from a local
+endpoint, which issuer serve --managed-identity-addr serves. Give it app roles
+with issuer role assign --client CLIENT-ID, like any client. IDENTITY is the
+client id, the object (principal) id, the Azure resource id or the name.
+
+EXAMPLES
+   issuer identity add --tenant contoso.onmicrosoft.com --name orders-worker
+   issuer identity add --tenant contoso.onmicrosoft.com --system-assigned --resource orders-web
+   issuer identity list --tenant contoso.onmicrosoft.com
+   eval "$(issuer identity env --tenant contoso.onmicrosoft.com orders-web)"`,
+		Subcommands: []*cli.Command{
+			{
+				Name:  "add",
+				Usage: "add a user-assigned identity, or a resource's system-assigned one",
+				Flags: []cli.Flag{
+					tenantFlag("tenant"),
+					&cli.StringFlag{Name: "name", Usage: "the user-assigned identity's `NAME`"},
+					&cli.BoolFlag{Name: "system-assigned", Usage: "the system-assigned identity of the Azure resource --resource"},
+					&cli.StringFlag{Name: "resource", Usage: "with --system-assigned: the resource's `NAME` (an App Service site) or Azure resource id"},
+					&cli.StringFlag{Name: "resource-id", Usage: "the user-assigned identity's Azure resource `ID` (default: formed from --subscription, --resource-group and --name)"},
+					&cli.StringFlag{Name: "subscription", Usage: "subscription `GUID` of the resource id (default: the tenant's id)"},
+					&cli.StringFlag{Name: "resource-group", Usage: "resource `GROUP` of the resource id", Value: "issuer"},
+					&cli.StringFlag{Name: "client-id", Usage: "client id (appId, `GUID`; default: a new one)"},
+					&cli.StringFlag{Name: "id", Usage: "object (principal) id (`GUID`; default: a new one)"},
+				},
+				Action: identityAdd,
+			},
+			{
+				Name:  "list",
+				Usage: "list a tenant's managed identities",
+				Flags: []cli.Flag{tenantFlag("tenant")},
+				Action: listAction(func(c *cli.Context, dir *tenant.Directory) ([]tenant.ServicePrincipal, error) {
+					ids, err := dir.ListManagedIdentities(c.Context, c.String("tenant"))
+					return ids, tenantError(c.String("tenant"), err)
+				}, identityViewOf, []string{"CLIENT ID", "OBJECT ID", "NAME", "KIND", "RESOURCE ID"}, func(sp tenant.ServicePrincipal) []string {
+					return []string{sp.AppID, sp.ID, sp.DisplayName, identityKind(sp), sp.ManagedIdentityResourceID()}
+				}),
+			},
+			{
+				Name: "show", Usage: "show a managed identity", ArgsUsage: "IDENTITY",
+				Flags:  []cli.Flag{tenantFlag("tenant")},
+				Action: identityShow,
+			},
+			{
+				Name: "remove", Usage: "delete a managed identity with its app role assignments", ArgsUsage: "IDENTITY",
+				Flags:  []cli.Flag{tenantFlag("tenant")},
+				Action: identityRemove,
+			},
+			{
+				Name:      "env",
+				Usage:     "print the environment that points Azure SDKs at the running server's endpoint for IDENTITY",
+				ArgsUsage: "IDENTITY",
+				Description: `Prints export lines for a POSIX shell: IDENTITY_ENDPOINT and IDENTITY_HEADER
+(App Service, which DefaultAzureCredential and ManagedIdentityCredential try
+first), AZURE_POD_IDENTITY_AUTHORITY_HOST (SDKs that move IMDS) and, for a
+user-assigned identity, AZURE_CLIENT_ID. A request that selects no identity
+gets IDENTITY's token. Needs a server started with --managed-identity-addr;
+the header secret changes with every start.`,
+				Flags:  []cli.Flag{tenantFlag("tenant")},
+				Action: identityEnv,
+			},
+		},
+	}
+}
+
+// identityView is the JSON form of a managed identity.
+type identityView struct {
+	ClientID       string `json:"clientId"`
+	PrincipalID    string `json:"principalId"`
+	DisplayName    string `json:"displayName"`
+	TenantID       string `json:"tenantId"`
+	Kind           string `json:"kind"`
+	ResourceID     string `json:"resourceId"`
+	AccountEnabled bool   `json:"accountEnabled"`
+}
+
+func identityViewOf(sp tenant.ServicePrincipal) identityView {
+	return identityView{ClientID: sp.AppID, PrincipalID: sp.ID, DisplayName: sp.DisplayName, TenantID: sp.TenantID,
+		Kind: identityKind(sp), ResourceID: sp.ManagedIdentityResourceID(), AccountEnabled: sp.AccountEnabled}
+}
+
+func identityKind(sp tenant.ServicePrincipal) string {
+	if sp.SystemAssigned() {
+		return "system-assigned"
+	}
+	return "user-assigned"
+}
+
+func identityFields(v identityView) []field {
+	return []field{{"clientId", v.ClientID}, {"principalId", v.PrincipalID}, {"displayName", v.DisplayName},
+		{"tenantId", v.TenantID}, {"kind", v.Kind}, {"resourceId", v.ResourceID}, {"accountEnabled", strconv.FormatBool(v.AccountEnabled)}}
+}
+
+func identityAdd(c *cli.Context) error {
+	if _, err := requireArgs(c); err != nil {
+		return err
+	}
+	spec := tenant.ManagedIdentitySpec{Name: c.String("name"), SystemAssigned: c.Bool("system-assigned"),
+		ResourceID: c.String("resource-id"), Subscription: c.String("subscription"), ResourceGroup: c.String("resource-group"),
+		ClientID: c.String("client-id"), ObjectID: c.String("id")}
+	switch res := c.String("resource"); {
+	case spec.SystemAssigned && (spec.Name != "" || spec.ResourceID != ""):
+		return usageError("identity add: a system-assigned identity is named by its --resource, not --name or --resource-id")
+	case spec.SystemAssigned && res == "":
+		return usageError("identity add: --system-assigned needs the --resource it belongs to")
+	case spec.SystemAssigned && strings.HasPrefix(res, "/"):
+		spec.ResourceID = res
+	case spec.SystemAssigned:
+		spec.Name = res
+	case res != "":
+		return usageError("identity add: --resource names the resource of a --system-assigned identity")
+	case spec.Name == "" && spec.ResourceID == "":
+		return usageError("identity add: give the user-assigned identity's --name (or --resource-id)")
+	}
+	ref := c.String("tenant")
+	return withDirectory(c, func(dir *tenant.Directory) error {
+		sp, err := dir.AddManagedIdentity(c.Context, ref, spec)
+		if err != nil {
+			return tenantError(ref, err)
+		}
+		v := identityViewOf(sp)
+		return printObject(c, v, identityFields(v))
+	})
+}
+
+func identityShow(c *cli.Context) error {
+	args, err := requireArgs(c, "IDENTITY")
+	if err != nil {
+		return err
+	}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
+		sp, err := dir.FindManagedIdentity(c.Context, t.ID, args[0])
+		if err != nil {
+			return err
+		}
+		v := identityViewOf(sp)
+		return printObject(c, v, identityFields(v))
+	})
+}
+
+func identityRemove(c *cli.Context) error {
+	args, err := requireArgs(c, "IDENTITY")
+	if err != nil {
+		return err
+	}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
+		if err := dir.RemoveManagedIdentity(c.Context, t.ID, args[0]); err != nil {
+			return err
+		}
+		return printDone(c, "removed managed identity %s", args[0])
+	})
+}
+
+// identityEnv prints the environment of IDENTITY for the running server's
+// managed identity endpoints.
+func identityEnv(c *cli.Context) error {
+	args, err := requireArgs(c, "IDENTITY")
+	if err != nil {
+		return err
+	}
+	st := serverOf(c)
+	if st.miURL == "" {
+		return fmt.Errorf("identity env: the server does not serve managed identity endpoints; start it with --managed-identity-addr 127.0.0.1:PORT")
+	}
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
+		sp, err := dir.FindManagedIdentity(c.Context, t.ID, args[0])
+		if err != nil {
+			return err
+		}
+		base := st.miURL + "/" + url.PathEscape(t.ID) + "/" + url.PathEscape(sp.ID)
+		vars := [][2]string{
+			{"IDENTITY_ENDPOINT", base + "/msi/token"},
+			{"IDENTITY_HEADER", st.miSecret},
+			{"AZURE_POD_IDENTITY_AUTHORITY_HOST", base},
+		}
+		if !sp.SystemAssigned() {
+			vars = append(vars, [2]string{"AZURE_CLIENT_ID", sp.AppID})
+		}
+		if isJSON(c) {
+			m := map[string]string{}
+			for _, v := range vars {
+				m[v[0]] = v[1]
+			}
+			return writeJSON(c.App.Writer, m)
+		}
+		var b strings.Builder
+		for _, v := range vars {
+			fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
+		}
+		_, err = fmt.Fprint(c.App.Writer, b.String())
+		return err
+	})
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// identityWorld is a database with an assignment-required API, a
+// user-assigned identity holding its role and a system-assigned one that
+// does not, served with the managed identity endpoints.
+type identityWorld struct {
+	db, caFile          string
+	srv                 *server
+	workerID, workerOID string
+	tenantID, apiAppID  string
+}
+
+func newIdentityWorld(t *testing.T) *identityWorld {
+	t.Helper()
+	dir := t.TempDir()
+	w := &identityWorld{db: filepath.Join(dir, "issuer.db"), caFile: filepath.Join(dir, caFileName)}
+	const c = "contoso.onmicrosoft.com"
+	run := func(args ...string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(mustRun(t, w.db, nil, append([]string{"-o", "json"}, args...)...)), &m); err != nil {
+			t.Fatalf("issuer %s: %v", strings.Join(args, " "), err)
+		}
+		return m
+	}
+	w.tenantID = run("tenant", "add", "--name", "Contoso")["id"].(string)
+	w.apiAppID = run("app", "add", "--tenant", c, "--name", "Orders API", "--identifier-uri", "api://orders")["appId"].(string)
+	run("app", "role", "add", "--app", w.apiAppID, "--value", "Orders.Read")
+	run("sp", "update", "--tenant", c, "--app", w.apiAppID, "--assignment-required")
+	worker := run("identity", "add", "--tenant", c, "--name", "orders-worker")
+	w.workerID, w.workerOID = worker["clientId"].(string), worker["principalId"].(string)
+	run("identity", "add", "--tenant", c, "--system-assigned", "--resource", "orders-web")
+	run("role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Read", "--client", w.workerID)
+	w.srv = startServe(t, w.db, "serve", "--addr", "127.0.0.1:0", "--managed-identity-addr", "127.0.0.1:0")
+	return w
+}
+
+// useEnv sets the environment `identity env IDENTITY` prints.
+func (w *identityWorld) useEnv(t *testing.T, identity string) map[string]string {
+	t.Helper()
+	var env map[string]string
+	out := mustRun(t, w.db, nil, "-o", "json", "identity", "env", "--tenant", "contoso.onmicrosoft.com", identity)
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_CLIENT_ID",
+		"AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT", "MSI_SECRET"} {
+		t.Setenv(k, env[k])
+	}
+	return env
+}
+
+// TestManagedIdentityAzidentity: azidentity's ManagedIdentityCredential and
+// DefaultAzureCredential, unmodified, get tokens from `issuer serve
+// --managed-identity-addr` through the App Service source, with the
+// environment `issuer identity env` prints; and meet its refusals.
+func TestManagedIdentityAzidentity(t *testing.T) {
+	w := newIdentityWorld(t)
+	scope := policy.TokenRequestOptions{Scopes: []string{"api://orders/.default"}}
+	// MSAL caches managed identity tokens for the whole process, by kind
+	// of identity (system-assigned, or the client id asked for) and
+	// resource, not by endpoint: the refusals come first, before a token
+	// of the system-assigned kind is cached.
+	tests := []struct {
+		name     string
+		env      string // the identity whose environment is set
+		cred     func() (azcore.TokenCredential, error)
+		header   string // replaces IDENTITY_HEADER when set
+		wantCode int    // 0: a token of the worker
+		wantText string
+	}{
+		{"system-assigned, not assigned to the API", "orders-web", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(nil)
+		}, "", http.StatusBadRequest, "AADSTS501051"},
+		{"an unknown client id", "orders-web", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID("99999999-9999-4999-8999-999999999999")})
+		}, "", http.StatusBadRequest, "Identity not found"},
+		{"a wrong header secret", "orders-worker", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(nil)
+		}, "not-the-secret", http.StatusUnauthorized, "X-IDENTITY-HEADER"},
+		{"ManagedIdentityCredential, user-assigned by client id", "orders-web", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(w.workerID)})
+		}, "", 0, ""},
+		{"ManagedIdentityCredential, user-assigned by object id", "orders-web", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ObjectID(w.workerOID)})
+		}, "", 0, ""},
+		{"ManagedIdentityCredential, the endpoint's identity", "orders-worker", func() (azcore.TokenCredential, error) {
+			return azidentity.NewManagedIdentityCredential(nil)
+		}, "", 0, ""},
+		{"DefaultAzureCredential", "orders-worker", func() (azcore.TokenCredential, error) {
+			return azidentity.NewDefaultAzureCredential(nil)
+		}, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.useEnv(t, tt.env)
+			if tt.header != "" {
+				t.Setenv("IDENTITY_HEADER", tt.header)
+			}
+			cred, err := tt.cred()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tok, err := cred.GetToken(ctx, scope)
+			if tt.wantCode != 0 {
+				var afe *azidentity.AuthenticationFailedError
+				if !errors.As(err, &afe) || afe.RawResponse == nil || afe.RawResponse.StatusCode != tt.wantCode || !strings.Contains(err.Error(), tt.wantText) {
+					t.Fatalf("GetToken = %v; want an AuthenticationFailedError with status %d and %q", err, tt.wantCode, tt.wantText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("GetToken: %v", err)
+			}
+			if until := time.Until(tok.ExpiresOn); until < 50*time.Minute || until > 70*time.Minute {
+				t.Errorf("ExpiresOn in %v; want about an hour", until)
+			}
+			claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
+			want := map[string]any{"aud": "api://orders", "appid": w.workerID, "oid": w.workerOID, "appidacr": "2", "tid": w.tenantID}
+			for k, v := range want {
+				if claims[k] != v {
+					t.Errorf("claim %s = %v; want %v", k, claims[k], v)
+				}
+			}
+			if mirid, _ := claims["xms_mirid"].(string); !strings.HasSuffix(mirid, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-worker") {
+				t.Errorf("xms_mirid = %q", mirid)
+			}
+		})
+	}
+	// The sign-in log shows managed identity requests, refusals with why.
+	logs := mustRun(t, w.db, nil, "logs", "--failed")
+	if !strings.Contains(logs, "flow=managed_identity") || !strings.Contains(logs, "client_not_assigned") {
+		t.Errorf("issuer logs --failed:\n%s", logs)
+	}
+}
+
+// TestIdentityCommandRefusals: what identity add and env refuse.
+func TestIdentityCommandRefusals(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "issuer.db")
+	const c = "contoso.onmicrosoft.com"
+	mustRun(t, db, nil, "tenant", "add", "--name", "Contoso")
+	mustRun(t, db, nil, "identity", "add", "--tenant", c, "--name", "worker")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no name", []string{"identity", "add", "--tenant", c}, exitUsage, "--name"},
+		{"system-assigned without resource", []string{"identity", "add", "--tenant", c, "--system-assigned"}, exitUsage, "--resource"},
+		{"system-assigned with a name", []string{"identity", "add", "--tenant", c, "--system-assigned", "--resource", "web", "--name", "x"}, exitUsage, "not --name"},
+		{"resource without system-assigned", []string{"identity", "add", "--tenant", c, "--name", "x-y", "--resource", "web"}, exitUsage, "--system-assigned"},
+		{"the same identity twice", []string{"identity", "add", "--tenant", c, "--name", "worker"}, exitError, "already exists"},
+		{"a bad name", []string{"identity", "add", "--tenant", c, "--name", "a b"}, exitUsage, "letters, digits"},
+		{"an unknown tenant", []string{"identity", "add", "--tenant", "nosuch.com", "--name", "w1"}, exitError, "not found"},
+		{"show an unknown identity", []string{"identity", "show", "--tenant", c, "nobody"}, exitError, "not found"},
+		{"remove an unknown identity", []string{"identity", "remove", "--tenant", c, "nobody"}, exitError, "not found"},
+		{"env without a server", []string{"identity", "env", "--tenant", c, "worker"}, exitError, "running server"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, db, nil, tc.args...)
+			if r.code != tc.wantCode || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.wantCode, tc.wantErr)
+			}
+		})
+	}
+	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0")
+	_ = srv
+	r := runCLI(t, db, nil, "identity", "env", "--tenant", c, "worker")
+	if r.code != exitError || !strings.Contains(r.stderr, "--managed-identity-addr") {
+		t.Errorf("identity env on a server without the listener: exit %d, %q", r.code, r.stderr)
+	}
+}

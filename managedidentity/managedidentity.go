@@ -1,0 +1,253 @@
+// Package managedidentity serves the local endpoints from which code running
+// on an Azure resource gets its managed identity's tokens, so that
+// DefaultAzureCredential and ManagedIdentityCredential work unmodified
+// against this issuer. Azure serves them over plain HTTP on the resource
+// itself; `issuer serve --managed-identity-addr` serves them on a loopback
+// listener.
+//
+// Each endpoint's path names the tenant and the identity it serves when a
+// request selects none (a resource's system-assigned identity, or the
+// identity `issuer identity env` chose):
+//
+//	GET /{tenant}/{identity}/msi/token                           App Service and Functions, api-version 2019-08-01
+//	GET /{tenant}/{identity}/metadata/identity/oauth2/token      IMDS, api-version 2018-02-01
+//
+// App Service's IDENTITY_ENDPOINT is the first URL whole; IMDS clients that
+// let the host be moved (AZURE_POD_IDENTITY_AUTHORITY_HOST) append the
+// IMDS path to http://host:port/{tenant}/{identity}.
+package managedidentity
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Issuer issues managed identities' tokens (issuer.Server).
+type Issuer interface {
+	IssueManagedIdentityToken(ctx context.Context, r issuer.ManagedIdentityRequest) (issuer.ManagedIdentityToken, error)
+}
+
+// API versions the endpoints accept: the ones Microsoft's SDKs send.
+const (
+	appServiceAPIVersion = "2019-08-01"
+	imdsAPIVersion       = "2018-02-01"
+)
+
+// Handler serves the endpoints. Secret is the App Service header secret
+// (IDENTITY_HEADER), compared in constant time; it is never logged.
+type Handler struct {
+	Issuer Issuer
+	Secret string
+	Logger *slog.Logger // nil: none
+	NewID  func() string
+}
+
+// ServeHTTP routes a request to its endpoint.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tenantID, identity, rest, ok := splitPath(r.URL.EscapedPath())
+	var kind endpoint
+	switch {
+	case ok && rest == "msi/token":
+		kind = appService
+	case ok && rest == "metadata/identity/oauth2/token":
+		kind = imds
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No managed identity endpoint at " + r.URL.Path})
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		kind.refuse(w, h.newID(), http.StatusMethodNotAllowed, "invalid_request", "The endpoint accepts GET only.")
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		kind.refuse(w, h.newID(), http.StatusBadRequest, "invalid_request", "The query string is malformed.")
+		return
+	}
+	req, status, code, msg := kind.parse(h, r.Header, q)
+	if status != 0 {
+		kind.refuse(w, h.newID(), status, code, msg)
+		return
+	}
+	req.TenantID, req.Default = tenantID, identity
+	tok, err := h.Issuer.IssueManagedIdentityToken(r.Context(), req)
+	if err != nil {
+		h.refuseIssue(w, r, kind, err)
+		return
+	}
+	kind.answer(w, tok)
+}
+
+// splitPath splits /{tenant}/{identity}/{rest}; the tenant and identity are
+// path segments without escapes (GUIDs, domains).
+func splitPath(p string) (tenantID, identity, rest string, ok bool) {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || strings.Contains(parts[0]+parts[1], "%") {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], strings.TrimSuffix(parts[2], "/"), true
+}
+
+func (h *Handler) newID() string {
+	if h.NewID != nil {
+		return h.NewID()
+	}
+	return tenant.NewGUID()
+}
+
+// endpoint is one of the endpoint protocols.
+type endpoint int
+
+const (
+	appService endpoint = iota
+	imds
+)
+
+// parse checks a request's headers and parameters as the endpoint does;
+// a non-zero status is a refusal.
+func (e endpoint) parse(h *Handler, hdr http.Header, q url.Values) (req issuer.ManagedIdentityRequest, status int, code, msg string) {
+	single := func(name string) (string, bool) {
+		v := q[name]
+		return strings.Join(v, ""), len(v) <= 1
+	}
+	for name := range q {
+		if _, ok := single(name); !ok {
+			return req, http.StatusBadRequest, "invalid_request", "The parameter " + name + " is given more than once."
+		}
+	}
+	version, _ := single("api-version")
+	req.Resource, _ = single("resource")
+	req.ClientID, _ = single("client_id")
+	req.CorrelationID = hdr.Get("x-ms-client-request-id")
+	switch e {
+	case appService:
+		// App Service checks its secret header before anything else; an
+		// absent or wrong one is the caller not being the app (401).
+		got := hdr.Get("X-IDENTITY-HEADER")
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Secret)) != 1 {
+			return req, http.StatusUnauthorized, "invalid_request", "The X-IDENTITY-HEADER header is missing or is not this endpoint's secret."
+		}
+		if version != appServiceAPIVersion {
+			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + appServiceAPIVersion + "."
+		}
+		// principal_id is the documented name of the object id; MSAL
+		// sends object_id. mi_res_id selects by resource id.
+		obj, _ := single("object_id")
+		if p, _ := single("principal_id"); p != "" {
+			obj = p
+		}
+		req.ObjectID = obj
+		req.ResourceID, _ = single("mi_res_id")
+	case imds:
+		// IMDS refuses a request without "Metadata: true" (a guard
+		// against server-side request forgery) with this exact body;
+		// DefaultAzureCredential's probe is such a request.
+		if !strings.EqualFold(hdr.Get("Metadata"), "true") {
+			return req, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
+		}
+		if version != imdsAPIVersion {
+			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + imdsAPIVersion + "."
+		}
+		req.ObjectID, _ = single("object_id")
+		req.ResourceID, _ = single("msi_res_id")
+	}
+	if strings.TrimSpace(req.Resource) == "" {
+		return req, http.StatusBadRequest, "invalid_request", "Required query variable 'resource' is missing"
+	}
+	return req, 0, "", ""
+}
+
+// refuseIssue answers an error of the issuer: an unknown identity as the
+// endpoint says it, Entra's refusals (AADSTS) relayed with their status, a
+// server error as 500 with the cause in the log only.
+func (h *Handler) refuseIssue(w http.ResponseWriter, r *http.Request, e endpoint, err error) {
+	id := h.newID()
+	var ae *issuer.Error
+	switch {
+	case errors.Is(err, issuer.ErrUnknownManagedIdentity):
+		e.refuse(w, id, http.StatusBadRequest, "invalid_request", "Identity not found")
+	case errors.Is(err, tenant.ErrInvalid):
+		e.refuse(w, id, http.StatusBadRequest, "invalid_request", "Give at most one of client_id, object_id and the resource id.")
+	case errors.As(err, &ae) && ae.Status() < 500:
+		e.refuse(w, id, ae.Status(), ae.OAuthError(), ae.Error())
+	default:
+		if h.Logger != nil {
+			h.Logger.ErrorContext(r.Context(), "managed identity token failed", "trace_id", id, "cause", err.Error())
+		}
+		e.refuse(w, id, http.StatusInternalServerError, "server_error", "The identity endpoint failed; trace id "+id+".")
+	}
+}
+
+// refuse writes the endpoint's error body. IMDS answers OAuth's
+// {error, error_description}; App Service answers
+// {statusCode, message, correlationId}, the shape its identity endpoint
+// sends (not documented by Microsoft; the SDKs read only the status).
+func (e endpoint) refuse(w http.ResponseWriter, id string, status int, code, msg string) {
+	if e == imds {
+		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
+		return
+	}
+	writeJSON(w, status, appServiceError{StatusCode: status, Message: msg, CorrelationID: id})
+}
+
+type appServiceError struct {
+	StatusCode    int    `json:"statusCode"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlationId"`
+}
+
+// appServiceToken is App Service's answer (2019-08-01): expires_on is a
+// string of Unix seconds.
+type appServiceToken struct {
+	AccessToken string `json:"access_token"`
+	ExpiresOn   string `json:"expires_on"`
+	Resource    string `json:"resource"`
+	TokenType   string `json:"token_type"`
+	ClientID    string `json:"client_id"`
+}
+
+// imdsToken is IMDS's answer (2018-02-01): every number a string, and an
+// empty refresh_token.
+type imdsToken struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    string `json:"expires_in"`
+	ExpiresOn    string `json:"expires_on"`
+	NotBefore    string `json:"not_before"`
+	Resource     string `json:"resource"`
+	TokenType    string `json:"token_type"`
+	ClientID     string `json:"client_id"`
+}
+
+func (e endpoint) answer(w http.ResponseWriter, t issuer.ManagedIdentityToken) {
+	s := func(n int64) string { return strconv.FormatInt(n, 10) }
+	if e == imds {
+		writeJSON(w, http.StatusOK, imdsToken{AccessToken: t.AccessToken, ExpiresIn: s(t.ExpiresIn), ExpiresOn: s(t.ExpiresOn),
+			NotBefore: s(t.NotBefore), Resource: t.Resource, TokenType: "Bearer", ClientID: t.ClientID})
+		return
+	}
+	writeJSON(w, http.StatusOK, appServiceToken{AccessToken: t.AccessToken, ExpiresOn: s(t.ExpiresOn),
+		Resource: t.Resource, TokenType: "Bearer", ClientID: t.ClientID})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
