@@ -41,7 +41,7 @@ func Apply(ctx context.Context, dir *tenant.Directory, m *consent.Manager, s Doc
 		// Phases run over every tenant before the next begins, so that
 		// any object may name an application of any tenant.
 		for _, phase := range []func(context.Context) error{
-			a.applyTenants, a.applyApplications, a.applyRequiredAccess, a.applyUsers,
+			a.applyTenants, a.applyApplications, a.applyManagedIdentities, a.applyRequiredAccess, a.applyUsers,
 			a.applyServicePrincipals, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
 		} {
 			if err := phase(ctx); err != nil {
@@ -667,6 +667,61 @@ func declares(rra tenant.RequiredResourceAccess, res tenant.Application, scopes,
 }
 
 // ---- users ----
+
+// ---- managed identities ----
+
+func (a *applier) applyManagedIdentities(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, sm := range st.ManagedIdentities {
+			p := fmt.Sprintf("%s.managedIdentities[%d]", tenantPath(i), j)
+			sp, created, updated, err := a.applyManagedIdentity(ctx, t, sm)
+			if err != nil {
+				return a.s.errorAt(p, err)
+			}
+			count(&a.res.ManagedIdentities, created, updated)
+			// Other objects may name the identity as a client by its
+			// name, as they name applications.
+			n := strings.ToLower(sp.DisplayName)
+			if !slices.Contains(a.byName[n], sp.AppID) {
+				a.byName[n] = append(a.byName[n], sp.AppID)
+			}
+		}
+	}
+	return nil
+}
+
+func (a *applier) applyManagedIdentity(ctx context.Context, t tenant.Tenant, sm ManagedIdentity) (sp tenant.ServicePrincipal, created, updated bool, err error) {
+	spec, err := sm.spec()
+	if err != nil {
+		return sp, false, false, err
+	}
+	rid, _, err := tenant.ManagedIdentityResource(t, spec)
+	if err != nil {
+		return sp, false, false, err
+	}
+	sp, err = a.dir.FindManagedIdentity(ctx, t.ID, rid)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		if sp, err = a.dir.AddManagedIdentity(ctx, t.ID, spec); err != nil {
+			return sp, false, false, err
+		}
+		created = true
+	case err != nil:
+		return sp, false, false, err
+	case sm.ClientID != "" && !strings.EqualFold(sm.ClientID, sp.AppID), sm.ID != "" && !strings.EqualFold(sm.ID, sp.ID):
+		return sp, false, false, fmt.Errorf("managed identity %s exists with client id %s and object id %s: %w", rid, sp.AppID, sp.ID, ErrConflict)
+	case sm.SystemAssigned != sp.SystemAssigned():
+		return sp, false, false, fmt.Errorf("managed identity %s exists with another kind: %w", rid, ErrConflict)
+	}
+	if sm.AccountEnabled != nil && *sm.AccountEnabled != sp.AccountEnabled {
+		if sp, err = a.dir.UpdateServicePrincipal(ctx, t.ID, sp.AppID, tenant.ServicePrincipalUpdate{AccountEnabled: sm.AccountEnabled}); err != nil {
+			return sp, false, false, err
+		}
+		updated = !created
+	}
+	return sp, created, updated, nil
+}
 
 func (a *applier) applyUsers(ctx context.Context) error {
 	for i, st := range a.s.Tenants {

@@ -61,22 +61,42 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 	if !t.AllowsUserConsent() {
 		st.UserConsent = string(tenant.UserConsentDisabled)
 	}
+	sps, err := dir.ListServicePrincipals(ctx, t.ID)
+	if err != nil {
+		return st, err
+	}
+	// A managed identity's application and service principal are the
+	// identity, exported as one managedIdentities entry.
+	identities := map[string]bool{}
+	for _, sp := range sps {
+		if !sp.IsManagedIdentity() {
+			continue
+		}
+		identities[sp.AppID] = true
+		sm := ManagedIdentity{ClientID: sp.AppID, ID: sp.ID, SystemAssigned: sp.SystemAssigned(), ResourceID: sp.ManagedIdentityResourceID()}
+		if !sp.AccountEnabled {
+			sm.AccountEnabled = ptr(false)
+		}
+		st.ManagedIdentities = append(st.ManagedIdentities, sm)
+	}
 	apps, err := dir.ListApplications(ctx, t.ID)
 	if err != nil {
 		return st, err
 	}
 	for _, app := range apps {
+		if identities[app.AppID] {
+			continue
+		}
 		sa, err := exportApplication(ctx, dir, app)
 		if err != nil {
 			return st, err
 		}
 		st.Applications = append(st.Applications, sa)
 	}
-	sps, err := dir.ListServicePrincipals(ctx, t.ID)
-	if err != nil {
-		return st, err
-	}
 	for _, sp := range sps {
+		if sp.IsManagedIdentity() {
+			continue
+		}
 		ssp := ServicePrincipal{AppID: sp.AppID, ID: sp.ID}
 		if !sp.AccountEnabled {
 			ssp.AccountEnabled = ptr(false)

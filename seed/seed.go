@@ -1,6 +1,11 @@
 package seed
 
-import "github.com/issuer-dev/issuer/tenant"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
 
 // Document is a seed document.
 type Document struct {
@@ -28,6 +33,7 @@ type Tenant struct {
 	Applications      []Application      `json:"applications,omitempty"`
 	ServicePrincipals []ServicePrincipal `json:"servicePrincipals,omitempty"`
 	Users             []User             `json:"users,omitempty"`
+	ManagedIdentities []ManagedIdentity  `json:"managedIdentities,omitempty"`
 	Consents          []Consent          `json:"consents,omitempty"`
 	RoleAssignments   []RoleAssignment   `json:"roleAssignments,omitempty"`
 }
@@ -149,6 +155,46 @@ type ServicePrincipal struct {
 	AppRoleAssignmentRequired *bool  `json:"appRoleAssignmentRequired,omitempty"`
 }
 
+// ManagedIdentity is a user-assigned identity (Name, or ResourceID) or the
+// system-assigned identity of an Azure resource (SystemAssigned with
+// Resource: a name or a resource id), as `issuer identity add` makes them.
+// It is matched by its resource id.
+type ManagedIdentity struct {
+	Comment        string `json:"$comment,omitempty"`
+	ClientID       string `json:"clientId,omitempty"`
+	ID             string `json:"id,omitempty"` // the principal (object) id
+	Name           string `json:"name,omitempty"`
+	SystemAssigned bool   `json:"systemAssigned,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+	ResourceID     string `json:"resourceId,omitempty"`
+	Subscription   string `json:"subscription,omitempty"`
+	ResourceGroup  string `json:"resourceGroup,omitempty"`
+	AccountEnabled *bool  `json:"accountEnabled,omitempty"` // default true
+}
+
+// spec is the tenant.ManagedIdentitySpec of m.
+func (m ManagedIdentity) spec() (tenant.ManagedIdentitySpec, error) {
+	spec := tenant.ManagedIdentitySpec{Name: m.Name, SystemAssigned: m.SystemAssigned, ResourceID: m.ResourceID,
+		Subscription: m.Subscription, ResourceGroup: m.ResourceGroup, ClientID: m.ClientID, ObjectID: m.ID}
+	switch {
+	case m.SystemAssigned && m.Name != "":
+		return spec, fmt.Errorf("%w: a system-assigned identity is named by its resource, not a name", tenant.ErrInvalid)
+	case m.SystemAssigned && m.Resource != "" && m.ResourceID != "":
+		return spec, fmt.Errorf("%w: give resource or resourceId, not both", tenant.ErrInvalid)
+	case m.SystemAssigned && strings.HasPrefix(m.Resource, "/"):
+		spec.ResourceID = m.Resource
+	case m.SystemAssigned && m.Resource != "":
+		spec.Name = m.Resource
+	case m.SystemAssigned && m.ResourceID == "":
+		return spec, fmt.Errorf("%w: a system-assigned identity needs the resource it belongs to", tenant.ErrInvalid)
+	case !m.SystemAssigned && m.Resource != "":
+		return spec, fmt.Errorf("%w: resource names the resource of a systemAssigned identity", tenant.ErrInvalid)
+	case !m.SystemAssigned && m.Name == "" && m.ResourceID == "":
+		return spec, fmt.Errorf("%w: a user-assigned identity needs a name or a resourceId", tenant.ErrInvalid)
+	}
+	return spec, nil
+}
+
 // User is a member of the enclosing tenant, matched by UPN.
 type User struct {
 	Comment           string `json:"$comment,omitempty"`
@@ -240,6 +286,7 @@ type Result struct {
 	Federated         Count `json:"federatedCredentials"`
 	ServicePrincipals Count `json:"servicePrincipals"`
 	Users             Count `json:"users"`
+	ManagedIdentities Count `json:"managedIdentities"`
 	Consents          Count `json:"consents"`
 	RoleAssignments   Count `json:"roleAssignments"`
 }
@@ -256,7 +303,7 @@ func (r Result) Kinds() []Kind {
 		{"tenants", r.Tenants}, {"applications", r.Applications}, {"appRoles", r.AppRoles},
 		{"scopes", r.Scopes}, {"requiredResourceAccess", r.Permissions}, {"secrets", r.Secrets},
 		{"certificates", r.Certificates}, {"federatedCredentials", r.Federated},
-		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"consents", r.Consents},
+		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"managedIdentities", r.ManagedIdentities}, {"consents", r.Consents},
 		{"roleAssignments", r.RoleAssignments},
 	}
 }

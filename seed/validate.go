@@ -112,6 +112,22 @@ func (s Document) validate() error {
 				}
 			}
 		}
+		for j, m := range t.ManagedIdentities {
+			p := fmt.Sprintf("%s.managedIdentities[%d]", tp, j)
+			spec, err := m.spec()
+			if err == nil {
+				// The tenant's id only fills a default subscription.
+				_, _, err = tenant.ManagedIdentityResource(tenant.Tenant{ID: "00000000-0000-4000-8000-000000000000"}, spec)
+			}
+			if err != nil {
+				return wrap(p, err)
+			}
+			for _, id := range []struct{ name, v string }{{"clientId", m.ClientID}, {"id", m.ID}} {
+				if err := checkGUID(id.v); err != nil {
+					return wrap(p+"."+id.name, err)
+				}
+			}
+		}
 		for j, c := range t.Consents {
 			p := fmt.Sprintf("%s.consents[%d]", tp, j)
 			switch {

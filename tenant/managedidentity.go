@@ -59,7 +59,7 @@ func (d *Directory) AddManagedIdentity(ctx context.Context, tenantRef string, sp
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
-	rid, name, err := managedIdentityResource(t, spec)
+	rid, name, err := ManagedIdentityResource(t, spec)
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
@@ -82,9 +82,9 @@ func (d *Directory) AddManagedIdentity(ctx context.Context, tenantRef string, sp
 	return sp, nil
 }
 
-// managedIdentityResource returns the resource id and display name of the
-// identity spec describes.
-func managedIdentityResource(t Tenant, spec ManagedIdentitySpec) (id, name string, err error) {
+// ManagedIdentityResource returns the resource id and display name of the
+// identity spec describes in tenant t, or why spec is invalid.
+func ManagedIdentityResource(t Tenant, spec ManagedIdentitySpec) (id, name string, err error) {
 	if spec.ResourceID != "" {
 		id = strings.TrimRight(strings.TrimSpace(spec.ResourceID), "/")
 		if !azureResourceID.MatchString(id) {
