@@ -9,12 +9,15 @@
 // request selects none (a resource's system-assigned identity, or the
 // identity `issuer identity env` chose):
 //
-//	GET /{tenant}/{identity}/msi/token                           App Service and Functions, api-version 2019-08-01
-//	GET /{tenant}/{identity}/metadata/identity/oauth2/token      IMDS, api-version 2018-02-01
+//	GET  /{tenant}/{identity}/msi/token                          App Service and Functions, api-version 2019-08-01
+//	GET  /{tenant}/{identity}/metadata/identity/oauth2/token     IMDS, api-version 2018-02-01
+//	POST /{tenant}/{identity}/cloudshell/token                   Cloud Shell (MSI_ENDPOINT)
+//	GET  /{tenant}/{identity}/azureml/token                      Azure Machine Learning (MSI_ENDPOINT, MSI_SECRET), api-version 2017-09-01
 //
-// App Service's IDENTITY_ENDPOINT is the first URL whole; IMDS clients that
-// let the host be moved (AZURE_POD_IDENTITY_AUTHORITY_HOST) append the
-// IMDS path to http://host:port/{tenant}/{identity}.
+// App Service's IDENTITY_ENDPOINT and the MSI_ENDPOINT of Cloud Shell and
+// Azure Machine Learning are these URLs whole; IMDS clients that let the
+// host be moved (AZURE_POD_IDENTITY_AUTHORITY_HOST) append the IMDS path to
+// http://host:port/{tenant}/{identity}.
 package managedidentity
 
 import (
@@ -22,6 +25,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -41,10 +45,15 @@ type Issuer interface {
 const (
 	appServiceAPIVersion = "2019-08-01"
 	imdsAPIVersion       = "2018-02-01"
+	azureMLAPIVersion    = "2017-09-01"
 )
 
+// maxFormBytes bounds Cloud Shell's form body, which holds one resource.
+const maxFormBytes = 64 << 10
+
 // Handler serves the endpoints. Secret is the App Service header secret
-// (IDENTITY_HEADER), compared in constant time; it is never logged.
+// (IDENTITY_HEADER) and Azure Machine Learning's (MSI_SECRET), compared in
+// constant time; it is never logged.
 type Handler struct {
 	Issuer Issuer
 	Secret string
@@ -55,24 +64,26 @@ type Handler struct {
 // ServeHTTP routes a request to its endpoint.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tenantID, identity, rest, ok := splitPath(r.URL.EscapedPath())
-	var kind endpoint
-	switch {
-	case ok && rest == "msi/token":
-		kind = appService
-	case ok && rest == "metadata/identity/oauth2/token":
-		kind = imds
-	default:
+	kind, found := endpoints[rest]
+	if !ok || !found {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No managed identity endpoint at " + r.URL.Path})
 		return
 	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		kind.refuse(w, h.newID(), http.StatusMethodNotAllowed, "invalid_request", "The endpoint accepts GET only.")
+	method := http.MethodGet
+	if kind == cloudShell {
+		method = http.MethodPost
+	}
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		kind.refuse(w, h.newID(), http.StatusMethodNotAllowed, "invalid_request", "The endpoint accepts "+method+" only.")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err == nil && kind == cloudShell {
+		q, err = readForm(w, r)
+	}
 	if err != nil {
-		kind.refuse(w, h.newID(), http.StatusBadRequest, "invalid_request", "The query string is malformed.")
+		kind.refuse(w, h.newID(), http.StatusBadRequest, "invalid_request", "The parameters are malformed.")
 		return
 	}
 	req, status, code, msg := kind.parse(h, r.Header, q)
@@ -112,7 +123,27 @@ type endpoint int
 const (
 	appService endpoint = iota
 	imds
+	cloudShell
+	azureML
 )
+
+// endpoints are the protocols by path, after /{tenant}/{identity}/.
+var endpoints = map[string]endpoint{
+	"msi/token": appService, "metadata/identity/oauth2/token": imds,
+	"cloudshell/token": cloudShell, "azureml/token": azureML,
+}
+
+// readForm reads Cloud Shell's form body (resource=…).
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		return nil, errors.New("not a form")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	if err != nil {
+		return nil, err
+	}
+	return url.ParseQuery(string(b))
+}
 
 // parse checks a request's headers and parameters as the endpoint does;
 // a non-zero status is a refusal.
@@ -161,6 +192,26 @@ func (e endpoint) parse(h *Handler, hdr http.Header, q url.Values) (req issuer.M
 		}
 		req.ObjectID, _ = single("object_id")
 		req.ResourceID, _ = single("msi_res_id")
+	case cloudShell:
+		// Cloud Shell takes a form with the resource and Metadata: true,
+		// and serves only the shell's own identity. (Azure's Cloud Shell
+		// hands out the signed-in user's token; here the endpoint's
+		// identity stands in for that user.)
+		if !strings.EqualFold(hdr.Get("Metadata"), "true") {
+			return req, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
+		}
+		req.ClientID = ""
+	case azureML:
+		// Azure Machine Learning's secret header is MSI_SECRET; clientid
+		// (sic) selects a user-assigned identity by client id.
+		got := hdr.Get("secret")
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Secret)) != 1 {
+			return req, http.StatusUnauthorized, "invalid_request", "The secret header is missing or is not this endpoint's secret."
+		}
+		if version != azureMLAPIVersion {
+			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + azureMLAPIVersion + "."
+		}
+		req.ClientID, _ = single("clientid")
 	}
 	if strings.TrimSpace(req.Resource) == "" {
 		return req, http.StatusBadRequest, "invalid_request", "Required query variable 'resource' is missing"
@@ -189,12 +240,13 @@ func (h *Handler) refuseIssue(w http.ResponseWriter, r *http.Request, e endpoint
 	}
 }
 
-// refuse writes the endpoint's error body. IMDS answers OAuth's
-// {error, error_description}; App Service answers
-// {statusCode, message, correlationId}, the shape its identity endpoint
-// sends (not documented by Microsoft; the SDKs read only the status).
+// refuse writes the endpoint's error body. IMDS and Cloud Shell answer
+// OAuth's {error, error_description}; App Service and Azure Machine
+// Learning answer {statusCode, message, correlationId}, the shape App
+// Service's identity endpoint sends (not documented by Microsoft; the SDKs
+// read only the status).
 func (e endpoint) refuse(w http.ResponseWriter, id string, status int, code, msg string) {
-	if e == imds {
+	if e == imds || e == cloudShell {
 		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
 		return
 	}
@@ -232,7 +284,7 @@ type imdsToken struct {
 
 func (e endpoint) answer(w http.ResponseWriter, t issuer.ManagedIdentityToken) {
 	s := func(n int64) string { return strconv.FormatInt(n, 10) }
-	if e == imds {
+	if e == imds || e == cloudShell {
 		writeJSON(w, http.StatusOK, imdsToken{AccessToken: t.AccessToken, ExpiresIn: s(t.ExpiresIn), ExpiresOn: s(t.ExpiresOn),
 			NotBefore: s(t.NotBefore), Resource: t.Resource, TokenType: "Bearer", ClientID: t.ClientID})
 		return

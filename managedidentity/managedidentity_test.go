@@ -1,6 +1,7 @@
 package managedidentity_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -59,10 +60,17 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
-// get sends GET url with headers and returns the status and JSON body.
+// get sends a request without a body; see send.
 func get(t *testing.T, method, u string, hdr map[string]string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
+	return send(t, method, u, hdr, "")
+}
+
+// send sends method url with headers and body and returns the status and
+// JSON body.
+func send(t *testing.T, method, u string, hdr map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,24 +130,33 @@ func TestTokens(t *testing.T) {
 	}
 	appKeys := []string{"access_token", "client_id", "expires_on", "resource", "token_type"}
 	imdsKeys := []string{"access_token", "client_id", "expires_in", "expires_on", "not_before", "refresh_token", "resource", "token_type"}
+	shell := w.url + "/" + w.tenantID + "/" + w.worker.ID + "/cloudshell/token"
+	ml := func(id tenant.ServicePrincipal) string {
+		return w.url + "/" + w.tenantID + "/" + id.ID + "/azureml/token"
+	}
 	tests := []struct {
 		name     string
+		method   string // "": GET
 		url      string
 		hdr      map[string]string
+		body     string
 		keys     []string
 		identity tenant.ServicePrincipal
 	}{
-		{"App Service, the endpoint's identity", app(w.worker) + q("api-version", "2019-08-01", "resource", "api://orders"), appHdr, appKeys, w.worker},
-		{"App Service, by client_id", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "client_id", w.worker.AppID), appHdr, appKeys, w.worker},
-		{"App Service, by principal_id", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "principal_id", w.worker.ID), appHdr, appKeys, w.worker},
-		{"App Service, by object_id", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "object_id", w.worker.ID), appHdr, appKeys, w.worker},
-		{"App Service, by mi_res_id", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "mi_res_id", w.worker.ManagedIdentityResourceID()), appHdr, appKeys, w.worker},
-		{"IMDS, the endpoint's identity", imds(w.worker) + q("api-version", "2018-02-01", "resource", "api://orders"), imdsHdr, imdsKeys, w.worker},
-		{"IMDS, by msi_res_id", imds(w.web) + q("api-version", "2018-02-01", "resource", "api://orders", "msi_res_id", w.worker.ManagedIdentityResourceID()), imdsHdr, imdsKeys, w.worker},
+		{"Cloud Shell", "POST", shell, map[string]string{"Metadata": "true", "Content-Type": "application/x-www-form-urlencoded"}, "resource=api%3A%2F%2Forders", imdsKeys, w.worker},
+		{"Azure ML, the endpoint's identity", "", ml(w.worker) + q("api-version", "2017-09-01", "resource", "api://orders"), map[string]string{"secret": secret}, "", appKeys, w.worker},
+		{"Azure ML, by clientid", "", ml(w.web) + q("api-version", "2017-09-01", "resource", "api://orders", "clientid", w.worker.AppID), map[string]string{"secret": secret}, "", appKeys, w.worker},
+		{"App Service, the endpoint's identity", "", app(w.worker) + q("api-version", "2019-08-01", "resource", "api://orders"), appHdr, "", appKeys, w.worker},
+		{"App Service, by client_id", "", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "client_id", w.worker.AppID), appHdr, "", appKeys, w.worker},
+		{"App Service, by principal_id", "", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "principal_id", w.worker.ID), appHdr, "", appKeys, w.worker},
+		{"App Service, by object_id", "", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "object_id", w.worker.ID), appHdr, "", appKeys, w.worker},
+		{"App Service, by mi_res_id", "", app(w.web) + q("api-version", "2019-08-01", "resource", "api://orders", "mi_res_id", w.worker.ManagedIdentityResourceID()), appHdr, "", appKeys, w.worker},
+		{"IMDS, the endpoint's identity", "", imds(w.worker) + q("api-version", "2018-02-01", "resource", "api://orders"), imdsHdr, "", imdsKeys, w.worker},
+		{"IMDS, by msi_res_id", "", imds(w.web) + q("api-version", "2018-02-01", "resource", "api://orders", "msi_res_id", w.worker.ManagedIdentityResourceID()), imdsHdr, "", imdsKeys, w.worker},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := get(t, http.MethodGet, tt.url, tt.hdr)
+			status, body := send(t, cmp.Or(tt.method, http.MethodGet), tt.url, tt.hdr, tt.body)
 			if status != http.StatusOK {
 				t.Fatalf("status %d: %v", status, body)
 			}
@@ -202,6 +219,12 @@ func TestRefusals(t *testing.T) {
 		{"IMDS, another api-version", "GET", strings.Replace(imds, "2018-02-01", "2019-08-01", 1), imdsHdr, 400, "api-version", "invalid_request"},
 		{"IMDS, an unknown object_id", "GET", imds + "&object_id=" + tenant.NewGUID(), imdsHdr, 400, "Identity not found", "invalid_request"},
 		{"IMDS, not assigned to the API", "GET", base + w.web.ID + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api%3A%2F%2Forders", imdsHdr, 400, "AADSTS501051", "invalid_client"},
+		{"Cloud Shell, GET", "GET", base + w.worker.ID + "/cloudshell/token", imdsHdr, 405, "POST only", "invalid_request"},
+		{"Cloud Shell without Metadata: true", "POST", base + w.worker.ID + "/cloudshell/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400, "Required metadata header", "invalid_request"},
+		{"Cloud Shell, not a form", "POST", base + w.worker.ID + "/cloudshell/token", imdsHdr, 400, "malformed", "invalid_request"},
+		{"Azure ML without the secret", "GET", base + w.worker.ID + "/azureml/token?api-version=2017-09-01&resource=api%3A%2F%2Forders", nil, 401, "secret header", ""},
+		{"Azure ML, another api-version", "GET", base + w.worker.ID + "/azureml/token?api-version=2019-08-01&resource=api%3A%2F%2Forders", map[string]string{"secret": secret}, 400, "api-version", ""},
+		{"Azure ML, an unknown clientid", "GET", base + w.worker.ID + "/azureml/token?api-version=2017-09-01&resource=api%3A%2F%2Forders&clientid=" + tenant.NewGUID(), map[string]string{"secret": secret}, 400, "Identity not found", ""},
 		{"no such endpoint", "GET", base + w.worker.ID + "/oauth2/token", appHdr, 404, "No managed identity endpoint", "not_found"},
 		{"no identity in the path", "GET", w.url + "/msi/token", appHdr, 404, "No managed identity endpoint", "not_found"},
 	}

@@ -70,13 +70,19 @@ EXAMPLES
 				Name:      "env",
 				Usage:     "print the environment that points Azure SDKs at the running server's endpoint for IDENTITY",
 				ArgsUsage: "IDENTITY",
-				Description: `Prints export lines for a POSIX shell: IDENTITY_ENDPOINT and IDENTITY_HEADER
-(App Service, which DefaultAzureCredential and ManagedIdentityCredential try
-first), AZURE_POD_IDENTITY_AUTHORITY_HOST (SDKs that move IMDS) and, for a
-user-assigned identity, AZURE_CLIENT_ID. A request that selects no identity
-gets IDENTITY's token. Needs a server started with --managed-identity-addr;
-the header secret changes with every start.`,
-				Flags:  []cli.Flag{tenantFlag("tenant")},
+				Description: `Prints lines for a POSIX shell that make the SDKs find the endpoint of
+--source: appservice (the default: IDENTITY_ENDPOINT and IDENTITY_HEADER,
+which DefaultAzureCredential and ManagedIdentityCredential try first, and
+AZURE_POD_IDENTITY_AUTHORITY_HOST for SDKs that move IMDS), cloudshell
+(MSI_ENDPOINT) or azureml (MSI_ENDPOINT, MSI_SECRET and
+DEFAULT_IDENTITY_CLIENT_ID), unsetting the other sources' variables; and,
+for a user-assigned identity, AZURE_CLIENT_ID. A request that selects no
+identity gets IDENTITY's token. Needs a server started with
+--managed-identity-addr; the secret changes with every start. -o json
+prints the variables to set.`,
+				Flags: []cli.Flag{tenantFlag("tenant"),
+					&cli.GenericFlag{Name: "source", Usage: "the managed identity `SOURCE` to point at: appservice, cloudshell or azureml",
+						Value: &choice{allowed: []string{"appservice", "cloudshell", "azureml"}, value: "appservice"}}},
 				Action: identityEnv,
 			},
 		},
@@ -188,22 +194,35 @@ func identityEnv(c *cli.Context) error {
 			return err
 		}
 		base := st.miURL + "/" + url.PathEscape(t.ID) + "/" + url.PathEscape(sp.ID)
-		vars := [][2]string{
-			{"IDENTITY_ENDPOINT", base + "/msi/token"},
-			{"IDENTITY_HEADER", st.miSecret},
-			{"AZURE_POD_IDENTITY_AUTHORITY_HOST", base},
+		var vars [][2]string
+		switch c.Generic("source").(*choice).value {
+		case "appservice":
+			vars = [][2]string{{"IDENTITY_ENDPOINT", base + "/msi/token"}, {"IDENTITY_HEADER", st.miSecret}, {"AZURE_POD_IDENTITY_AUTHORITY_HOST", base}}
+		case "cloudshell":
+			vars = [][2]string{{"MSI_ENDPOINT", base + "/cloudshell/token"}}
+		case "azureml":
+			vars = [][2]string{{"MSI_ENDPOINT", base + "/azureml/token"}, {"MSI_SECRET", st.miSecret}, {"DEFAULT_IDENTITY_CLIENT_ID", sp.AppID}}
 		}
 		if !sp.SystemAssigned() {
 			vars = append(vars, [2]string{"AZURE_CLIENT_ID", sp.AppID})
 		}
+		set := map[string]string{}
+		for _, v := range vars {
+			set[v[0]] = v[1]
+		}
 		if isJSON(c) {
-			m := map[string]string{}
-			for _, v := range vars {
-				m[v[0]] = v[1]
+			return writeJSON(c.App.Writer, set)
+		}
+		// The SDKs pick the first source whose variables are set: the
+		// other sources' must go.
+		var unset []string
+		for _, name := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID", "AZURE_CLIENT_ID"} {
+			if _, ok := set[name]; !ok {
+				unset = append(unset, name)
 			}
-			return writeJSON(c.App.Writer, m)
 		}
 		var b strings.Builder
+		fmt.Fprintf(&b, "unset %s\n", strings.Join(unset, " "))
 		for _, v := range vars {
 			fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // identityWorld is a database with an assignment-required API, a
@@ -23,12 +25,17 @@ type identityWorld struct {
 	srv                 *server
 	workerID, workerOID string
 	tenantID, apiAppID  string
+	// api is the API's identifier URI, new in every world: MSAL caches
+	// managed identity tokens for the whole process, by kind of identity
+	// and resource, so a world's tokens must be for its own resource.
+	api string
 }
 
 func newIdentityWorld(t *testing.T) *identityWorld {
 	t.Helper()
 	dir := t.TempDir()
-	w := &identityWorld{db: filepath.Join(dir, "issuer.db"), caFile: filepath.Join(dir, caFileName)}
+	w := &identityWorld{db: filepath.Join(dir, "issuer.db"), caFile: filepath.Join(dir, caFileName),
+		api: "api://orders-" + strings.ReplaceAll(tenant.NewGUID(), "-", "")}
 	const c = "contoso.onmicrosoft.com"
 	run := func(args ...string) map[string]any {
 		var m map[string]any
@@ -38,27 +45,28 @@ func newIdentityWorld(t *testing.T) *identityWorld {
 		return m
 	}
 	w.tenantID = run("tenant", "add", "--name", "Contoso")["id"].(string)
-	w.apiAppID = run("app", "add", "--tenant", c, "--name", "Orders API", "--identifier-uri", "api://orders")["appId"].(string)
+	w.apiAppID = run("app", "add", "--tenant", c, "--name", "Orders API", "--identifier-uri", w.api)["appId"].(string)
 	run("app", "role", "add", "--app", w.apiAppID, "--value", "Orders.Read")
 	run("sp", "update", "--tenant", c, "--app", w.apiAppID, "--assignment-required")
 	worker := run("identity", "add", "--tenant", c, "--name", "orders-worker")
 	w.workerID, w.workerOID = worker["clientId"].(string), worker["principalId"].(string)
 	run("identity", "add", "--tenant", c, "--system-assigned", "--resource", "orders-web")
-	run("role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Read", "--client", w.workerID)
+	run("role", "assign", "--tenant", c, "--resource", w.api, "--role", "Orders.Read", "--client", w.workerID)
 	w.srv = startServe(t, w.db, "serve", "--addr", "127.0.0.1:0", "--managed-identity-addr", "127.0.0.1:0")
 	return w
 }
 
-// useEnv sets the environment `identity env IDENTITY` prints.
-func (w *identityWorld) useEnv(t *testing.T, identity string) map[string]string {
+// useEnv sets the environment `identity env --source SOURCE IDENTITY`
+// prints, and unsets every other variable the SDKs look at.
+func (w *identityWorld) useEnv(t *testing.T, source, identity string) map[string]string {
 	t.Helper()
 	var env map[string]string
-	out := mustRun(t, w.db, nil, "-o", "json", "identity", "env", "--tenant", "contoso.onmicrosoft.com", identity)
+	out := mustRun(t, w.db, nil, "-o", "json", "identity", "env", "--tenant", "contoso.onmicrosoft.com", "--source", source, identity)
 	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_CLIENT_ID",
-		"AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT", "MSI_SECRET"} {
+		"AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID"} {
 		t.Setenv(k, env[k])
 	}
 	return env
@@ -70,7 +78,7 @@ func (w *identityWorld) useEnv(t *testing.T, identity string) map[string]string 
 // environment `issuer identity env` prints; and meet its refusals.
 func TestManagedIdentityAzidentity(t *testing.T) {
 	w := newIdentityWorld(t)
-	scope := policy.TokenRequestOptions{Scopes: []string{"api://orders/.default"}}
+	scope := policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}}
 	// MSAL caches managed identity tokens for the whole process, by kind
 	// of identity (system-assigned, or the client id asked for) and
 	// resource, not by endpoint: the refusals come first, before a token
@@ -107,7 +115,7 @@ func TestManagedIdentityAzidentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w.useEnv(t, tt.env)
+			w.useEnv(t, "appservice", tt.env)
 			if tt.header != "" {
 				t.Setenv("IDENTITY_HEADER", tt.header)
 			}
@@ -128,25 +136,61 @@ func TestManagedIdentityAzidentity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetToken: %v", err)
 			}
-			if until := time.Until(tok.ExpiresOn); until < 50*time.Minute || until > 70*time.Minute {
-				t.Errorf("ExpiresOn in %v; want about an hour", until)
-			}
-			claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
-			want := map[string]any{"aud": "api://orders", "appid": w.workerID, "oid": w.workerOID, "appidacr": "2", "tid": w.tenantID}
-			for k, v := range want {
-				if claims[k] != v {
-					t.Errorf("claim %s = %v; want %v", k, claims[k], v)
-				}
-			}
-			if mirid, _ := claims["xms_mirid"].(string); !strings.HasSuffix(mirid, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-worker") {
-				t.Errorf("xms_mirid = %q", mirid)
-			}
+			w.checkWorkerToken(t, tok)
 		})
 	}
 	// The sign-in log shows managed identity requests, refusals with why.
 	logs := mustRun(t, w.db, nil, "logs", "--failed")
 	if !strings.Contains(logs, "flow=managed_identity") || !strings.Contains(logs, "client_not_assigned") {
 		t.Errorf("issuer logs --failed:\n%s", logs)
+	}
+}
+
+// checkWorkerToken checks that tok is the worker's token for the world's
+// API, signed by the world's server.
+func (w *identityWorld) checkWorkerToken(t *testing.T, tok azcore.AccessToken) {
+	t.Helper()
+	if until := time.Until(tok.ExpiresOn); until < 50*time.Minute || until > 70*time.Minute {
+		t.Errorf("ExpiresOn in %v; want about an hour", until)
+	}
+	claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
+	want := map[string]any{"aud": w.api, "appid": w.workerID, "oid": w.workerOID, "appidacr": "2", "tid": w.tenantID}
+	for k, v := range want {
+		if claims[k] != v {
+			t.Errorf("claim %s = %v; want %v", k, claims[k], v)
+		}
+	}
+	if mirid, _ := claims["xms_mirid"].(string); !strings.HasSuffix(mirid, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-worker") {
+		t.Errorf("xms_mirid = %q", mirid)
+	}
+}
+
+// TestManagedIdentitySources: azidentity finds the Cloud Shell and Azure
+// Machine Learning endpoints through the MSI_ENDPOINT environment `identity
+// env --source` prints.
+func TestManagedIdentitySources(t *testing.T) {
+	for _, tt := range []struct {
+		name, source string
+		opts         *azidentity.ManagedIdentityCredentialOptions
+	}{
+		{"Cloud Shell", "cloudshell", nil},
+		{"Azure ML, the default identity", "azureml", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newIdentityWorld(t)
+			w.useEnv(t, tt.source, "orders-worker")
+			cred, err := azidentity.NewManagedIdentityCredential(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}})
+			if err != nil {
+				t.Fatalf("GetToken: %v", err)
+			}
+			w.checkWorkerToken(t, tok)
+		})
 	}
 }
 
