@@ -40,6 +40,11 @@ try {
   const fixture = seed();
   const ready = await startServer();
   Object.assign(fixture, ready, { bin, db });
+  // The managed identity endpoints' environment comes from the running
+  // server, which holds the listener and its secret.
+  for (const source of ["appservice"]) {
+    fixture.managedIdentities.env[source] = cli("identity", "env", "--tenant", fixture.tenant.domain, "--source", source, "orders-worker");
+  }
   const fixtureFile = join(tmp, "fixture.json");
   writeFileSync(fixtureFile, JSON.stringify(fixture, null, 2));
   code = await runTests(fixture.caFile, fixtureFile);
@@ -153,8 +158,20 @@ function seed() {
   const fay = cli("user", "add", "--tenant", fabrikam.domains[0], "--upn", `fay@${fabrikam.domains[0]}`, "--name", "Fay", "--password", password,
     "--directory-role", "Application Administrator");
 
+  // Managed identities (managedidentity.test.mjs): orders-worker, a
+  // user-assigned identity holding Payroll API's role, and orders-web, a
+  // system-assigned one holding none.
+  const worker = cli("identity", "add", "--tenant", domain, "--name", "orders-worker");
+  const web = cli("identity", "add", "--tenant", domain, "--system-assigned", "--resource", "orders-web");
+  cli("role", "assign", "--tenant", domain, "--resource", "api://payroll", "--role", "Payroll.Read.All", "--client", worker.clientId);
+
   return {
     tenant: { id: tenant.id, domain },
+    managedIdentities: {
+      worker: { clientId: worker.clientId, principalId: worker.principalId, resourceId: worker.resourceId },
+      web: { clientId: web.clientId, principalId: web.principalId },
+      env: {},
+    },
     apis: {
       orders: { appId: orders, uri: "api://orders", role: "Orders.Read.All" },
       legacy: { appId: legacy, uri: "api://legacy", role: "Legacy.Read.All" },
@@ -191,7 +208,7 @@ function certificate(appId, name) {
 // startServer starts serve on a free loopback port and resolves with the
 // base URL, host:port and CA file of its ready line.
 async function startServer() {
-  server = spawn(bin, ["--db", db, "serve", "--addr", "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
+  server = spawn(bin, ["--db", db, "serve", "--addr", "127.0.0.1:0", "--managed-identity-addr", "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
   const lines = createInterface({ input: server.stderr });
   return await new Promise((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`issuer serve not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
