@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
@@ -116,3 +117,51 @@ func (s *Server) managedIdentity(ctx context.Context, r ManagedIdentityRequest) 
 	}
 	return sp, nil
 }
+
+// ExchangeResource is the resource of the tokens a workload presents as a
+// federated credential: Entra's token exchange audience, which federated
+// credentials name by default (tenant.DefaultFederationAudience).
+const ExchangeResource = "api://AzureADTokenExchange"
+
+// WorkloadToken is a token for a workload to present as a client assertion
+// (workload identity federation), and the issuer and subject a federated
+// credential must name to accept it.
+type WorkloadToken struct {
+	Token           string
+	ExpiresOn       time.Time
+	Issuer, Subject string
+}
+
+// IssueWorkloadToken issues the managed identity's token for Entra's token
+// exchange audience: the credential Entra documents for an application that
+// trusts a managed identity (a federated credential with the identity's
+// tenant's issuer, the identity's principal id as subject and the audience
+// api://AzureADTokenExchange), and what `issuer identity env --source
+// workload` writes to AZURE_FEDERATED_TOKEN_FILE. It is an app-only v1
+// token of the identity, as Entra issues it for that resource, with no
+// roles; the sign-in log records it.
+func (s *Server) IssueWorkloadToken(ctx context.Context, tenantID, identity string) (wt WorkloadToken, err error) {
+	c := &call{traceID: s.cfg.NewID(), now: s.cfg.Now().UTC(), newID: s.cfg.NewID, ctx: ctx,
+		tenant: tenantID, tenantID: tenantID, flow: FlowManagedIdentity, resource: ExchangeResource}
+	defer func() { s.recordSignIn(c, err) }()
+	sp, err := s.managedIdentity(ctx, ManagedIdentityRequest{TenantID: tenantID, Default: identity})
+	if err != nil {
+		return WorkloadToken{}, err
+	}
+	c.client = sp.AppID
+	if !sp.AccountEnabled {
+		return WorkloadToken{}, errorf(CodeApplicationDisabled, "Application '%s'(%s) is disabled.", sp.AppID, sp.DisplayName)
+	}
+	t, err := s.signAccess(appToken{access: access{Version: 1, TenantID: sp.TenantID, ClientAppID: sp.AppID,
+		ResourceAppID: exchangeAppID, ResourceName: ExchangeResource, ACR: appIDACRCertificate, Issued: c.now,
+		Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID()},
+		ClientSPID: sp.ID, MIResource: sp.ManagedIdentityResourceID()})
+	if err != nil {
+		return WorkloadToken{}, err
+	}
+	return WorkloadToken{Token: t.token, ExpiresOn: time.Unix(t.expiresOn, 0).UTC(), Issuer: s.issuer(1, sp.TenantID), Subject: sp.ID}, nil
+}
+
+// exchangeAppID is the appId of Entra's token exchange resource
+// (protocol.md §6.2, from a captured token [O]): rh names it.
+const exchangeAppID = "fb60f99c-7a34-4190-8149-302f77469936"

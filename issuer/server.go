@@ -97,6 +97,10 @@ func (s *Server) keyring() *signing.Ring { return s.keys.Load() }
 // BaseURL returns the configured public base URL, normalised.
 func (s *Server) BaseURL() string { return s.cfg.BaseURL }
 
+// TokenIssuer is the iss of the tokens of the given version the server
+// issues for tenant tid.
+func (s *Server) TokenIssuer(version int, tid string) string { return s.issuer(version, tid) }
+
 // tenantIDTemplate is the placeholder Entra puts in the issuer of the
 // common/organizations documents and of JWKS keys; validators substitute the
 // token's tid (protocol.md §1.3, §1.4).

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -79,10 +82,21 @@ DEFAULT_IDENTITY_CLIENT_ID), unsetting the other sources' variables; and,
 for a user-assigned identity, AZURE_CLIENT_ID. A request that selects no
 identity gets IDENTITY's token. Needs a server started with
 --managed-identity-addr; the secret changes with every start. -o json
-prints the variables to set.`,
+prints the variables to set.
+
+--source workload is workload identity federation instead: it writes
+IDENTITY's token for api://AzureADTokenExchange to --token-file and prints
+AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID (the --client application),
+AZURE_TENANT_ID and AZURE_AUTHORITY_HOST, for WorkloadIdentityCredential.
+The application must trust the identity with a federated credential; the
+error says which. The token expires like any other: run the command again
+to renew the file.`,
 				Flags: []cli.Flag{tenantFlag("tenant"),
-					&cli.GenericFlag{Name: "source", Usage: "the managed identity `SOURCE` to point at: appservice, cloudshell or azureml",
-						Value: &choice{allowed: []string{"appservice", "cloudshell", "azureml"}, value: "appservice"}}},
+					&cli.GenericFlag{Name: "source", Usage: "the managed identity `SOURCE` to point at: appservice, cloudshell, azureml, or workload (workload identity federation)",
+						Value: &choice{allowed: []string{"appservice", "cloudshell", "azureml", "workload"}, value: "appservice"}},
+					&cli.StringFlag{Name: "client", Usage: "with --source workload: the application (`APPID`) the workload signs in as"},
+					outputFile(cli.PathFlag{Name: "token-file", Usage: "with --source workload: write the federated token to `FILE` (mode 0600)"}),
+				},
 				Action: identityEnv,
 			},
 		},
@@ -185,6 +199,14 @@ func identityEnv(c *cli.Context) error {
 		return err
 	}
 	st := serverOf(c)
+	source := c.Generic("source").(*choice).value
+	workload, workloadFlags := source == "workload", c.String("client") != "" || c.IsSet("token-file")
+	if workload && (c.String("client") == "" || !c.IsSet("token-file")) || !workload && workloadFlags {
+		return usageError("identity env: --source workload needs --client and --token-file, and only it takes them")
+	}
+	if source == "workload" {
+		return identityWorkloadEnv(c, st, args[0])
+	}
 	if st.miURL == "" {
 		return fmt.Errorf("identity env: the server does not serve managed identity endpoints; start it with --managed-identity-addr 127.0.0.1:PORT")
 	}
@@ -195,7 +217,7 @@ func identityEnv(c *cli.Context) error {
 		}
 		base := st.miURL + "/" + url.PathEscape(t.ID) + "/" + url.PathEscape(sp.ID)
 		var vars [][2]string
-		switch c.Generic("source").(*choice).value {
+		switch source {
 		case "appservice":
 			vars = [][2]string{{"IDENTITY_ENDPOINT", base + "/msi/token"}, {"IDENTITY_HEADER", st.miSecret}, {"AZURE_POD_IDENTITY_AUTHORITY_HOST", base}}
 		case "cloudshell":
@@ -224,6 +246,60 @@ func identityEnv(c *cli.Context) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "unset %s\n", strings.Join(unset, " "))
 		for _, v := range vars {
+			fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
+		}
+		_, err = fmt.Fprint(c.App.Writer, b.String())
+		return err
+	})
+}
+
+// identityWorkloadEnv is identity env --source workload: IDENTITY's token
+// for the token exchange audience in --token-file, and the environment of
+// WorkloadIdentityCredential signing in as --client with it.
+func identityWorkloadEnv(c *cli.Context, st *serverState, identity string) error {
+	return withTenant(c, func(dir *tenant.Directory, t tenant.Tenant) error {
+		sp, err := dir.FindManagedIdentity(c.Context, t.ID, identity)
+		if err != nil {
+			return err
+		}
+		app, err := dir.GetApplication(c.Context, c.String("client"))
+		if err != nil {
+			return fmt.Errorf("--client %s: %w", c.String("client"), err)
+		}
+		iss := st.iss.TokenIssuer(1, t.ID)
+		trusted := slices.ContainsFunc(app.FederatedIdentityCredentials, func(f tenant.FederatedIdentityCredential) bool {
+			return f.Issuer == iss && f.Subject == sp.ID && slices.Contains(f.Audiences, issuer.ExchangeResource)
+		})
+		if !trusted {
+			return fmt.Errorf("application %s (%s) has no federated credential for managed identity %s; add one:\n  issuer app federated add --app %s --name %s --issuer %s --subject %s",
+				app.AppID, app.DisplayName, sp.DisplayName, app.AppID, sp.DisplayName, iss, sp.ID)
+		}
+		wt, err := st.iss.IssueWorkloadToken(c.Context, t.ID, sp.ID)
+		if err != nil {
+			return err
+		}
+		file := c.Path("token-file")
+		if err := writeOutputFile(c, file, 0o600, func(w io.Writer) error {
+			_, err := io.WriteString(w, wt.Token)
+			return err
+		}); err != nil {
+			return err
+		}
+		abs := file
+		if p, err := envOf(c).outputPath(file); err == nil && p != "" {
+			abs = p
+		}
+		set := [][2]string{{"AZURE_FEDERATED_TOKEN_FILE", abs}, {"AZURE_CLIENT_ID", app.AppID},
+			{"AZURE_TENANT_ID", app.HomeTenantID}, {"AZURE_AUTHORITY_HOST", st.iss.BaseURL() + "/"}}
+		if isJSON(c) {
+			m := map[string]string{}
+			for _, v := range set {
+				m[v[0]] = v[1]
+			}
+			return writeJSON(c.App.Writer, m)
+		}
+		var b strings.Builder
+		for _, v := range set {
 			fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
 		}
 		_, err = fmt.Fprint(c.App.Writer, b.String())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -224,10 +225,84 @@ func TestIdentityCommandRefusals(t *testing.T) {
 			}
 		})
 	}
-	srv := startServe(t, db, "serve", "--addr", "127.0.0.1:0")
-	_ = srv
-	r := runCLI(t, db, nil, "identity", "env", "--tenant", c, "worker")
-	if r.code != exitError || !strings.Contains(r.stderr, "--managed-identity-addr") {
-		t.Errorf("identity env on a server without the listener: exit %d, %q", r.code, r.stderr)
+	startServe(t, db, "serve", "--addr", "127.0.0.1:0")
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"env on a server without the listener", []string{"identity", "env", "--tenant", c, "worker"}, exitError, "--managed-identity-addr"},
+		{"workload without --token-file", []string{"identity", "env", "--tenant", c, "--source", "workload", "--client", "0000a001-0000-4000-8000-000000000001", "worker"}, exitUsage, "--client and --token-file"},
+		{"--client without workload", []string{"identity", "env", "--tenant", c, "--client", "0000a001-0000-4000-8000-000000000001", "worker"}, exitUsage, "only it takes them"},
+		{"workload for an unknown client", []string{"identity", "env", "--tenant", c, "--source", "workload", "--client", "0000a001-0000-4000-8000-000000000001", "--token-file", tokenFile, "worker"}, exitError, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, db, nil, tc.args...)
+			if r.code != tc.wantCode || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.wantCode, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestWorkloadIdentity: identity env --source workload writes the worker
+// identity's token for the token exchange audience, and azidentity's
+// WorkloadIdentityCredential, unmodified (configured for a local authority:
+// the CA, no instance discovery), signs in with it as an application that
+// trusts the identity; without that trust the command says what to add.
+func TestWorkloadIdentity(t *testing.T) {
+	w := newIdentityWorld(t)
+	const c = "contoso.onmicrosoft.com"
+	var daemon map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, w.db, nil, "-o", "json", "app", "add", "--tenant", c, "--name", "Orders Daemon")), &daemon); err != nil {
+		t.Fatal(err)
+	}
+	appID := daemon["appId"].(string)
+	mustRun(t, w.db, nil, "role", "assign", "--tenant", c, "--resource", w.api, "--role", "Orders.Read", "--client", appID)
+	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
+	env := []string{"-o", "json", "identity", "env", "--tenant", c, "--source", "workload", "--client", appID, "--token-file", tokenFile, "orders-worker"}
+
+	r := runCLI(t, w.db, nil, env[2:]...)
+	if r.code != exitError || !strings.Contains(r.stderr, "issuer app federated add --app "+appID) || !strings.Contains(r.stderr, "--subject "+w.workerOID) {
+		t.Fatalf("without a federated credential: exit %d, %q; want the command to add one", r.code, r.stderr)
+	}
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("a refused command wrote %s: %v", tokenFile, err)
+	}
+	mustRun(t, w.db, nil, "app", "federated", "add", "--app", appID, "--name", "orders-worker",
+		"--issuer", w.srv.url+"/"+w.tenantID+"/", "--subject", w.workerOID)
+
+	var vars map[string]string
+	if err := json.Unmarshal([]byte(mustRun(t, w.db, nil, env...)), &vars); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, %v; want mode 0600", fi, err)
+	}
+	want := map[string]string{"AZURE_FEDERATED_TOKEN_FILE": tokenFile, "AZURE_CLIENT_ID": appID, "AZURE_TENANT_ID": w.tenantID, "AZURE_AUTHORITY_HOST": w.srv.url + "/"}
+	for k, v := range want {
+		if vars[k] != v {
+			t.Errorf("%s = %q; want %q", k, vars[k], v)
+		}
+		t.Setenv(k, vars[k])
+	}
+	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Transport: trusting(t, w.caFile)},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}})
+	if err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
+	if claims["appid"] != appID || claims["appidacr"] != "2" {
+		t.Errorf("token of %v (appidacr %v); want %s, signed in with a federated credential", claims["appid"], claims["appidacr"], appID)
 	}
 }
