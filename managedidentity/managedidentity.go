@@ -41,13 +41,6 @@ type Issuer interface {
 	IssueManagedIdentityToken(ctx context.Context, r issuer.ManagedIdentityRequest) (issuer.ManagedIdentityToken, error)
 }
 
-// API versions the endpoints accept: the ones Microsoft's SDKs send.
-const (
-	appServiceAPIVersion = "2019-08-01"
-	imdsAPIVersion       = "2018-02-01"
-	azureMLAPIVersion    = "2017-09-01"
-)
-
 // maxFormBytes bounds Cloud Shell's form body, which holds one resource.
 const maxFormBytes = 64 << 10
 
@@ -64,40 +57,36 @@ type Handler struct {
 // ServeHTTP routes a request to its endpoint.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tenantID, identity, rest, ok := splitPath(r.URL.EscapedPath())
-	kind, found := endpoints[rest]
+	e, found := endpoints[rest]
 	if !ok || !found {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No managed identity endpoint at " + r.URL.Path})
 		return
 	}
-	method := http.MethodGet
-	if kind == cloudShell {
-		method = http.MethodPost
-	}
-	if r.Method != method {
-		w.Header().Set("Allow", method)
-		kind.refuse(w, h.newID(), http.StatusMethodNotAllowed, "invalid_request", "The endpoint accepts "+method+" only.")
+	if r.Method != e.method {
+		w.Header().Set("Allow", e.method)
+		e.refuse(w, h.newID(), http.StatusMethodNotAllowed, "invalid_request", "The endpoint accepts "+e.method+" only.")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err == nil && kind == cloudShell {
+	if err == nil && e.method == http.MethodPost {
 		q, err = readForm(w, r)
 	}
 	if err != nil {
-		kind.refuse(w, h.newID(), http.StatusBadRequest, "invalid_request", "The parameters are malformed.")
+		e.refuse(w, h.newID(), http.StatusBadRequest, "invalid_request", "The parameters are malformed.")
 		return
 	}
-	req, status, code, msg := kind.parse(h, r.Header, q)
+	req, status, msg := e.parse(h.Secret, r.Header, q)
 	if status != 0 {
-		kind.refuse(w, h.newID(), status, code, msg)
+		e.refuse(w, h.newID(), status, "invalid_request", msg)
 		return
 	}
 	req.TenantID, req.Default = tenantID, identity
 	tok, err := h.Issuer.IssueManagedIdentityToken(r.Context(), req)
 	if err != nil {
-		h.refuseIssue(w, r, kind, err)
+		h.refuseIssue(w, r, e, err)
 		return
 	}
-	kind.answer(w, tok)
+	e.answer(w, tok)
 }
 
 // splitPath splits /{tenant}/{identity}/{rest}; the tenant and identity are
@@ -117,23 +106,48 @@ func (h *Handler) newID() string {
 	return tenant.NewGUID()
 }
 
-// endpoint is one of the endpoint protocols.
-type endpoint int
-
-const (
-	appService endpoint = iota
-	imds
-	cloudShell
-	azureML
-)
+// endpoint is one endpoint protocol: how a request reaches it, what it
+// must carry and what its answers look like.
+type endpoint struct {
+	method string
+	// secretHeader names the header that must hold the handler's secret
+	// (401 otherwise), checked first; "" for none.
+	secretHeader string
+	// metadata: the request must carry "Metadata: true", IMDS's guard
+	// against server-side request forgery, refused with IMDS's exact
+	// message (DefaultAzureCredential's probe is such a request).
+	metadata   bool
+	apiVersion string // the api-version required; "" for none
+	// The parameters that select a user-assigned identity; "" for none.
+	// objectID lists the object id's names, the documented one last.
+	clientID   string
+	objectID   []string
+	resourceID string
+	// oauthErrors: refusals are OAuth's {error, error_description} (IMDS,
+	// Cloud Shell), else App Service's {statusCode, message,
+	// correlationId}. imdsAnswer: tokens are answered with IMDS's members,
+	// else App Service's.
+	oauthErrors, imdsAnswer bool
+}
 
 // endpoints are the protocols by path, after /{tenant}/{identity}/.
 var endpoints = map[string]endpoint{
-	"msi/token": appService, "metadata/identity/oauth2/token": imds,
-	"cloudshell/token": cloudShell, "azureml/token": azureML,
+	// App Service and Functions, 2019-08-01: principal_id is the
+	// documented name of the object id; MSAL sends object_id.
+	"msi/token": {method: http.MethodGet, secretHeader: "X-IDENTITY-HEADER", apiVersion: "2019-08-01",
+		clientID: "client_id", objectID: []string{"object_id", "principal_id"}, resourceID: "mi_res_id"},
+	"metadata/identity/oauth2/token": {method: http.MethodGet, metadata: true, apiVersion: "2018-02-01",
+		clientID: "client_id", objectID: []string{"object_id"}, resourceID: "msi_res_id", oauthErrors: true, imdsAnswer: true},
+	// Cloud Shell takes a form with the resource and serves only the
+	// shell's own identity. (Azure's Cloud Shell hands out the signed-in
+	// user's token; here the endpoint's identity stands in for that user.)
+	"cloudshell/token": {method: http.MethodPost, metadata: true, oauthErrors: true, imdsAnswer: true},
+	// Azure Machine Learning, 2017-09-01: the secret is MSI_SECRET, and
+	// clientid (sic) selects a user-assigned identity.
+	"azureml/token": {method: http.MethodGet, secretHeader: "secret", apiVersion: "2017-09-01", clientID: "clientid"},
 }
 
-// readForm reads Cloud Shell's form body (resource=…).
+// readForm reads a form body (Cloud Shell's resource=…).
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
 		return nil, errors.New("not a form")
@@ -147,76 +161,41 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 
 // parse checks a request's headers and parameters as the endpoint does;
 // a non-zero status is a refusal.
-func (e endpoint) parse(h *Handler, hdr http.Header, q url.Values) (req issuer.ManagedIdentityRequest, status int, code, msg string) {
-	single := func(name string) (string, bool) {
-		v := q[name]
-		return strings.Join(v, ""), len(v) <= 1
-	}
-	for name := range q {
-		if _, ok := single(name); !ok {
-			return req, http.StatusBadRequest, "invalid_request", "The parameter " + name + " is given more than once."
+func (e endpoint) parse(secret string, hdr http.Header, q url.Values) (req issuer.ManagedIdentityRequest, status int, msg string) {
+	for name, v := range q {
+		if len(v) > 1 {
+			return req, http.StatusBadRequest, "The parameter " + name + " is given more than once."
 		}
 	}
-	version, _ := single("api-version")
-	req.Resource, _ = single("resource")
-	req.ClientID, _ = single("client_id")
+	if e.secretHeader != "" {
+		got := hdr.Get(e.secretHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+			return req, http.StatusUnauthorized, "The " + e.secretHeader + " header is missing or is not this endpoint's secret."
+		}
+	}
+	if e.metadata && !strings.EqualFold(hdr.Get("Metadata"), "true") {
+		return req, http.StatusBadRequest, "Required metadata header not specified"
+	}
+	if e.apiVersion != "" && q.Get("api-version") != e.apiVersion {
+		return req, http.StatusBadRequest, "The api-version must be " + e.apiVersion + "."
+	}
+	req.Resource = q.Get("resource")
+	if e.clientID != "" {
+		req.ClientID = q.Get(e.clientID)
+	}
+	for _, name := range e.objectID {
+		if v := q.Get(name); v != "" {
+			req.ObjectID = v
+		}
+	}
+	if e.resourceID != "" {
+		req.ResourceID = q.Get(e.resourceID)
+	}
 	req.CorrelationID = hdr.Get("x-ms-client-request-id")
-	switch e {
-	case appService:
-		// App Service checks its secret header before anything else; an
-		// absent or wrong one is the caller not being the app (401).
-		got := hdr.Get("X-IDENTITY-HEADER")
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Secret)) != 1 {
-			return req, http.StatusUnauthorized, "invalid_request", "The X-IDENTITY-HEADER header is missing or is not this endpoint's secret."
-		}
-		if version != appServiceAPIVersion {
-			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + appServiceAPIVersion + "."
-		}
-		// principal_id is the documented name of the object id; MSAL
-		// sends object_id. mi_res_id selects by resource id.
-		obj, _ := single("object_id")
-		if p, _ := single("principal_id"); p != "" {
-			obj = p
-		}
-		req.ObjectID = obj
-		req.ResourceID, _ = single("mi_res_id")
-	case imds:
-		// IMDS refuses a request without "Metadata: true" (a guard
-		// against server-side request forgery) with this exact body;
-		// DefaultAzureCredential's probe is such a request.
-		if !strings.EqualFold(hdr.Get("Metadata"), "true") {
-			return req, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
-		}
-		if version != imdsAPIVersion {
-			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + imdsAPIVersion + "."
-		}
-		req.ObjectID, _ = single("object_id")
-		req.ResourceID, _ = single("msi_res_id")
-	case cloudShell:
-		// Cloud Shell takes a form with the resource and Metadata: true,
-		// and serves only the shell's own identity. (Azure's Cloud Shell
-		// hands out the signed-in user's token; here the endpoint's
-		// identity stands in for that user.)
-		if !strings.EqualFold(hdr.Get("Metadata"), "true") {
-			return req, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
-		}
-		req.ClientID = ""
-	case azureML:
-		// Azure Machine Learning's secret header is MSI_SECRET; clientid
-		// (sic) selects a user-assigned identity by client id.
-		got := hdr.Get("secret")
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Secret)) != 1 {
-			return req, http.StatusUnauthorized, "invalid_request", "The secret header is missing or is not this endpoint's secret."
-		}
-		if version != azureMLAPIVersion {
-			return req, http.StatusBadRequest, "invalid_request", "The api-version must be " + azureMLAPIVersion + "."
-		}
-		req.ClientID, _ = single("clientid")
-	}
 	if strings.TrimSpace(req.Resource) == "" {
-		return req, http.StatusBadRequest, "invalid_request", "Required query variable 'resource' is missing"
+		return req, http.StatusBadRequest, "Required query variable 'resource' is missing"
 	}
-	return req, 0, "", ""
+	return req, 0, ""
 }
 
 // refuseIssue answers an error of the issuer: an unknown identity as the
@@ -246,7 +225,7 @@ func (h *Handler) refuseIssue(w http.ResponseWriter, r *http.Request, e endpoint
 // Service's identity endpoint sends (not documented by Microsoft; the SDKs
 // read only the status).
 func (e endpoint) refuse(w http.ResponseWriter, id string, status int, code, msg string) {
-	if e == imds || e == cloudShell {
+	if e.oauthErrors {
 		writeJSON(w, status, map[string]string{"error": code, "error_description": msg})
 		return
 	}
@@ -284,7 +263,7 @@ type imdsToken struct {
 
 func (e endpoint) answer(w http.ResponseWriter, t issuer.ManagedIdentityToken) {
 	s := func(n int64) string { return strconv.FormatInt(n, 10) }
-	if e == imds || e == cloudShell {
+	if e.imdsAnswer {
 		writeJSON(w, http.StatusOK, imdsToken{AccessToken: t.AccessToken, ExpiresIn: s(t.ExpiresIn), ExpiresOn: s(t.ExpiresOn),
 			NotBefore: s(t.NotBefore), Resource: t.Resource, TokenType: "Bearer", ClientID: t.ClientID})
 		return

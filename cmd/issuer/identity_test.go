@@ -147,6 +147,18 @@ func TestManagedIdentityAzidentity(t *testing.T) {
 	}
 }
 
+// token gets cred's token for the world's API.
+func (w *identityWorld) token(t *testing.T, cred azcore.TokenCredential) azcore.AccessToken {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}})
+	if err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	return tok
+}
+
 // checkWorkerToken checks that tok is the worker's token for the world's
 // API, signed by the world's server.
 func (w *identityWorld) checkWorkerToken(t *testing.T, tok azcore.AccessToken) {
@@ -184,12 +196,7 @@ func TestManagedIdentitySources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}})
-			if err != nil {
-				t.Fatalf("GetToken: %v", err)
-			}
+			tok := w.token(t, cred)
 			w.checkWorkerToken(t, tok)
 		})
 	}
@@ -295,12 +302,7 @@ func TestWorkloadIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{w.api + "/.default"}})
-	if err != nil {
-		t.Fatalf("GetToken: %v", err)
-	}
+	tok := w.token(t, cred)
 	claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
 	if claims["appid"] != appID || claims["appidacr"] != "2" {
 		t.Errorf("token of %v (appidacr %v); want %s, signed in with a federated credential", claims["appid"], claims["appidacr"], appID)
