@@ -112,7 +112,11 @@ func (s *Server) clientAssertion(ctx context.Context, auth authority, app *tenan
 // Commercial-Marketplace-SaaS-Accelerator#830), while a wrong secret
 // answers 7000215. It also tells nobody without the secret that the
 // service principal is missing.
-func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.Request, req *tokenRequest) (consent.Request, consent.Facts, string, error) {
+//
+// spa says the grant redeems what a single-page application got (its
+// refresh token): like its code, it needs no credential whatever the
+// application's isFallbackPublicClient says (codeClientAuth).
+func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.Request, req *tokenRequest, spa bool) (consent.Request, consent.Facts, string, error) {
 	if req.ClientID == "" {
 		return consent.Request{}, consent.Facts{}, "", errMissing("client_id")
 	}
@@ -126,7 +130,12 @@ func (s *Server) client(ctx context.Context, c *call, a authority, creq consent.
 	if d != nil && d.Reason != consent.ReasonClientNoServicePrincipal {
 		return consent.Request{}, consent.Facts{}, "", DenialError(d)
 	}
-	acr, err := s.authenticateClient(ctx, a, f.ClientApp, req, c.now)
+	var acr string
+	if spa {
+		acr, err = s.codeClientAuth(ctx, a, f.ClientApp, tenant.PlatformSPA, req, c)
+	} else {
+		acr, err = s.authenticateClient(ctx, a, f.ClientApp, req, c.now)
+	}
 	if err != nil {
 		return consent.Request{}, consent.Facts{}, "", err
 	}

@@ -28,6 +28,9 @@ type delegatedRequest struct {
 	// nonce is the authorization request's nonce, which the id_token of
 	// a redeemed authorization code echoes.
 	nonce string
+	// spa: the code redeemed was issued to a single-page application's
+	// redirect URI, which starts an SPA refresh token family.
+	spa bool
 }
 
 // issueDelegated judges the request on its facts, signs the access token of
@@ -119,7 +122,12 @@ func (s *Server) storeRefreshToken(ctx context.Context, now time.Time, r delegat
 	if r.refresh != nil {
 		basis.FamilyID = r.refresh.FamilyID
 		basis.PasswordBased, basis.ConfidentialClient = r.refresh.PasswordBased, r.refresh.ConfidentialClient
+		basis.SPA = r.refresh.SPA
+		if basis.SPA {
+			basis.ExpiresDateTime = r.refresh.ExpiresDateTime // not extended (mintRefreshToken)
+		}
 	} else {
+		basis.SPA = r.spa
 		basis.FamilyID = s.cfg.NewID()
 		basis.PasswordBased = r.creq.Flow == consent.FlowPassword
 		basis.ConfidentialClient = r.acr != "0" // appidacr: 0 public, 1 secret, 2 certificate or assertion

@@ -315,7 +315,7 @@ func (s *Server) deviceCodeGrant(ctx context.Context, c *call, a authority, req 
 	if err != nil {
 		return issued{}, err
 	}
-	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowInteractive, dev.tenantID, dev.userID, scope), req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowInteractive, dev.tenantID, dev.userID, scope), req, false)
 	if err != nil {
 		return issued{}, err
 	}

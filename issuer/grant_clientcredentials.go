@@ -32,7 +32,7 @@ func (s *Server) clientCredentials(ctx context.Context, c *call, a authority, re
 	resource, resourceErr := appOnlyResource(req)
 	creq, f, acr, err := s.client(ctx, c, a, consent.Request{
 		Flow: consent.FlowClientCredentials, TenantRef: a.tenant.ID, ResourceName: resource, Default: true,
-	}, req)
+	}, req, false)
 	if err != nil {
 		return issued{}, err
 	}

@@ -61,10 +61,9 @@ func (s *Server) authorizationCode(ctx context.Context, c *call, a authority, re
 	}
 	switch {
 	case code.platform == tenant.PlatformSPA && req.Origin == "":
-		return issued{}, errorf(CodeSPANeedsOrigin, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")
+		return issued{}, errSPANeedsOrigin()
 	case code.platform != tenant.PlatformSPA && req.Origin != "":
-		return issued{}, errorf(CodeCrossOriginNotSPA, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. "+
-			"Request origin: '%s'.", clip(req.Origin, maxSignInField))
+		return issued{}, errCrossOriginNotSPA(req.Origin)
 	}
 	scope, err := grantScope(req, code.scopes, code.resource)
 	if err != nil {
@@ -104,8 +103,21 @@ func (s *Server) authorizationCode(ctx context.Context, c *call, a authority, re
 	}
 	return s.issueDelegated(ctx, c, delegatedRequest{
 		creq: creq, facts: f, endpoint: req.Endpoint, scope: scope, acr: acr, clientInfo: req.ClientInfo, nonce: code.nonce,
-		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"),
+		wantsRenew: req.Endpoint == 1 || scope.has("offline_access"), spa: code.platform == tenant.PlatformSPA,
 	})
+}
+
+// errSPANeedsOrigin is AADSTS9002327: a single-page application's code or
+// refresh token redeemed without an Origin header.
+func errSPANeedsOrigin() *Error {
+	return errorf(CodeSPANeedsOrigin, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")
+}
+
+// errCrossOriginNotSPA is AADSTS9002326: another client's code or refresh
+// token redeemed cross-origin.
+func errCrossOriginNotSPA(origin string) *Error {
+	return errorf(CodeCrossOriginNotSPA, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. "+
+		"Request origin: '%s'.", clip(origin, maxSignInField))
 }
 
 func errCodeRedeemed() *Error {

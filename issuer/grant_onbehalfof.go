@@ -71,7 +71,7 @@ func (s *Server) onBehalfOf(ctx context.Context, c *call, a authority, req *toke
 	if err != nil {
 		return issued{}, err
 	}
-	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowOnBehalfOf, t.ID, claims.OID, scope), req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowOnBehalfOf, t.ID, claims.OID, scope), req, false)
 	if err != nil {
 		return issued{}, err
 	}

@@ -48,7 +48,7 @@ func (s *Server) password(ctx context.Context, c *call, a authority, req *tokenR
 			return issued{}, err
 		}
 	}
-	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowPassword, t.ID, req.Username, scope), req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowPassword, t.ID, req.Username, scope), req, false)
 	if err != nil {
 		return issued{}, err
 	}

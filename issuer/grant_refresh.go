@@ -95,7 +95,7 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 	if err := checkRefreshTenant(a, rt); err != nil {
 		return issued{}, err
 	}
-	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowRefreshToken, rt.TenantID, rt.UserID, scope), req)
+	creq, f, acr, err := s.client(ctx, c, a, delegatedConsent(consent.FlowRefreshToken, rt.TenantID, rt.UserID, scope), req, rt.SPA)
 	var e *Error
 	switch {
 	case errors.As(err, &e) && e.Code == CodeTenantNotFound:
@@ -106,6 +106,14 @@ func (s *Server) refreshToken(ctx context.Context, c *call, a authority, req *to
 	}
 	if err := s.checkRedeemable(ctx, c.now, rt); err != nil {
 		return issued{}, err
+	}
+	// An SPA's refresh token, like its code, is redeemed cross-origin
+	// only, and nothing else is (the same rules and codes as grant_code).
+	switch {
+	case rt.SPA && req.Origin == "":
+		return issued{}, errSPANeedsOrigin()
+	case !rt.SPA && req.Origin != "":
+		return issued{}, errCrossOriginNotSPA(req.Origin)
 	}
 	if _, err := userOf(f, rt.UserID); err != nil {
 		return issued{}, err

@@ -452,6 +452,53 @@ func TestSPACode(t *testing.T) {
 	}
 }
 
+// TestSPARefreshToken: a single-page application's refresh tokens, as
+// Entra gives them: redeemed cross-origin only, 24 hours from the sign-in,
+// which redeeming does not extend; and no other refresh token is redeemed
+// cross-origin.
+func TestSPARefreshToken(t *testing.T) {
+	w := newIxWorld(t)
+	ctx := context.Background()
+	w.Consent.PutGrant(ctx, w.contoso, ixPage, "api://orders", "", []string{"Orders.Read"})
+	w.Consent.PutGrant(ctx, w.contoso, ixCLI, "api://orders", "", []string{"Orders.Read"})
+	const origin = "https://page.example"
+	scope := "api://orders/Orders.Read offline_access"
+	b := w.browser()
+	params := map[string]string{"client_id": ixPage, "response_type": "code", "redirect_uri": ixPageCB, "scope": scope, "state": "s",
+		"code_challenge": ixChallenge, "code_challenge_method": "S256"}
+	code := redirectParams(t, b.signIn(b.get(authorizeURL("contoso.com", params)), "alice@contoso.com"), ixPageCB).Get("code")
+	status, body := w.redeem(t, "contoso.com", url.Values{"grant_type": {"authorization_code"}, "client_id": {ixPage}, "code": {code},
+		"redirect_uri": {ixPageCB}, "code_verifier": {ixVerifier}, "scope": {scope}}, origin)
+	if status != 200 || body["refresh_token"] == nil {
+		t.Fatalf("SPA code redemption: %d %v", status, body)
+	}
+	rt := body["refresh_token"].(string)
+	refresh := func(client, token, origin string) (int, map[string]any) {
+		return w.redeem(t, "contoso.com", url.Values{"grant_type": {"refresh_token"}, "client_id": {client}, "refresh_token": {token}, "scope": {scope}}, origin)
+	}
+
+	status, body = refresh(ixPage, rt, "")
+	wantTokenError(t, status, body, "invalid_request", issuer.CodeSPANeedsOrigin)
+	w.Advance(23 * time.Hour)
+	status, body = refresh(ixPage, rt, origin)
+	if status != 200 || body["refresh_token"] == nil {
+		t.Fatalf("SPA refresh with Origin after 23 h: %d %v", status, body)
+	}
+	next := body["refresh_token"].(string)
+	w.Advance(2 * time.Hour) // 25 h after the sign-in, 2 h after the successor
+	status, body = refresh(ixPage, next, origin)
+	wantTokenError(t, status, body, "invalid_grant", issuer.CodeRefreshTokenExpired)
+
+	// A public client's password-grant refresh token, presented cross-origin.
+	status, body = w.redeem(t, "contoso.com", url.Values{"grant_type": {"password"}, "client_id": {ixCLI}, "username": {"alice@contoso.com"},
+		"password": {ixPassword}, "scope": {scope}}, "")
+	if status != 200 || body["refresh_token"] == nil {
+		t.Fatalf("password grant: %d %v", status, body)
+	}
+	status, body = refresh(ixCLI, body["refresh_token"].(string), origin)
+	wantTokenError(t, status, body, "invalid_request", issuer.CodeCrossOriginNotSPA)
+}
+
 // TestAuthorizeRequestRefusals: what is shown on a page (no trusted
 // redirect URI) and what is redirected to the client.
 func TestAuthorizeRequestRefusals(t *testing.T) {

@@ -24,6 +24,11 @@ const (
 	refreshTokenLength = len(refreshTokenPrefix) + (refreshTokenBytes*8+5)/6
 )
 
+// spaRefreshTokenLifetime is the lifetime of the refresh tokens Entra gives a
+// single-page application (a code issued to a spa redirect URI), which no
+// token lifetime setting changes.
+const spaRefreshTokenLifetime = 24 * time.Hour
+
 // newRefreshTokenText returns a new token read from r.
 func newRefreshTokenText(r io.Reader) (string, error) {
 	b := make([]byte, refreshTokenBytes)
@@ -66,6 +71,16 @@ func (s *Server) mintRefreshToken(basis tenant.RefreshToken, now time.Time) (str
 	rt.Hash = refreshTokenHash(text)
 	rt.IssuedDateTime = now.UTC()
 	rt.ExpiresDateTime = rt.IssuedDateTime.Add(s.cfg.RefreshTokenLifetime)
+	if rt.SPA {
+		// Entra gives a single-page application's refresh tokens 24 hours
+		// from the sign-in, which redeeming them does not extend: the
+		// successor keeps the family's expiry (its basis carries it).
+		if basis.ExpiresDateTime.IsZero() {
+			rt.ExpiresDateTime = rt.IssuedDateTime.Add(spaRefreshTokenLifetime)
+		} else {
+			rt.ExpiresDateTime = basis.ExpiresDateTime
+		}
+	}
 	rt.LastUsedDateTime, rt.RotatedDateTime, rt.RevokedDateTime = time.Time{}, time.Time{}, time.Time{}
 	return text, rt, nil
 }

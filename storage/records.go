@@ -499,6 +499,7 @@ type refreshTokenRecord struct {
 	RevokedDateTime    time.Time `json:"revokedDateTime,omitzero"`
 	PasswordBased      bool      `json:"passwordBased,omitempty"`
 	ConfidentialClient bool      `json:"confidentialClient,omitempty"`
+	SPA                bool      `json:"singlePageApplication,omitempty"`
 }
 
 func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {
@@ -508,7 +509,7 @@ func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {
 		IssuedDateTime: t.IssuedDateTime.UTC(), ExpiresDateTime: t.ExpiresDateTime.UTC(),
 		LastUsedDateTime: utcOrZero(t.LastUsedDateTime), RotatedDateTime: utcOrZero(t.RotatedDateTime),
 		RevokedDateTime: utcOrZero(t.RevokedDateTime),
-		PasswordBased:   t.PasswordBased, ConfidentialClient: t.ConfidentialClient,
+		PasswordBased:   t.PasswordBased, ConfidentialClient: t.ConfidentialClient, SPA: t.SPA,
 	}
 }
 
@@ -518,7 +519,7 @@ func (r refreshTokenRecord) toRefreshToken(hash string) tenant.RefreshToken {
 		Resource: r.Resource, Scopes: slices.Clone(r.Scopes),
 		IssuedDateTime: r.IssuedDateTime, ExpiresDateTime: r.ExpiresDateTime,
 		LastUsedDateTime: r.LastUsedDateTime, RotatedDateTime: r.RotatedDateTime, RevokedDateTime: r.RevokedDateTime,
-		PasswordBased: r.PasswordBased, ConfidentialClient: r.ConfidentialClient,
+		PasswordBased: r.PasswordBased, ConfidentialClient: r.ConfidentialClient, SPA: r.SPA,
 	}
 }
 

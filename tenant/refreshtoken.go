@@ -62,6 +62,10 @@ type RefreshToken struct {
 	// (https://learn.microsoft.com/entra/identity-platform/refresh-tokens#token-revocation).
 	PasswordBased      bool
 	ConfidentialClient bool
+	// SPA: the family began with an authorization code issued to a
+	// single-page application's redirect URI. Entra gives such tokens 24
+	// hours from the sign-in, and they may only be redeemed cross-origin.
+	SPA bool
 }
 
 // RevokedByPasswordChange reports whether a change of the user's password
