@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/managedidentity"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -215,22 +215,13 @@ func identityEnv(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		base := st.miURL + "/" + url.PathEscape(t.ID) + "/" + url.PathEscape(sp.ID)
-		var vars [][2]string
-		switch source {
-		case "appservice":
-			vars = [][2]string{{"IDENTITY_ENDPOINT", base + "/msi/token"}, {"IDENTITY_HEADER", st.miSecret}, {"AZURE_POD_IDENTITY_AUTHORITY_HOST", base}}
-		case "cloudshell":
-			vars = [][2]string{{"MSI_ENDPOINT", base + "/cloudshell/token"}}
-		case "azureml":
-			vars = [][2]string{{"MSI_ENDPOINT", base + "/azureml/token"}, {"MSI_SECRET", st.miSecret}, {"DEFAULT_IDENTITY_CLIENT_ID", sp.AppID}}
-		}
-		if !sp.SystemAssigned() {
-			vars = append(vars, [2]string{"AZURE_CLIENT_ID", sp.AppID})
+		vars, err := managedidentity.Environment(st.miURL, st.miSecret, sp, source)
+		if err != nil {
+			return err
 		}
 		set := map[string]string{}
 		for _, v := range vars {
-			set[v[0]] = v[1]
+			set[v.Name] = v.Value
 		}
 		if isJSON(c) {
 			return writeJSON(c.App.Writer, set)
@@ -238,7 +229,7 @@ func identityEnv(c *cli.Context) error {
 		// The SDKs pick the first source whose variables are set: the
 		// other sources' must go.
 		var unset []string
-		for _, name := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID", "AZURE_CLIENT_ID"} {
+		for _, name := range managedidentity.Variables {
 			if _, ok := set[name]; !ok {
 				unset = append(unset, name)
 			}
@@ -246,7 +237,7 @@ func identityEnv(c *cli.Context) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "unset %s\n", strings.Join(unset, " "))
 		for _, v := range vars {
-			fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
+			fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(v.Value))
 		}
 		_, err = fmt.Fprint(c.App.Writer, b.String())
 		return err

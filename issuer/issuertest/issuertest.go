@@ -55,6 +55,12 @@ type Server struct {
 	dir       string
 	removeDir bool
 	closeOnce sync.Once
+
+	// The managed identity endpoints, started by the first
+	// ManagedIdentityEnv (managedidentity.go).
+	miOnce   sync.Once
+	miSrv    *httptest.Server
+	miSecret string
 }
 
 // Option configures NewServer.
@@ -319,6 +325,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		if s.srv != nil {
 			s.srv.Close()
+		}
+		if s.miSrv != nil {
+			s.miSrv.Close()
 		}
 		if s.transport != nil {
 			s.transport.CloseIdleConnections()
