@@ -163,17 +163,25 @@ func (w *identityWorld) token(t *testing.T, cred azcore.TokenCredential) azcore.
 // API, signed by the world's server.
 func (w *identityWorld) checkWorkerToken(t *testing.T, tok azcore.AccessToken) {
 	t.Helper()
+	w.checkToken(t, tok, w.workerID, w.workerOID, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-worker")
+}
+
+// checkToken checks that tok is the token of the identity (client id,
+// object id, the end of its resource id) for the world's API, signed by
+// the world's server.
+func (w *identityWorld) checkToken(t *testing.T, tok azcore.AccessToken, clientID, objectID, miridSuffix string) {
+	t.Helper()
 	if until := time.Until(tok.ExpiresOn); until < 50*time.Minute || until > 70*time.Minute {
 		t.Errorf("ExpiresOn in %v; want about an hour", until)
 	}
 	claims := verifyJWT(t, trusting(t, w.caFile), w.srv.url+"/"+w.tenantID+"/discovery/keys", tok.Token)
-	want := map[string]any{"aud": w.api, "appid": w.workerID, "oid": w.workerOID, "appidacr": "2", "tid": w.tenantID}
+	want := map[string]any{"aud": w.api, "appid": clientID, "oid": objectID, "appidacr": "2", "tid": w.tenantID}
 	for k, v := range want {
 		if claims[k] != v {
 			t.Errorf("claim %s = %v; want %v", k, claims[k], v)
 		}
 	}
-	if mirid, _ := claims["xms_mirid"].(string); !strings.HasSuffix(mirid, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-worker") {
+	if mirid, _ := claims["xms_mirid"].(string); !strings.HasSuffix(mirid, miridSuffix) {
 		t.Errorf("xms_mirid = %q", mirid)
 	}
 }
@@ -200,6 +208,24 @@ func TestManagedIdentitySources(t *testing.T) {
 			w.checkWorkerToken(t, tok)
 		})
 	}
+}
+
+// TestSystemAssignedIdentity: a system-assigned identity holding the
+// API's role gets its own token through App Service, whose request names
+// no identity, as azidentity sends it by default.
+func TestSystemAssignedIdentity(t *testing.T) {
+	w := newIdentityWorld(t)
+	var web map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, w.db, nil, "-o", "json", "identity", "show", "--tenant", "contoso.onmicrosoft.com", "orders-web")), &web); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, w.db, nil, "role", "assign", "--tenant", "contoso.onmicrosoft.com", "--resource", w.api, "--role", "Orders.Read", "--client", web["clientId"].(string))
+	w.useEnv(t, "appservice", "orders-web")
+	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.checkToken(t, w.token(t, cred), web["clientId"].(string), web["principalId"].(string), "/providers/Microsoft.Web/sites/orders-web")
 }
 
 // TestIdentityCommandRefusals: what identity add and env refuse.
