@@ -518,7 +518,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call, id st
 		sum := sha256.Sum256([]byte(code))
 		idt, err := s.signIDToken(f.req.Endpoint, idToken{
 			TenantID: t.ID, ClientAppID: f.client.AppID, User: u, Issued: c.now,
-			Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(),
+			Lifetime: policyLifetime(&f.client, s.cfg.TokenLifetime), ID: s.cfg.NewID(),
 			Nonce: f.req.Nonce, CHash: base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]),
 		})
 		if err != nil {

@@ -53,7 +53,7 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 		if out.idToken, err = s.signIDToken(r.endpoint, idToken{
 			TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, User: user,
 			Optional: optionalUserClaims(r.facts.ClientApp, tenant.TokenTypeID, r.endpoint, user),
-			Issued:   c.now, Lifetime: s.cfg.TokenLifetime.Truncate(time.Second), ID: s.cfg.NewID(), Nonce: r.nonce,
+			Issued:   c.now, Lifetime: policyLifetime(r.facts.ClientApp, s.cfg.TokenLifetime), ID: s.cfg.NewID(), Nonce: r.nonce,
 		}); err != nil {
 			return issued{}, err
 		}
@@ -78,7 +78,7 @@ func (s *Server) decideAndSign(now time.Time, creq consent.Request, f consent.Fa
 		return issued{}, consent.Decision{}, err
 	}
 	acc := s.newAccess(creq, f, dec, acr, now)
-	acc.Lifetime = s.cfg.userTokenLifetime() // 60 to 90 minutes, unlike app-only tokens
+	acc.Lifetime = policyLifetime(f.ResourceApp, s.cfg.userTokenLifetime()) // 60 to 90 minutes, unlike app-only tokens
 	out, err := s.signAccess(userToken{access: acc, User: *f.User, Scopes: dec.Scopes,
 		Optional: optionalUserClaims(f.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *f.User)})
 	if err != nil {

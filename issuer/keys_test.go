@@ -2,6 +2,7 @@ package issuer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
@@ -166,6 +167,59 @@ func TestUserTokenLifetime(t *testing.T) {
 				t.Errorf("app-only expires_in = %v; want 3599", app["expires_in"])
 			}
 		})
+	}
+}
+
+// TestTokenLifetimePolicy: an application's token lifetime policy sets the
+// lifetime of the access tokens issued for it, app-only and delegated (no
+// draw), and of the id_tokens issued to it, with Entra's arithmetic (a
+// policy of L: expires_in L-1, exp-iat L+300); without one, the defaults.
+func TestTokenLifetimePolicy(t *testing.T) {
+	v2 := "/" + tenantA + "/oauth2/v2.0/token"
+	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) {
+		c.LifetimeDraw = func(n int64) int64 { return 0 } // 60 minutes when drawn
+	}))
+	w.seedDelegated()
+	set := func(appRef string, d time.Duration) {
+		if _, err := w.Directory.UpdateApplication(context.Background(), appRef, tenant.ApplicationUpdate{AccessTokenLifetime: &d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	span := func(c map[string]any) float64 { return c["exp"].(float64) - c["iat"].(float64) }
+	tests := []struct {
+		name              string
+		inventory, middle time.Duration // the resources' policies
+		native            time.Duration // the password grant's client's
+		wantApp, wantUser float64       // expires_in
+		wantIDSpan        float64       // exp-iat of the id_token
+	}{
+		{"no policies", 0, 0, 0, 3599, 3600, 3900},
+		{"the resources' policies", 4 * time.Hour, 30 * time.Minute, 0, 14399, 1799, 3900},
+		{"the client's policy: id_tokens only", 0, 0, 2 * time.Hour, 3599, 3600, 7500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set(inventoryID, tt.inventory)
+			set(middleID, tt.middle)
+			set(nativeID, tt.native)
+			var app map[string]any
+			w.post(t, v2, ccForm("scope", "api://inventory/.default")).decode(t, &app)
+			if app["expires_in"] != tt.wantApp || span(w.verify(t, app["access_token"].(string), tenantA, 2).claims) != tt.wantApp+301 {
+				t.Errorf("app-only: expires_in %v; want %v", app["expires_in"], tt.wantApp)
+			}
+			m := w.tokenOK(t, v2, pwForm())
+			if m["expires_in"] != tt.wantUser || span(w.verify(t, m["access_token"].(string), tenantA, 2).claims) != tt.wantUser+301 {
+				t.Errorf("delegated: expires_in %v; want %v", m["expires_in"], tt.wantUser)
+			}
+			if got := span(jwtClaims(t, m["id_token"].(string))); got != tt.wantIDSpan {
+				t.Errorf("id_token exp-iat %v; want %v", got, tt.wantIDSpan)
+			}
+		})
+	}
+	for _, d := range []time.Duration{9 * time.Minute, 25 * time.Hour, 90*time.Minute + time.Millisecond} {
+		if _, err := w.Directory.UpdateApplication(context.Background(), inventoryID, tenant.ApplicationUpdate{AccessTokenLifetime: &d}); !errors.Is(err, tenant.ErrInvalid) {
+			t.Errorf("a policy of %v: %v; want ErrInvalid", d, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // accessClaims is an access token before it is signed (appToken,
@@ -27,9 +28,20 @@ func (s *Server) newAccess(creq consent.Request, f consent.Facts, dec consent.De
 		Roles:         dec.Roles,
 		ACR:           acr,
 		Issued:        now,
-		Lifetime:      s.cfg.TokenLifetime.Truncate(time.Second),
+		Lifetime:      policyLifetime(f.ResourceApp, s.cfg.TokenLifetime),
 		ID:            s.cfg.NewID(),
 	}
+}
+
+// policyLifetime is the lifetime of a token for (access tokens) or to (ID
+// tokens) app: its token lifetime policy's, else def. Entra's one-hour
+// default gives expires_in 3599 and exp-iat 3900 (DefaultTokenLifetime), so
+// a policy of L gives expires_in L-1 and exp-iat L+300 alike.
+func policyLifetime(app *tenant.Application, def time.Duration) time.Duration {
+	if app != nil && app.TokenLifetimePolicy != nil && app.TokenLifetimePolicy.AccessTokenLifetime > 0 {
+		return app.TokenLifetimePolicy.AccessTokenLifetime - time.Second
+	}
+	return def.Truncate(time.Second)
 }
 
 // signAccess signs an access token with the active key in the version the

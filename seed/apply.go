@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
@@ -287,8 +288,13 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 			AppID: sa.AppID, ObjectID: sa.ID, ServicePrincipalID: homeServicePrincipalID(st, sa),
 			WebRedirectURIs: sa.WebRedirectURIs, SPARedirectURIs: sa.SPARedirectURIs, PublicClientRedirectURIs: sa.PublicClientRedirectURIs,
 		})
-		if err == nil && sa.OptionalClaims != nil {
-			app, err = a.dir.UpdateApplication(ctx, app.AppID, tenant.ApplicationUpdate{OptionalClaims: sa.OptionalClaims})
+		if err == nil && (sa.OptionalClaims != nil || sa.AccessTokenLifetime != "") {
+			u := tenant.ApplicationUpdate{OptionalClaims: sa.OptionalClaims}
+			if sa.AccessTokenLifetime != "" {
+				d, _ := sa.accessTokenLifetime() // checked by validate
+				u.AccessTokenLifetime = &d
+			}
+			app, err = a.dir.UpdateApplication(ctx, app.AppID, u)
 		}
 		return app, err == nil, false, err
 	}
@@ -316,6 +322,16 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 	u.PublicClientRedirectURIs = changedList(app.PublicClient.RedirectURIs, sa.PublicClientRedirectURIs)
 	if sa.OptionalClaims != nil && !sameOptionalClaims(app.OptionalClaims, sa.OptionalClaims) {
 		u.OptionalClaims = sa.OptionalClaims
+	}
+	if sa.AccessTokenLifetime != "" {
+		d, _ := sa.accessTokenLifetime() // checked by validate
+		var have time.Duration
+		if app.TokenLifetimePolicy != nil {
+			have = app.TokenLifetimePolicy.AccessTokenLifetime
+		}
+		if d != have {
+			u.AccessTokenLifetime = &d
+		}
 	}
 	if u == (tenant.ApplicationUpdate{}) {
 		return app, false, false, nil

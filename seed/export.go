@@ -172,6 +172,9 @@ func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Ap
 		c := *oc
 		sa.OptionalClaims = &c
 	}
+	if p := app.TokenLifetimePolicy; p != nil {
+		sa.AccessTokenLifetime = p.AccessTokenLifetime.String()
+	}
 	for _, r := range app.AppRoles {
 		sr := AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
 			AllowedMemberTypes: slices.Clone(r.AllowedMemberTypes)}

@@ -3,6 +3,7 @@ package seed
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -70,6 +71,9 @@ type Application struct {
 	// OptionalClaims is the application's optionalClaims, in the
 	// manifest's shape; given, it replaces the application's.
 	OptionalClaims *tenant.OptionalClaims `json:"optionalClaims,omitempty"`
+	// AccessTokenLifetime is the application's token lifetime policy
+	// (10m to 24h, e.g. "4h"; "0" removes it); absent leaves it.
+	AccessTokenLifetime string `json:"accessTokenLifetime,omitempty"`
 }
 
 // AppRole is an app role, matched by value.
@@ -153,6 +157,18 @@ type ServicePrincipal struct {
 	ID                        string `json:"id,omitempty"`
 	AccountEnabled            *bool  `json:"accountEnabled,omitempty"`
 	AppRoleAssignmentRequired *bool  `json:"appRoleAssignmentRequired,omitempty"`
+}
+
+// accessTokenLifetime parses AccessTokenLifetime ("0": none).
+func (a Application) accessTokenLifetime() (time.Duration, error) {
+	if strings.TrimSpace(a.AccessTokenLifetime) == "0" {
+		return 0, nil
+	}
+	d, err := tenant.ParseLifetime(a.AccessTokenLifetime)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", tenant.ErrInvalid, err)
+	}
+	return d, nil
 }
 
 // ManagedIdentity is a user-assigned identity (Name, or ResourceID) or the

@@ -448,6 +448,58 @@ func TestApplyPasswordHash(t *testing.T) {
 	}
 }
 
+// TestApplyAccessTokenLifetime: an application's accessTokenLifetime sets
+// its token lifetime policy, is exported, applies again unchanged, and "0"
+// removes it; a lifetime out of Entra's bounds is refused before anything
+// is written.
+func TestApplyAccessTokenLifetime(t *testing.T) {
+	const app = "0000a0ff-0000-4000-8000-000000000001"
+	e := newSeedEnv(t)
+	doc := func(lifetime string) seed.Document {
+		return seed.Document{Tenants: []seed.Tenant{{Name: "Contoso",
+			Applications: []seed.Application{{AppID: app, DisplayName: "API", AccessTokenLifetime: lifetime}}}}}
+	}
+	steps := []struct {
+		name        string
+		lifetime    string
+		wantCreated int
+		wantUpdated int
+		want        time.Duration
+	}{
+		{"new application with a policy", "4h", 1, 0, 4 * time.Hour},
+		{"the same policy", "240m", 0, 0, 4 * time.Hour},
+		{"left out: left as it is", "", 0, 0, 4 * time.Hour},
+		{"removed", "0", 0, 1, 0},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			res := e.apply(t, doc(st.lifetime))
+			if res.Applications.Created != st.wantCreated || res.Applications.Updated != st.wantUpdated {
+				t.Errorf("applications %+v; want %d created, %d updated", res.Applications, st.wantCreated, st.wantUpdated)
+			}
+			a, err := e.dir.GetApplication(e.ctx, app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got time.Duration
+			if a.TokenLifetimePolicy != nil {
+				got = a.TokenLifetimePolicy.AccessTokenLifetime
+			}
+			if got != st.want {
+				t.Errorf("policy %v; want %v", got, st.want)
+			}
+			if want := st.want > 0; strings.Contains(e.snapshot(t), `"accessTokenLifetime"`) != want {
+				t.Errorf("export shows a policy: %v; want %v", !want, want)
+			}
+		})
+	}
+	_, err := seed.Apply(e.ctx, e.dir, e.mgr, doc("5m"))
+	var se *seed.Error
+	if !errors.As(err, &se) || se.Path != "tenants[0].applications[0].accessTokenLifetime" || !errors.Is(err, tenant.ErrInvalid) {
+		t.Errorf("a 5m policy: %v; want a *seed.Error at tenants[0].applications[0].accessTokenLifetime", err)
+	}
+}
+
 // TestApplyErrorLine: a fault found while applying a parsed seed names
 // the file and the line of the object.
 func TestApplyErrorLine(t *testing.T) {

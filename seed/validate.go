@@ -184,6 +184,15 @@ func (s Document) validateApplication(p string, a Application) error {
 			return wrap(fmt.Sprintf("%s.identifierUris[%d]", p, j), err)
 		}
 	}
+	if a.AccessTokenLifetime != "" {
+		d, err := a.accessTokenLifetime()
+		if err == nil {
+			err = tenant.TokenLifetimePolicy{AccessTokenLifetime: d}.Validate()
+		}
+		if err != nil {
+			return wrap(p+".accessTokenLifetime", err)
+		}
+	}
 	if a.OptionalClaims != nil {
 		oc := *a.OptionalClaims
 		oc.AccessToken, oc.IDToken, oc.SAML2Token = slices.Clone(oc.AccessToken), slices.Clone(oc.IDToken), slices.Clone(oc.SAML2Token)

@@ -66,8 +66,11 @@ type applicationRecord struct {
 	PublicClient []string `json:"publicClientRedirectUris,omitempty"`
 	// OptionalClaims is absent in records written before optional claims
 	// existed, which decode as none: no migration.
-	OptionalClaims  *optionalClaimsRecord `json:"optionalClaims,omitempty"`
-	CreatedDateTime time.Time             `json:"createdDateTime,omitzero"`
+	OptionalClaims *optionalClaimsRecord `json:"optionalClaims,omitempty"`
+	// AccessTokenLifetimeSeconds is the token lifetime policy's setting;
+	// absent (no policy) in records written before policies existed.
+	AccessTokenLifetimeSeconds int64     `json:"accessTokenLifetimeSeconds,omitempty"`
+	CreatedDateTime            time.Time `json:"createdDateTime,omitzero"`
 }
 
 type optionalClaimsRecord struct {
@@ -200,8 +203,16 @@ func fromApplication(a tenant.Application) applicationRecord {
 		SPA:                          cloneStringsOrNil(a.SPA.RedirectURIs),
 		PublicClient:                 cloneStringsOrNil(a.PublicClient.RedirectURIs),
 		OptionalClaims:               fromOptionalClaims(a.OptionalClaims),
+		AccessTokenLifetimeSeconds:   accessTokenLifetimeSeconds(a.TokenLifetimePolicy),
 		CreatedDateTime:              a.CreatedDateTime.UTC(),
 	}
+}
+
+func accessTokenLifetimeSeconds(p *tenant.TokenLifetimePolicy) int64 {
+	if p == nil {
+		return 0
+	}
+	return int64(p.AccessTokenLifetime / time.Second)
 }
 
 func (r applicationRecord) toApplication() tenant.Application {
@@ -222,8 +233,16 @@ func (r applicationRecord) toApplication() tenant.Application {
 		SPA:                          tenant.RedirectURIs{RedirectURIs: cloneStrings(r.SPA)},
 		PublicClient:                 tenant.RedirectURIs{RedirectURIs: cloneStrings(r.PublicClient)},
 		OptionalClaims:               r.OptionalClaims.toOptionalClaims(),
+		TokenLifetimePolicy:          tokenLifetimePolicy(r.AccessTokenLifetimeSeconds),
 		CreatedDateTime:              r.CreatedDateTime,
 	}
+}
+
+func tokenLifetimePolicy(seconds int64) *tenant.TokenLifetimePolicy {
+	if seconds == 0 {
+		return nil
+	}
+	return &tenant.TokenLifetimePolicy{AccessTokenLifetime: time.Duration(seconds) * time.Second}
 }
 
 func fromAppRole(r tenant.AppRole) appRoleRecord {

@@ -47,8 +47,12 @@ type Application struct {
 	PublicClient RedirectURIs `json:"publicClient"`
 	// OptionalClaims adds claims to the tokens issued for the application
 	// (see OptionalClaims); nil (Graph: null) when none are configured.
-	OptionalClaims  *OptionalClaims `json:"optionalClaims"`
-	CreatedDateTime time.Time       `json:"createdDateTime"`
+	OptionalClaims *OptionalClaims `json:"optionalClaims"`
+	// TokenLifetimePolicy sets the lifetime of the access tokens issued
+	// for the application and of the ID tokens issued to it; nil: Entra's
+	// defaults.
+	TokenLifetimePolicy *TokenLifetimePolicy `json:"tokenLifetimePolicy,omitempty"`
+	CreatedDateTime     time.Time            `json:"createdDateTime"`
 }
 
 // API is the exposed-API part of an application (Graph: apiApplication).

@@ -338,6 +338,9 @@ type ApplicationUpdate struct {
 	WebRedirectURIs, SPARedirectURIs, PublicClientRedirectURIs *[]string
 	// OptionalClaims replaces the application's optional claims when set.
 	OptionalClaims *OptionalClaims
+	// AccessTokenLifetime sets the application's token lifetime policy
+	// when set; zero removes it.
+	AccessTokenLifetime *time.Duration
 }
 
 // UpdateApplication applies the changes in u.
@@ -371,6 +374,16 @@ func (d *Directory) UpdateApplication(ctx context.Context, appID string, u Appli
 		if u.TokenVersion != nil {
 			if err := SetTokenVersion(a, *u.TokenVersion); err != nil {
 				return err
+			}
+		}
+		if u.AccessTokenLifetime != nil {
+			p := TokenLifetimePolicy{AccessTokenLifetime: *u.AccessTokenLifetime}
+			if err := p.Validate(); err != nil {
+				return err
+			}
+			a.TokenLifetimePolicy = &p
+			if p.AccessTokenLifetime == 0 {
+				a.TokenLifetimePolicy = nil
 			}
 		}
 		if u.MultiTenant != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -150,11 +152,17 @@ values given replace the set (--optional-claim "" clears it). Claims:
 idtyp (access tokens: "app" or "user"), email, given_name, family_name,
 upn, acct, ctry, login_hint (id tokens).
 
+--access-token-lifetime sets the application's token lifetime policy, as
+Entra's AccessTokenLifetime: the lifetime of the access tokens issued for
+the application as a resource and of the id_tokens issued to it, 10m to
+24h (0 removes the policy: tokens get the server's defaults).
+
 EXAMPLES
    issuer app update APPID --token-version 2
    issuer app update APPID --identifier-uri api://orders --identifier-uri https://contoso.com/orders
    issuer app update APPID --enabled=false
-   issuer app update APPID --optional-claim accessToken:idtyp --optional-claim idToken:email`,
+   issuer app update APPID --optional-claim accessToken:idtyp --optional-claim idToken:email
+   issuer app update APPID --access-token-lifetime 4h`,
 		Flags: append([]cli.Flag{
 			tokenVersionFlag(),
 			identifierURIFlag("App ID `URI`; the values given replace the list (repeatable)"),
@@ -163,6 +171,7 @@ EXAMPLES
 			&cli.BoolFlag{Name: "multi-tenant", Usage: "let other tenants use the application (--multi-tenant=false to stop)"},
 			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (--public-client=false to stop)"},
 			&cli.StringSliceFlag{Name: "optional-claim", Usage: "optional claim `TOKENTYPE:NAME`, e.g. accessToken:idtyp; the values given replace the set (repeatable)"},
+			&cli.StringFlag{Name: "access-token-lifetime", Usage: "token lifetime policy: the `LIFETIME` (10m to 24h) of access tokens for the application and id_tokens to it; 0 removes it"},
 		}, redirectURIFlags(`the values given replace the list ("" clears it)`)...),
 		Action: applicationUpdate,
 	}
@@ -200,9 +209,18 @@ func applicationUpdate(c *cli.Context) error {
 		}
 		u.OptionalClaims = &oc
 	}
+	if c.IsSet("access-token-lifetime") {
+		var d time.Duration
+		if v := strings.TrimSpace(c.String("access-token-lifetime")); v != "0" {
+			if d, err = tenant.ParseLifetime(v); err != nil {
+				return usageError("--access-token-lifetime: %v", err)
+			}
+		}
+		u.AccessTokenLifetime = &d
+	}
 	enabled := boolPtr(c, "enabled")
 	if u == (tenant.ApplicationUpdate{}) && enabled == nil {
-		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client, --optional-claim or a --*-redirect-uri")
+		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client, --optional-claim, --access-token-lifetime or a --*-redirect-uri")
 	}
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		var app tenant.Application

@@ -152,6 +152,9 @@ func applicationFields(a tenant.Application, sp *tenant.ServicePrincipal) []fiel
 			}
 		}
 	}
+	if p := a.TokenLifetimePolicy; p != nil {
+		fs = append(fs, field{"tokenLifetimePolicy.accessTokenLifetime", p.AccessTokenLifetime.String()})
+	}
 	if sp != nil {
 		fs = append(fs, field{"accountEnabled", strconv.FormatBool(sp.AccountEnabled)})
 	}
