@@ -28,6 +28,7 @@ const (
 // disabled one, behind the endpoints on a loopback listener.
 type world struct {
 	url                  string // of the endpoints
+	handler              http.Handler
 	tenantID             string
 	worker, web, retired tenant.ServicePrincipal
 }
@@ -54,7 +55,8 @@ func newWorld(t testing.TB) *world {
 	s.AssignRole(tn.ID, "api://orders", "Orders.Read", consent.Assignee{ClientAppID: w.worker.AppID})
 	s.AssignRole(tn.ID, "api://orders", "Orders.Read", consent.Assignee{ClientAppID: w.retired.AppID})
 	s.UpdateServicePrincipal(tn.ID, w.retired.AppID, tenant.ServicePrincipalUpdate{AccountEnabled: &no})
-	srv := httptest.NewServer(&managedidentity.Handler{Issuer: s.Issuer, Secret: secret})
+	w.handler = &managedidentity.Handler{Issuer: s.Issuer, Secret: secret}
+	srv := httptest.NewServer(w.handler)
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
 	return w
