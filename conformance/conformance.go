@@ -55,6 +55,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"CascadeDeleteApplication", testCascadeDeleteApplication},
 		{"CascadeDeleteTenant", testCascadeDeleteTenant},
 		{"SigningKeys", testSigningKeys},
+		{"FirstSigningKey", testFirstSigningKey},
 		{"Settings", testSettings},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshTokenReplay", testRefreshTokenReplay},

@@ -116,6 +116,49 @@ func testSigningKeys(t *testing.T, f *fixture) {
 	}
 }
 
+// testFirstSigningKey: AddFirstSigningKey stores a key only while the
+// store holds no active one, so that servers starting together on one
+// store keep one key.
+func testFirstSigningKey(t *testing.T, f *fixture) {
+	ks := signingKeys(t)
+	a, b := ks[0], ks[1]
+	steps := []struct {
+		name      string
+		key       tenant.SigningKey
+		wantAdded bool
+		retire    bool // retire every key before the step
+	}{
+		{"an empty store takes the key", a, true, false},
+		{"a store with an active key does not", b, false, false},
+		{"a store whose keys are all retired does", b, true, true},
+		{"and then no more", a, false, false},
+	}
+	for _, st := range steps {
+		if st.retire {
+			f.must("UpdateSigningKey", f.b.UpdateSigningKey(f.ctx, a.KeyID, func(k *tenant.SigningKey) error {
+				k.RetiredDateTime, k.ExpiresDateTime = t0, t0.Add(time.Hour)
+				return nil
+			}))
+		}
+		added, err := f.b.AddFirstSigningKey(f.ctx, st.key)
+		if err != nil || added != st.wantAdded {
+			t.Errorf("%s: AddFirstSigningKey = %v, %v; want %v", st.name, added, err, st.wantAdded)
+		}
+	}
+	got, err := f.b.SigningKeys(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].KeyID == got[1].KeyID {
+		t.Errorf("%d keys stored; want a and b once each", len(got))
+	}
+	k := a
+	k.Certificate = nil
+	if _, err := f.b.AddFirstSigningKey(f.ctx, k); !errors.Is(err, tenant.ErrInvalid) {
+		t.Errorf("a key without a certificate: %v; want ErrInvalid", err)
+	}
+}
+
 func testSettings(t *testing.T, f *fixture) {
 	if _, err := f.b.Setting(f.ctx, "tls"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("Setting never put: %v; want ErrNotFound", err)

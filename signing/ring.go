@@ -22,6 +22,10 @@ type KeyStore interface {
 	// AddSigningKey stores k: tenant.ErrExists if its KeyID is taken,
 	// tenant.ErrInvalid if it has no KeyID, private key or certificate.
 	AddSigningKey(ctx context.Context, k tenant.SigningKey) error
+	// AddFirstSigningKey stores k unless the store holds an active key, in
+	// one transaction, and reports whether it did: of several servers
+	// starting on one empty store, one key wins.
+	AddFirstSigningKey(ctx context.Context, k tenant.SigningKey) (bool, error)
 	// UpdateSigningKey changes the key (retires it): tenant.ErrNotFound for
 	// an unknown kid, tenant.ErrInvalid if the updater changes KeyID.
 	UpdateSigningKey(ctx context.Context, kid string, update func(*tenant.SigningKey) error) error
@@ -57,10 +61,17 @@ func Load(ctx context.Context, ks KeyStore, now time.Time, b Backend) (*Ring, er
 		if err != nil {
 			return nil, err
 		}
-		if err := ks.AddSigningKey(ctx, k); err != nil {
+		added, err := ks.AddFirstSigningKey(ctx, k)
+		switch {
+		case err != nil:
 			return nil, fmt.Errorf("signing: storing the first signing key: %w", err)
+		case added:
+			keys = append([]tenant.SigningKey{k}, keys...)
+		default: // another server stored one meanwhile: use it
+			if keys, err = ks.SigningKeys(ctx); err != nil {
+				return nil, fmt.Errorf("signing: reading signing keys: %w", err)
+			}
 		}
-		keys = append([]tenant.SigningKey{k}, keys...)
 	}
 	return NewRing(keys, b)
 }

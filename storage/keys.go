@@ -67,6 +67,43 @@ func (db *DB) AddSigningKey(ctx context.Context, k tenant.SigningKey) error {
 	})
 }
 
+// AddFirstSigningKey stores k unless the store holds an active key, in one
+// transaction, and reports whether it did. Servers starting on an empty
+// store each make a key; on a shared store (etcd replicas) the transaction
+// reruns against the other's commit and finds its key, so the cluster
+// starts with one key instead of one per replica.
+func (db *DB) AddFirstSigningKey(ctx context.Context, k tenant.SigningKey) (bool, error) {
+	if err := checkKeyPart("key id", k.KeyID); err != nil {
+		return false, err
+	}
+	rec, err := fromSigningKey(k)
+	if err != nil {
+		return false, err
+	}
+	added := false
+	err = db.update(ctx, func(tx *bbolt.Tx) error {
+		added = false
+		keys := tx.Bucket(bucketKeys)
+		active := false
+		if err := keys.ForEach(func(id, v []byte) error {
+			var r keyRecord
+			if err := decodeRecord(v, "signing key", string(id), &r); err != nil {
+				return err
+			}
+			active = active || r.RetiredDateTime.IsZero()
+			return nil
+		}); err != nil || active {
+			return err
+		}
+		if keys.Get([]byte(k.KeyID)) != nil {
+			return fmt.Errorf("signing key %s: %w", k.KeyID, tenant.ErrExists)
+		}
+		added = true
+		return putRecord(keys, "signing key", k.KeyID, []byte(k.KeyID), rec)
+	})
+	return added && err == nil, err
+}
+
 // UpdateSigningKey applies update to a signing key (to retire it, typically).
 // update may not change the kid.
 func (db *DB) UpdateSigningKey(ctx context.Context, kid string, update func(*tenant.SigningKey) error) error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/issuer-dev/issuer/signing"
 	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/storage/etcd"
 	"github.com/issuer-dev/issuer/storage/etcd/etcdtest"
@@ -220,3 +221,48 @@ func TestOpenRefuses(t *testing.T) {
 }
 
 var _ storage.Replica = (*etcd.Store)(nil)
+
+// TestFirstStartOneKey: replicas starting together on an empty directory
+// each make a signing key, and the cluster keeps one: every replica signs
+// with it.
+func TestFirstStartOneKey(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	backend, err := signing.Select(signing.Go)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	stores := make([]*etcd.Store, n)
+	for i := range stores {
+		stores[i] = open(t, []string{ep}, "/dir")
+	}
+	kids := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range stores {
+		wg.Go(func() {
+			<-start
+			ring, err := signing.Load(ctx, stores[i], time.Now(), backend)
+			if err != nil {
+				t.Errorf("replica %d: Load: %v", i, err)
+				return
+			}
+			kids[i] = ring.KeyID()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range stores {
+		if kids[i] != kids[0] {
+			t.Errorf("replica %d signs with %s, replica 0 with %s", i, kids[i], kids[0])
+		}
+	}
+	if err := stores[0].Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := stores[0].SigningKeys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Errorf("the cluster holds %d keys (%v); want 1", len(keys), err)
+	}
+}
