@@ -317,13 +317,30 @@ func (d *Directory) GetApplication(ctx context.Context, appID string) (Applicati
 	return d.store.GetApplication(ctx, id)
 }
 
-// ListApplications lists the applications homed in a tenant.
+// ListApplications lists the app registrations homed in a tenant: its
+// applications, without those behind managed identities.
 func (d *Directory) ListApplications(ctx context.Context, tenantRef string) ([]Application, error) {
 	t, err := d.ResolveTenant(ctx, tenantRef)
 	if err != nil {
 		return nil, err
 	}
-	return d.store.ListApplications(ctx, t.ID)
+	apps, err := d.store.ListApplications(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	// A managed identity's application is not an app registration: Entra
+	// lists it with no application, only as its service principal.
+	sps, err := d.store.ListServicePrincipals(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	identities := map[string]bool{}
+	for _, sp := range sps {
+		if sp.IsManagedIdentity() {
+			identities[sp.AppID] = true
+		}
+	}
+	return slices.DeleteFunc(apps, func(a Application) bool { return identities[a.AppID] }), nil
 }
 
 // ApplicationUpdate lists the changes `app update` may make; nil fields are

@@ -99,6 +99,10 @@ func TestFindManagedIdentity(t *testing.T) {
 			}
 		})
 	}
+	apps, err := e.dir.ListApplications(e.ctx, c)
+	if err != nil || len(apps) != 1 || apps[0].AppID != app.AppID {
+		t.Errorf("ListApplications = %d applications, %v; want the app registration alone, not the identities'", len(apps), err)
+	}
 	if err := e.dir.RemoveManagedIdentity(e.ctx, c, "worker"); err != nil {
 		t.Fatal(err)
 	}
