@@ -206,7 +206,8 @@ func TestOnBehalfOfRefusals(t *testing.T) {
 		// The downstream resource and consent.
 		{name: "downstream without a service principal in the tenant", path: v2, form: oboForm(ada, "scope", "api://fabrikam/Fab.Read"),
 			wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
-		{name: "Graph, which is not hosted", path: v2, form: oboForm(ada, "scope", "User.Read offline_access"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
+		{name: "Graph without consent", path: v2, form: oboForm(ada, "scope", "User.Read offline_access"),
+			wantCode: 65001, wantError: "invalid_grant", wantStatus: 400, wantSub: "consent_required"},
 		{name: "a scope the downstream does not expose", path: v2, form: oboForm(ada, "scope", "api://downstream/Data.Delete"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
 		{name: "a scope nobody consented to", path: v2, form: oboForm(ada, "scope", "api://downstream/Data.Write"),
 			wantCode: 65001, wantError: "invalid_grant", wantStatus: 400, wantSub: "consent_required"},

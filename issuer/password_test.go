@@ -272,8 +272,11 @@ func TestPasswordGrantRefusals(t *testing.T) {
 		{name: "disabled user, wrong password", path: v2, form: pwForm("username", graceUPN, "password", "nope"), wantCode: 50126, wantError: "invalid_grant", wantStatus: 400},
 
 		// Resource and policy.
-		{name: "Graph, which is not hosted", path: v2, form: pwForm("scope", "User.Read openid"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
-		{name: "only OIDC scopes: a Graph sign-in", path: v2, form: pwForm("scope", "openid profile offline_access"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
+		// Microsoft Graph is in every tenant; nobody consented to it here.
+		{name: "Graph without consent", path: v2, form: pwForm("scope", "User.Read openid"),
+			wantCode: 65001, wantError: "invalid_grant", wantStatus: 400, wantSub: "consent_required"},
+		{name: "only OIDC scopes: a Graph sign-in without consent", path: v2, form: pwForm("scope", "openid profile offline_access"),
+			wantCode: 65001, wantError: "invalid_grant", wantStatus: 400, wantSub: "consent_required"},
 		{name: "resource of another tenant", path: v2, form: pwForm("scope", "api://fabrikam/.default"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
 		{name: "a scope the resource does not expose", path: v2, form: pwForm("scope", "api://middle/Nope"), wantCode: 70011, wantError: "invalid_scope", wantStatus: 400},
 		{name: "no consent for the resource", path: v2, form: pwForm("scope", "api://downstream/Data.Read"),

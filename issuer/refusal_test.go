@@ -123,7 +123,7 @@ func TestTokenRefusals(t *testing.T) {
 		{name: "resource parameter on v2", path: v2, form: inv("resource", "api://inventory"), wantCode: 901002, wantError: "invalid_request", wantStatus: 400},
 		{name: "v1 without resource", path: v1, form: ccForm("scope", "api://orders/.default"), wantCode: 900144, wantError: "invalid_request", wantStatus: 400},
 		{name: "unknown resource", path: v2, form: ccForm("scope", "api://nothing/.default"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
-		{name: "unknown resource on v1", path: v1, form: ccForm("resource", "https://graph.microsoft.com"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
+		{name: "unknown resource on v1", path: v1, form: ccForm("resource", "https://unknown.contoso.com"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
 		{name: "resource of another tenant", path: v2, form: ccForm("scope", "api://fabrikam/.default"), wantCode: 500011, wantError: "invalid_resource", wantStatus: 400},
 		{name: "disabled resource", path: v2, form: ccForm("scope", "api://legacy/.default"), wantCode: 500014, wantError: "invalid_resource", wantStatus: 400},
 		{name: "assignment required and none held", path: v2, form: ccForm("scope", "api://payroll/.default"), wantCode: 501051, wantError: "invalid_client", wantStatus: 400},

@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 	r.PanicHandler = s.handlePanic
 
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
 	mux.HandleFunc("POST /devicelogin", s.handlePostDeviceLogin)

@@ -17,6 +17,8 @@ import (
 type Server struct {
 	cfg     settings
 	backend Backend
+	// mux is the outer ServeMux of Handler, where Mount adds services.
+	mux *http.ServeMux
 	consent *consent.Manager
 	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
@@ -63,6 +65,12 @@ func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
 // Handler returns the HTTP handler: /healthz on an outer ServeMux, every
 // Entra endpoint on the router behind it.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Mount serves h at pattern (an http.ServeMux pattern such as "/graph/")
+// behind the same path checks and directory sync as the Entra endpoints.
+// Call it before serving; a pattern that conflicts with another panics,
+// as ServeMux.Handle does.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // ReloadKeys re-reads the key store and swaps in the new key set, creating an
 // active key if none is left. Call it after rotating keys; requests in flight

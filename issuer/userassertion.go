@@ -23,6 +23,7 @@ type userAssertionClaims struct {
 	Idtyp             string           `json:"idtyp"`
 	OID               string           `json:"oid"`
 	Scp               string           `json:"scp"`
+	Roles             []string         `json:"roles"`
 	TID               string           `json:"tid"`
 	Ver               string           `json:"ver"`
 	UPN               string           `json:"upn"`                // v1, for messages

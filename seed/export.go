@@ -94,7 +94,8 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 		st.Applications = append(st.Applications, sa)
 	}
 	for _, sp := range sps {
-		if sp.IsManagedIdentity() {
+		// Microsoft Graph's service principal comes with every tenant.
+		if sp.IsManagedIdentity() || tenant.IsFirstParty(sp.AppID) {
 			continue
 		}
 		ssp := ServicePrincipal{AppID: sp.AppID, ID: sp.ID}

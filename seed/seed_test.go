@@ -193,7 +193,7 @@ func TestApplyTwice(t *testing.T) {
 	}
 	counts["API roles"], counts["API scopes"] = len(api.AppRoles), len(api.API.OAuth2PermissionScopes)
 	for k, want := range map[string]int{
-		"tenants": 2, "contoso applications": 3, "contoso service principals": 4, "contoso users": 3,
+		"tenants": 2, "contoso applications": 3, "contoso service principals": 5, // and Microsoft Graph's "contoso users": 3,
 		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice: Approver.
 		"contoso assignments": 4, "contoso grants": 1, "API roles": 3, "API scopes": 2,
 	} {

@@ -69,9 +69,19 @@ func (d *Directory) BulkCreate(ctx context.Context, batch []BulkTenant) ([]Tenan
 			homes = append(homes, sp)
 		}
 	}
+	ids := make([]string, len(tenants))
+	for i, t := range tenants {
+		ids[i] = t.ID
+	}
 	if bs, ok := d.store.(BulkStore); ok {
-		if err := bs.CreateBulk(ctx, tenants, apps, homes); err != nil {
-			return nil, nil, fmt.Errorf("creating %d tenants and %d applications: %w", len(tenants), len(apps), err)
+		err := d.Batch(ctx, func(ctx context.Context) error {
+			if err := bs.CreateBulk(ctx, tenants, apps, homes); err != nil {
+				return fmt.Errorf("creating %d tenants and %d applications: %w", len(tenants), len(apps), err)
+			}
+			return d.EnsureMicrosoftGraph(ctx, ids)
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 		return tenants, apps, nil
 	}
@@ -84,6 +94,9 @@ func (d *Directory) BulkCreate(ctx context.Context, batch []BulkTenant) ([]Tenan
 		if err := d.store.CreateApplication(ctx, app, homes[i]); err != nil {
 			return nil, nil, fmt.Errorf("registering application %s: %w", app.DisplayName, err)
 		}
+	}
+	if err := d.EnsureMicrosoftGraph(ctx, ids); err != nil {
+		return nil, nil, err
 	}
 	return tenants, apps, nil
 }

@@ -62,8 +62,16 @@ func (d *Directory) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, 
 	if err != nil {
 		return Tenant{}, err
 	}
-	if err := d.store.CreateTenant(ctx, t); err != nil {
-		return Tenant{}, fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
+	// The tenant and its Microsoft Graph service principal are one
+	// transaction where the store can batch: a tenant always has Graph.
+	err = d.Batch(ctx, func(ctx context.Context) error {
+		if err := d.store.CreateTenant(ctx, t); err != nil {
+			return fmt.Errorf("creating tenant %s: %w", t.DisplayName, err)
+		}
+		return d.EnsureMicrosoftGraph(ctx, []string{t.ID})
+	})
+	if err != nil {
+		return Tenant{}, err
 	}
 	return t, nil
 }
@@ -104,9 +112,14 @@ func (d *Directory) ResolveTenant(ctx context.Context, ref string) (Tenant, erro
 	return ResolveTenant(ctx, d.store, ref)
 }
 
-// ListTenants lists every tenant.
+// ListTenants lists every tenant but Microsoft's own, which exists only to
+// home Microsoft Graph.
 func (d *Directory) ListTenants(ctx context.Context) ([]Tenant, error) {
-	return d.store.ListTenants(ctx)
+	ts, err := d.store.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ts, func(t Tenant) bool { return firstPartyTenant(t.ID) }), nil
 }
 
 // UpdateTenant applies update to the tenant named by ref.
@@ -114,6 +127,9 @@ func (d *Directory) UpdateTenant(ctx context.Context, ref string, update func(*T
 	t, err := d.ResolveTenant(ctx, ref)
 	if err != nil {
 		return Tenant{}, err
+	}
+	if firstPartyTenant(t.ID) {
+		return Tenant{}, refuseFirstParty("tenant " + t.DisplayName)
 	}
 	err = d.store.UpdateTenant(ctx, t.ID, func(t2 *Tenant) error {
 		if err := update(t2); err != nil {
@@ -144,6 +160,9 @@ func (d *Directory) RemoveTenant(ctx context.Context, ref string) error {
 	t, err := d.ResolveTenant(ctx, ref)
 	if err != nil {
 		return err
+	}
+	if firstPartyTenant(t.ID) {
+		return refuseFirstParty("tenant " + t.DisplayName)
 	}
 	return d.store.DeleteTenant(ctx, t.ID)
 }
@@ -358,6 +377,11 @@ type ApplicationUpdate struct {
 	// AccessTokenLifetime sets the application's token lifetime policy
 	// when set; zero removes it.
 	AccessTokenLifetime *time.Duration
+	// AppRoles, Scopes and RequiredResourceAccess replace the whole
+	// collection when set, as a Graph PATCH does (ReplaceAppRoles).
+	AppRoles               *[]AppRole
+	Scopes                 *[]PermissionScope
+	RequiredResourceAccess *[]RequiredResourceAccess
 }
 
 // UpdateApplication applies the changes in u.
@@ -370,61 +394,106 @@ func (d *Directory) UpdateApplication(ctx context.Context, appID string, u Appli
 	if err != nil {
 		return Application{}, err
 	}
-	return d.updateApplication(ctx, app.AppID, func(a *Application) error {
-		if u.DisplayName != nil {
-			if n := strings.TrimSpace(*u.DisplayName); n == "" || len(n) > 120 {
-				return fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
-			} else {
-				a.DisplayName = n
-			}
+	return d.updateApplication(ctx, app.AppID, func(a *Application) error { return d.applyUpdate(a, home, u) })
+}
+
+// CreateApplication registers an application in its home tenant with the
+// changes of u applied before it is stored, in one write: Graph's POST
+// /applications, whose body may carry everything an update may.
+func (d *Directory) CreateApplication(ctx context.Context, tenantRef string, spec ApplicationSpec, u ApplicationUpdate) (Application, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return Application{}, err
+	}
+	if firstPartyTenant(t.ID) {
+		return Application{}, refuseFirstParty("tenant " + t.DisplayName)
+	}
+	app, sp, err := d.newApplication(t, spec)
+	if err != nil {
+		return Application{}, err
+	}
+	if err := d.applyUpdate(&app, t, u); err != nil {
+		return Application{}, err
+	}
+	if err := d.store.CreateApplication(ctx, app, sp); err != nil {
+		return Application{}, fmt.Errorf("registering application %s: %w", app.DisplayName, err)
+	}
+	return app, nil
+}
+
+// applyUpdate makes the changes of u to a, homed in home.
+func (d *Directory) applyUpdate(a *Application, home Tenant, u ApplicationUpdate) error {
+	if u.DisplayName != nil {
+		n := strings.TrimSpace(*u.DisplayName)
+		if n == "" || len(n) > 120 {
+			return fmt.Errorf("%w: application name must have 1 to 120 characters", ErrInvalid)
 		}
-		if u.OptionalClaims != nil {
-			oc := *u.OptionalClaims
-			if err := oc.Validate(); err != nil {
-				return err
-			}
-			a.OptionalClaims = &oc
-			if oc.IsZero() {
-				a.OptionalClaims = nil
-			}
-		}
-		if u.TokenVersion != nil {
-			if err := SetTokenVersion(a, *u.TokenVersion); err != nil {
-				return err
-			}
-		}
-		if u.AccessTokenLifetime != nil {
-			p := TokenLifetimePolicy{AccessTokenLifetime: *u.AccessTokenLifetime}
-			if err := p.Validate(); err != nil {
-				return err
-			}
-			a.TokenLifetimePolicy = &p
-			if p.AccessTokenLifetime == 0 {
-				a.TokenLifetimePolicy = nil
-			}
-		}
-		if u.MultiTenant != nil {
-			a.SignInAudience = AudienceMyOrg
-			if *u.MultiTenant {
-				a.SignInAudience = AudienceMultipleOrgs
-			}
-		}
-		if u.PublicClient != nil {
-			a.IsFallbackPublicClient = *u.PublicClient
-		}
-		if err := setPlatforms(a, u.WebRedirectURIs, u.SPARedirectURIs, u.PublicClientRedirectURIs); err != nil {
+		a.DisplayName = n
+	}
+	if u.OptionalClaims != nil {
+		oc := *u.OptionalClaims
+		if err := oc.Validate(); err != nil {
 			return err
 		}
-		if u.IdentifierURIs != nil {
-			return setIdentifierURIs(a, home, *u.IdentifierURIs)
+		a.OptionalClaims = &oc
+		if oc.IsZero() {
+			a.OptionalClaims = nil
 		}
-		return nil
-	})
+	}
+	if u.TokenVersion != nil {
+		if err := SetTokenVersion(a, *u.TokenVersion); err != nil {
+			return err
+		}
+	}
+	if u.AccessTokenLifetime != nil {
+		p := TokenLifetimePolicy{AccessTokenLifetime: *u.AccessTokenLifetime}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		a.TokenLifetimePolicy = &p
+		if p.AccessTokenLifetime == 0 {
+			a.TokenLifetimePolicy = nil
+		}
+	}
+	if u.MultiTenant != nil {
+		a.SignInAudience = AudienceMyOrg
+		if *u.MultiTenant {
+			a.SignInAudience = AudienceMultipleOrgs
+		}
+	}
+	if u.PublicClient != nil {
+		a.IsFallbackPublicClient = *u.PublicClient
+	}
+	if err := setPlatforms(a, u.WebRedirectURIs, u.SPARedirectURIs, u.PublicClientRedirectURIs); err != nil {
+		return err
+	}
+	if u.AppRoles != nil {
+		if err := d.replaceAppRoles(a, *u.AppRoles); err != nil {
+			return err
+		}
+	}
+	if u.Scopes != nil {
+		if err := d.replaceScopes(a, *u.Scopes); err != nil {
+			return err
+		}
+	}
+	if u.RequiredResourceAccess != nil {
+		if err := replaceRequiredResourceAccess(a, *u.RequiredResourceAccess); err != nil {
+			return err
+		}
+	}
+	if u.IdentifierURIs != nil {
+		return setIdentifierURIs(a, home, *u.IdentifierURIs)
+	}
+	return nil
 }
 
 // updateApplication runs update in one store transaction and returns the
 // application as written.
 func (d *Directory) updateApplication(ctx context.Context, appID string, update func(*Application) error) (Application, error) {
+	if IsFirstParty(appID) {
+		return Application{}, refuseFirstParty("application " + appID)
+	}
 	var out Application
 	err := d.store.UpdateApplication(ctx, appID, func(a *Application) error {
 		if err := update(a); err != nil {
@@ -444,6 +513,9 @@ func (d *Directory) RemoveApplication(ctx context.Context, appID string) error {
 	app, err := d.GetApplication(ctx, appID)
 	if err != nil {
 		return err
+	}
+	if IsFirstParty(app.AppID) {
+		return refuseFirstParty("application " + app.DisplayName)
 	}
 	return d.store.DeleteApplication(ctx, app.AppID)
 }
@@ -614,6 +686,9 @@ func (d *Directory) UpdateServicePrincipal(ctx context.Context, tenantRef, appID
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
+	if IsFirstParty(id) {
+		return ServicePrincipal{}, refuseFirstParty("service principal of " + id)
+	}
 	var out ServicePrincipal
 	err = d.store.UpdateServicePrincipal(ctx, t.ID, id, func(sp *ServicePrincipal) error {
 		if u.AccountEnabled != nil {
@@ -638,6 +713,9 @@ func (d *Directory) RemoveServicePrincipal(ctx context.Context, tenantRef, appID
 	id, err := CanonicalGUID(appID)
 	if err != nil {
 		return err
+	}
+	if IsFirstParty(id) {
+		return refuseFirstParty("service principal of " + id)
 	}
 	return d.store.DeleteServicePrincipal(ctx, t.ID, id)
 }

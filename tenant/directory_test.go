@@ -477,9 +477,11 @@ func TestServicePrincipals(t *testing.T) {
 	if err != nil || !got.AppRoleAssignmentRequired || got.AccountEnabled {
 		t.Errorf("UpdateServicePrincipal = %+v, %v; want assignment required and disabled", got, err)
 	}
+	// Every tenant also holds Microsoft Graph's service principal.
 	list, err := e.dir.ListServicePrincipals(e.ctx, fabrikam.ID)
-	if err != nil || len(list) != 1 || list[0].ID != sp.ID {
-		t.Errorf("ListServicePrincipals(fabrikam) = %+v, %v; want [%s]", list, err, sp.ID)
+	if err != nil || len(list) != 2 || !slices.ContainsFunc(list, func(got tenant.ServicePrincipal) bool { return got.ID == sp.ID }) ||
+		!slices.ContainsFunc(list, func(got tenant.ServicePrincipal) bool { return got.AppID == tenant.MicrosoftGraphAppID }) {
+		t.Errorf("ListServicePrincipals(fabrikam) = %+v, %v; want %s and Microsoft Graph's", list, err, sp.ID)
 	}
 	if err := e.dir.RemoveServicePrincipal(e.ctx, fabrikam.ID, multi.AppID); err != nil {
 		t.Errorf("RemoveServicePrincipal: %v", err)
