@@ -1,0 +1,321 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/issuer"
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// Prefix is where the Graph subset is served: {base}/graph/v1.0/…, the
+// path an SDK gets when its base URL is set to {base}/graph/v1.0.
+const Prefix = "/graph/v1.0/"
+
+// maxBodyBytes bounds a request body; directory objects are small.
+const maxBodyBytes = 1 << 20
+
+// Verifier checks the bearer tokens of Graph calls (*issuer.Server).
+type Verifier interface {
+	VerifyAccessToken(raw string) (issuer.AccessToken, error)
+}
+
+// Handler serves the Graph subset. Its fields are set once, before it
+// serves.
+type Handler struct {
+	Directory *tenant.Directory
+	Consent   *consent.Manager
+	Tokens    Verifier
+	// BaseURL is the server's public base URL; @odata.context and
+	// @odata.nextLink are built on it, as Graph builds them on its own.
+	BaseURL string
+	Now     func() time.Time
+	// Log receives a line per change (info) and per refusal (debug);
+	// tokens and secrets never appear in it.
+	Log *slog.Logger
+}
+
+// request is one Graph call being served.
+type request struct {
+	id       string // request-id, new per call
+	clientID string // client-request-id as sent, or the request id
+	ctx      context.Context
+	r        *http.Request
+	caller   caller
+	q        query
+	segs     []string // the path after /graph/v1.0/
+}
+
+// caller is who a token represents.
+type caller struct {
+	tenant tenant.Tenant
+	token  issuer.AccessToken
+	user   *tenant.User // delegated tokens
+}
+
+// ServeHTTP authenticates the call and dispatches it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq := &request{id: tenant.NewGUID(), ctx: r.Context(), r: r}
+	rq.clientID = r.Header.Get("client-request-id")
+	if rq.clientID == "" || len(rq.clientID) > 64 {
+		rq.clientID = rq.id
+	}
+	w.Header().Set("request-id", rq.id)
+	w.Header().Set("client-request-id", rq.clientID)
+	status, err := h.serve(w, rq)
+	if err != nil {
+		writeError(w, rq, err, h.Now())
+		status = err.status
+		lvl := slog.LevelDebug
+		if err.status >= 500 {
+			lvl = slog.LevelError
+		}
+		h.log(lvl, "graph call refused", rq, "status", err.status, "code", err.code, "err", err)
+		return
+	}
+	if r.Method != http.MethodGet {
+		h.log(slog.LevelInfo, "graph change", rq, "status", status)
+	}
+}
+
+func (h *Handler) log(lvl slog.Level, msg string, rq *request, args ...any) {
+	if h.Log == nil {
+		return
+	}
+	args = append(args, "method", rq.r.Method, "path", rq.r.URL.Path, "request_id", rq.id)
+	if rq.caller.tenant.ID != "" {
+		args = append(args, "tenant", rq.caller.tenant.ID, "client", rq.caller.token.AppID)
+	}
+	h.Log.Log(rq.ctx, lvl, msg, args...)
+}
+
+// serve runs the call and returns the status it answered with.
+func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
+	rest, ok := strings.CutPrefix(rq.r.URL.Path, Prefix)
+	if !ok {
+		return 0, &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Invalid version: the path must begin with /graph/v1.0/."}
+	}
+	rq.segs = strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	if err := h.authenticate(rq); err != nil {
+		return 0, err
+	}
+	q, err := parseQuery(rq.r.URL.RawQuery)
+	if err != nil {
+		return 0, err
+	}
+	rq.q = q
+	rt, key, err := route(rq.segs)
+	if err != nil {
+		return 0, err
+	}
+	op, ok := rt[rq.r.Method]
+	if !ok {
+		return 0, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed, message: "Specified HTTP method is not allowed for the request uri."}
+	}
+	if err := rq.caller.allowed(op.need); err != nil {
+		return 0, err
+	}
+	res, err := op.run(h, rq, key)
+	if err != nil {
+		return 0, err
+	}
+	return h.respond(w, rq, res), nil
+}
+
+// authenticate checks the bearer token: ours, for Microsoft Graph, in a
+// tenant that exists, and for a delegated token a user who does.
+func (h *Handler) authenticate(rq *request) *apiError {
+	unauth := func(msg string, err error) *apiError {
+		return &apiError{status: http.StatusUnauthorized, code: codeInvalidToken, message: msg, err: err}
+	}
+	auth := rq.r.Header.Get("Authorization")
+	scheme, raw, _ := strings.Cut(auth, " ")
+	if auth == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return unauth("Access token is empty.", nil)
+	}
+	tok, err := h.Tokens.VerifyAccessToken(strings.TrimSpace(raw))
+	switch {
+	case errors.Is(err, issuer.ErrAccessTokenExpired):
+		return unauth("Lifetime validation failed, the token is expired.", err)
+	case err != nil:
+		return unauth("Access token validation failure.", err)
+	case !isGraphAudience(tok.Audience):
+		return unauth("Access token validation failure. Invalid audience.", nil)
+	}
+	t, err := h.Directory.ResolveTenant(rq.ctx, tok.TenantID)
+	if err != nil {
+		return unauth("Access token validation failure. The tenant of the token does not exist.", err)
+	}
+	rq.caller = caller{tenant: t, token: tok}
+	if !tok.AppOnly() {
+		u, err := h.Directory.FindUser(rq.ctx, t.ID, tok.ObjectID)
+		if err != nil || !u.AccountEnabled {
+			return unauth("Access token validation failure. The user of the token does not exist or is disabled.", err)
+		}
+		rq.caller.user = &u
+	}
+	return nil
+}
+
+// isGraphAudience accepts the audiences Entra puts in Graph tokens: the
+// identifier URI (with or without a trailing slash) or the appId.
+func isGraphAudience(aud string) bool {
+	return tenant.IdentifierKey(aud) == tenant.IdentifierKey(tenant.MicrosoftGraphURI) || tenant.IsFirstParty(aud)
+}
+
+// need is what a call requires: one of roles in an app-only token, or one
+// of scopes in a delegated one, whose user must also hold a directory
+// role of adminRoles when that list is set.
+type need struct {
+	roles, scopes []string
+	adminRoles    []string
+}
+
+// allowed checks the caller against n. Graph answers a token without the
+// permission with 403 Authorization_RequestDenied.
+func (c caller) allowed(n need) *apiError {
+	has := func(have, want []string) bool {
+		return slices.ContainsFunc(have, func(h string) bool {
+			return slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(h, w) })
+		})
+	}
+	if c.user == nil {
+		if !has(c.token.Roles, n.roles) {
+			return errDenied
+		}
+		return nil
+	}
+	if !has(c.token.Scopes, n.scopes) || len(n.adminRoles) > 0 && !has(c.user.DirectoryRoles, n.adminRoles) {
+		return errDenied
+	}
+	return nil
+}
+
+// result is what an operation answers: a status, and an object, a
+// collection, or nothing.
+type result struct {
+	status   int
+	context  string // the @odata.context fragment after $metadata#
+	object   any
+	list     []any
+	location string // an object's URL, for 201
+}
+
+// respond writes res, applying $select and paging.
+func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
+	if res.status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return res.status
+	}
+	ctxURL := h.BaseURL + "/graph/v1.0/$metadata#" + res.context
+	if res.list != nil || res.object == nil {
+		end := min(rq.q.skip+rq.q.top, len(res.list))
+		page := []any{}
+		if rq.q.skip < len(res.list) {
+			page = res.list[rq.q.skip:end]
+		}
+		body := map[string]any{"@odata.context": ctxURL, "value": page}
+		if end < len(res.list) {
+			next := cloneValues(rq.q.rest)
+			next.Set("$skiptoken", encodeSkip(end))
+			body["@odata.nextLink"] = h.BaseURL + rq.r.URL.Path + "?" + next.Encode()
+		}
+		writeJSON(w, http.StatusOK, body)
+		return http.StatusOK
+	}
+	obj := res.object.(map[string]any)
+	obj["@odata.context"] = ctxURL
+	if res.location != "" {
+		w.Header().Set("Location", h.BaseURL+"/graph/v1.0/"+res.location)
+	}
+	writeJSON(w, cmpStatus(res.status), obj)
+	return cmpStatus(res.status)
+}
+
+func cmpStatus(s int) int {
+	if s == 0 {
+		return http.StatusOK
+	}
+	return s
+}
+
+// readBody decodes a JSON object body into v, refusing properties v does
+// not declare (Graph: "Property 'x' does not exist on type …"), trailing
+// data, and bodies beyond maxBodyBytes.
+func readBody(rq *request, v any, typeName string) *apiError {
+	body, err := io.ReadAll(io.LimitReader(rq.r.Body, maxBodyBytes+1))
+	if err != nil {
+		return badRequest("The request body could not be read.")
+	}
+	if len(body) > maxBodyBytes {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: codeBadRequest, message: "The request body is too large."}
+	}
+	return decodeStrict(body, v, typeName)
+}
+
+// decodeStrict is readBody's decoding, for fuzzing on its own.
+func decodeStrict(body []byte, v any, typeName string) *apiError {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return badRequest("Property %s does not exist on type 'microsoft.graph.%s'.", name, typeName)
+		}
+		return badRequest("Invalid request body: %s.", err)
+	}
+	if dec.More() {
+		return badRequest("Invalid request body: data after the JSON object.")
+	}
+	return nil
+}
+
+// toMap is the Graph JSON of v as a map, for $select, $filter and the
+// @odata members.
+func toMap(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // directory types always marshal
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// collect turns objects into the listed, filtered and projected maps.
+func collect[T any](rq *request, objs []T, typeName string, shape func(T) map[string]any) ([]any, *apiError) {
+	out := []any{}
+	for _, o := range objs {
+		m := shape(o)
+		ok, err := matches(m, rq.q.filter, typeName)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		p, err := project(m, rq.q.selct, typeName)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// one projects a single object.
+func one(rq *request, m map[string]any, typeName string) (map[string]any, *apiError) {
+	return project(m, rq.q.selct, typeName)
+}
+
+func encodeSkip(n int) string { return base64RawURL(strconv.Itoa(n)) }

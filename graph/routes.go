@@ -1,0 +1,201 @@
+package graph
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// operation is one method on one path: what it needs and what it does.
+type operation struct {
+	need need
+	run  func(h *Handler, rq *request, k key) (result, *apiError)
+}
+
+// key is the ids a path names: the object (id, or appId in the alternate
+// key form "applications(appId='…')") and a sub-object.
+type key struct {
+	id, appID, sub string
+}
+
+// routes maps a path pattern (collections lowercased, ids as {id} and
+// {sub}) to its operations. Graph's collection names are matched without
+// case: some clients write oAuth2PermissionGrants, others
+// oauth2PermissionGrants.
+var routes map[string]map[string]operation
+
+func init() {
+	routes = map[string]map[string]operation{
+		"applications": {
+			http.MethodGet:  {readApplications, listApplications},
+			http.MethodPost: {createApplications, createApplication},
+		},
+		"applications/{id}": {
+			http.MethodGet:    {readApplications, getApplication},
+			http.MethodPatch:  {writeApplications, updateApplication},
+			http.MethodDelete: {writeApplications, deleteApplication},
+		},
+		"applications/{id}/addpassword":                        {http.MethodPost: {writeApplications, addPassword}},
+		"applications/{id}/removepassword":                     {http.MethodPost: {writeApplications, removePassword}},
+		"applications/{id}/federatedidentitycredentials":       {http.MethodGet: {readApplications, listFederated}, http.MethodPost: {writeApplications, addFederated}},
+		"applications/{id}/federatedidentitycredentials/{sub}": {http.MethodGet: {readApplications, getFederated}, http.MethodDelete: {writeApplications, deleteFederated}},
+		"serviceprincipals": {
+			http.MethodGet:  {readApplications, listServicePrincipals},
+			http.MethodPost: {writeApplications, createServicePrincipal},
+		},
+		"serviceprincipals/{id}": {
+			http.MethodGet:    {readApplications, getServicePrincipal},
+			http.MethodPatch:  {writeApplications, updateServicePrincipal},
+			http.MethodDelete: {writeApplications, deleteServicePrincipal},
+		},
+		"serviceprincipals/{id}/approleassignedto":        {http.MethodGet: {readApplications, listAssignedTo}, http.MethodPost: {assignRoles, createAssignment}},
+		"serviceprincipals/{id}/approleassignedto/{sub}":  {http.MethodDelete: {assignRoles, deleteAssignedTo}},
+		"serviceprincipals/{id}/approleassignments":       {http.MethodGet: {readApplications, listAssignments}, http.MethodPost: {assignRoles, createAssignment}},
+		"serviceprincipals/{id}/approleassignments/{sub}": {http.MethodDelete: {assignRoles, deleteAssignment}},
+		"oauth2permissiongrants": {
+			http.MethodGet:  {readGrants, listGrants},
+			http.MethodPost: {writeGrants, createGrant},
+		},
+		"oauth2permissiongrants/{id}": {
+			http.MethodGet:    {readGrants, getGrant},
+			http.MethodPatch:  {writeGrants, updateGrant},
+			http.MethodDelete: {writeGrants, deleteGrant},
+		},
+		"users": {
+			http.MethodGet:  {readUsers, listUsers},
+			http.MethodPost: {writeUsers, createUser},
+		},
+		"users/{id}": {
+			http.MethodGet:    {readUsers, getUser},
+			http.MethodPatch:  {writeUsers, updateUser},
+			http.MethodDelete: {writeUsers, deleteUser},
+		},
+		"organization":      {http.MethodGet: {readOrganization, listOrganization}},
+		"organization/{id}": {http.MethodGet: {readOrganization, getOrganization}},
+		"me":                {http.MethodGet: {readMe, getMe}},
+	}
+}
+
+// route finds the operations of a path.
+func route(segs []string) (map[string]operation, key, *apiError) {
+	var k key
+	pattern := make([]string, 0, len(segs))
+	for i, s := range segs {
+		switch {
+		case i == 0:
+			coll, alt, ok := alternateKey(s)
+			if !ok {
+				return nil, k, badRequest("Invalid alternate key in '%s'.", s)
+			}
+			pattern = append(pattern, strings.ToLower(coll))
+			if alt != "" {
+				k.appID = alt
+				pattern = append(pattern, "{id}")
+			}
+		case i == 1 && k.appID == "":
+			k.id = s
+			pattern = append(pattern, "{id}")
+		case len(pattern) == 3:
+			k.sub = s
+			pattern = append(pattern, "{sub}")
+		default:
+			pattern = append(pattern, strings.ToLower(s))
+		}
+	}
+	ops, ok := routes[strings.Join(pattern, "/")]
+	if !ok {
+		last := segs[len(segs)-1]
+		return nil, k, &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Resource not found for the segment '" + last + "'."}
+	}
+	return ops, k, nil
+}
+
+// alternateKey splits "applications(appId='…')" (Graph's alternate key of
+// applications and service principals) into the collection and the appId.
+func alternateKey(s string) (coll, appID string, ok bool) {
+	coll, arg, found := strings.Cut(s, "(")
+	if !found {
+		return s, "", true
+	}
+	arg, ok = strings.CutSuffix(arg, ")")
+	if !ok {
+		return "", "", false
+	}
+	name, v, _ := strings.Cut(arg, "=")
+	v, okq := strings.CutPrefix(v, "'")
+	v, okq2 := strings.CutSuffix(v, "'")
+	if !strings.EqualFold(name, "appId") || !okq || !okq2 || v == "" {
+		return "", "", false
+	}
+	return coll, v, true
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func base64RawURL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// The permissions each family of calls needs (Microsoft Graph permissions
+// reference, the least-privileged and higher ones of each call). A
+// delegated change also needs the user to hold an administrator role:
+// Graph lets a member read the directory, but changes to others'
+// applications, consent and users are administrators' work. Registering an
+// application is open to every member, as in a tenant with Entra's
+// default "users can register applications".
+var (
+	adminRoles = []string{"Global Administrator", "Privileged Role Administrator", "Cloud Application Administrator", "Application Administrator"}
+
+	readApplications = need{
+		roles:  []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	createApplications = need{
+		roles:  []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"},
+		scopes: []string{"Application.ReadWrite.All"},
+	}
+	writeApplications = need{
+		roles:      []string{"Application.ReadWrite.All"},
+		scopes:     []string{"Application.ReadWrite.All"},
+		adminRoles: adminRoles,
+	}
+	assignRoles = need{
+		roles:      []string{"AppRoleAssignment.ReadWrite.All"},
+		scopes:     []string{"AppRoleAssignment.ReadWrite.All"},
+		adminRoles: adminRoles,
+	}
+	readGrants = need{
+		roles:  []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	writeGrants = need{
+		roles:      []string{"DelegatedPermissionGrant.ReadWrite.All"},
+		scopes:     []string{"DelegatedPermissionGrant.ReadWrite.All"},
+		adminRoles: adminRoles,
+	}
+	readUsers = need{
+		roles:  []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	// Changing users is a User Administrator's work in Entra; of the
+	// roles this directory knows, only the Global Administrator holds it.
+	writeUsers = need{
+		roles:      []string{"User.ReadWrite.All", "Directory.ReadWrite.All"},
+		scopes:     []string{"User.ReadWrite.All", "Directory.ReadWrite.All"},
+		adminRoles: []string{"Global Administrator"},
+	}
+	readOrganization = need{
+		roles:  []string{"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"User.Read", "Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	// /me is delegated only; getMe answers app-only tokens itself.
+	readMe = need{
+		roles:  []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"User.Read", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+)
