@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -128,6 +129,16 @@ func createServicePrincipal(h *Handler, rq *request, _ key) (result, *apiError) 
 	}
 	t := rq.caller.tenant.ID
 	sp, err := h.Directory.AddServicePrincipal(rq.ctx, t, *b.AppID)
+	if errors.Is(err, tenant.ErrExists) {
+		// Graph's POST /applications creates no service principal, so
+		// provisioning code creates the home one next; this directory
+		// always has it. Creating it again in the home tenant returns it
+		// (201, as if just created); anywhere else a duplicate is 409.
+		app, gerr := h.Directory.GetApplication(rq.ctx, *b.AppID)
+		if gerr == nil && app.HomeTenantID == t {
+			sp, _, err = h.Directory.FindServicePrincipal(rq.ctx, t, app.AppID)
+		}
+	}
 	if err != nil {
 		return result{}, fromDirectory(err, *b.AppID, dupServicePrincipal)
 	}

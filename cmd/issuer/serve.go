@@ -22,6 +22,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/issuer-dev/issuer/graph"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/managedidentity"
 	"github.com/issuer-dev/issuer/seed"
@@ -449,6 +450,13 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 		tot := res.Total()
 		fmt.Fprintf(c.App.ErrWriter, "issuer: applied %s: %d created, %d updated, %d unchanged\n", o.seed, tot.Created, tot.Updated, tot.Unchanged)
 	}
+	// Directories made before Graph existed get it now; then every
+	// tenant has it, and the Graph subset is served beside Entra's
+	// endpoints.
+	if err := dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
+		return err
+	}
+	iss.Mount(graph.Prefix, graph.New(iss, logger))
 	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 		return err
 	}

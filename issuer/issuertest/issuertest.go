@@ -21,12 +21,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/graph"
 	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/seed"
 	"github.com/issuer-dev/issuer/signing"
@@ -258,6 +260,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Directory, s.Consent, s.clock = s.Issuer.Directory(), s.Issuer.Consent(), s.Issuer.Clock()
+	s.Issuer.Mount(graph.Prefix, graph.New(s.Issuer, nil))
 	for _, src := range o.seeds {
 		doc := src.value
 		if src.path != "" {
@@ -303,6 +306,10 @@ func (s *Server) UserToken(t testing.TB, tenantRef, upn, clientAppID, resource s
 
 // Client returns an HTTP client that trusts only the server's local CA.
 func (s *Server) Client() *http.Client { return s.client }
+
+// GraphURL is the base URL of the server's Microsoft Graph subset: set it
+// as a Graph SDK's base URL (msgraph-sdk-go: SetBaseUrl).
+func (s *Server) GraphURL() string { return s.URL + strings.TrimSuffix(graph.Prefix, "/") }
 
 // CACertPEM returns the local CA certificate, for clients configured by file
 // (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE).
