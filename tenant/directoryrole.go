@@ -58,8 +58,9 @@ func parseDirectoryRoles(names []string) ([]string, error) {
 // the whole organization. In Entra, Global Administrators and Privileged
 // Role Administrators may grant any permission; Cloud Application and
 // Application Administrators may grant every permission except app roles
-// of Microsoft Graph, which this issuer does not host. So any of the four
-// roles is enough here.
+// of Microsoft Graph. This directory lets any of the four grant Graph's
+// app roles too: it hosts Graph so that its tokens and API exist, and the
+// finer rule is not modelled.
 func (u User) CanGrantAdminConsent() bool {
 	return slices.ContainsFunc(u.DirectoryRoles, func(r string) bool { return slices.Contains(directoryRoles, r) })
 }
