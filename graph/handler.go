@@ -18,9 +18,14 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// Prefix is where the Graph subset is served: {base}/graph/v1.0/…, the
-// path an SDK gets when its base URL is set to {base}/graph/v1.0.
-const Prefix = "/graph/v1.0/"
+// Prefix is where the Graph subset is served beside Entra's endpoints:
+// {base}/graph/v1.0/…, the path an SDK gets when its base URL is set to
+// {base}/graph/v1.0. RootPrefix is its path on a listener of its own, as
+// graph.microsoft.com lays it out.
+const (
+	Prefix     = "/graph/v1.0/"
+	RootPrefix = "/v1.0/"
+)
 
 // maxBodyBytes bounds a request body; directory objects are small.
 const maxBodyBytes = 1 << 20
@@ -39,7 +44,10 @@ type Handler struct {
 	// BaseURL is the server's public base URL; @odata.context and
 	// @odata.nextLink are built on it, as Graph builds them on its own.
 	BaseURL string
-	Now     func() time.Time
+	// Prefix is the path the calls are served under (Prefix or
+	// RootPrefix); empty means Prefix.
+	Prefix string
+	Now    func() time.Time
 	// Log receives a line per change (info) and per refusal (debug);
 	// tokens and secrets never appear in it.
 	Log *slog.Logger
@@ -101,9 +109,9 @@ func (h *Handler) log(lvl slog.Level, msg string, rq *request, args ...any) {
 
 // serve runs the call and returns the status it answered with.
 func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
-	rest, ok := strings.CutPrefix(rq.r.URL.Path, Prefix)
+	rest, ok := strings.CutPrefix(rq.r.URL.Path, h.prefix())
 	if !ok {
-		return 0, &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Invalid version: the path must begin with /graph/v1.0/."}
+		return 0, &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Invalid version: the path must begin with " + h.prefix() + "."}
 	}
 	rq.segs = strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	if err := h.authenticate(rq); err != nil {
@@ -217,7 +225,7 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 		w.WriteHeader(http.StatusNoContent)
 		return res.status
 	}
-	ctxURL := h.BaseURL + "/graph/v1.0/$metadata#" + res.context
+	ctxURL := h.serviceRoot(rq) + "$metadata#" + res.context
 	if res.list != nil || res.object == nil {
 		end := min(rq.q.skip+rq.q.top, len(res.list))
 		page := []any{}
@@ -228,7 +236,7 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 		if end < len(res.list) {
 			next := cloneValues(rq.q.rest)
 			next.Set("$skiptoken", encodeSkip(end))
-			body["@odata.nextLink"] = h.BaseURL + rq.r.URL.Path + "?" + next.Encode()
+			body["@odata.nextLink"] = strings.TrimSuffix(h.serviceRoot(rq), h.prefix()) + rq.r.URL.Path + "?" + next.Encode()
 		}
 		writeJSON(w, http.StatusOK, body)
 		return http.StatusOK
@@ -236,10 +244,31 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 	obj := res.object.(map[string]any)
 	obj["@odata.context"] = ctxURL
 	if res.location != "" {
-		w.Header().Set("Location", h.BaseURL+"/graph/v1.0/"+res.location)
+		w.Header().Set("Location", h.serviceRoot(rq)+res.location)
 	}
 	writeJSON(w, cmpStatus(res.status), obj)
 	return cmpStatus(res.status)
+}
+
+func (h *Handler) prefix() string {
+	if h.Prefix == "" {
+		return Prefix
+	}
+	return h.Prefix
+}
+
+// serviceRoot is the URL the call's links are built on, ending in "/":
+// {base}/graph/v1.0/ beside Entra's endpoints; on a listener of its own,
+// the scheme and host the call came to.
+func (h *Handler) serviceRoot(rq *request) string {
+	if h.prefix() == Prefix {
+		return h.BaseURL + Prefix
+	}
+	scheme := "https"
+	if rq.r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + rq.r.Host + h.prefix()
 }
 
 func cmpStatus(s int) int {

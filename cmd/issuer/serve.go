@@ -124,6 +124,7 @@ identity provider, and the CAs of --federation-ca.`,
 			&cli.DurationFlag{Name: "read-timeout", Usage: "close connections whose whole request takes longer than `DURATION`",
 				Value: issuer.DefaultHTTPLimits.ReadTimeout, EnvVars: []string{"ISSUER_READ_TIMEOUT"}},
 			&cli.StringFlag{Name: "managed-identity-addr", Usage: "serve the local managed identity endpoints (App Service, IMDS) over plain HTTP on `HOST:PORT`, a loopback address (see issuer identity env)", EnvVars: []string{"ISSUER_MANAGED_IDENTITY_ADDR"}},
+			&cli.StringFlag{Name: "graph-addr", Usage: "also serve the Microsoft Graph subset on `HOST:PORT` at /v1.0, as graph.microsoft.com lays it out (it is always served at {base URL}/graph/v1.0), with the server's TLS", EnvVars: []string{"ISSUER_GRAPH_ADDR"}},
 			&cli.BoolFlag{Name: "managed-identity-any-addr", Usage: "allow --managed-identity-addr on an address that is not loopback: anyone who reaches it and knows an identity's id gets its tokens from IMDS, which has no secret", EnvVars: []string{"ISSUER_MANAGED_IDENTITY_ANY_ADDR"}},
 			&cli.GenericFlag{Name: "log-level", Usage: "what the server logs to standard error: debug (also a line per request and per token issued), info (refusals, admin commands, start and stop), warn or error",
 				Value: &choice{allowed: []string{"debug", "info", "warn", "error"}, value: "info"}, EnvVars: []string{"ISSUER_LOG_LEVEL"}},
@@ -162,6 +163,10 @@ type serveOptions struct {
 	// the main one.
 	miAddr string
 	miLn   net.Listener
+	// graphAddr is --graph-addr; graphLn its listener, opened with the
+	// main one.
+	graphAddr string
+	graphLn   net.Listener
 
 	// The store, as the ready line names it, and where the local CA's
 	// certificate is written (beside a bolt file; the working directory
@@ -186,6 +191,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 		limits:       issuer.HTTPLimits{ReadHeaderTimeout: c.Duration("read-header-timeout"), ReadTimeout: c.Duration("read-timeout")},
 		logLevel:     logLevels[c.Generic("log-level").(*choice).value],
 		miAddr:       c.String("managed-identity-addr"),
+		graphAddr:    c.String("graph-addr"),
 	}
 	if v, ok := c.Generic("clock").(*choice); ok && v.value != "" {
 		o.clock = issuer.ClockMode(v.value)
@@ -366,6 +372,12 @@ func serve(c *cli.Context) (err error) {
 		}
 		defer o.miLn.Close()
 	}
+	if o.graphAddr != "" {
+		if o.graphLn, err = listen(o.graphAddr); err != nil {
+			return fmt.Errorf("--graph-addr: %w", err)
+		}
+		defer o.graphLn.Close()
+	}
 	var db *storage.DB
 	if u.isEtcd() {
 		if db, err = openReplica(c, u, &o); err != nil {
@@ -456,7 +468,8 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err := dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
 		return err
 	}
-	iss.Mount(graph.Prefix, graph.New(iss, logger))
+	gh := graph.New(iss, logger)
+	iss.Mount(graph.Prefix, gh)
 	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 		return err
 	}
@@ -470,6 +483,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err != nil {
 		return err
 	}
+	gs, graphURL := startGraph(ctx, o, gh, tlsConfig, logger)
 	admin, err := startAdminSocket(db.Path()+socketSuffix, state, logger)
 	if err != nil {
 		return err
@@ -512,7 +526,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	// closes it.
 	defer func() { stopRotating(); <-rotating }()
 	fmt.Fprintf(c.App.ErrWriter, "issuer: listening on %s (%s)\n", listenURL, readyDetails(o, readyInfo{
-		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName, managedIdentity: state.miURL,
+		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName, managedIdentity: state.miURL, graph: graphURL,
 	})+", signer: "+iss.SignerName())
 
 	select {
@@ -528,6 +542,9 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if mi != nil {
 		mi.Shutdown(sctx)
 	}
+	if gs != nil {
+		gs.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
@@ -539,7 +556,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 
 // readyInfo is what the ready line reports.
 type readyInfo struct {
-	listenURL, baseURL, caPath, adminSocket, dbPath, managedIdentity string
+	listenURL, baseURL, caPath, adminSocket, dbPath, managedIdentity, graph string
 }
 
 // readyDetails is the parenthesis of the ready line: where the CA
@@ -570,6 +587,9 @@ func readyDetails(o serveOptions, r readyInfo) string {
 	}
 	if r.managedIdentity != "" {
 		parts = append(parts, "managed identity: "+r.managedIdentity)
+	}
+	if r.graph != "" {
+		parts = append(parts, "graph: "+r.graph)
 	}
 	parts = append(parts, "db: "+r.dbPath)
 	return strings.Join(parts, ", ")
@@ -722,6 +742,31 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// startGraph serves the Graph subset on o.graphLn, when --graph-addr is
+// set, at /v1.0 as graph.microsoft.com does, with the main listener's TLS,
+// and returns the server and its base URL for SDKs.
+func startGraph(ctx context.Context, o serveOptions, gh *graph.Handler, tlsConfig *tls.Config, logger *slog.Logger) (*http.Server, string) {
+	if o.graphLn == nil {
+		return nil, ""
+	}
+	own := *gh
+	own.Prefix = graph.RootPrefix
+	var h http.Handler = &own
+	if o.replica != nil {
+		h = o.replica.syncing(h)
+	}
+	srv := issuer.NewHTTPServer(accessLog(logger, h), o.limits)
+	srv.TLSConfig = tlsConfig
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	if tlsConfig != nil {
+		go srv.ServeTLS(o.graphLn, "", "") //nolint:errcheck // ends with Shutdown
+	} else {
+		go srv.Serve(o.graphLn) //nolint:errcheck // ends with Shutdown
+	}
+	return srv, o.scheme() + "://" + o.graphLn.Addr().String() + strings.TrimSuffix(graph.RootPrefix, "/")
+}
 
 // startManagedIdentity serves the managed identity endpoints on o.miLn, when
 // --managed-identity-addr opened it, with a new App Service header secret
