@@ -325,7 +325,13 @@ func TestSignInLogBoundsClientInput(t *testing.T) {
 	w.post(t, "/"+tenantA+"/oauth2/v2.0/token", ccForm("scope", "api://inventory/.default", "client_id", huge))
 	w.post(t, "/"+strings.Repeat("a", 60<<10)+"/oauth2/v2.0/token", ccForm("scope", "api://inventory/.default"))
 	w.post(t, "/"+tenantA+"/oauth2/token", ccForm("resource", huge))
+	// The token endpoint records a sign-in after it has answered: wait
+	// for the third.
 	entries := w.Issuer.SignIns(issuer.SignInFilter{})
+	for deadline := time.Now().Add(10 * time.Second); len(entries) < 3 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		entries = w.Issuer.SignIns(issuer.SignInFilter{})
+	}
 	if len(entries) != 3 {
 		t.Fatalf("%d sign-ins; want 3", len(entries))
 	}

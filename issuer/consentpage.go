@@ -67,7 +67,7 @@ func (s *Server) planConsent(ctx context.Context, f flow, t tenant.Tenant) (cons
 			}
 		}
 	} else {
-		for _, v := range f.scope.Values {
+		for _, v := range f.scope.grantValues() {
 			ps, ok := res.ScopeByValue(v)
 			if !ok || !ps.IsEnabled {
 				return p, errorf(CodeInvalidScope, "The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", v)
@@ -238,11 +238,12 @@ func (s *Server) grantConsent(ctx context.Context, f flow, t tenant.Tenant, u te
 		_, _, err := s.cfg.Directory.EnsureServicePrincipal(ctx, t.ID, f.client.AppID)
 		return err
 	}
+	values := f.scope.grantValues()
 	if forOrganization {
-		_, _, err := s.consent.PutGrant(ctx, t, f.client.AppID, f.scope.Resource, "", f.scope.Values)
+		_, _, err := s.consent.PutGrant(ctx, t, f.client.AppID, f.scope.Resource, "", values)
 		return wrapConsentError(err)
 	}
-	_, err := s.consent.GrantUserConsent(ctx, t.ID, f.client.AppID, u.ID, f.scope.Resource, f.scope.Values)
+	_, err := s.consent.GrantUserConsent(ctx, t.ID, f.client.AppID, u.ID, f.scope.Resource, values)
 	return wrapConsentError(err)
 }
 

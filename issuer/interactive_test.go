@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -1013,5 +1014,44 @@ func TestAccountPicker(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGraphCodeFlow: a user signs in to Shop for Microsoft Graph's
+// User.Read, consents on the page (Graph is in every tenant), and the
+// code's access token is Graph's: it reads the user's /me from the
+// server's Graph.
+func TestGraphCodeFlow(t *testing.T) {
+	w := newIxWorld(t)
+	b := w.browser()
+	code := w.userConsentCode(t, b, "alice@contoso.com", map[string]string{"scope": "User.Read openid profile offline_access"})
+	status, body := w.redeem(t, "contoso.com", codeForm(code, map[string]string{"client_secret": w.shopSecret, "scope": "User.Read openid profile offline_access"}), "")
+	if status != 200 {
+		t.Fatalf("redeem: %d %v", status, body)
+	}
+	at := jwtClaims(t, body["access_token"].(string))
+	if at["aud"] != tenant.MicrosoftGraphURI || !slices.Contains(strings.Fields(at["scp"].(string)), "User.Read") || at["ver"] != "1.0" {
+		t.Errorf("access token claims %v; want a v1.0 Graph token with User.Read", at)
+	}
+	if got := body["scope"]; !strings.Contains(got.(string), "User.Read") || strings.Contains(got.(string), "graph.microsoft.com") {
+		t.Errorf("scope %q; want Graph's scopes unqualified, as Entra lists them", got)
+	}
+	// The grant holds the OpenID Connect scopes asked for too, as Entra's
+	// Graph grants do.
+	l, err := w.Consent.List(context.Background(), "contoso.com", ixShop)
+	if err != nil || len(l.PermissionGrants) != 1 || l.PermissionGrants[0].Scope != "User.Read openid profile offline_access" {
+		t.Errorf("grants = %+v, %v; want one of User.Read openid profile offline_access", l.PermissionGrants, err)
+	}
+	req, _ := http.NewRequest("GET", w.GraphURL()+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+	resp, err := w.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&me)
+	if resp.StatusCode != 200 || me["userPrincipalName"] != "alice@contoso.com" {
+		t.Errorf("GET /me = %d %v; want alice", resp.StatusCode, me)
 	}
 }

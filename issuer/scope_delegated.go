@@ -9,10 +9,9 @@ import (
 
 // graphResource is Microsoft Graph's identifier. Entra reads a bare scope
 // value ("User.Read") as Graph's, and a sign-in that names only OpenID
-// Connect scopes gets a Graph token (protocol.md §2.6). This issuer hosts no
-// Graph: such requests find no resource (AADSTS500011) unless an
-// application with this identifier URI is registered.
-const graphResource = "https://graph.microsoft.com"
+// Connect scopes gets a Graph token (protocol.md §2.6); Graph is in every
+// tenant (tenant.MicrosoftGraph).
+const graphResource = tenant.MicrosoftGraphURI
 
 // delegatedScope is what a user flow asks for: one resource and scope values
 // of it, or everything granted on it (/.default, or resource= on the v1
@@ -128,6 +127,24 @@ func parseDelegatedScopes(scopes []string) (delegatedScope, error) {
 		}
 	}
 	return d, nil
+}
+
+// grantValues are the scope values consent to this request grants. The
+// OpenID Connect scopes are Microsoft Graph's permissions: consenting to
+// Graph scopes also grants the openid, profile, email and offline_access
+// asked for, as Entra records them in the Graph oAuth2PermissionGrant.
+// For any other resource they are not the resource's to grant.
+func (d delegatedScope) grantValues() []string {
+	if !d.bare {
+		return d.Values
+	}
+	out := slices.Clone(d.Values)
+	for _, o := range d.OIDC {
+		if !slices.ContainsFunc(out, func(v string) bool { return strings.EqualFold(v, o) }) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // v1DelegatedScope is the request of a v1 user flow: resource= asks for

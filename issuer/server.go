@@ -18,7 +18,7 @@ type Server struct {
 	cfg     settings
 	backend Backend
 	// mux is the outer ServeMux of Handler, where Mount adds services.
-	mux *http.ServeMux
+	mux     *http.ServeMux
 	consent *consent.Manager
 	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
