@@ -757,7 +757,10 @@ func startGraph(ctx context.Context, o serveOptions, gh *graph.Handler, tlsConfi
 		h = o.replica.syncing(h)
 	}
 	srv := issuer.NewHTTPServer(accessLog(logger, h), o.limits)
-	srv.TLSConfig = tlsConfig
+	if tlsConfig != nil {
+		// A copy: each http.Server adds its protocols to its TLS config.
+		srv.TLSConfig = tlsConfig.Clone()
+	}
 	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	if tlsConfig != nil {
