@@ -3,7 +3,6 @@ package graph
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +29,7 @@ type applicationBody struct {
 	PublicClient           *redirectBody                         `json:"publicClient"`
 	IsFallbackPublicClient *bool                                 `json:"isFallbackPublicClient"`
 	PasswordCredentials    *[]tenant.PasswordCredential          `json:"passwordCredentials"`
-	KeyCredentials         *[]tenant.KeyCredential               `json:"keyCredentials"`
+	KeyCredentials         *[]keyCredentialBody                  `json:"keyCredentials"`
 	OptionalClaims         *tenant.OptionalClaims                `json:"optionalClaims"`
 	FederatedCredentials   *[]tenant.FederatedIdentityCredential `json:"federatedIdentityCredentials"`
 }
@@ -65,6 +64,29 @@ type resourceAccessBody struct {
 	Type      string  `json:"type"`
 }
 
+// keyCredentialBody is one entry of keyCredentials: a certificate to add
+// (key, base64 DER, as Graph takes it) or an existing one by keyId. The
+// properties Graph computes from the certificate are accepted and ignored.
+type keyCredentialBody struct {
+	ODataType           *string `json:"@odata.type"`
+	KeyID               *string `json:"keyId"`
+	Key                 *[]byte `json:"key"`
+	DisplayName         *string `json:"displayName"`
+	Type                *string `json:"type"`
+	Usage               *string `json:"usage"`
+	StartDateTime       *string `json:"startDateTime"`
+	EndDateTime         *string `json:"endDateTime"`
+	CustomKeyIdentifier *string `json:"customKeyIdentifier"`
+	ThumbprintSHA256    *string `json:"thumbprintSha256"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 type redirectBody struct {
 	ODataType    *string   `json:"@odata.type"`
 	RedirectURIs *[]string `json:"redirectUris"`
@@ -88,8 +110,21 @@ func (b applicationBody) update(existing *tenant.Application) (tenant.Applicatio
 	if b.FederatedCredentials != nil && len(*b.FederatedCredentials) > 0 {
 		return u, badRequest("Property 'federatedIdentityCredentials' cannot be set directly: POST to the application's federatedIdentityCredentials.")
 	}
-	if b.KeyCredentials != nil && (existing == nil && len(*b.KeyCredentials) > 0 || existing != nil && !sameKeys(*b.KeyCredentials, existing.KeyCredentials)) {
-		return u, badRequest("Property 'keyCredentials' cannot be changed by this server's Graph: use issuer app cert add.")
+	if b.KeyCredentials != nil {
+		specs := make([]tenant.KeyCredentialSpec, len(*b.KeyCredentials))
+		for i, k := range *b.KeyCredentials {
+			if k.Key == nil && k.KeyID == nil {
+				return u, badRequest("Property keyCredentials: each entry needs the key (a base64 DER certificate) or the keyId of a certificate of the application.")
+			}
+			if k.Key != nil && (k.Type != nil && *k.Type != tenant.KeyTypeAsymmetricX509Cert || k.Usage != nil && *k.Usage != tenant.KeyUsageVerify) {
+				return u, badRequest("Property keyCredentials: only type AsymmetricX509Cert with usage Verify is supported.")
+			}
+			specs[i] = tenant.KeyCredentialSpec{KeyID: deref(k.KeyID), DisplayName: deref(k.DisplayName)}
+			if k.Key != nil {
+				specs[i].Key = *k.Key
+			}
+		}
+		u.KeyCredentials = &specs
 	}
 	u.DisplayName = b.DisplayName
 	u.IdentifierURIs = b.IdentifierURIs
@@ -142,20 +177,6 @@ func (b applicationBody) update(existing *tenant.Application) (tenant.Applicatio
 		}
 	}
 	return u, nil
-}
-
-// sameKeys reports whether a PATCH sends the key credentials back as they
-// are (by keyId), which a GET-modify-PATCH client does.
-func sameKeys(sent, have []tenant.KeyCredential) bool {
-	if len(sent) != len(have) {
-		return false
-	}
-	for _, s := range sent {
-		if !slices.ContainsFunc(have, func(h tenant.KeyCredential) bool { return strings.EqualFold(h.KeyID, s.KeyID) }) {
-			return false
-		}
-	}
-	return true
 }
 
 func ptr[T any](v T) *T { return &v }

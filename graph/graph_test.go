@@ -2,12 +2,20 @@ package graph_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/issuer/issuertest"
@@ -257,5 +265,73 @@ func TestPaging(t *testing.T) {
 	}
 	if len(names) != 5 {
 		t.Errorf("paged through %v; want the five paged- applications", names)
+	}
+}
+
+// TestKeyCredentialsPatch: a certificate registered by PATCH of
+// keyCredentials (as Terraform's azuread provider registers one) signs
+// MSAL's client assertions; a PATCH without it removes it; a key that is
+// not a certificate is refused and changes nothing.
+func TestKeyCredentialsPatch(t *testing.T) {
+	e := newEnv(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "daemon"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	status, app, _ := e.call(t, e.admin, "POST", "/applications", `{"displayName":"Cert Daemon"}`)
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, app)
+	}
+	id, appID := app["id"].(string), app["appId"].(string)
+	body, _ := json.Marshal(map[string]any{"keyCredentials": []map[string]any{{"type": "AsymmetricX509Cert", "usage": "Verify", "key": der, "displayName": "CN=daemon"}}})
+	if status, b, _ := e.call(t, e.admin, "PATCH", "/applications/"+id, string(body)); status != 204 {
+		t.Fatalf("PATCH keyCredentials: %d %v", status, b)
+	}
+	get := func() []any {
+		_, a, _ := e.call(t, e.admin, "GET", "/applications/"+id+"?$select=keyCredentials", "")
+		return a["keyCredentials"].([]any)
+	}
+	if kc := get(); len(kc) != 1 {
+		t.Fatalf("keyCredentials = %v; want the certificate", kc)
+	}
+	tokenWithCert := func() error {
+		cred, err := confidential.NewCredFromCert([]*x509.Certificate{cert}, key)
+		if err != nil {
+			return err
+		}
+		cc, err := confidential.New(e.srv.URL+"/"+e.tenant.ID, appID, cred,
+			confidential.WithHTTPClient(e.srv.Client()), confidential.WithInstanceDiscovery(false))
+		if err != nil {
+			return err
+		}
+		_, err = cc.AcquireTokenByCredential(context.Background(), []string{"https://graph.microsoft.com/.default"})
+		return err
+	}
+	// MSAL signs assertions with the real clock; the test server's is real too.
+	if err := tokenWithCert(); err != nil {
+		t.Fatalf("MSAL with the registered certificate: %v", err)
+	}
+	before := e.snapshot(t)
+	if status, b, _ := e.call(t, e.admin, "PATCH", "/applications/"+id, `{"keyCredentials":[{"type":"AsymmetricX509Cert","usage":"Verify","key":"bm90IGEgY2VydA=="}]}`); status != 400 || errorCode(b) != "Request_BadRequest" {
+		t.Errorf("PATCH with a key that is not a certificate = %d %v; want 400", status, b)
+	}
+	if e.snapshot(t) != before {
+		t.Error("a refused PATCH changed the directory")
+	}
+	if status, b, _ := e.call(t, e.admin, "PATCH", "/applications/"+id, `{"keyCredentials":[]}`); status != 204 {
+		t.Fatalf("PATCH keyCredentials []: %d %v", status, b)
+	}
+	if kc := get(); len(kc) != 0 {
+		t.Errorf("keyCredentials = %v; want none", kc)
+	}
+	if err := tokenWithCert(); err == nil {
+		t.Error("a removed certificate still gets tokens")
 	}
 }

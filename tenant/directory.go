@@ -382,6 +382,8 @@ type ApplicationUpdate struct {
 	AppRoles               *[]AppRole
 	Scopes                 *[]PermissionScope
 	RequiredResourceAccess *[]RequiredResourceAccess
+	// KeyCredentials replaces the certificates when set.
+	KeyCredentials *[]KeyCredentialSpec
 }
 
 // UpdateApplication applies the changes in u.
@@ -479,6 +481,11 @@ func (d *Directory) applyUpdate(a *Application, home Tenant, u ApplicationUpdate
 	}
 	if u.RequiredResourceAccess != nil {
 		if err := replaceRequiredResourceAccess(a, *u.RequiredResourceAccess); err != nil {
+			return err
+		}
+	}
+	if u.KeyCredentials != nil {
+		if err := d.replaceKeyCredentials(a, *u.KeyCredentials); err != nil {
 			return err
 		}
 	}

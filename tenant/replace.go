@@ -145,3 +145,49 @@ func replaceRequiredResourceAccess(a *Application, rras []RequiredResourceAccess
 	a.RequiredResourceAccess = out
 	return nil
 }
+
+// KeyCredentialSpec is one certificate of a whole keyCredentials list (a
+// Graph PATCH): an existing credential named by KeyID alone, kept as it
+// is, or a certificate (Key, DER) to register, under KeyID when given.
+type KeyCredentialSpec struct {
+	KeyID       string
+	Key         []byte
+	DisplayName string
+}
+
+// replaceKeyCredentials sets a's certificates to specs: kept, added (by the
+// rules of AddKeyCredential) or, when left out, removed.
+func (d *Directory) replaceKeyCredentials(a *Application, specs []KeyCredentialSpec) error {
+	out := make([]KeyCredential, 0, len(specs))
+	for _, s := range specs {
+		if len(s.Key) == 0 {
+			c, ok := a.KeyCredentialByID(s.KeyID)
+			if !ok {
+				return fmt.Errorf("%w: keyCredentials: %q is not a certificate of the application; a new one needs its key", ErrInvalid, s.KeyID)
+			}
+			out = append(out, c)
+			continue
+		}
+		id, err := d.idOrNew(s.KeyID)
+		if err != nil {
+			return err
+		}
+		c, err := NewKeyCredential(id, s.Key, s.DisplayName)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+	}
+	for i, c := range out {
+		for _, o := range out[:i] {
+			switch {
+			case strings.EqualFold(o.KeyID, c.KeyID):
+				return fmt.Errorf("%w: key credential %s appears twice", ErrInvalid, c.KeyID)
+			case string(o.CustomKeyIdentifier) == string(c.CustomKeyIdentifier):
+				return fmt.Errorf("%w (keyId %s, thumbprint %s)", ErrDuplicateCertificate, o.KeyID, o.Thumbprint())
+			}
+		}
+	}
+	a.KeyCredentials = out
+	return nil
+}
