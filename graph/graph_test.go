@@ -335,3 +335,42 @@ func TestKeyCredentialsPatch(t *testing.T) {
 		t.Error("a removed certificate still gets tokens")
 	}
 }
+
+// TestDelegatedAuthorization: with a delegated token the scope bounds the
+// app and the user's directory role bounds the user: any member may
+// register an application (Entra's default), only an administrator may
+// change one or assign roles.
+func TestDelegatedAuthorization(t *testing.T) {
+	e := newEnv(t)
+	client := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Portal", PublicClient: true})
+	if _, _, err := e.srv.Consent.PutGrant(context.Background(), e.tenant, client.AppID, tenant.MicrosoftGraphURI, "",
+		[]string{"Application.ReadWrite.All", "User.Read"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", Password: "Correct-Horse-9",
+		DirectoryRoles: []string{tenant.RoleApplicationAdministrator}})
+	member := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "bo@contoso.onmicrosoft.com", Password: "Correct-Horse-9"})
+	tokenOf := func(u tenant.User, scope string) string {
+		return e.srv.UserToken(t, e.tenant.ID, u.UserPrincipalName, client.AppID, tenant.MicrosoftGraphURI, scope)
+	}
+	_, made, _ := e.call(t, e.admin, "POST", "/applications", `{"displayName":"Target"}`)
+	target := "/applications/" + made["id"].(string)
+	for _, tc := range []struct {
+		name, token, method, path, body string
+		want                            int
+	}{
+		{"a member registers an application", tokenOf(member, "Application.ReadWrite.All"), "POST", "/applications", `{"displayName":"Mine"}`, 201},
+		{"a member may not change one", tokenOf(member, "Application.ReadWrite.All"), "PATCH", target, `{"displayName":"Renamed"}`, 403},
+		{"an administrator may", tokenOf(admin, "Application.ReadWrite.All"), "PATCH", target, `{"displayName":"Renamed"}`, 204},
+		{"an administrator without the scope may not", tokenOf(admin, "User.Read"), "PATCH", target, `{"displayName":"Again"}`, 403},
+		{"a member reads /me", tokenOf(member, "User.Read"), "GET", "/me", "", 200},
+		{"a member lists applications with the write scope", tokenOf(member, "Application.ReadWrite.All"), "GET", "/applications", "", 200},
+		{"User.Read lists no applications", tokenOf(member, "User.Read"), "GET", "/applications", "", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body, _ := e.call(t, tc.token, tc.method, tc.path, tc.body); status != tc.want {
+				t.Errorf("%s %s = %d %v; want %d", tc.method, tc.path, status, body, tc.want)
+			}
+		})
+	}
+}
