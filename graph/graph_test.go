@@ -374,3 +374,33 @@ func TestDelegatedAuthorization(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadata: the cloud document names this server's login and Graph
+// endpoints for api-version 2022-09-01, and refuses other versions as ARM
+// does.
+func TestMetadata(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, query string
+		want        int
+		wantCode    string
+	}{
+		{"2022-09-01", "?api-version=2022-09-01", 200, ""},
+		{"no api-version", "", 400, "MissingApiVersionParameter"},
+		{"an unknown api-version", "?api-version=2019-05-01", 400, "InvalidApiVersionParameter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := e.srv.Client().Get(e.srv.URL + "/metadata/endpoints" + tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			if resp.StatusCode != tc.want || tc.want == 200 && (m["microsoftGraphResourceId"] != e.srv.URL+"/graph/" ||
+				m["authentication"].(map[string]any)["loginEndpoint"] != e.srv.URL) || tc.wantCode != "" && errorCode(m) != tc.wantCode {
+				t.Errorf("GET /metadata/endpoints%s = %d %v", tc.query, resp.StatusCode, m)
+			}
+		})
+	}
+}

@@ -157,7 +157,7 @@ func (h *Handler) authenticate(rq *request) *apiError {
 		return unauth("Lifetime validation failed, the token is expired.", err)
 	case err != nil:
 		return unauth("Access token validation failure.", err)
-	case !isGraphAudience(tok.Audience):
+	case !isGraphAudience(tok.Audience) && tenant.IdentifierKey(tok.Audience) != tenant.IdentifierKey(GraphEndpoint(h.BaseURL)):
 		return unauth("Access token validation failure. Invalid audience.", nil)
 	}
 	t, err := h.Directory.ResolveTenant(rq.ctx, tok.TenantID)
@@ -361,7 +361,24 @@ func one(rq *request, m map[string]any, typeName string) (map[string]any, *apiEr
 func encodeSkip(n int) string { return base64RawURL(strconv.Itoa(n)) }
 
 // New returns the Graph subset over s: its directory, consent manager,
-// tokens, base URL and clock. Serve it with s.Mount(Prefix, …).
+// tokens, base URL and clock. Serve it with Mount.
 func New(s *issuer.Server, log *slog.Logger) *Handler {
 	return &Handler{Directory: s.Directory(), Consent: s.Consent(), Tokens: s, BaseURL: s.BaseURL(), Now: s.Clock().Now, Log: log}
+}
+
+// Mount serves the Graph subset and the cloud metadata beside s's Entra
+// endpoints and makes the server's Graph endpoint an identifier of
+// Microsoft Graph, so that tokens asked for it (go-azure-sdk's way) are
+// Graph's. It returns the handler.
+func Mount(ctx context.Context, s *issuer.Server, log *slog.Logger) (*Handler, error) {
+	h := New(s, log)
+	if err := s.Directory().EnsureMicrosoftGraph(ctx, nil); err != nil {
+		return nil, err
+	}
+	if err := s.Directory().SetMicrosoftGraphEndpoint(ctx, GraphEndpoint(h.BaseURL)); err != nil {
+		return nil, err
+	}
+	s.Mount(Prefix, h)
+	s.Mount("GET "+MetadataPath, h.Metadata())
+	return h, nil
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -187,6 +189,33 @@ func (d *Directory) createMicrosoftGraph(ctx context.Context) error {
 	err := d.store.CreateApplication(ctx, graph, newServicePrincipal(microsoftGraphObjectID, MicrosoftServicesTenantID, graph))
 	if err != nil && !errors.Is(err, ErrExists) {
 		return fmt.Errorf("registering Microsoft Graph: %w", err)
+	}
+	return nil
+}
+
+// SetMicrosoftGraphEndpoint makes uri (a server's own Graph endpoint, such
+// as https://host/graph) a second identifier URI of Microsoft Graph, or
+// removes it when uri is empty. A custom cloud's metadata names one URI as
+// both Graph's endpoint and its resource identifier (go-azure-sdk asks for
+// "{uri}/.default"), so tokens for it must be Graph's. The last caller
+// wins: replicas behind one address pass the same URI.
+func (d *Directory) SetMicrosoftGraphEndpoint(ctx context.Context, uri string) error {
+	want := []string{MicrosoftGraphURI}
+	if uri = strings.TrimSuffix(strings.TrimSpace(uri), "/"); uri != "" && IdentifierKey(uri) != IdentifierKey(MicrosoftGraphURI) {
+		want = append(want, uri)
+	}
+	app, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	if err != nil {
+		return fmt.Errorf("reading Microsoft Graph: %w", err)
+	}
+	if slices.Equal(app.IdentifierURIs, want) {
+		return nil
+	}
+	if err := d.store.UpdateApplication(ctx, MicrosoftGraphAppID, func(a *Application) error {
+		a.IdentifierURIs = want
+		return nil
+	}); err != nil {
+		return fmt.Errorf("setting Microsoft Graph's endpoint %s: %w", uri, err)
 	}
 	return nil
 }

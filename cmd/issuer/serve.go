@@ -465,11 +465,10 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	// Directories made before Graph existed get it now; then every
 	// tenant has it, and the Graph subset is served beside Entra's
 	// endpoints.
-	if err := dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
+	gh, err := graph.Mount(ctx, iss, logger)
+	if err != nil {
 		return err
 	}
-	gh := graph.New(iss, logger)
-	iss.Mount(graph.Prefix, gh)
 	if err := recordServed(ctx, db, served{BaseURL: iss.BaseURL(), EntraIssuers: o.entraIssuers}); err != nil {
 		return err
 	}

@@ -260,7 +260,9 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Directory, s.Consent, s.clock = s.Issuer.Directory(), s.Issuer.Consent(), s.Issuer.Clock()
-	s.Issuer.Mount(graph.Prefix, graph.New(s.Issuer, nil))
+	if _, err := graph.Mount(ctx, s.Issuer, nil); err != nil {
+		return nil, err
+	}
 	for _, src := range o.seeds {
 		doc := src.value
 		if src.path != "" {
