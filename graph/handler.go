@@ -372,10 +372,14 @@ func New(s *issuer.Server, log *slog.Logger) *Handler {
 // Graph's. It returns the handler.
 func Mount(ctx context.Context, s *issuer.Server, log *slog.Logger) (*Handler, error) {
 	h := New(s, log)
-	if err := s.Directory().EnsureMicrosoftGraph(ctx, nil); err != nil {
-		return nil, err
-	}
-	if err := s.Directory().SetMicrosoftGraphEndpoint(ctx, GraphEndpoint(h.BaseURL)); err != nil {
+	dir := s.Directory()
+	err := dir.Batch(ctx, func(ctx context.Context) error { // one commit where the store batches
+		if err := dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
+			return err
+		}
+		return dir.SetMicrosoftGraphEndpoint(ctx, GraphEndpoint(h.BaseURL))
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.Mount(Prefix, h)
