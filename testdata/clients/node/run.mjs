@@ -113,6 +113,12 @@ function seed() {
   // Idle Job only, so Nightly Job presenting it is refused.
   nightly.cert = certificate(nightly.appId, "nightly");
   idle.cert = certificate(idle.appId, "idle");
+  // Microsoft Graph (graph.test.mjs): a provisioner holding Graph's
+  // application permissions, the one step outside Graph.
+  const provisioner = daemon("Provisioner");
+  for (const role of ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "User.ReadWrite.All"]) {
+    cli("role", "assign", "--tenant", domain, "--resource", "https://graph.microsoft.com", "--role", role, "--client", provisioner.appId);
+  }
 
   // Delegated flows: Ada signs in to Native (a public client) with her
   // password for the Middle Tier's access_as_user; the Middle Tier
@@ -177,7 +183,7 @@ function seed() {
       legacy: { appId: legacy, uri: "api://legacy", role: "Legacy.Read.All" },
       payroll: { appId: payroll, uri: "api://payroll" },
     },
-    daemons: { nightly, idle },
+    daemons: { nightly, idle, provisioner },
     delegated: {
       user: { id: ada.id, upn: ada.userPrincipalName, password: "ada-password-0001" },
       native: { appId: native, uri: "api://middle" },
