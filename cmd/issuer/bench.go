@@ -37,6 +37,12 @@ process and measures:
                their ratio to the raw signing rate, p50/p90/p99/max latency,
                errors
 
+With --etcd, the directory is then copied into a new prefix of that etcd
+(a fresh key-encryption key in the temporary directory), one replica runs
+on the server's CPU with the same levels, printed beside the bbolt server's,
+and a second replica times a revocation: from 'sp update --enabled=false',
+written to etcd by the CLI, to its first refusal of the daemon's request.
+
 With --url, the same levels run against a server you started, with the
 client you name (--tenant, --client-id, --client-secret, --scope; --ca when
 its CA is not in the system roots); cold start and RSS are not measured.
@@ -49,6 +55,7 @@ EXAMPLES
    issuer bench
    issuer bench --cpu 1 --signer openssl --concurrency 1,8,64 --duration 5s
    issuer bench --cpu 1 --tenants 10000 --apps 10 -o json
+   issuer bench --cpu 1 --signer openssl --etcd etcd://127.0.0.1:2379/bench
    issuer bench --url https://127.0.0.1:8443 --ca issuer-ca.pem --tenant contoso.onmicrosoft.com \
      --client-id APPID --client-secret SECRET --scope api://orders/.default`,
 		Flags: []cli.Flag{
@@ -68,6 +75,7 @@ EXAMPLES
 			&cli.StringFlag{Name: "client-secret", Usage: "with --URL: its client secret", EnvVars: []string{"ISSUER_BENCH_CLIENT_SECRET"}},
 			&cli.StringFlag{Name: "scope", Usage: "with --URL: the scope, e.g. api://orders/.default"},
 			&cli.PathFlag{Name: "ca", Usage: "with --URL: trust this CA certificate (PEM `FILE`)"},
+			&cli.StringFlag{Name: "etcd", Usage: "also measure replicas on the etcd at `URL` (etcd://HOST:PORT[,…][/PREFIX]): the directory is copied under a new prefix, one replica runs the same levels, a second one times a revocation", EnvVars: []string{"ISSUER_BENCH_ETCD"}},
 		},
 		Action: benchAction,
 	}
@@ -84,7 +92,7 @@ func benchOptionsFrom(c *cli.Context) (bench.Options, error) {
 		SignTime: c.Duration("sign-time"), Keep: c.Bool("keep"), URL: strings.TrimSuffix(c.String("url"), "/"),
 		Target: bench.Target{Tenant: c.String("tenant"), ClientID: c.String("client-id"),
 			ClientSecret: c.String("client-secret"), Scope: c.String("scope")},
-		CAFile: c.Path("ca"),
+		CAFile: c.Path("ca"), Etcd: c.String("etcd"),
 	}
 	for _, f := range strings.Split(c.String("concurrency"), ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -108,6 +116,15 @@ func benchOptionsFrom(c *cli.Context) (bench.Options, error) {
 	if !c.IsSet("warmup") {
 		o.Warmup = min(o.Duration/5, time.Second)
 	}
+	if o.Etcd != "" {
+		u, err := parseStoreURL(o.Etcd)
+		if err != nil {
+			return o, usageError("--etcd: %v", err)
+		}
+		if !u.isEtcd() {
+			return o, usageError("--etcd %q: want etcd://HOST:PORT[,…][/PREFIX]", o.Etcd)
+		}
+	}
 	if o.URL == "" {
 		for _, name := range []string{"tenant", "client-id", "client-secret", "scope", "ca"} {
 			if c.IsSet(name) {
@@ -116,7 +133,7 @@ func benchOptionsFrom(c *cli.Context) (bench.Options, error) {
 		}
 		return o, nil
 	}
-	for _, name := range []string{"tenants", "cpu", "signer", "token-concurrency", "keep"} {
+	for _, name := range []string{"tenants", "cpu", "signer", "token-concurrency", "keep", "etcd"} {
 		if c.IsSet(name) {
 			return o, usageError("--%s applies to the server bench starts, not to --url", name)
 		}
@@ -200,6 +217,36 @@ func printBench(w io.Writer, r bench.Report) error {
 			fmt.Fprintf(&b, "first error at concurrency %d: %s\n", l.Concurrency, l.FirstError)
 		}
 	}
+	if e := r.Etcd; e != nil {
+		printEtcd(&b, r, e)
+	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// printEtcd prints the replica on etcd beside the bbolt server.
+func printEtcd(b *bytes.Buffer, r bench.Report, e *bench.EtcdReport) {
+	fmt.Fprintf(b, "\nreplica on etcd (%s), on the same CPU and levels:\n", e.Store)
+	fmt.Fprintf(b, "cold start: %.1f ms (bbolt %.1f); peak RSS: %.1f MiB (bbolt %.1f)\n", e.ColdStartMs, r.ColdStartMs, e.PeakRSSMiB, r.PeakRSSMiB)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "concurrency\tetcd tokens/s\tbbolt tokens/s\tetcd ÷ bbolt\tCPU/token ÷ sign\tbbolt\tp50 ms\tp99 ms\terrors\t")
+	for i, l := range e.Levels {
+		bl := r.Levels[i]
+		ratio := "-"
+		if bl.TokensPerSec > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*l.TokensPerSec/bl.TokensPerSec)
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t\n", l.Concurrency, l.TokensPerSec, bl.TokensPerSec, ratio,
+			perSignText(l.CPUPerSign), perSignText(bl.CPUPerSign), l.P50ms, l.P99ms, l.Errors)
+	}
+	tw.Flush()
+	fmt.Fprintf(b, "revocation (sp update --enabled=false through etcd) to the first refusal by another replica: %.1f ms after the command returned, %.1f ms after it started (%d polls)\n",
+		e.RevocationToRefusalMs, e.RevocationFromStartMs, e.RevocationPolls)
+}
+
+func perSignText(v float64) string {
+	if v <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
 }

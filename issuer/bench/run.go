@@ -47,6 +47,10 @@ type Options struct {
 	// Tenants filler tenants of Apps applications each are seeded besides
 	// the bench tenant (bulk path).
 	Tenants, Apps int
+	// Etcd, an etcd://HOST:PORT[,…][/PREFIX] URL, adds replicas on etcd
+	// to a spawned run: the directory is copied under a new prefix of it
+	// and measured there too (EtcdReport).
+	Etcd string
 	// Keep keeps the temporary directory (database, CA, server log).
 	Keep bool
 	// Log receives notes for people (the kept directory, a load generator
@@ -75,14 +79,20 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	rep.LoadAvgEnd = loadAverage()
 	if rep.RawSignPerSec > 0 {
-		for i := range rep.Levels {
-			l := &rep.Levels[i]
-			l.RatioToRaw = l.TokensPerSec / rep.RawSignPerSec
-			if l.TokensPerCPUSecond > 0 {
-				l.CPUPerSign = rep.RawSignPerSec / l.TokensPerCPUSecond
+		ratios := func(levels []Level) {
+			for i := range levels {
+				l := &levels[i]
+				l.RatioToRaw = l.TokensPerSec / rep.RawSignPerSec
+				if l.TokensPerCPUSecond > 0 {
+					l.CPUPerSign = rep.RawSignPerSec / l.TokensPerCPUSecond
+				}
 			}
 		}
+		ratios(rep.Levels)
 		rep.Ratio = rep.Levels[len(rep.Levels)-1].RatioToRaw
+		if rep.Etcd != nil {
+			ratios(rep.Etcd.Levels)
+		}
 	}
 	return rep, nil
 }
@@ -104,6 +114,8 @@ type Report struct {
 	// raw signing rate of one core.
 	Ratio  float64 `json:"ratio"`
 	Levels []Level `json:"levels"`
+	// Etcd is the replica on etcd, with Options.Etcd.
+	Etcd *EtcdReport `json:"etcd,omitempty"`
 }
 
 type Machine struct {
@@ -177,11 +189,14 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := startBenchServer(dbFile, o)
+	srv, err := startBenchServer(tmp, []string{"--db", dbFile}, o, o.CPU)
 	if err != nil {
 		return err
 	}
 	defer func() {
+		if srv.stopped {
+			return
+		}
 		if serr := srv.stop(); serr != nil && err == nil {
 			err = serr
 		}
@@ -206,7 +221,15 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	if rss, err := peakRSS(srv.cmd.Process.Pid); err == nil {
 		rep.PeakRSSMiB = rss
 	}
-	return nil
+	if o.Etcd == "" {
+		return nil
+	}
+	// The bbolt server lets go of the file before the directory is copied.
+	if err := srv.stop(); err != nil {
+		return err
+	}
+	srv.stopped = true
+	return etcdPhase(ctx, o, dbFile, client, target, rep)
 }
 
 // provisionBench seeds the database before the server holds its lock: the
@@ -250,6 +273,7 @@ func provisionBench(ctx context.Context, dbFile string, o Options) (Target, []by
 
 // benchServer is the `issuer serve` child process.
 type benchServer struct {
+	stopped bool // by the run itself, before its end
 	cmd     *exec.Cmd
 	addr    string // 127.0.0.1:port
 	logPath string
@@ -257,27 +281,30 @@ type benchServer struct {
 	exited  chan error
 }
 
-// startBenchServer spawns o.Exe's `serve` on a free loopback port,
-// pinned to o.CPU when it is set. Its stderr (ready line, logs) goes to a
-// file beside the database.
-func startBenchServer(dbFile string, o Options) (*benchServer, error) {
+// startBenchServer spawns o.Exe's `serve` on a free loopback port, on the
+// store storeArgs name, pinned to cpu unless it is -1. Its stderr (ready
+// line, logs) goes to serve.log in dir, which it creates.
+func startBenchServer(dir string, storeArgs []string, o Options, cpu int) (*benchServer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := []string{o.Exe, "--db", dbFile, "serve", "--addr", addr, "--signer", o.Signer,
-		"--token-concurrency", strconv.Itoa(o.TokenConcurrency)}
+	args := append(append([]string{o.Exe}, storeArgs...), "serve", "--addr", addr, "--signer", o.Signer,
+		"--token-concurrency", strconv.Itoa(o.TokenConcurrency))
 	inherit := false // pin by affinity inherited from the spawning thread
-	if o.CPU >= 0 {
+	if cpu >= 0 {
 		if taskset, err := exec.LookPath("taskset"); err == nil {
-			args = append([]string{taskset, "-c", strconv.Itoa(o.CPU)}, args...)
+			args = append([]string{taskset, "-c", strconv.Itoa(cpu)}, args...)
 		} else {
 			inherit = true
 		}
 	}
-	s := &benchServer{addr: addr, logPath: filepath.Join(filepath.Dir(dbFile), "serve.log"), exited: make(chan error, 1)}
+	s := &benchServer{addr: addr, logPath: filepath.Join(dir, "serve.log"), exited: make(chan error, 1)}
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, err
@@ -285,13 +312,14 @@ func startBenchServer(dbFile string, o Options) (*benchServer, error) {
 	defer logFile.Close()
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.Env = append(os.Environ(), o.Env...)
+	s.cmd.Dir = dir // a replica on etcd writes its CA file in its working directory
+	s.cmd.Env = childEnv(o)
 	start := func() error {
 		s.started = time.Now()
 		return s.cmd.Start()
 	}
 	if inherit {
-		err = StartPinned(o.CPU, start)
+		err = StartPinned(cpu, start)
 	} else {
 		err = start()
 	}
@@ -300,6 +328,19 @@ func startBenchServer(dbFile string, o Options) (*benchServer, error) {
 	}
 	go func() { s.exited <- s.cmd.Wait() }()
 	return s, nil
+}
+
+// childEnv is the environment of the processes a run starts: this one's
+// and o.Env, without the variables that name a store, since each child is
+// told its store by flags (ISSUER_STORE beside --db is refused).
+func childEnv(o Options) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "ISSUER_STORE" && name != "ISSUER_DB" && name != "ISSUER_KEY_ENCRYPTION_KEY_FILE" {
+			env = append(env, kv)
+		}
+	}
+	return append(env, o.Env...)
 }
 
 // stop sends SIGTERM (requests in flight finish) and waits; a server that
