@@ -28,7 +28,10 @@ const (
 type SignIn struct {
 	// Seq numbers the entries of one server from 1; ReadSignIns returns it
 	// as a cursor.
-	Seq           uint64    `json:"seq"`
+	Seq uint64 `json:"seq"`
+	// Replica names the server that answered, in the shared log of
+	// replicas on etcd; empty in one server's own log.
+	Replica       string    `json:"replica,omitempty"`
 	Time          time.Time `json:"time"`
 	TraceID       string    `json:"traceId"`
 	CorrelationID string    `json:"correlationId,omitempty"`
@@ -75,6 +78,9 @@ type SignInFilter struct {
 	// Last keeps only the last n matching entries (0: all).
 	Last int
 }
+
+// Matches reports whether f selects e.
+func (f SignInFilter) Matches(e SignIn) bool { return f.match(e) }
 
 func (f SignInFilter) match(e SignIn) bool {
 	return e.Seq > f.After &&

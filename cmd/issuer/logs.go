@@ -31,6 +31,11 @@ message. Secrets, assertions, passwords and tokens are never recorded. The
 log needs a running server: the command goes over the admin socket beside
 --db, or to --server. -o json prints one JSON object per line.
 
+On an etcd store (--store etcd://…) without --server, logs reads the log
+the replicas share: each replica adds what it recorded once a second, so
+the newest second may be missing; the cluster keeps a day of it, at most
+20,000 entries, and each entry names its replica.
+
 EXAMPLES
    issuer logs --failed
    issuer logs --client APPID -n 20
@@ -123,6 +128,7 @@ func printSignIn(w io.Writer, e issuer.SignIn, asJSON bool) error {
 	kv("resource", e.Resource)
 	kv("user", e.User)
 	kv("trace", e.TraceID)
+	kv("replica", e.Replica)
 	b.WriteString("\n")
 	if e.Failed() {
 		b.WriteString("    ")

@@ -29,6 +29,8 @@ type replica struct {
 	have   uint64        // the last of them loaded into the server
 	kick   chan struct{} // wakes the reloader
 	loaded chan struct{} // closed and replaced after each reload
+	// shipping is closed when the last sign-ins have been shipped.
+	shipping chan struct{}
 }
 
 // openReplica opens the replica a server runs on, creating the directory
@@ -65,11 +67,17 @@ func (r *replica) changed(roots map[string]bool) {
 	}
 }
 
-// serving starts reloading iss's keys on change, until ctx ends.
-func (r *replica) serving(ctx context.Context, iss *issuer.Server, logger *slog.Logger) {
+// serving starts reloading iss's keys on change, and shipping its
+// sign-ins to the cluster log under the name origin, until ctx ends.
+func (r *replica) serving(ctx context.Context, iss *issuer.Server, origin string, logger *slog.Logger) {
 	r.mu.Lock()
 	r.iss, r.logger = iss, logger
 	r.mu.Unlock()
+	r.shipping = make(chan struct{})
+	go func() {
+		defer close(r.shipping)
+		r.shipLogs(ctx, iss, origin, logger)
+	}()
 	go func() {
 		for {
 			select {

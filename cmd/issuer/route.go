@@ -54,6 +54,9 @@ type placement struct {
 	// drive, for an onServer command, runs on the client in place of
 	// sending the command once: logs --follow asks again and again.
 	drive func(c *cli.Context, t *adminTarget) error
+	// onEtcd, for an onServer command, runs it here when the store is
+	// etcd and no server is named: logs reads the replicas' shared log.
+	onEtcd func(c *cli.Context, u storeURL) error
 }
 
 // placementOf says where the command c is about to run belongs. Commands
@@ -75,7 +78,7 @@ func placementOf(c *cli.Context) placement {
 	case strings.HasPrefix(path, "clock "):
 		return placement{where: onServer, what: "clock commands"}
 	case path == "logs":
-		p := placement{where: onServer, what: "logs"}
+		p := placement{where: onServer, what: "logs", onEtcd: clusterLogs}
 		if c.Bool("follow") {
 			p.drive = followLogs
 		}
@@ -109,6 +112,9 @@ func route(action cli.ActionFunc) cli.ActionFunc {
 				return forward(c, t, p)
 			case p.where == onServer:
 				u, _ := storeTarget(c) // serverFor checked it
+				if u.isEtcd() && p.onEtcd != nil {
+					return p.onEtcd(c, u)
+				}
 				if u.isEtcd() {
 					return fmt.Errorf("%s need a running server: with %s, give --server URL (each replica keeps its own)", p.what, u)
 				}

@@ -450,7 +450,7 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 		return err
 	}
 	if o.replica != nil {
-		o.replica.serving(ctx, iss, logger)
+		o.replica.serving(ctx, iss, replicaName(ln.Addr()), logger)
 	}
 	// The seed goes in before the server takes its first request.
 	dir := iss.Directory()
@@ -550,7 +550,20 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
+	if o.replica != nil {
+		<-o.replica.shipping // the last sign-ins reach the cluster log before the store closes
+	}
 	return nil
+}
+
+// replicaName names a replica in the cluster's sign-in log: its host and
+// the address it listens on.
+func replicaName(addr net.Addr) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return host + "/" + addr.String()
 }
 
 // readyInfo is what the ready line reports.
