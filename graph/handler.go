@@ -157,7 +157,7 @@ func (h *Handler) authenticate(rq *request) *apiError {
 		return unauth("Lifetime validation failed, the token is expired.", err)
 	case err != nil:
 		return unauth("Access token validation failure.", err)
-	case !isGraphAudience(tok.Audience) && tenant.IdentifierKey(tok.Audience) != tenant.IdentifierKey(GraphEndpoint(h.BaseURL)):
+	case !isGraphAudience(tok.Audience):
 		return unauth("Access token validation failure. Invalid audience.", nil)
 	}
 	t, err := h.Directory.ResolveTenant(rq.ctx, tok.TenantID)
@@ -367,21 +367,15 @@ func New(s *issuer.Server, log *slog.Logger) *Handler {
 }
 
 // Mount serves the Graph subset and the cloud metadata beside s's Entra
-// endpoints and makes the server's Graph endpoint an identifier of
-// Microsoft Graph, so that tokens asked for it (go-azure-sdk's way) are
+// endpoints, and has the token endpoint read the server's Graph endpoint
+// as Microsoft Graph, so that tokens asked for it (go-azure-sdk's way) are
 // Graph's. It returns the handler.
 func Mount(ctx context.Context, s *issuer.Server, log *slog.Logger) (*Handler, error) {
 	h := New(s, log)
-	dir := s.Directory()
-	err := dir.Batch(ctx, func(ctx context.Context) error { // one commit where the store batches
-		if err := dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
-			return err
-		}
-		return dir.SetMicrosoftGraphEndpoint(ctx, GraphEndpoint(h.BaseURL))
-	})
-	if err != nil {
+	if err := s.Directory().EnsureMicrosoftGraph(ctx, nil); err != nil {
 		return nil, err
 	}
+	s.AliasResource(GraphEndpoint(h.BaseURL), tenant.MicrosoftGraphURI)
 	s.Mount(Prefix, h)
 	s.Mount("GET "+MetadataPath, h.Metadata())
 	return h, nil

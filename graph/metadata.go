@@ -52,8 +52,8 @@ func (h *Handler) Metadata() http.Handler {
 }
 
 // GraphEndpoint is the Graph endpoint of the server at base: the root SDKs
-// append /v1.0 to, and a second identifier of Microsoft Graph
-// (tenant.Directory.SetMicrosoftGraphEndpoint).
+// append /v1.0 to, and a name of Microsoft Graph at the token endpoint
+// (issuer.Server.AliasResource).
 func GraphEndpoint(base string) string {
 	return strings.TrimSuffix(base, "/") + strings.TrimSuffix(strings.TrimSuffix(Prefix, "/"), "/v1.0")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/issuer-dev/issuer/consent"
@@ -18,7 +19,10 @@ type Server struct {
 	cfg     settings
 	backend Backend
 	// mux is the outer ServeMux of Handler, where Mount adds services.
-	mux     *http.ServeMux
+	mux *http.ServeMux
+	// aliases maps resource names (IdentifierKey) the token endpoint reads
+	// as another resource (AliasResource).
+	aliases map[string]string
 	consent *consent.Manager
 	keys    atomic.Pointer[signing.Ring]
 	handler http.Handler
@@ -71,6 +75,36 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Call it before serving; a pattern that conflicts with another panics,
 // as ServeMux.Handle does.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// AliasResource has the token endpoint read the resource alias (an
+// identifier URI, as a scope prefix or resource=) as resource: a server's
+// own Graph endpoint, which a custom cloud's metadata names as Microsoft
+// Graph's resource identifier, is Microsoft Graph. Tokens name resource.
+// Call it before serving.
+func (s *Server) AliasResource(alias, resource string) {
+	if s.aliases == nil {
+		s.aliases = map[string]string{}
+	}
+	s.aliases[tenant.IdentifierKey(alias)] = resource
+}
+
+// unalias rewrites the request's resource and scope items named by an
+// alias.
+func (s *Server) unalias(req *tokenRequest) {
+	if len(s.aliases) == 0 {
+		return
+	}
+	if r, ok := s.aliases[tenant.IdentifierKey(req.Resource)]; ok && req.Resource != "" {
+		req.Resource = r
+	}
+	for i, sc := range req.Scopes {
+		if j := strings.LastIndex(sc, "/"); j > 0 {
+			if r, ok := s.aliases[tenant.IdentifierKey(strings.TrimSuffix(sc[:j], "/"))]; ok {
+				req.Scopes[i] = r + sc[j:]
+			}
+		}
+	}
+}
 
 // ReloadKeys re-reads the key store and swaps in the new key set, creating an
 // active key if none is left. Call it after rotating keys; requests in flight

@@ -65,9 +65,10 @@ func (db *DB) batchOf(ctx context.Context) *batch {
 // that wrote nothing from a failure that left part of a change behind.
 func (b *batch) update(fn func(tx *bbolt.Tx) error) error {
 	rec := startRecording(b.tx)
+	rec.wroteOnly = true
 	err := fn(b.tx)
 	stopRecording(b.tx)
-	if err != nil && b.failed == nil && (len(rec.changes) > 0 || rec.err != nil) {
+	if err != nil && b.failed == nil && rec.wrote {
 		b.failed = err
 	}
 	return err

@@ -261,6 +261,12 @@ type recorder struct {
 	tenants []string // tenant buckets the transaction opened
 	changes []Change
 	err     error
+	// wroteOnly: only whether anything was written matters (a batch
+	// telling a refusal from a half-done write), not what: naming each
+	// write's bucket costs a scan of the tenants opened, which a seed of
+	// thousands of tenants in one write would pay for every write.
+	wroteOnly bool
+	wrote     bool
 }
 
 var (
@@ -296,6 +302,10 @@ func recordWrite(b *bbolt.Bucket, k, v []byte) {
 	if r == nil {
 		return
 	}
+	if r.wroteOnly {
+		r.wrote = true
+		return
+	}
 	path := r.pathOf(b)
 	if path == nil {
 		r.err = fmt.Errorf("storage: internal error: write to a bucket the replica cannot name (key %q)", k)
@@ -311,7 +321,7 @@ func recordWrite(b *bbolt.Bucket, k, v []byte) {
 // recordTenantOpened notes that tx opened the bucket of tenant id, so that
 // writes to its sub-buckets can be named.
 func recordTenantOpened(tx *bbolt.Tx, id string) {
-	if r := recorderOf(tx); r != nil {
+	if r := recorderOf(tx); r != nil && !r.wroteOnly {
 		r.tenants = append(r.tenants, id)
 	}
 }
@@ -319,6 +329,10 @@ func recordTenantOpened(tx *bbolt.Tx, id string) {
 // recordBucket reports the creation or deletion of a bucket.
 func recordBucket(tx *bbolt.Tx, kind ChangeKind, path ...[]byte) {
 	if r := recorderOf(tx); r != nil {
+		if r.wroteOnly {
+			r.wrote = true
+			return
+		}
 		p := make([]string, len(path))
 		for i, n := range path {
 			p[i] = string(n)

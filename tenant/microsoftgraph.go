@@ -5,8 +5,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -122,9 +120,13 @@ func refuseFirstParty(what string) error {
 }
 
 // EnsureMicrosoftGraph makes Microsoft Graph present: its home tenant and
-// application, and its service principal in each tenant of tenantIDs (every
-// tenant when tenantIDs is nil). Each missing object is one write; what
-// exists is left alone, so it is cheap to call on every start.
+// application, and its service principal in each tenant of tenantIDs.
+// With tenantIDs nil it is the check of a start: when the Graph
+// application is missing (a new directory, or one made before Graph was
+// hosted) it is created and every tenant gets its service principal; when
+// it exists, every tenant made since has one (CreateTenant and BulkCreate
+// add it), so the tenants are not read again and a start over a large
+// directory stays cheap. Each missing object is one write.
 func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string) error {
 	if _, err := d.store.GetApplication(ctx, MicrosoftGraphAppID); errors.Is(err, ErrNotFound) {
 		if err := d.createMicrosoftGraph(ctx); err != nil {
@@ -132,6 +134,8 @@ func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string
 		}
 	} else if err != nil {
 		return fmt.Errorf("reading Microsoft Graph: %w", err)
+	} else if tenantIDs == nil {
+		return nil
 	}
 	if tenantIDs == nil {
 		ts, err := d.store.ListTenants(ctx)
@@ -189,33 +193,6 @@ func (d *Directory) createMicrosoftGraph(ctx context.Context) error {
 	err := d.store.CreateApplication(ctx, graph, newServicePrincipal(microsoftGraphObjectID, MicrosoftServicesTenantID, graph))
 	if err != nil && !errors.Is(err, ErrExists) {
 		return fmt.Errorf("registering Microsoft Graph: %w", err)
-	}
-	return nil
-}
-
-// SetMicrosoftGraphEndpoint makes uri (a server's own Graph endpoint, such
-// as https://host/graph) a second identifier URI of Microsoft Graph, or
-// removes it when uri is empty. A custom cloud's metadata names one URI as
-// both Graph's endpoint and its resource identifier (go-azure-sdk asks for
-// "{uri}/.default"), so tokens for it must be Graph's. The last caller
-// wins: replicas behind one address pass the same URI.
-func (d *Directory) SetMicrosoftGraphEndpoint(ctx context.Context, uri string) error {
-	want := []string{MicrosoftGraphURI}
-	if uri = strings.TrimSuffix(strings.TrimSpace(uri), "/"); uri != "" && IdentifierKey(uri) != IdentifierKey(MicrosoftGraphURI) {
-		want = append(want, uri)
-	}
-	app, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
-	if err != nil {
-		return fmt.Errorf("reading Microsoft Graph: %w", err)
-	}
-	if slices.Equal(app.IdentifierURIs, want) {
-		return nil
-	}
-	if err := d.store.UpdateApplication(ctx, MicrosoftGraphAppID, func(a *Application) error {
-		a.IdentifierURIs = want
-		return nil
-	}); err != nil {
-		return fmt.Errorf("setting Microsoft Graph's endpoint %s: %w", uri, err)
 	}
 	return nil
 }
