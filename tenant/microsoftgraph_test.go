@@ -44,7 +44,10 @@ func TestMicrosoftGraph(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"update Graph", func() error { _, err := e.dir.UpdateApplication(e.ctx, tenant.MicrosoftGraphAppID, tenant.ApplicationUpdate{}); return err }()},
+		{"update Graph", func() error {
+			_, err := e.dir.UpdateApplication(e.ctx, tenant.MicrosoftGraphAppID, tenant.ApplicationUpdate{})
+			return err
+		}()},
 		{"remove Graph", e.dir.RemoveApplication(e.ctx, tenant.MicrosoftGraphAppID)},
 		{"add a secret to Graph", func() error {
 			_, _, err := e.dir.AddPassword(e.ctx, tenant.MicrosoftGraphAppID, tenant.PasswordSpec{})
