@@ -29,6 +29,7 @@ func storeFlags() []cli.Flag {
 		&cli.PathFlag{Name: "etcd-cert-file", Usage: "with etcd: TLS client certificate `FILE` (with --etcd-key-file)", EnvVars: []string{"ISSUER_ETCD_CERT_FILE"}},
 		&cli.PathFlag{Name: "etcd-key-file", Usage: "with etcd: TLS client key `FILE`", EnvVars: []string{"ISSUER_ETCD_KEY_FILE"}},
 		&cli.StringFlag{Name: "etcd-user", Usage: "with etcd: authenticate as `USER` (password in ISSUER_ETCD_PASSWORD or --etcd-password-file)", EnvVars: []string{"ISSUER_ETCD_USER"}},
+		&cli.IntFlag{Name: "etcd-max-txn-ops", Usage: "with etcd: the cluster's --max-txn-ops (`N` operations per transaction); raise both together to allow larger single writes", Value: 128, EnvVars: []string{"ISSUER_ETCD_MAX_TXN_OPS"}},
 		&cli.PathFlag{Name: "etcd-password-file", Usage: "with etcd: the password of --etcd-user, in `FILE`", EnvVars: []string{"ISSUER_ETCD_PASSWORD_FILE"}},
 	}
 }
@@ -111,7 +112,10 @@ func storeTarget(c *cli.Context) (storeURL, error) {
 // etcdConfig builds the configuration of a replica of u from the flags:
 // the key-encryption key (required), TLS and authentication.
 func etcdConfig(c *cli.Context, u storeURL) (etcd.Config, error) {
-	cfg := etcd.Config{Endpoints: u.endpoints, Prefix: u.prefix}
+	cfg := etcd.Config{Endpoints: u.endpoints, Prefix: u.prefix, MaxTxnOps: c.Int("etcd-max-txn-ops")}
+	if cfg.MaxTxnOps < 2 {
+		return cfg, usageError("--etcd-max-txn-ops %d: want at least 2 (etcd's default is 128)", cfg.MaxTxnOps)
+	}
 	kekFile := c.Path("key-encryption-key-file")
 	if kekFile == "" {
 		return cfg, usageError("%s: --key-encryption-key-file is required with etcd (every replica is given the same; e.g. openssl rand -base64 32 > kek)", u)

@@ -36,6 +36,7 @@ func TestCLIRefusesBadStores(t *testing.T) {
 		{"short key-encryption key", []string{"ISSUER_STORE=etcd://" + ep + "/bad", "ISSUER_KEY_ENCRYPTION_KEY_FILE=" + short}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "want at least 32"},
 		{"unreachable", []string{"ISSUER_STORE=etcd://127.0.0.1:1/bad", "ISSUER_KEY_ENCRYPTION_KEY_FILE=" + d.kek}, []string{"tenant", "add", "--name", "contoso"}, 1, "does not answer"},
 		{"wrong prefix", []string{"ISSUER_STORE=etcd://" + ep + "/typo", "ISSUER_KEY_ENCRYPTION_KEY_FILE=" + d.kek}, []string{"tenant", "add", "--name", "contoso"}, 1, "no issuer directory there"},
+		{"a transaction limit below 2", []string{"ISSUER_STORE=etcd://" + ep + "/bad", "ISSUER_KEY_ENCRYPTION_KEY_FILE=" + d.kek}, []string{"--etcd-max-txn-ops", "1", "tenant", "list"}, 2, "--etcd-max-txn-ops 1"},
 		{"clock needs a server", []string{"ISSUER_STORE=etcd://" + ep + "/bad", "ISSUER_KEY_ENCRYPTION_KEY_FILE=" + d.kek}, []string{"clock", "show"}, 1, "need a running server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,6 +66,12 @@ type Config struct {
 	// Changed, when set, is called after the local copy changed, with the
 	// root buckets the change touched (e.g. "keys" after a rotation).
 	Changed func(roots map[string]bool)
+	// MaxTxnOps is the cluster's --max-txn-ops: the most operations one
+	// transaction may hold (default 128, etcd's default). A write over it
+	// is ErrTooLarge; an operator who raised etcd's limit raises this one
+	// to match, and larger single writes (removing a tenant with many
+	// applications) go through.
+	MaxTxnOps int
 }
 
 // ErrNoDirectory means the prefix holds no directory.
@@ -79,6 +85,7 @@ type Store struct {
 	prefix  string
 	crypt   *crypt
 	timeout time.Duration
+	maxOps  int // Config.MaxTxnOps
 	changed func(map[string]bool)
 	tmp     string
 	where   string // for messages: etcd://endpoints/prefix
@@ -127,8 +134,12 @@ func connect(cfg Config) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
+	maxOps := cfg.MaxTxnOps
+	if maxOps <= 0 {
+		maxOps = defaultMaxTxnOps
+	}
 	s := &Store{
-		prefix: prefix, crypt: cr, timeout: timeout, changed: cfg.Changed,
+		prefix: prefix, crypt: cr, timeout: timeout, changed: cfg.Changed, maxOps: maxOps,
 		where:   "etcd://" + strings.Join(cfg.Endpoints, ",") + prefix,
 		reached: make(chan struct{}),
 	}
@@ -191,7 +202,7 @@ func Import(ctx context.Context, cfg Config, src *storage.DB) (int, error) {
 	marker := clientv3.Compare(clientv3.CreateRevision(s.prefix+commitKey), "=", 0)
 	for len(ops) > 0 {
 		n, size := 0, 0
-		for n < len(ops) && n < maxTxnOps-1 && size+opsSize(ops[n:n+1]) <= maxRequestBytes {
+		for n < len(ops) && n < s.maxOps-1 && size+opsSize(ops[n:n+1]) <= maxRequestBytes {
 			size += opsSize(ops[n : n+1])
 			n++
 		}
@@ -540,8 +551,8 @@ func (s *Store) Close() error { return s.DB.Close() }
 // (--max-txn-ops 128, --max-request-bytes 1.5 MiB), with room for the
 // commit marker and the request's framing.
 const (
-	maxTxnOps       = 128
-	maxRequestBytes = 1<<20 + 1<<19 - 64<<10
+	defaultMaxTxnOps = 128
+	maxRequestBytes  = 1<<20 + 1<<19 - 64<<10
 )
 
 // ErrTooLarge means one write holds more than etcd takes in a transaction;
@@ -601,9 +612,9 @@ func (s *Store) Commit(ctx context.Context, base int64, changes []storage.Change
 	if err != nil {
 		return err
 	}
-	if len(ops)+1 > maxTxnOps || opsSize(ops) > maxRequestBytes {
-		return fmt.Errorf("%s: a write of %d changes (%d bytes) is %w (at most %d operations and %d bytes)",
-			s.where, len(ops), opsSize(ops), ErrTooLarge, maxTxnOps-1, maxRequestBytes)
+	if len(ops)+1 > s.maxOps || opsSize(ops) > maxRequestBytes {
+		return fmt.Errorf("%s: a write of %d changes (%d bytes) is %w (at most %d operations and %d bytes; raise etcd's --max-txn-ops and --etcd-max-txn-ops together for larger writes)",
+			s.where, len(ops), opsSize(ops), ErrTooLarge, s.maxOps-1, maxRequestBytes)
 	}
 	ops = append(ops, clientv3.OpPut(s.prefix+commitKey, ""))
 	marker := s.prefix + commitKey

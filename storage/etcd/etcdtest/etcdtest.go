@@ -73,9 +73,19 @@ func memberConfig(name, dir, client, peer, cluster string) *embed.Config {
 // endpoint (host:port). It stops at the end of the test.
 func Start(t testing.TB) string {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with the member's configuration changed by configure
+// (a raised --max-txn-ops, say) when it is not nil.
+func StartWith(t testing.TB, configure func(*embed.Config)) string {
+	t.Helper()
 	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	cfg := memberConfig("solo", t.TempDir(), client, peer, "solo="+peer)
+	if configure != nil {
+		configure(cfg)
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatalf("etcd: %v", err)
