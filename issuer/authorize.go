@@ -467,10 +467,11 @@ func (s *Server) needsConsent(ctx context.Context, f flow, t tenant.Tenant, u te
 	if facts.ClientSP == nil {
 		return true, nil // consent provisions the client in this tenant
 	}
-	if f.scope.Resource == "" || f.scope.bare && f.scope.Default {
-		// A sign-in that names no resource (only OpenID Connect scopes,
-		// or v1 without resource) needs no consent to an API; the token
-		// endpoint answers for the resource the redemption names.
+	if f.scope.Resource == "" {
+		// A v1 sign-in without resource needs no consent to an API; the
+		// token endpoint answers for the resource the redemption names.
+		// (A v2 sign-in naming only OpenID Connect scopes is a Graph
+		// sign-in, consented like any other.)
 		return !f.consented && f.req.Prompt == "consent", nil
 	}
 	_, err = consent.Decide(creq, facts)

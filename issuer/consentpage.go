@@ -47,7 +47,7 @@ func (s *Server) planConsent(ctx context.Context, f flow, t tenant.Tenant) (cons
 		p.adminNeeded = true
 		return p, nil
 	}
-	if f.scope.Resource == "" || f.scope.bare && f.scope.Default {
+	if f.scope.Resource == "" {
 		return p, nil
 	}
 	res, err := s.consentResource(ctx, f, t)
@@ -64,6 +64,15 @@ func (s *Server) planConsent(ctx context.Context, f flow, t tenant.Tenant) (cons
 				if ps.IsEnabled && slices.Contains(rra.ResourceAccess, tenant.ResourceAccess{ID: ps.ID, Type: tenant.AccessScope}) {
 					p.scopes = append(p.scopes, ps)
 				}
+			}
+		}
+		// A sign-in naming only OpenID Connect scopes asks Microsoft
+		// Graph for them and for the Graph permissions the client
+		// declares, as Entra's consent prompt lists them ("Sign you in",
+		// "View your basic profile", …).
+		for _, v := range f.scope.grantValues() {
+			if ps, ok := res.ScopeByValue(v); ok && ps.IsEnabled && !slices.ContainsFunc(p.scopes, func(q tenant.PermissionScope) bool { return q.ID == ps.ID }) {
+				p.scopes = append(p.scopes, ps)
 			}
 		}
 	} else {
@@ -232,13 +241,25 @@ func (s *Server) grantConsent(ctx context.Context, f flow, t tenant.Tenant, u te
 		_, err := s.consent.GrantAdminConsent(ctx, t.ID, f.client.AppID)
 		return wrapConsentError(err)
 	}
-	if f.scope.Resource == "" || f.scope.bare && f.scope.Default {
-		// Nothing but sign-in was asked: consent provisions the client's
-		// service principal, as Entra does on first sign-in.
+	if f.scope.Resource == "" {
+		// Nothing but sign-in was asked (v1 without a resource): consent
+		// provisions the client's service principal, as Entra does on
+		// first sign-in.
 		_, _, err := s.cfg.Directory.EnsureServicePrincipal(ctx, t.ID, f.client.AppID)
 		return err
 	}
 	values := f.scope.grantValues()
+	if f.scope.bare && f.scope.Default {
+		// An OpenID Connect sign-in: what the page listed of Graph.
+		p, err := s.planConsent(ctx, f, t)
+		if err != nil {
+			return err
+		}
+		values = values[:0]
+		for _, ps := range p.scopes {
+			values = append(values, ps.Value)
+		}
+	}
 	if forOrganization {
 		_, _, err := s.consent.PutGrant(ctx, t, f.client.AppID, f.scope.Resource, "", values)
 		return wrapConsentError(err)

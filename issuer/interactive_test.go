@@ -1055,3 +1055,28 @@ func TestGraphCodeFlow(t *testing.T) {
 		t.Errorf("GET /me = %d %v; want alice", resp.StatusCode, me)
 	}
 }
+
+// TestOIDCSignIn: a sign-in naming only OpenID Connect scopes is a Graph
+// sign-in, as in Entra: the first one shows the consent page with Graph's
+// permissions, the code then redeems for an id_token and a Graph token,
+// and the next sign-in needs no page.
+func TestOIDCSignIn(t *testing.T) {
+	w := newIxWorld(t)
+	b := w.browser()
+	req := shopRequest(map[string]string{"scope": "openid profile"})
+	p := b.signIn(b.get(authorizeURL("contoso.com", req)), "alice@contoso.com")
+	if !strings.Contains(p.body, "Permissions requested") || !strings.Contains(p.body, "View users&#39; basic profile") {
+		t.Fatalf("want the consent page listing Graph's profile permission, got status %d\n%s", p.status, p.body)
+	}
+	v := redirectParams(t, b.submit(p, url.Values{"decision": {"accept"}}), ixShopCB)
+	status, body := w.redeem(t, "contoso.com", codeForm(v.Get("code"), map[string]string{"client_secret": w.shopSecret, "scope": "openid profile"}), "")
+	if status != 200 || body["id_token"] == nil {
+		t.Fatalf("redeem: %d %v; want tokens with an id_token", status, body)
+	}
+	if at := jwtClaims(t, body["access_token"].(string)); at["aud"] != tenant.MicrosoftGraphURI || at["scp"] != "openid profile" {
+		t.Errorf("access token aud %v scp %v; want Graph's, openid profile", at["aud"], at["scp"])
+	}
+	// Another browser: the consent is remembered.
+	b2 := w.browser()
+	redirectParams(t, b2.signIn(b2.get(authorizeURL("contoso.com", req)), "alice@contoso.com"), ixShopCB)
+}
