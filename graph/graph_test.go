@@ -171,6 +171,8 @@ func TestRefusals(t *testing.T) {
 		{name: "filter on an unknown property", token: e.admin, method: "GET", path: "/applications?$filter=colour%20eq%20'red'", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "unknown $select", token: e.admin, method: "GET", path: "/applications?$select=colour", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "unsupported $orderby", token: e.admin, method: "GET", path: "/applications?$orderby=displayName", wantStatus: 400, wantCode: "Request_BadRequest"},
+		{name: "$count without ConsistencyLevel", token: e.admin, method: "GET", path: "/applications?$count=true", wantStatus: 400, wantCode: "Request_UnsupportedQuery"},
+		{name: "a bad $count", token: e.admin, method: "GET", path: "/applications?$count=maybe", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "/me without a user", token: e.admin, method: "GET", path: "/me", wantStatus: 400, wantCode: "BadRequest"},
 		{name: "user without required properties", token: e.admin, method: "POST", path: "/users", body: `{"displayName":"x"}`, wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "grant of an unknown scope", token: e.admin, method: "POST", path: "/oauth2PermissionGrants",
@@ -265,6 +267,20 @@ func TestPaging(t *testing.T) {
 	}
 	if len(names) != 5 {
 		t.Errorf("paged through %v; want the five paged- applications", names)
+	}
+	// $count with ConsistencyLevel: eventual counts every match, not the page.
+	req, _ := http.NewRequest("GET", e.srv.GraphURL()+"/applications?$top=2&$count=true&$filter=startswith(displayName,'paged-')", nil)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	req.Header.Set("ConsistencyLevel", "eventual")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 200 || body["@odata.count"] != float64(5) || len(body["value"].([]any)) != 2 {
+		t.Errorf("$count=true = %d %v; want @odata.count 5 and a page of 2", resp.StatusCode, body)
 	}
 }
 

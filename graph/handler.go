@@ -121,6 +121,12 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	if err != nil {
 		return 0, err
 	}
+	if q.count && !strings.EqualFold(rq.r.Header.Get("ConsistencyLevel"), "eventual") {
+		// Graph's answer to $count on directory objects without the
+		// advanced-query header.
+		return 0, &apiError{status: http.StatusBadRequest, code: "Request_UnsupportedQuery",
+			message: "The $count query option is only supported with the ConsistencyLevel header set to eventual."}
+	}
 	rq.q = q
 	rt, key, err := route(rq.segs)
 	if err != nil {
@@ -233,6 +239,9 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 			page = res.list[rq.q.skip:end]
 		}
 		body := map[string]any{"@odata.context": ctxURL, "value": page}
+		if rq.q.count {
+			body["@odata.count"] = len(res.list)
+		}
 		if end < len(res.list) {
 			next := cloneValues(rq.q.rest)
 			next.Set("$skiptoken", encodeSkip(end))

@@ -24,6 +24,10 @@ type query struct {
 	top    int        // page size
 	skip   int        // from $skiptoken: objects already returned
 	rest   url.Values // the query as given, to build @odata.nextLink
+	// count: $count=true, the total of a list (@odata.count), which
+	// Graph serves on directory objects only with ConsistencyLevel:
+	// eventual (an advanced query).
+	count bool
 }
 
 // clause is one condition of $filter: property eq value, startswith(
@@ -77,7 +81,15 @@ func parseQuery(raw string) (query, *apiError) {
 				return query{}, badRequest("Invalid paging token specified.")
 			}
 			q.skip = n
-		case "$orderby", "$expand", "$search", "$count", "$skip", "$format", "$apply", "$compute":
+		case "$count":
+			switch strings.ToLower(val) {
+			case "true":
+				q.count = true
+			case "false":
+			default:
+				return query{}, badRequest("Invalid value '%s' for $count: want true or false.", val)
+			}
+		case "$orderby", "$expand", "$search", "$skip", "$format", "$apply", "$compute":
 			return query{}, badRequest("Query option '%s' is not supported by this server.", k)
 		}
 	}
