@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -313,7 +314,7 @@ func readBody(rq *request, v any, typeName string) *apiError {
 
 // decodeStrict is readBody's decoding, for fuzzing on its own.
 func decodeStrict(body []byte, v any, typeName string) *apiError {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {

@@ -147,6 +147,9 @@ func TestBenchUsage(t *testing.T) {
 		{"unknown signer", []string{"--signer", "boringssl"}},
 		{"arguments", []string{"extra"}},
 		{"negative tenants", []string{"--tenants", "-1"}},
+		{"--etcd not an etcd URL", []string{"--etcd", "bolt:x.db"}},
+		{"--etcd without a port", []string{"--etcd", "etcd://127.0.0.1/bench"}},
+		{"--etcd with url", []string{"--url", "https://127.0.0.1:1", "--tenant", "t", "--client-id", "c", "--client-secret", "s", "--scope", "x", "--etcd", "etcd://127.0.0.1:2379/b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, filepath.Join(t.TempDir(), "unused.db"), nil, append([]string{"bench"}, tc.args...)...)
