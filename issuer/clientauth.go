@@ -154,10 +154,11 @@ type judgement struct {
 }
 
 // resolve reads the facts of creq in one view of the store
-// (consent.Resolve). A tenant that vanished since the authority was
+// (consent.Resolve), or takes those of the same question read since the
+// store's last write (factCache). A tenant that vanished since the authority was
 // resolved is AADSTS90002, with the store's error kept as the cause.
 func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
-	f, err := consent.Resolve(ctx, s.backend, creq)
+	f, err := s.cachedResolve(ctx, creq)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return consent.Facts{}, errTenantNotFound(creq.TenantRef).wrap(err)

@@ -37,6 +37,7 @@ type hotFixture struct {
 	db     *storage.DB
 	tenant tenant.Tenant
 	daemon tenant.Application
+	api    tenant.Application // the resource, api://orders
 	secret string
 	body   string // the token request form
 	path   string
@@ -107,13 +108,13 @@ func newHotFixtureIn(tb testing.TB, backend signing.Backend, filler int) *hotFix
 	must(err)
 	_, f.secret, err = d.AddPassword(ctx, f.daemon.AppID, tenant.PasswordSpec{DisplayName: "bench"})
 	must(err)
-	api, err := d.RegisterApplication(ctx, f.tenant.ID, tenant.ApplicationSpec{
+	f.api, err = d.RegisterApplication(ctx, f.tenant.ID, tenant.ApplicationSpec{
 		DisplayName: "Orders API", IdentifierURIs: []string{"api://orders"}, TokenVersion: 2})
 	must(err)
-	_, err = d.AddAppRole(ctx, api.AppID, tenant.AppRoleSpec{ID: hotRoleID, Value: "Orders.Read.All",
+	_, err = d.AddAppRole(ctx, f.api.AppID, tenant.AppRoleSpec{ID: hotRoleID, Value: "Orders.Read.All",
 		DisplayName: "Read orders", Description: "Read all orders", AllowedMemberTypes: []string{tenant.MemberTypeApplication}})
 	must(err)
-	_, err = consent.NewManager(d, db).AssignRole(ctx, f.tenant.ID, api.AppID, "Orders.Read.All", consent.Assignee{ClientAppID: f.daemon.AppID})
+	_, err = consent.NewManager(d, db).AssignRole(ctx, f.tenant.ID, f.api.AppID, "Orders.Read.All", consent.Assignee{ClientAppID: f.daemon.AppID})
 	must(err)
 	f.srv, err = New(ctx, db, Config{BaseURL: "https://issuer.test", Signer: backend})
 	must(err)

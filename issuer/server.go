@@ -35,6 +35,8 @@ type Server struct {
 	passwordSlots passwordSlots
 	// interactive holds the browser flows, sessions and codes.
 	interactive interactiveState
+	// facts caches what app-only token requests read (factcache.go).
+	facts factCache
 }
 
 // New assembles a Server over backend b, configured by cfg: the directory
