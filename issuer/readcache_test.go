@@ -49,10 +49,10 @@ func tokenRoles(t *testing.T, answer map[string]any) []any {
 	return roles
 }
 
-// TestFactCacheSeesEveryWrite: once a request's facts are cached, a write
+// TestReadCacheSeesEveryWrite: once a request's facts are cached, a write
 // to anything they hold is seen by the very next request (Backend's
 // read-after-write rule), whatever the write.
-func TestFactCacheSeesEveryWrite(t *testing.T) {
+func TestReadCacheSeesEveryWrite(t *testing.T) {
 	ctx := context.Background()
 	disabled := false
 	tests := []struct {
@@ -80,6 +80,9 @@ func TestFactCacheSeesEveryWrite(t *testing.T) {
 			_, err := consent.NewManager(d, f.db).UnassignRole(ctx, f.tenant.ID, "api://orders", "Orders.Read.All", consent.Assignee{ClientAppID: f.daemon.AppID})
 			return err
 		}, 0, 0},
+		{"tenant removed", func(f *hotFixture, d *tenant.Directory) error {
+			return d.RemoveTenant(ctx, f.tenant.ID)
+		}, CodeTenantNotFound, 0},
 		{"app role disabled", func(f *hotFixture, d *tenant.Directory) error {
 			_, err := d.SetAppRoleEnabled(ctx, f.api.AppID, "Orders.Read.All", false)
 			return err
@@ -93,8 +96,8 @@ func TestFactCacheSeesEveryWrite(t *testing.T) {
 					t.Fatalf("before the write: %d %v", status, answer)
 				}
 			}
-			if n := len(f.srv.facts.facts); n != 1 {
-				t.Fatalf("%d facts cached, want 1", n)
+			if n, m := len(f.srv.facts.values), len(f.srv.tenants.values); n != 1 || m != 1 {
+				t.Fatalf("%d facts and %d tenants cached, want 1 and 1", n, m)
 			}
 			if err := tt.write(f, tenant.NewDirectory(f.db)); err != nil {
 				t.Fatal(err)
@@ -117,9 +120,9 @@ func TestFactCacheSeesEveryWrite(t *testing.T) {
 	}
 }
 
-// TestFactCacheBounds: the cache holds facts of one generation only, at
-// most maxCachedFacts of them, and never for long names.
-func TestFactCacheBounds(t *testing.T) {
+// TestReadCacheBounds: the cache holds facts of one generation only, at
+// most maxCached of them, and never for long names.
+func TestReadCacheBounds(t *testing.T) {
 	facts := func(id string) consent.Facts { return consent.Facts{Tenant: tenant.Tenant{ID: id}} }
 	key := func(i int) factKey {
 		k, ok := newFactKey(consent.Request{Flow: consent.FlowClientCredentials, TenantRef: "t", ClientAppID: fmt.Sprint(i)})
@@ -130,30 +133,30 @@ func TestFactCacheBounds(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		run  func(t *testing.T, c *factCache)
+		run  func(t *testing.T, c *readCache[factKey, consent.Facts])
 	}{
-		{"a full cache is emptied", func(t *testing.T, c *factCache) {
-			for i := range maxCachedFacts + 1 {
+		{"a full cache is emptied", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
+			for i := range maxCached + 1 {
 				c.put(1, key(i), facts("x"))
-				if len(c.facts) > maxCachedFacts {
-					t.Fatalf("%d facts cached, bound %d", len(c.facts), maxCachedFacts)
+				if len(c.values) > maxCached {
+					t.Fatalf("%d facts cached, bound %d", len(c.values), maxCached)
 				}
 			}
-			if _, ok := c.get(1, key(maxCachedFacts)); !ok {
+			if _, ok := c.get(1, key(maxCached)); !ok {
 				t.Fatal("the newest facts are not cached")
 			}
 		}},
-		{"a newer generation empties the cache", func(t *testing.T, c *factCache) {
+		{"a newer generation empties the cache", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
 			c.put(1, key(1), facts("old"))
 			c.put(2, key(2), facts("new"))
 			if _, ok := c.get(2, key(1)); ok {
 				t.Fatal("facts of generation 1 served at generation 2")
 			}
-			if len(c.facts) != 1 {
-				t.Fatalf("%d facts cached, want 1", len(c.facts))
+			if len(c.values) != 1 {
+				t.Fatalf("%d facts cached, want 1", len(c.values))
 			}
 		}},
-		{"facts of an older generation are dropped", func(t *testing.T, c *factCache) {
+		{"facts of an older generation are dropped", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
 			c.put(2, key(2), facts("new"))
 			c.put(1, key(1), facts("old"))
 			if _, ok := c.get(1, key(1)); ok {
@@ -163,7 +166,7 @@ func TestFactCacheBounds(t *testing.T) {
 				t.Fatal("facts of generation 1 served at generation 2")
 			}
 		}},
-		{"a lookup at another generation misses", func(t *testing.T, c *factCache) {
+		{"a lookup at another generation misses", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
 			c.put(3, key(1), facts("x"))
 			if _, ok := c.get(4, key(1)); ok {
 				t.Fatal("facts of generation 3 served at generation 4")
@@ -172,22 +175,22 @@ func TestFactCacheBounds(t *testing.T) {
 				t.Fatalf("get = %v, %v", f, ok)
 			}
 		}},
-		{"long names are not cached", func(t *testing.T, c *factCache) {
+		{"long names are not cached", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
 			long := consent.Request{Flow: consent.FlowClientCredentials, TenantRef: "t",
-				ClientAppID: "c", ResourceName: strings.Repeat("r", maxFactKeyBytes)}
+				ClientAppID: "c", ResourceName: strings.Repeat("r", maxCacheKeyBytes)}
 			if _, ok := newFactKey(long); ok {
-				t.Fatal("a key longer than maxFactKeyBytes accepted")
+				t.Fatal("a key longer than maxCacheKeyBytes accepted")
 			}
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, &factCache{}) })
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, &readCache[factKey, consent.Facts]{}) })
 	}
 }
 
-// TestFactCacheOnlyAppOnly: delegated flows, whose facts more code reads,
+// TestReadCacheOnlyAppOnly: delegated flows, whose facts more code reads,
 // and requests under a done context always read the store.
-func TestFactCacheOnlyAppOnly(t *testing.T) {
+func TestReadCacheOnlyAppOnly(t *testing.T) {
 	f := newHotFixture(t, signing.GoBackend())
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -203,7 +206,7 @@ func TestFactCacheOnlyAppOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.srv.facts = factCache{}
+			f.srv.facts = readCache[factKey, consent.Facts]{}
 			creq := consent.Request{Flow: tt.flow, TenantRef: f.tenant.ID, ClientAppID: f.daemon.AppID, ResourceName: "api://orders"}
 			_, err := f.srv.cachedResolve(tt.ctx, creq)
 			if (err != nil) != tt.err {
@@ -213,7 +216,7 @@ func TestFactCacheOnlyAppOnly(t *testing.T) {
 			if tt.flow == consent.FlowClientCredentials && !tt.err {
 				want = 1
 			}
-			if got := len(f.srv.facts.facts); got != want {
+			if got := len(f.srv.facts.values); got != want {
 				t.Fatalf("%d facts cached, want %d", got, want)
 			}
 		})
