@@ -183,6 +183,9 @@ func checkClient(creq consent.Request, f consent.Facts) error {
 // answers it.
 func decide(creq consent.Request, f consent.Facts) (consent.Decision, error) {
 	dec, err := consent.Decide(creq, f)
+	if err == nil {
+		return dec, nil
+	}
 	var d *consent.Denial
 	if errors.As(err, &d) {
 		return consent.Decision{}, DenialError(d)

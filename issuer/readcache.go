@@ -91,15 +91,20 @@ type factKey struct {
 	tenantRef, clientAppID, resource, userRef string
 }
 
-// newFactKey is creq's key, holding copies of its names (they may be
-// substrings of a request body, which the cache must not keep), or false
-// when the names are too long to cache.
+// newFactKey is creq's key, or false when its names are too long to
+// cache.
 func newFactKey(creq consent.Request) (factKey, bool) {
-	if len(creq.Flow)+len(creq.TenantRef)+len(creq.ClientAppID)+len(creq.ResourceName)+len(creq.UserRef) > maxCacheKeyBytes {
+	k := factKey{creq.Flow, creq.TenantRef, creq.ClientAppID, creq.ResourceName, creq.UserRef}
+	if len(k.flow)+len(k.tenantRef)+len(k.clientAppID)+len(k.resource)+len(k.userRef) > maxCacheKeyBytes {
 		return factKey{}, false
 	}
-	return factKey{creq.Flow, strings.Clone(creq.TenantRef), strings.Clone(creq.ClientAppID),
-		strings.Clone(creq.ResourceName), strings.Clone(creq.UserRef)}, true
+	return k, true
+}
+
+// clone returns k with copies of its names, for the cache to keep: they
+// may be substrings of a request body.
+func (k factKey) clone() factKey {
+	return factKey{k.flow, strings.Clone(k.tenantRef), strings.Clone(k.clientAppID), strings.Clone(k.resource), strings.Clone(k.userRef)}
 }
 
 // cachedResolve is consent.Resolve through Server.facts, for the app-only
@@ -127,7 +132,7 @@ func (s *Server) cachedResolve(ctx context.Context, creq consent.Request) (conse
 	}
 	f, err := consent.Resolve(ctx, s.backend, creq)
 	if err == nil {
-		s.facts.put(gen, k, f)
+		s.facts.put(gen, k.clone(), f)
 	}
 	return f, err
 }
