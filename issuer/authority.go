@@ -64,7 +64,7 @@ func (s *Server) resolveAuthority(ctx context.Context, segment string) (authorit
 		return authority{}, errorf(CodeMalformedTenant,
 			"Specified tenant identifier '%s' is neither a valid DNS name, nor a valid external domain.", segment)
 	}
-	t, err := s.cfg.Directory.ResolveTenant(ctx, segment)
+	t, err := s.cachedTenant(ctx, segment)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return authority{}, errTenantNotFound(segment)

@@ -3,8 +3,6 @@ package issuer
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"strings"
 	"time"
 )
 
@@ -124,12 +122,26 @@ func (t appToken) claimsV2(iss string) any {
 
 // guidBytes returns the 16 bytes of a GUID in Microsoft's mixed-endian
 // layout (the first three groups little-endian), the layout Entra's opaque
-// claims embed; a malformed GUID hashes instead, so the shape holds.
-func guidBytes(id string) []byte {
-	b, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
-	if err != nil || len(b) != 16 {
-		sum := sha256.Sum256([]byte(id))
-		return sum[:16]
+// claims embed; a malformed GUID hashes instead, so the shape holds. Any
+// id whose hex digits, dashes aside, are 32 is a GUID here. It works on
+// arrays, not slices: every token derives three claims from it.
+func guidBytes(id string) [16]byte {
+	var b [16]byte
+	n := 0 // hex digits read
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c == '-' {
+			continue
+		}
+		v, ok := hexValue(c)
+		if !ok || n == 32 {
+			return [16]byte(hashed(id))
+		}
+		b[n/2] |= v << (4 * (1 - n%2))
+		n++
+	}
+	if n != 32 {
+		return [16]byte(hashed(id))
 	}
 	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
 	b[4], b[5] = b[5], b[4]
@@ -137,14 +149,41 @@ func guidBytes(id string) []byte {
 	return b
 }
 
+// hashed is the first 16 bytes of id's SHA-256: what guidBytes makes of
+// an id that is not a GUID.
+func hashed(id string) []byte {
+	sum := sha256.Sum256([]byte(id))
+	return sum[:16]
+}
+
+// hexValue is the value of the hexadecimal digit c, in either case.
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
 // uti is the 22-character base64url token identifier (protocol.md §3.3).
-func uti(id string) string { return base64.RawURLEncoding.EncodeToString(guidBytes(id)) }
+func uti(id string) string {
+	b := guidBytes(id)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
 
 // aio is an opaque standard-base64 value with padding, as Entra's is;
 // derived from the token ID so that it is unique per token and
 // deterministic under a fixed ID source.
 func aio(id string) string {
-	sum := sha256.Sum256(append([]byte("aio:"), guidBytes(id)...))
+	var in [4 + 16]byte
+	copy(in[:], "aio:")
+	b := guidBytes(id)
+	copy(in[4:], b[:])
+	sum := sha256.Sum256(in[:])
 	return base64.StdEncoding.EncodeToString(sum[:22])
 }
 
@@ -152,9 +191,15 @@ func aio(id string) string {
 // application ids in its binary form; ours does the same, so it is stable
 // per (tenant, resource) as Entra's is.
 func rh(tenantID, resourceAppID string) string {
-	b := []byte{0x01, 0x1f, 0x00}
-	b = append(b, guidBytes(tenantID)...)
-	b = append(b, guidBytes(resourceAppID)...)
-	b = append(b, 0x00, 0x00)
-	return "0." + base64.RawURLEncoding.EncodeToString(b) + "."
+	var raw [3 + 16 + 16 + 2]byte
+	raw[0], raw[1], raw[2] = 0x01, 0x1f, 0x00
+	t, r := guidBytes(tenantID), guidBytes(resourceAppID)
+	copy(raw[3:], t[:])
+	copy(raw[19:], r[:])
+	// raw ends with two zero bytes.
+	enc := base64.RawURLEncoding
+	var out [2 + 50 + 1]byte // "0." + 50 base64url characters of 37 bytes + "."
+	b := append(out[:0], "0."...)
+	b = enc.AppendEncode(b, raw[:])
+	return string(append(b, '.'))
 }

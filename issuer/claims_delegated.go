@@ -292,9 +292,10 @@ var pairwiseKey = []byte("issuer: pairwise subject identifier, v1")
 // base64url characters, as Entra's.
 func pairwiseSubject(tenantID, userID, audienceAppID string) string {
 	m := hmac.New(sha256.New, pairwiseKey)
-	m.Write(guidBytes(tenantID))
-	m.Write(guidBytes(userID))
-	m.Write(guidBytes(audienceAppID))
+	for _, id := range [...]string{tenantID, userID, audienceAppID} {
+		b := guidBytes(id)
+		m.Write(b[:])
+	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 

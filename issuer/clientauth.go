@@ -154,10 +154,11 @@ type judgement struct {
 }
 
 // resolve reads the facts of creq in one view of the store
-// (consent.Resolve). A tenant that vanished since the authority was
+// (consent.Resolve), or takes those of the same question read since the
+// store's last write (factCache). A tenant that vanished since the authority was
 // resolved is AADSTS90002, with the store's error kept as the cause.
 func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
-	f, err := consent.Resolve(ctx, s.backend, creq)
+	f, err := s.cachedResolve(ctx, creq)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		return consent.Facts{}, errTenantNotFound(creq.TenantRef).wrap(err)
@@ -182,6 +183,9 @@ func checkClient(creq consent.Request, f consent.Facts) error {
 // answers it.
 func decide(creq consent.Request, f consent.Facts) (consent.Decision, error) {
 	dec, err := consent.Decide(creq, f)
+	if err == nil {
+		return dec, nil
+	}
 	var d *consent.Denial
 	if errors.As(err, &d) {
 		return consent.Decision{}, DenialError(d)

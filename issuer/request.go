@@ -101,8 +101,7 @@ func errMalformed(format string, args ...any) *Error {
 // ESTS sees them, with no AADSTS code we could reproduce, and the status
 // is the honest part of that answer.
 func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !isFormContentType(r.Header.Get("Content-Type")) {
 		return nil, errorf(CodeMissingParameter,
 			"The request body must contain the following parameter: 'grant_type'. "+
 				"The token endpoint accepts only application/x-www-form-urlencoded bodies.")
@@ -118,6 +117,20 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, errMalformed("The request body could not be read.").wrap(err)
 	}
 	return parseForm(string(body))
+}
+
+// formContentType is the only media type of a token request.
+const formContentType = "application/x-www-form-urlencoded"
+
+// isFormContentType reports whether the Content-Type header value ct names
+// formContentType, with or without parameters, in any case. The exact
+// value, which every client sends, is answered without parsing it.
+func isFormContentType(ct string) bool {
+	if ct == formContentType {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == formContentType
 }
 
 // parseForm decodes an application/x-www-form-urlencoded body. Anything

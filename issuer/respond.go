@@ -54,6 +54,27 @@ type call struct {
 	// judged is the consent request and facts the grant resolved, once it
 	// has.
 	judged *judgement
+
+	// headers hands out the value slices of the answer's headers.
+	headers headerSlab
+}
+
+// headerSlab hands out the one-element value slices of an answer's headers
+// from one allocation: an answer sets a dozen headers, and http.Header.Set
+// allocates a slice for each, and a canonical copy of each name that is
+// not written canonically. Each slice is capped at one element, so that
+// appending to one header's values cannot overwrite another's.
+type headerSlab struct{ free []string }
+
+// set sets the header key, which must be in canonical form
+// (textproto.CanonicalMIMEHeaderKey), to value, as h.Set(key, value) does.
+func (s *headerSlab) set(h http.Header, key, value string) {
+	if len(s.free) == 0 {
+		s.free = make([]string, 12) // the headers of a token answer
+	}
+	s.free[0] = value
+	h[key] = s.free[0:1:1]
+	s.free = s.free[1:]
 }
 
 // begin starts a call. The correlation ID is the client's
@@ -62,8 +83,9 @@ type call struct {
 // adopted later by the token endpoint.
 func (s *Server) begin(r *http.Request) *call {
 	c := &call{traceID: s.cfg.NewID(), now: s.cfg.Now().UTC(), newID: s.cfg.NewID, ctx: r.Context()}
-	c.adopt(r.Header.Get("client-request-id"))
-	c.adopt(r.Header.Get("x-ms-client-request-id"))
+	// Canonical names: Get allocates a canonical copy of any other.
+	c.adopt(r.Header.Get("Client-Request-Id"))
+	c.adopt(r.Header.Get("X-Ms-Client-Request-Id"))
 	if r.URL.RawQuery != "" {
 		c.adopt(r.URL.Query().Get("client-request-id"))
 	}
@@ -96,21 +118,21 @@ const estsServer = "issuer - local"
 // responses, refusals included (captured response headers, e.g.
 // msgraph-sdk-powershell#2439); HSTS's max-age is Entra's one year.
 func (c *call) setCommonHeaders(h http.Header) {
-	h.Set("Content-Type", contentTypeJSON)
-	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("x-ms-ests-server", estsServer)
-	h.Set("x-ms-request-id", c.traceID)
+	c.headers.set(h, "Content-Type", contentTypeJSON)
+	c.headers.set(h, "Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	c.headers.set(h, "X-Content-Type-Options", "nosniff")
+	c.headers.set(h, "X-Ms-Ests-Server", estsServer)
+	c.headers.set(h, "X-Ms-Request-Id", c.traceID)
 	if c.echo {
-		h.Set("client-request-id", c.correlation)
+		c.headers.set(h, "Client-Request-Id", c.correlation)
 	}
 }
 
 // setNoStore sets the token endpoint's caching headers (protocol.md §1.6).
-func setNoStore(h http.Header) {
-	h.Set("Cache-Control", "no-store, no-cache")
-	h.Set("Pragma", "no-cache")
-	h.Set("Expires", "-1")
+func (c *call) setNoStore(h http.Header) {
+	c.headers.set(h, "Cache-Control", "no-store, no-cache")
+	c.headers.set(h, "Pragma", "no-cache")
+	c.headers.set(h, "Expires", "-1")
 }
 
 // errorBody is Entra's error document, members in Entra's order
@@ -156,8 +178,8 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, sf surface, err erro
 		// Entra's discovery refusals are cacheable privately (protocol.md §1.2).
 		h.Set("Cache-Control", "private")
 	} else {
-		setNoStore(h)
-		h.Set("x-ms-clitelem", clitelem(e.Code))
+		c.setNoStore(h)
+		c.headers.set(h, "X-Ms-Clitelem", clitelem(e.Code))
 	}
 	s.log(c, e)
 	writeBody(w, e.Status(), body)
@@ -186,6 +208,9 @@ func (s *Server) log(c *call, e *Error) {
 // clitelem is x-ms-clitelem: "1,{AADSTS code or 0},0,,".
 func clitelem(code int) string { return "1," + strconv.Itoa(code) + ",0,," }
 
+// clitelemOK is clitelem(0), of every token answer.
+var clitelemOK = clitelem(0)
+
 // writeMetadata writes a discovery, JWKS or instance-discovery document with
 // Entra's metadata headers (protocol.md §1.3).
 func (s *Server) writeMetadata(w http.ResponseWriter, c *call, v any) {
@@ -199,11 +224,32 @@ func (s *Server) writeMetadata(w http.ResponseWriter, c *call, v any) {
 
 // writeToken writes a token response with the token endpoint's headers.
 func (s *Server) writeToken(w http.ResponseWriter, c *call, v any) {
-	h := w.Header()
-	c.setCommonHeaders(h)
-	setNoStore(h)
-	h.Set("x-ms-clitelem", clitelem(0))
+	c.setTokenHeaders(w.Header())
 	writeBody(w, http.StatusOK, v)
+}
+
+// writeIssued writes the answer of endpoint that carries t: the JSON
+// t.response(endpoint) encodes to, built without reflection when its
+// strings need no escaping (issued.appendJSON), which is the case of every
+// app-only answer.
+func (s *Server) writeIssued(w http.ResponseWriter, c *call, t issued, endpoint int) {
+	body, ok := t.appendJSON(make([]byte, 0, t.jsonSize()), endpoint)
+	if !ok {
+		s.writeToken(w, c, t.response(endpoint))
+		return
+	}
+	h := w.Header()
+	c.setTokenHeaders(h)
+	c.headers.set(h, "Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
+
+// setTokenHeaders sets the headers of a token endpoint's success.
+func (c *call) setTokenHeaders(h http.Header) {
+	c.setCommonHeaders(h)
+	c.setNoStore(h)
+	c.headers.set(h, "X-Ms-Clitelem", clitelemOK)
 }
 
 // notFoundBody answers paths Entra does not serve. It has no AADSTS code:

@@ -35,6 +35,10 @@ type Server struct {
 	passwordSlots passwordSlots
 	// interactive holds the browser flows, sessions and codes.
 	interactive interactiveState
+	// facts and tenants cache what requests read (factcache.go): the
+	// facts of app-only token requests, the tenants of authorities.
+	facts   readCache[factKey, consent.Facts]
+	tenants readCache[string, tenant.Tenant]
 }
 
 // New assembles a Server over backend b, configured by cfg: the directory

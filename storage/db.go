@@ -60,7 +60,10 @@ type DB struct {
 	readOnly bool
 	replica  Replica      // nil for a plain file
 	revision atomic.Int64 // of the shared store, reached by a replica's copy
-	onClose  []func()
+	// generation counts the write transactions run on the file
+	// (Generation).
+	generation atomic.Uint64
+	onClose    []func()
 }
 
 var (
@@ -173,5 +176,32 @@ func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if b := db.batchOf(ctx); b != nil {
 		return b.update(fn)
 	}
-	return db.bolt.Update(fn)
+	return db.boltUpdate(fn)
+}
+
+// boltUpdate runs fn in a bbolt read-write transaction and then counts it
+// in the generation, committed or not: every write transaction on the file
+// goes through here.
+func (db *DB) boltUpdate(fn func(tx *bbolt.Tx) error) error {
+	err := db.bolt.Update(fn)
+	db.generation.Add(1)
+	return err
+}
+
+// Generation lets a reader that keeps what it read (the issuer's cache of
+// token request facts) tell cheaply whether anything may have changed
+// since: it returns a number that grows with every write transaction on
+// the file, counted after the transaction ends and before the write call
+// returns. A value read before a read transaction starts therefore names
+// a state that transaction sees at least; if the number is unchanged
+// later, so is the file. It counts the local file's transactions, so a
+// replica's changes arriving from the shared store (Apply, Reset) count
+// too. ok is false when ctx carries a Batch, whose reads see writes
+// not yet committed (and perhaps never), or when ctx is done (every read
+// fails then).
+func (db *DB) Generation(ctx context.Context) (gen uint64, ok bool) {
+	if ctx.Err() != nil || db.batchOf(ctx) != nil {
+		return 0, false
+	}
+	return db.generation.Load(), true
 }

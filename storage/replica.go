@@ -79,7 +79,7 @@ func (db *DB) replicaUpdate(ctx context.Context, fn func(tx *bbolt.Tx) error) er
 			rec  *recorder
 			base int64
 		)
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		err := db.boltUpdate(func(tx *bbolt.Tx) error {
 			base = db.revision.Load()
 			rec = startRecording(tx)
 			defer stopRecording(tx)
@@ -121,7 +121,7 @@ func (db *DB) Apply(rev int64, changes []Change) error {
 		db.revision.Store(rev)
 		return nil
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error { return applyTx(tx, changes) })
+	err := db.boltUpdate(func(tx *bbolt.Tx) error { return applyTx(tx, changes) })
 	if err != nil {
 		return fmt.Errorf("storage: applying revision %d: %w", rev, err)
 	}
@@ -134,7 +134,7 @@ func (db *DB) Apply(rev int64, changes []Change) error {
 // the new one. A replica loads its first copy with it, and loads again
 // when the changes since its copy are no longer available (compaction).
 func (db *DB) Reset(rev int64, snapshot []Change) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.boltUpdate(func(tx *bbolt.Tx) error {
 		var roots [][]byte
 		if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 			roots = append(roots, append([]byte(nil), name...))

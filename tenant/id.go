@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -18,7 +19,24 @@ func newGUID(r io.Reader) string {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return formatGUID(b)
+}
+
+// formatGUID writes the 16 bytes of b as a lowercase 8-4-4-4-12 GUID. It
+// builds the text in place: a GUID is made for every token and request
+// (token ids, trace ids), and fmt costs several allocations each time.
+func formatGUID(b [16]byte) string {
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:])
 }
 
 // IsGUID reports whether s has the 8-4-4-4-12 hexadecimal form, in any case.

@@ -175,7 +175,7 @@ func graphServicePrincipalID(tenantID string) string {
 	h := sha1.Sum([]byte(MicrosoftGraphAppID + "/" + tenantID))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return formatGUID([16]byte(h[:16]))
 }
 
 // createMicrosoftGraph stores Microsoft's tenant and the Graph application,
