@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/issuer-dev/issuer/signing"
 )
 
 // TestIssuedAppendJSON: the token answer built by appendJSON is byte for
@@ -133,6 +140,81 @@ func TestIsFormContentType(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := isFormContentType(tt.ct); got != tt.want {
 				t.Fatalf("isFormContentType(%q) = %v, want %v", tt.ct, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadAll: the body read is the whole body, whatever Content-Length
+// announced, and the limit's error comes through.
+func TestReadAll(t *testing.T) {
+	body := strings.Repeat("grant_type=client_credentials&", 40) // 1,200 bytes
+	tests := []struct {
+		name      string
+		body      string
+		announced int64
+		limit     int64
+	}{
+		{"announced exactly", body, int64(len(body)), maxTokenRequestBytes},
+		{"announced less", body, 10, maxTokenRequestBytes},
+		{"announced more", body, int64(len(body)) * 3, maxTokenRequestBytes},
+		{"not announced", body, -1, maxTokenRequestBytes},
+		{"zero announced", body, 0, maxTokenRequestBytes},
+		{"over the limit", body, int64(len(body)), 1000},
+		{"empty", "", 0, maxTokenRequestBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			w := httptest.NewRecorder()
+			got, err := readAll(http.MaxBytesReader(w, io.NopCloser(iotest.HalfReader(r.Body)), tt.limit), tt.announced)
+			want, wantErr := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(strings.NewReader(tt.body)), tt.limit))
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("readAll error %v, io.ReadAll %v", err, wantErr)
+			}
+			var tooLarge *http.MaxBytesError
+			if wantErr != nil && !errors.As(err, &tooLarge) {
+				t.Fatalf("readAll error %v, want an *http.MaxBytesError", err)
+			}
+			if err == nil && !bytes.Equal(got, want) {
+				t.Fatalf("readAll read %d bytes, io.ReadAll %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestTokenFormRefusals: the form's refusals that the token path's fast
+// paths (readAll, repeatsAny, isFormContentType) pass through.
+func TestTokenFormRefusals(t *testing.T) {
+	f := newHotFixture(t, signing.GoBackend())
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		code   int
+		desc   string
+	}{
+		{"client_id twice", f.body + "&client_id=" + f.daemon.AppID, http.StatusBadRequest, CodeMalformedRequest,
+			"The request contains the parameter 'client_id' more than once."},
+		{"scope and client_id twice: the first of singleValued is named", f.body + "&scope=x&client_id=y", http.StatusBadRequest, CodeMalformedRequest,
+			"The request contains the parameter 'client_id' more than once."},
+		{"an unread parameter twice is ignored", f.body + "&x-client-SKU=a&x-client-SKU=b", http.StatusOK, 0, ""},
+		{"over the size limit", f.body + "&pad=" + strings.Repeat("a", maxTokenRequestBytes), http.StatusRequestEntityTooLarge, CodeMalformedRequest,
+			"The request body exceeds 1048576 bytes."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, answer := f.post(t, tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, answer)
+			}
+			if tt.code == 0 {
+				return
+			}
+			codes, _ := answer["error_codes"].([]any)
+			desc, _ := answer["error_description"].(string)
+			if len(codes) != 1 || codes[0] != float64(tt.code) || !strings.Contains(desc, tt.desc) {
+				t.Fatalf("answer %v, want AADSTS%d with %q", answer, tt.code, tt.desc)
 			}
 		})
 	}

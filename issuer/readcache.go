@@ -25,9 +25,12 @@ type generationStore interface {
 // resource), and a client that sends ever new ones only costs itself the
 // reads. Keys are names the client sent; long ones (a v1 resource= may be
 // close to a megabyte) are not cached, so a cache holds at most
-// maxCached times maxCacheKeyBytes of request text.
+// maxCached times maxCacheKeyBytes of request text. Each cached facts
+// holds its own copy of two applications (a few kilobytes, more with
+// many certificates), which bounds the entries more than the keys do:
+// the server's peak RSS is one of issue 19's targets.
 const (
-	maxCached        = 1024
+	maxCached        = 256
 	maxCacheKeyBytes = 1024
 )
 

@@ -110,7 +110,7 @@ func (t issued) appendJSON(b []byte, endpoint int) (_ []byte, ok bool) {
 
 // jsonSize is about the length of t's answer, for appendJSON's buffer.
 func (t issued) jsonSize() int {
-	return 256 + len(t.token) + len(t.scope) + len(t.resource) + len(t.refreshToken) + len(t.idToken) + len(t.clientInfo)
+	return 192 + len(t.token) + len(t.scope) + len(t.resource) + len(t.refreshToken) + len(t.idToken) + len(t.clientInfo)
 }
 
 // appendMember appends ,"name":"value"; omitEmpty leaves out an empty
