@@ -8,7 +8,6 @@ require (
 	github.com/AzureAD/microsoft-authentication-library-for-go v1.10.1
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.8
-	github.com/golang-fips/openssl/v2 v2.0.3
 	github.com/google/uuid v1.6.0
 	github.com/hashicorp/go-azure-sdk/sdk v0.20260811.1225050
 	github.com/julienschmidt/httprouter v1.3.0

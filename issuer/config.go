@@ -125,8 +125,9 @@ type Config struct {
 	Signer signing.Backend
 	// TokenConcurrency bounds the token requests computed at once (reads,
 	// policy, signature), admitted in order of arrival so that latency stays
-	// fair under overload (signpool.go): 0 means GOMAXPROCS, a negative
-	// value no bound and the Go runtime's order. Set Server.ConnContext on
+	// fair under overload (signpool.go): 0 means one per CPU, or 16 per CPU
+	// for a signer with threads of its own (OpenSSL, signing.Queued), a
+	// negative value no bound and the Go runtime's order. Set Server.ConnContext on
 	// the http.Server for the order to be the clients'.
 	TokenConcurrency int
 }

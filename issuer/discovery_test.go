@@ -296,7 +296,7 @@ func TestRouting(t *testing.T) {
 		status             int
 		body               string // substring
 	}{
-		{"healthz", http.MethodGet, "/healthz", 200, `{"status":"ok","signer":"go","clock":{"mode":"frozen","now":"2026-01-01T00:00:00Z"}}`},
+		{"healthz", http.MethodGet, "/healthz", 200, `{"status":"ok","signer":"` + testSignerName() + `","clock":{"mode":"frozen","now":"2026-01-01T00:00:00Z"}}`},
 		{"unknown path", http.MethodGet, "/nothing/here/at/all", 404, `"error":"not_found"`},
 		{"root", http.MethodGet, "/", 404, `"error":"not_found"`},
 		{"trailing slash is not redirected", http.MethodGet, "/common/discovery/keys/", 404, `"error":"not_found"`},

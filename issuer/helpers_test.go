@@ -432,3 +432,13 @@ func (w *world) servicePrincipalID(t testing.TB, tenantID, appID string) string 
 	}
 	return sp.ID
 }
+
+// testSignerName is the signer backend the test servers of this package
+// use: issuertest's, $ISSUER_TEST_SIGNER when set, else Go.
+func testSignerName() string {
+	b, err := signing.Select(os.Getenv("ISSUER_TEST_SIGNER"))
+	if os.Getenv("ISSUER_TEST_SIGNER") == "" || err != nil {
+		return signing.Go
+	}
+	return b.Name()
+}

@@ -61,7 +61,7 @@ func New(ctx context.Context, b Backend, cfg Config) (*Server, error) {
 		federation:    newFederationKeys(newHTTPKeySetFetcher(c.FederationRoots, federationTimeout), c.Clock.Now),
 		signIns:       newSignInLog(max(c.SignInLogSize, 0)),
 		passwordSlots: newPasswordSlots(),
-		gate:          newFairGate(c.TokenConcurrency),
+		gate:          newFairGate(c.TokenConcurrency, signing.Queued(c.Signer)),
 		interactive:   newInteractiveState()}
 	if err := s.ReloadKeys(ctx); err != nil {
 		return nil, err

@@ -164,7 +164,7 @@ func TestHealth(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"ready, frozen clock", nil, 200, `{"status":"ok","signer":"go","clock":{"mode":"frozen","now":"2026-01-01T00:00:00Z"}}`},
+		{"ready, frozen clock", nil, 200, `{"status":"ok","signer":"` + testSignerName() + `","clock":{"mode":"frozen","now":"2026-01-01T00:00:00Z"}}`},
 		{"database closed", errors.New("database not open"), 503, `{"status":"database unavailable","clock":{"mode":"frozen","now":"2026-01-01T00:00:00Z"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

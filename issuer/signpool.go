@@ -37,18 +37,20 @@ import (
 // written; for a keep-alive client the next request follows its previous
 // response, so that time is the request's place in line (for anyone else
 // it is the connection that has waited longest, which is fair too). The
-// token endpoints pass through fairGate: a request registers with that
-// time and yields the processor once, so that the other requests of the
-// same poll register too; then at most `slots` requests (one per CPU by
-// default) compute tokens at once, the earliest first. The body is read
-// before the request takes a place, so a client that sends slowly holds no
-// slot. Without ConnContext (a handler mounted elsewhere) the time the
-// handler started stands in, which is the runtime's order again.
+// token endpoints pass through fairGate: at most `slots` requests compute
+// tokens at once, and when all slots are taken the others wait and are let
+// in earliest place first. The body is read before the request takes a
+// place, so a client that sends slowly holds no slot. Without ConnContext
+// (a handler mounted elsewhere) the time the handler started stands in,
+// which is the runtime's order again.
 //
 // The gated work is CPU work: reads from the memory-mapped database, the
-// policy, the signature (or a password hash); a slot per CPU keeps the
-// processors busy. The cost is one yield and an uncontended mutex per
-// request.
+// policy, the signature (or a password hash). A backend that signs on
+// threads of its own (OpenSSL) needs signatures queued for them while the
+// Go side answers the ones just made: its default is signing.Queued slots
+// a CPU. Otherwise the default is a slot a CPU, which keeps the processors
+// busy. A request that finds a
+// free slot takes it at once: the gate costs an uncontended mutex.
 
 // fairGate admits at most slots holders at a time, the earliest place in
 // line first.
@@ -60,14 +62,14 @@ type fairGate struct {
 	seq   uint64
 }
 
-// newFairGate returns a gate of n slots: 0 means GOMAXPROCS, and a negative
-// n no gate (nil).
-func newFairGate(n int) *fairGate {
+// newFairGate returns a gate of n slots: 0 means queued (signing.Queued)
+// per CPU, and a negative n no gate (nil).
+func newFairGate(n, queued int) *fairGate {
 	if n < 0 {
 		return nil
 	}
 	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = runtime.GOMAXPROCS(0) * max(queued, 1)
 	}
 	return &fairGate{slots: n}
 }
@@ -98,16 +100,15 @@ func (q *waiters) Pop() any {
 // enter waits for a slot in order of place and returns the function that
 // gives it back.
 func (g *fairGate) enter(place int64) (leave func()) {
-	w := &waiter{place: place, ready: make(chan struct{})}
 	g.mu.Lock()
+	if g.busy < g.slots && g.queue.Len() == 0 {
+		g.busy++
+		g.mu.Unlock()
+		return g.leave
+	}
 	g.seq++
-	w.seq = g.seq
+	w := &waiter{place: place, seq: g.seq, ready: make(chan struct{})}
 	heap.Push(&g.queue, w)
-	g.mu.Unlock()
-	// Let the other requests of this poll register before anyone is let in.
-	runtime.Gosched()
-	g.mu.Lock()
-	g.admitLocked()
 	g.mu.Unlock()
 	<-w.ready
 	return g.leave

@@ -48,7 +48,7 @@ func TestFairGateOrder(t *testing.T) {
 		{"ties keep arrival order", []int64{5, 5, 1, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newFairGate(1)
+			g := newFairGate(1, 1)
 			hold := g.enter(0) // the slot is taken while the others queue
 			var (
 				mu    sync.Mutex
@@ -80,7 +80,7 @@ func TestFairGateOrder(t *testing.T) {
 func TestFairGateBound(t *testing.T) {
 	for _, slots := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("slots %d", slots), func(t *testing.T) {
-			g := newFairGate(slots)
+			g := newFairGate(slots, 1)
 			var in, most, done atomic.Int64
 			var wg sync.WaitGroup
 			for i := range 40 {
@@ -104,12 +104,47 @@ func TestFairGateBound(t *testing.T) {
 }
 
 func TestNewFairGate(t *testing.T) {
-	if g := newFairGate(-1); g != nil {
-		t.Errorf("newFairGate(-1) = %+v; want no gate", g)
+	procs := runtime.GOMAXPROCS(0)
+	for _, tc := range []struct {
+		name      string
+		n, queued int
+		wantSlots int // 0: no gate
+	}{
+		{"negative: no gate", -1, 1, 0},
+		{"default: a slot per CPU", 0, 1, procs},
+		{"default for a signer with threads: its queue per CPU", 0, 16, procs * 16},
+		{"explicit", 5, 16, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newFairGate(tc.n, tc.queued)
+			switch {
+			case tc.wantSlots == 0 && g != nil:
+				t.Errorf("newFairGate(%d, %d) = %+v; want no gate", tc.n, tc.queued, g)
+			case tc.wantSlots != 0 && (g == nil || g.slots != tc.wantSlots):
+				t.Errorf("newFairGate(%d, %d) = %+v; want %d slots", tc.n, tc.queued, g, tc.wantSlots)
+			}
+		})
 	}
-	if g := newFairGate(0); g.slots != runtime.GOMAXPROCS(0) {
-		t.Errorf("newFairGate(0) has %d slots; want GOMAXPROCS %d", g.slots, runtime.GOMAXPROCS(0))
+}
+
+// TestFairGateFreeSlot: a request that finds a free slot takes it without
+// queueing, and one that finds none waits until a slot is given back.
+func TestFairGateFreeSlot(t *testing.T) {
+	g := newFairGate(2, 1)
+	first, second := g.enter(5), g.enter(9) // both free: neither blocks
+	if q := g.queued(); q != 0 {
+		t.Fatalf("%d queued with free slots; want 0", q)
 	}
+	admitted := make(chan struct{})
+	go func() {
+		leave := g.enter(1)
+		close(admitted)
+		leave()
+	}()
+	waitQueued(t, g, 1)
+	first()
+	<-admitted
+	second()
 }
 
 // TestPlaceInLine: a connection's place is its last response; without
@@ -150,7 +185,7 @@ func TestFairlyBody(t *testing.T) {
 		{"oversized is cut one byte past the limit", strings.NewReader(strings.Repeat("a", maxTokenRequestBytes+100)), strings.Repeat("a", maxTokenRequestBytes+1), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Server{gate: newFairGate(1)}
+			s := &Server{gate: newFairGate(1, 1)}
 			var got []byte
 			var gotErr error
 			h := s.fairly(func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

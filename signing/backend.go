@@ -104,3 +104,30 @@ func checkSigner(name string, s Signer, pub *rsa.PublicKey) error {
 	}
 	return nil
 }
+
+// Queued is how many signatures per CPU should be under way at once for
+// b's signers to run at full speed: 1 for a backend that signs in the
+// caller's goroutine (Go), more for one whose own threads sign from a
+// queue (OpenSSL) while the caller's thread does the rest of the work. A
+// caller that bounds concurrent signing uses it for its default bound.
+func Queued(b Backend) int {
+	if q, ok := b.(interface{ queued() int }); ok {
+		return q.queued()
+	}
+	return 1
+}
+
+// Unqueued returns a Signer that signs in the calling goroutine, one call
+// per signature, where s hands signatures to threads of its own (the
+// OpenSSL backend): the raw rate a benchmark compares token throughput
+// with. Other signers are returned as they are.
+func Unqueued(s Signer) Signer {
+	if d, ok := s.(interface{ signNow([]byte) ([]byte, error) }); ok {
+		return signerFunc(d.signNow)
+	}
+	return s
+}
+
+type signerFunc func([]byte) ([]byte, error)
+
+func (f signerFunc) SignRS256(digest []byte) ([]byte, error) { return f(digest) }

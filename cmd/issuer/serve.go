@@ -114,7 +114,7 @@ identity provider, and the CAs of --federation-ca.`,
 				EnvVars: []string{"ISSUER_CLOCK"}},
 			// Performance: the RS256 implementation and the fair order of token requests.
 			&cli.GenericFlag{Name: "signer", Usage: "RS256 implementation: auto (OpenSSL's libcrypto when this build has cgo and the library loads, else Go), go, or openssl", Value: &choice{allowed: []string{signing.Auto, signing.Go, signing.OpenSSL}, value: signing.Auto}, EnvVars: []string{"ISSUER_SIGNER"}},
-			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
+			&cli.IntFlag{Name: "token-concurrency", Usage: "token requests computed at once, admitted in arrival order (0: one per CPU, 16 per CPU with the OpenSSL signer, whose threads sign from a queue; -1: unbounded, in the Go runtime's order)", EnvVars: []string{"ISSUER_TOKEN_CONCURRENCY"}},
 			&cli.PathFlag{Name: "admin-token-file", Usage: "accept admin commands over HTTPS at {base URL}/admin/v1/run from clients presenting the bearer token in `FILE` (off by default)",
 				EnvVars: []string{"ISSUER_SERVE_ADMIN_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "insecure-remote-admin", Usage: "allow --admin-token-file with --insecure-http on an --addr that is not loopback: the admin bearer token then crosses the network in clear text unless a TLS proxy terminates in front of the server",

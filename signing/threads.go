@@ -1,0 +1,130 @@
+//go:build cgo && unix && !issuer_noopenssl
+
+package signing
+
+// #include "libcrypto.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Signing outside the Go scheduler.
+//
+// A signature through libcrypto is a computation of 0.3 to 0.4 ms. Made
+// in a cgo call, it holds a Go thread for that long, and the Go runtime
+// treats such a thread like one blocked in a system call: after 20 µs its
+// monitor thread takes the processor away and wakes another thread to run
+// the rest, and when the call returns, its thread has to get a processor
+// back or park. A server signing on one core did that for every token: its
+// threads preempted each other about once per token, and the monitor woke
+// thousands of times a second.
+//
+// So signatures are made by threads of libcrypto.c that the Go runtime
+// does not know, one per processor. SignRS256 copies the digest into a
+// job slot (C memory, which the threads may read after the call returns)
+// and queues it with a call that returns at once; a collector goroutine
+// learns of finished jobs from a pipe that the network poller watches, and
+// wakes their callers. No Go thread waits in C, and the kernel switches
+// between the Go threads and a signing thread when one of them runs out
+// of work, not in the middle of a token.
+
+const (
+	digestSize       = C.ISSUER_DIGEST
+	maxSignatureSize = C.ISSUER_MAX_SIG
+	// signSlots bounds the signatures queued at once; more callers wait
+	// for a slot.
+	signSlots = 256
+)
+
+// signPool is the process's signing threads and the Go side of their
+// slots.
+type signPool struct {
+	jobs  []C.issuer_job  // C memory, shared with the threads
+	free  chan int        // slots not in use
+	ready []chan struct{} // per slot: its job is done
+	wake  *os.File        // read end of the threads' pipe
+}
+
+// startSignPool starts the threads, one per processor, and the collector;
+// they run for the life of the process, as the runtime's own threads do.
+var startSignPool = sync.OnceValues(func() (*signPool, error) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		return nil, fmt.Errorf("signing: openssl: pipe: %w", err)
+	}
+	// The read end goes to the network poller; the threads write blocking
+	// (one byte per wake-up, far below the pipe's capacity).
+	syscall.CloseOnExec(fds[0])
+	syscall.CloseOnExec(fds[1])
+	if err := syscall.SetNonblock(fds[0], true); err != nil {
+		return nil, fmt.Errorf("signing: openssl: pipe: %w", err)
+	}
+	base := C.issuer_ssl_start(C.int(runtime.GOMAXPROCS(0)), signSlots, C.int(fds[1]))
+	if base == nil {
+		return nil, errors.New("signing: openssl: cannot start the signing threads")
+	}
+	p := &signPool{
+		jobs:  unsafe.Slice(base, signSlots),
+		free:  make(chan int, signSlots),
+		ready: make([]chan struct{}, signSlots),
+		wake:  os.NewFile(uintptr(fds[0]), "issuer-signing-threads"),
+	}
+	for i := range signSlots {
+		p.free <- i
+		p.ready[i] = make(chan struct{}, 1)
+	}
+	go p.collect()
+	return p, nil
+})
+
+// sign signs digest with key on a signing thread.
+func (p *signPool) sign(key *sslKey, digest []byte) ([]byte, error) {
+	if len(digest) != digestSize {
+		return nil, fmt.Errorf("signing: digest of %d bytes, want %d", len(digest), digestSize)
+	}
+	slot := <-p.free
+	j := &p.jobs[slot]
+	j.key = key.p
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&j.digest[0])), digestSize), digest)
+	C.issuer_ssl_submit(C.int(slot))
+	<-p.ready[slot]
+	runtime.KeepAlive(key)
+	var sig []byte
+	if int(j.len) == key.size {
+		sig = C.GoBytes(unsafe.Pointer(&j.sig[0]), C.int(j.len))
+	}
+	j.key = nil
+	p.free <- slot
+	if sig == nil {
+		return nil, errOpenSSLSign
+	}
+	return sig, nil
+}
+
+// collect hands finished slots to their callers, and sleeps on the pipe
+// when there are none.
+func (p *signPool) collect() {
+	var (
+		done [signSlots]C.int
+		buf  [64]byte
+	)
+	for {
+		n := int(C.issuer_ssl_collect(&done[0], signSlots))
+		for _, slot := range done[:n] {
+			p.ready[slot] <- struct{}{}
+		}
+		if n == 0 {
+			// Armed: the next job to finish writes a byte. The pipe's
+			// ends are both ours, so a read fails only if interrupted,
+			// and collecting again is the answer to that too.
+			p.wake.Read(buf[:])
+		}
+	}
+}
