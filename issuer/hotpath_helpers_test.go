@@ -219,3 +219,28 @@ func TestTokenFormRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyError: a body over the limit is HTTP 413, any other failure to
+// read it AADSTS9002313 with the cause kept for the log.
+func TestBodyError(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		desc   string
+	}{
+		{"over the limit", &http.MaxBytesError{Limit: maxTokenRequestBytes}, http.StatusRequestEntityTooLarge, "The request body exceeds 1048576 bytes."},
+		{"cut short", io.ErrUnexpectedEOF, http.StatusBadRequest, "The request body could not be read."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := bodyError(tt.err)
+			if e.Code != CodeMalformedRequest || e.Status() != tt.status || !strings.Contains(e.Error(), tt.desc) {
+				t.Fatalf("bodyError = AADSTS%d, HTTP %d, %q; want AADSTS%d, HTTP %d, %q", e.Code, e.Status(), e.Error(), CodeMalformedRequest, tt.status, tt.desc)
+			}
+			if tt.status == http.StatusBadRequest && !errors.Is(e, tt.err) {
+				t.Fatalf("bodyError lost its cause %v", tt.err)
+			}
+		})
+	}
+}

@@ -107,16 +107,21 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 				"The token endpoint accepts only application/x-www-form-urlencoded bodies.")
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, maxTokenRequestBytes), r.ContentLength)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		e := errMalformed("The request body exceeds %d bytes.", maxTokenRequestBytes)
-		e.status = http.StatusRequestEntityTooLarge
-		return nil, e
-	case err != nil:
-		return nil, errMalformed("The request body could not be read.").wrap(err)
+	if err != nil {
+		return nil, bodyError(err)
 	}
 	return parseForm(string(body))
+}
+
+// bodyError is the refusal of a body that could not be read.
+func bodyError(err error) *Error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		e := errMalformed("The request body exceeds %d bytes.", maxTokenRequestBytes)
+		e.status = http.StatusRequestEntityTooLarge
+		return e
+	}
+	return errMalformed("The request body could not be read.").wrap(err)
 }
 
 // readAll is io.ReadAll with a first buffer of the size the request
