@@ -31,7 +31,8 @@ process and measures:
   peak RSS     the server's VmHWM, read before it is stopped
   raw RS256    signatures per second of the server's signer backend on one
                core, in a tight loop of this process (on the server's CPU
-               while the server is idle, with --cpu)
+               while the server is idle, with --cpu), before and after the
+               levels: the faster counts
   per level    client-credentials requests over HTTPS keep-alive from
                CONCURRENCY workers for --duration after a warm-up: tokens/s,
                their ratio to the raw signing rate, p50/p90/p99/max latency,

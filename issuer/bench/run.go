@@ -151,7 +151,7 @@ func measureURL(ctx context.Context, o Options, rep *Report) error {
 		return err
 	}
 	rep.Levels = runLevels(ctx, TokenRequest(client, o.URL, o.Target), o, nil)
-	return nil
+	return measureSigner(name, -1, o.SignTime, rep)
 }
 
 // benchSpawned provisions a temporary database, starts `issuer serve` on it
@@ -220,6 +220,9 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	rep.Levels = runLevels(ctx, TokenRequest(client, base, target), o, srv.cpuTime)
 	if rss, err := peakRSS(srv.cmd.Process.Pid); err == nil {
 		rep.PeakRSSMiB = rss
+	}
+	if err := measureSigner(name, o.CPU, o.SignTime, rep); err != nil {
+		return err
 	}
 	if o.Etcd == "" {
 		return nil
@@ -413,7 +416,10 @@ func healthSigner(ctx context.Context, client *http.Client, base string) (string
 }
 
 // measureSigner measures the raw signing rate of the named backend in this
-// process, on the server's CPU when there is one.
+// process, on the server's CPU when there is one. A run measures it before
+// and after the levels and keeps the faster: it is the ceiling the levels
+// are compared with, and a burst of other work on the machine during one
+// measurement would lower it and flatter every ratio.
 func measureSigner(name string, cpu int, d time.Duration, rep *Report) error {
 	b, err := signing.Select(name)
 	if err != nil {
@@ -424,7 +430,7 @@ func measureSigner(name string, cpu int, d time.Duration, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("measuring the raw signing rate: %w", err)
 	}
-	rep.RawSignPerSec = rate
+	rep.RawSignPerSec = max(rep.RawSignPerSec, rate)
 	return nil
 }
 
