@@ -363,8 +363,15 @@ func (s *benchServer) stop() error {
 		return nil
 	case <-time.After(15 * time.Second):
 		s.cmd.Process.Kill()
-		<-s.exited
-		return errors.New("the server did not stop within 15s and was killed")
+		select {
+		case <-s.exited:
+			return errors.New("the server did not stop within 15s and was killed")
+		case <-time.After(15 * time.Second):
+			// A process in uninterruptible sleep (a disk that stopped
+			// answering) outlives SIGKILL; the bench reports it rather
+			// than waiting with it.
+			return fmt.Errorf("the server (pid %d) did not stop within 15s, and has not exited 15s after SIGKILL", s.cmd.Process.Pid)
+		}
 	}
 }
 
