@@ -142,6 +142,14 @@ func (l *signInLog) add(e SignIn) {
 	l.seq++
 	r.seq = l.seq
 	if len(l.entries) < l.size {
+		if len(l.entries) == cap(l.entries) {
+			// Double, but never past the ring's size: append's own
+			// growth would leave a full ring of 10,000 with room for
+			// 16,384 entries.
+			grown := make([]signInEntry, len(l.entries), len(l.entries)+min(max(len(l.entries), 64), l.size-len(l.entries)))
+			copy(grown, l.entries)
+			l.entries = grown
+		}
 		l.entries = append(l.entries, r)
 		return
 	}

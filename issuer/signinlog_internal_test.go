@@ -56,3 +56,17 @@ func TestSignInRingHoldsNoRequestMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInRingGrowsToItsSize: the ring grows as entries come, and never
+// holds room for more than its size.
+func TestSignInRingGrowsToItsSize(t *testing.T) {
+	for _, size := range []int{1, 3, 64, 100, 10000} {
+		l := newSignInLog(size)
+		for i := range size + 5 {
+			l.add(SignIn{TraceID: "t", Result: SignInSuccess, Status: 200 + i%2})
+		}
+		if len(l.entries) != size || cap(l.entries) != size {
+			t.Errorf("size %d: %d entries with room for %d; want %d and %d", size, len(l.entries), cap(l.entries), size, size)
+		}
+	}
+}
