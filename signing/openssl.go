@@ -82,13 +82,14 @@ type sslKey struct {
 
 type opensslSigner struct{ key *sslKey }
 
-// SignRS256 has the digest signed by a signing thread (threads.go).
+// SignRS256 has the digest signed by a signing thread, or in the calling
+// goroutine when it is the only one (threads.go).
 func (s opensslSigner) SignRS256(digest []byte) ([]byte, error) {
 	p, err := startSignPool()
 	if err != nil {
 		return nil, err
 	}
-	return p.sign(s.key, digest)
+	return p.sign(s, digest)
 }
 
 // queued: see Queued. Each signing thread keeps a queue of this many per
