@@ -20,6 +20,12 @@ func TestSignInRingKeepsEveryField(t *testing.T) {
 		{"policy refusal", SignIn{Time: at, TraceID: "t-2", CorrelationID: "corr", Tenant: "tid", TenantID: "tid", ClientID: "cid",
 			Resource: "api://orders", User: "alice@contoso.com", Flow: "password", Result: SignInFailure, Status: 400,
 			ErrorCode: 65001, Error: "invalid_grant", Reason: "consent_required", Detail: "no grant for scope x"}},
+		{"trace id a GUID of the server's", SignIn{Time: at, TraceID: "0f8fad5b-d9cb-469f-a165-70867728950e", Result: SignInSuccess, Status: 200}},
+		{"GUID trace id with a correlation id", SignIn{Time: at, TraceID: "0f8fad5b-d9cb-469f-a165-70867728950e",
+			CorrelationID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Result: SignInSuccess, Status: 200}},
+		{"upper-case GUID trace id", SignIn{Time: at, TraceID: "0F8FAD5B-D9CB-469F-A165-70867728950E", Result: SignInSuccess, Status: 200}},
+		{"zero GUID trace id", SignIn{Time: at, TraceID: "00000000-0000-0000-0000-000000000000", Result: SignInSuccess, Status: 200}},
+		{"no trace id", SignIn{Time: at, Result: SignInSuccess, Status: 200}},
 		{"replica", SignIn{Time: at.Add(time.Second), TraceID: "t-3", Replica: "r2", Tenant: "organizations", Result: SignInFailure,
 			Status: 400, ErrorCode: 9002327, Error: "invalid_request"}},
 	} {

@@ -36,6 +36,44 @@ func formatGUID(b [16]byte) string {
 	return string(s[:])
 }
 
+// FormatGUID is the lowercase 8-4-4-4-12 text of b.
+func FormatGUID(b [16]byte) string { return formatGUID(b) }
+
+// GUIDBytes returns the 16 bytes of s when s is a GUID in the lowercase
+// form FormatGUID writes (so that FormatGUID gives s back exactly), and
+// false for anything else, upper-case GUIDs included.
+func GUIDBytes(s string) ([16]byte, bool) {
+	var b [16]byte
+	if !IsGUID(s) {
+		return b, false
+	}
+	j := 0
+	for i := 0; i < len(s); i += 2 {
+		if s[i] == '-' {
+			i--
+			continue
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return [16]byte{}, false
+		}
+		b[j] = hi<<4 | lo
+		j++
+	}
+	return b, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
 // IsGUID reports whether s has the 8-4-4-4-12 hexadecimal form, in any case.
 func IsGUID(s string) bool {
 	if len(s) != 36 {

@@ -3,6 +3,7 @@ package tenant
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -31,4 +32,51 @@ func TestFormatGUID(t *testing.T) {
 	if !IsGUID(id) || id[14] != '4' || !bytes.ContainsAny([]byte{id[19]}, "89ab") {
 		t.Fatalf("NewGUID = %s, not a version 4 GUID", id)
 	}
+}
+
+// TestGUIDBytes: the lowercase GUIDs FormatGUID writes read back as their
+// bytes; anything FormatGUID would not write exactly is refused.
+func TestGUIDBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		ok      bool
+	}{
+		{"lowercase", "deadbeef-0ab0-4c1d-807f-1020304050a9", true},
+		{"zero", "00000000-0000-0000-0000-000000000000", true},
+		{"upper case", "DEADBEEF-0AB0-4C1D-807F-1020304050A9", false},
+		{"mixed case", "deadbeef-0ab0-4c1d-807f-1020304050A9", false},
+		{"braces", "{deadbeef-0ab0-4c1d-807f-1020304050a9}", false},
+		{"no dashes", "deadbeef0ab04c1d807f1020304050a9", false},
+		{"dash moved", "deadbee-f0ab0-4c1d-807f-1020304050a9", false},
+		{"not hex", "deadbeeg-0ab0-4c1d-807f-1020304050a9", false},
+		{"empty", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, ok := GUIDBytes(tc.s)
+			if ok != tc.ok {
+				t.Fatalf("GUIDBytes(%q) ok = %v; want %v", tc.s, ok, tc.ok)
+			}
+			if ok && FormatGUID(b) != tc.s {
+				t.Errorf("FormatGUID(GUIDBytes(%q)) = %q", tc.s, FormatGUID(b))
+			}
+		})
+	}
+}
+
+// FuzzGUIDBytes: GUIDBytes accepts exactly the strings FormatGUID writes,
+// and gives back their bytes.
+func FuzzGUIDBytes(f *testing.F) {
+	for _, s := range []string{"deadbeef-0ab0-4c1d-807f-1020304050a9", "DEADBEEF-0AB0-4C1D-807F-1020304050A9", "", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, ok := GUIDBytes(s)
+		canonical := IsGUID(s) && strings.ToLower(s) == s
+		if ok != canonical {
+			t.Fatalf("GUIDBytes(%q) ok = %v; want %v", s, ok, canonical)
+		}
+		if ok && FormatGUID(b) != s {
+			t.Fatalf("FormatGUID(GUIDBytes(%q)) = %q", s, FormatGUID(b))
+		}
+	})
 }
