@@ -108,27 +108,23 @@ type signInLog struct {
 // from request to request (tenant, client, resource, user, flow, outcome)
 // is one interned value that all entries of the same kind share. The trace
 // id, a GUID this server made, is kept as its 16 bytes; a trace id of
-// another form (a test's Config.NewID) and the client's correlation id,
-// when it sent one, are copied into ids. Strings of a request are often
-// slices of its body or request line, and an entry holding one kept the
-// whole of it alive for as long as the ring remembered the entry: a full
-// ring of 10,000 entries took about 5 MiB of the heap that way, and takes
-// 0.7 now.
+// another form (a test's Config.NewID), or one that comes with the
+// client's correlation id, is copied into ids with it. Strings of a
+// request are often slices of its body or request line, and an entry
+// holding one kept the whole of it alive for as long as the ring
+// remembered the entry: a full ring of 10,000 entries took about 5 MiB of
+// the heap that way, and takes 0.7 now.
 type signInEntry struct {
 	seq               uint64
 	time              time.Time
-	trace             [16]byte   // the trace id, unless ids.traceSet
-	ids               *signInIDs // nil: the trace id is trace and there is no correlation id
+	trace             [16]byte   // the trace id when ids is nil
+	ids               *signInIDs // the ids, when they are not just a GUID trace id
 	kind              unique.Handle[signInKind]
 	status, errorCode int32
 }
 
-// signInIDs are an entry's ids that are not a GUID of the server's.
-type signInIDs struct {
-	trace       string
-	traceSet    bool // trace holds the trace id (else the entry's trace bytes do)
-	correlation string
-}
+// signInIDs are an entry's ids when they are not just a GUID trace id.
+type signInIDs struct{ trace, correlation string }
 
 // signInKind is the part of a SignIn that many requests share.
 type signInKind struct {
@@ -149,17 +145,10 @@ func (l *signInLog) add(e SignIn) {
 		}),
 		status: int32(e.Status), errorCode: int32(e.ErrorCode),
 	}
-	// The zero GUID stays text: zero bytes mean no trace id.
-	if g, ok := tenant.GUIDBytes(e.TraceID); ok && g != ([16]byte{}) {
+	if g, ok := tenant.GUIDBytes(e.TraceID); ok && e.CorrelationID == "" {
 		r.trace = g
 	} else {
-		r.ids = &signInIDs{trace: strings.Clone(e.TraceID), traceSet: true}
-	}
-	if e.CorrelationID != "" {
-		if r.ids == nil {
-			r.ids = &signInIDs{}
-		}
-		r.ids.correlation = strings.Clone(e.CorrelationID)
+		r.ids = &signInIDs{trace: strings.Clone(e.TraceID), correlation: strings.Clone(e.CorrelationID)}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -187,15 +176,12 @@ func (l *signInLog) add(e SignIn) {
 // signIn is the SignIn r records.
 func (r *signInEntry) signIn() SignIn {
 	k := r.kind.Value()
-	var trace, correlation string
+	ids := signInIDs{trace: tenant.FormatGUID(r.trace)}
 	if r.ids != nil {
-		trace, correlation = r.ids.trace, r.ids.correlation
-	}
-	if r.ids == nil || !r.ids.traceSet {
-		trace = tenant.FormatGUID(r.trace)
+		ids = *r.ids
 	}
 	return SignIn{
-		Seq: r.seq, Replica: k.replica, Time: r.time, TraceID: trace, CorrelationID: correlation,
+		Seq: r.seq, Replica: k.replica, Time: r.time, TraceID: ids.trace, CorrelationID: ids.correlation,
 		Tenant: k.tenant, TenantID: k.tenantID, ClientID: k.clientID, Resource: k.resource, User: k.user, Flow: k.flow,
 		Result: k.result, Status: int(r.status), ErrorCode: int(r.errorCode), Error: k.err, Reason: k.reason, Detail: k.detail,
 	}
