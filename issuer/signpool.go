@@ -49,8 +49,8 @@ import (
 // threads of its own (OpenSSL) needs signatures queued for them while the
 // Go side answers the ones just made: its default is signing.Queued slots
 // a CPU. Otherwise the default is a slot a CPU, which keeps the processors
-// busy. A request that finds a
-// free slot takes it at once: the gate costs an uncontended mutex.
+// busy. A request that finds a free slot takes it at once: the gate costs
+// an uncontended mutex.
 
 // fairGate admits at most slots holders at a time, the earliest place in
 // line first.

@@ -86,18 +86,16 @@ var startSignPool = sync.OnceValues(func() (*signPool, error) {
 	return p, nil
 })
 
-// sign signs digest with s's key: on a signing thread, or in the calling
-// goroutine when it is the only signature under way. A lone request (a
+// sign signs digest (of digestSize bytes) with s's key: on a signing
+// thread, or in the calling goroutine when it is the only signature under
+// way. A lone request (a
 // test suite's, one token at a time) would otherwise pay two wake-ups
 // across threads, about 0.15 ms here, for nothing: there is no other work
 // for the Go thread to do while the signature runs.
 func (p *signPool) sign(s opensslSigner, digest []byte) ([]byte, error) {
 	defer p.inFlight.Add(-1)
 	if p.inFlight.Add(1) == 1 {
-		return s.signNow(digest)
-	}
-	if len(digest) != digestSize {
-		return nil, fmt.Errorf("signing: digest of %d bytes, want %d", len(digest), digestSize)
+		return s.signInPlace(digest)
 	}
 	key := s.key
 	slot := <-p.free
