@@ -193,7 +193,14 @@ func (l *signInLog) read(f SignInFilter) ([]SignIn, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := []SignIn{}
-	for i := range l.entries {
+	// Entries are in Seq order, one apart: those at or before f.After (a
+	// follower's or the cluster shipper's cursor, read every second) are
+	// skipped without being rebuilt, under the lock every token takes.
+	first := 0
+	if oldest := l.seq - uint64(len(l.entries)); f.After > oldest {
+		first = int(min(f.After-oldest, uint64(len(l.entries))))
+	}
+	for i := first; i < len(l.entries); i++ {
 		e := l.entries[(l.next+i)%len(l.entries)].signIn()
 		if f.match(e) {
 			out = append(out, e)

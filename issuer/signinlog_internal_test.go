@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,35 @@ func TestSignInRingGrowsToItsSize(t *testing.T) {
 		if len(l.entries) != size || cap(l.entries) != size {
 			t.Errorf("size %d: %d entries with room for %d; want %d and %d", size, len(l.entries), cap(l.entries), size, size)
 		}
+	}
+}
+
+// TestSignInRingReadAfter: a cursor skips what it has read, whether it
+// falls inside the ring, before its oldest entry or past its newest.
+func TestSignInRingReadAfter(t *testing.T) {
+	l := newSignInLog(3)
+	for range 5 {
+		l.add(SignIn{TraceID: "t", Result: SignInSuccess, Status: 200})
+	}
+	for _, tc := range []struct {
+		name  string
+		after uint64
+		want  []uint64
+	}{
+		{"before the oldest", 1, []uint64{3, 4, 5}},
+		{"inside", 3, []uint64{4, 5}},
+		{"at the newest", 5, nil},
+		{"past the newest", 9, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, seq := l.read(SignInFilter{After: tc.after})
+			var seqs []uint64
+			for _, e := range got {
+				seqs = append(seqs, e.Seq)
+			}
+			if seq != 5 || !slices.Equal(seqs, tc.want) {
+				t.Errorf("read after %d: %v (cursor %d); want %v (cursor 5)", tc.after, seqs, seq, tc.want)
+			}
+		})
 	}
 }
