@@ -44,34 +44,14 @@ func FormatGUID(b [16]byte) string { return formatGUID(b) }
 // false for anything else, upper-case GUIDs included.
 func GUIDBytes(s string) ([16]byte, bool) {
 	var b [16]byte
-	if !IsGUID(s) {
+	if !IsGUID(s) || strings.ToLower(s) != s {
 		return b, false
 	}
-	j := 0
-	for i := 0; i < len(s); i += 2 {
-		if s[i] == '-' {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return [16]byte{}, false
-		}
-		b[j] = hi<<4 | lo
-		j++
+	digits := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
+	if _, err := hex.Decode(b[:], []byte(digits)); err != nil {
+		return [16]byte{}, false
 	}
 	return b, true
-}
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
 }
 
 // IsGUID reports whether s has the 8-4-4-4-12 hexadecimal form, in any case.
