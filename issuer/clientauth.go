@@ -155,8 +155,9 @@ type judgement struct {
 
 // resolve reads the facts of creq in one view of the store
 // (consent.Resolve), or takes those of the same question read since the
-// store's last write (factCache). A tenant that vanished since the authority was
-// resolved is AADSTS90002, with the store's error kept as the cause.
+// store's last write (Server.facts, readcache.go). A tenant that vanished
+// since the authority was resolved is AADSTS90002, with the store's error
+// kept as the cause.
 func (s *Server) resolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
 	f, err := s.cachedResolve(ctx, creq)
 	switch {

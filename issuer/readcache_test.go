@@ -33,7 +33,7 @@ func (f *hotFixture) post(t *testing.T, body string) (int, map[string]any) {
 	return w.Code, out
 }
 
-// roles returns the roles claim of the access token in a token answer.
+// tokenRoles returns the roles claim of the access token in a token answer.
 func tokenRoles(t *testing.T, answer map[string]any) []any {
 	t.Helper()
 	parts := strings.Split(answer["access_token"].(string), ".")

@@ -167,9 +167,9 @@ func v1DelegatedScope(resource string, scopes []string) delegatedScope {
 // capture lists "https://management.azure.com/user_impersonation
 // https://management.azure.com/.default"). The OpenID Connect scopes are
 // not echoed: Entra lists openid, profile and email only as Microsoft
-// Graph permissions granted with the token, and Graph does not exist in
-// this directory, so naming them for a custom API would claim a grant
-// nobody made. MSAL leaves the OIDC scopes it adds out of its "declined
+// Graph permissions granted with the token, and a token for a custom API
+// is not a Graph token, so naming them for it would claim a grant nobody
+// made. MSAL leaves the OIDC scopes it adds out of its "declined
 // scopes" check (clients.md §1 item 7), so every scope a client asked for
 // of the resource is still listed.
 func (d delegatedScope) responseScope(endpoint int, granted []string) string {

@@ -35,7 +35,7 @@ type Server struct {
 	passwordSlots passwordSlots
 	// interactive holds the browser flows, sessions and codes.
 	interactive interactiveState
-	// facts and tenants cache what requests read (factcache.go): the
+	// facts and tenants cache what requests read (readcache.go): the
 	// facts of app-only token requests, the tenants of authorities.
 	facts   readCache[factKey, consent.Facts]
 	tenants readCache[string, tenant.Tenant]
@@ -103,7 +103,7 @@ func (s *Server) unalias(req *tokenRequest) {
 	}
 	for i, sc := range req.Scopes {
 		if j := strings.LastIndex(sc, "/"); j > 0 {
-			if r, ok := s.aliases[tenant.IdentifierKey(strings.TrimSuffix(sc[:j], "/"))]; ok {
+			if r, ok := s.aliases[tenant.IdentifierKey(sc[:j])]; ok {
 				req.Scopes[i] = r + sc[j:]
 			}
 		}

@@ -193,8 +193,7 @@ func (db *DB) boltUpdate(fn func(tx *bbolt.Tx) error) error {
 // since: it returns a number that grows with every write transaction on
 // the file, counted after the transaction ends and before the write call
 // returns. A value read before a read transaction starts therefore names
-// a state that transaction sees at least; if the number is unchanged
-// later, so is the file. It counts the local file's transactions, so a
+// a state that transaction sees at least. It counts the local file's transactions, so a
 // replica's changes arriving from the shared store (Apply, Reset) count
 // too. ok is false when ctx carries a Batch, whose reads see writes
 // not yet committed (and perhaps never), or when ctx is done (every read

@@ -218,15 +218,16 @@ func printBench(w io.Writer, r bench.Report) error {
 			fmt.Fprintf(&b, "first error at concurrency %d: %s\n", l.Concurrency, l.FirstError)
 		}
 	}
-	if e := r.Etcd; e != nil {
-		printEtcd(&b, r, e)
+	if r.Etcd != nil {
+		printEtcd(&b, r)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
 // printEtcd prints the replica on etcd beside the bbolt server.
-func printEtcd(b *bytes.Buffer, r bench.Report, e *bench.EtcdReport) {
+func printEtcd(b *bytes.Buffer, r bench.Report) {
+	e := r.Etcd
 	fmt.Fprintf(b, "\nreplica on etcd (%s), on the same CPU and levels:\n", e.Store)
 	fmt.Fprintf(b, "cold start: %.1f ms (bbolt %.1f); peak RSS: %.1f MiB (bbolt %.1f)\n", e.ColdStartMs, r.ColdStartMs, e.PeakRSSMiB, r.PeakRSSMiB)
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
