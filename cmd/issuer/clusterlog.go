@@ -19,8 +19,11 @@ import (
 // The shared sign-in log of replicas on etcd: each replica ships what its
 // own log recorded, once a second, as one batch of JSON lines; `issuer
 // logs` on an etcd store reads the batches of every replica. Bounds: a
-// batch lives for a day, and the cluster keeps its last 40 batches of at
-// most 500 entries (20,000 entries, twice one server's ring).
+// batch lives for a day, and the cluster keeps its last 40 batches, of
+// every replica together, of at most 500 entries each: about 40 seconds
+// of sign-ins divided among the replicas that are busy (20 with two),
+// and at most 20,000 entries. It is for watching a cluster at work;
+// each server's own log (issuer logs --server) keeps more.
 const (
 	logShipEvery     = time.Second
 	logRetention     = 24 * time.Hour

@@ -33,8 +33,10 @@ log needs a running server: the command goes over the admin socket beside
 
 On an etcd store (--store etcd://…) without --server, logs reads the log
 the replicas share: each replica adds what it recorded once a second, so
-the newest second may be missing; the cluster keeps a day of it, at most
-20,000 entries, and each entry names its replica.
+the newest second may be missing. The cluster keeps its last 40 such
+batches of all replicas together (about 40 seconds of a busy replica,
+20 of each of two; at most 20,000 entries), none older than a day, and
+each entry names its replica. A server's own log (--server) keeps more.
 
 EXAMPLES
    issuer logs --failed

@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -16,8 +17,10 @@ import (
 // A batch holds the entries one replica recorded since its last batch
 // (opaque to this package: issuer serve writes JSON lines). Keys sort by
 // time, so a reader merges the replicas' logs in one range read. Each
-// batch is leased for its retention, and appending drops the oldest
-// batches beyond a count, so the log is bounded in age and size.
+// batch is leased for its retention (one lease per replica for each
+// twenty-fourth of it, so that a replica holds about 25 leases, not one a
+// batch), and appending drops the oldest batches beyond a count, so the
+// log is bounded in age and size.
 const logDir = "/l/"
 
 // LogBatch is one stored batch: Key orders it, and is the cursor that
@@ -33,12 +36,12 @@ type LogBatch struct {
 func (s *Store) AppendLog(ctx context.Context, at time.Time, origin string, batch []byte, retention time.Duration, maxBatches int) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	lease, err := s.client.Grant(ctx, max(int64(retention/time.Second), 1))
+	lease, err := s.logLease.get(ctx, s.client, retention)
 	if err != nil {
 		return fmt.Errorf("etcd: leasing a sign-in log batch: %w", err)
 	}
 	key := fmt.Sprintf("%s%s%020d-%s", s.prefix, logDir, at.UnixNano(), origin)
-	if _, err := s.client.Put(ctx, key, string(batch), clientv3.WithLease(lease.ID)); err != nil {
+	if _, err := s.client.Put(ctx, key, string(batch), clientv3.WithLease(lease)); err != nil {
 		return fmt.Errorf("etcd: storing a sign-in log batch: %w", err)
 	}
 	count, err := s.client.Get(ctx, s.prefix+logDir, clientv3.WithPrefix(), clientv3.WithCountOnly())
@@ -60,6 +63,30 @@ func (s *Store) AppendLog(ctx context.Context, at time.Time, origin string, batc
 		}
 	}
 	return nil
+}
+
+// logLease is the lease a replica's batches share for a while: a batch
+// written during the lease's first twenty-fourth of retention outlives it
+// by at least its retention.
+type logLease struct {
+	mu      sync.Mutex
+	id      clientv3.LeaseID
+	renewAt time.Time
+}
+
+func (l *logLease) get(ctx context.Context, c *clientv3.Client, retention time.Duration) (clientv3.LeaseID, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.id != 0 && time.Now().Before(l.renewAt) {
+		return l.id, nil
+	}
+	step := retention / 24
+	g, err := c.Grant(ctx, max(int64((retention+step)/time.Second), 1))
+	if err != nil {
+		return 0, err
+	}
+	l.id, l.renewAt = g.ID, time.Now().Add(step)
+	return l.id, nil
 }
 
 // ReadLog returns the batches stored after the cursor after (a Key; ""

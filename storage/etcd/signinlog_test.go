@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,15 @@ func TestLogBatches(t *testing.T) {
 	rest, err := a.ReadLog(ctx, all[1].Key)
 	if err != nil || len(rest) != 2 || string(rest[0].Value) != "batch 4\n" {
 		t.Errorf("ReadLog after %s = %v, %v; want batches 4 and 5", all[1].Key, rest, err)
+	}
+	// Each replica's batches share one lease, not one lease a batch.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if leases, err := cli.Leases(ctx); err != nil || len(leases.Leases) != 2 {
+		t.Errorf("leases after six batches of two replicas: %v, %v; want 2", leases, err)
 	}
 	// The directory's replicas hold none of it.
 	ts, err := a.ListTenants(ctx)

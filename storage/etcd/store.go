@@ -95,6 +95,8 @@ type Store struct {
 	watchErr error         // why the watch is down, nil while it runs
 
 	sync coalescer
+
+	logLease logLease // AppendLog's current lease
 }
 
 // Open connects to etcd, loads a snapshot of the directory at Prefix into a
