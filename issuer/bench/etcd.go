@@ -116,8 +116,10 @@ func revocationToRefusal(ctx context.Context, req Request, revoke func() error) 
 		for ctx.Err() == nil {
 			err := req(ctx)
 			n.Add(1)
+			// A refusal of the request (the disabled application's 4xx),
+			// not a server that is busy or failing, ends the wait.
 			var answered *StatusError
-			if errors.As(err, &answered) {
+			if errors.As(err, &answered) && answered.Status < 500 && answered.Status != http.StatusTooManyRequests {
 				refused <- time.Now()
 				return
 			}
