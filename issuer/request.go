@@ -106,6 +106,11 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 			"The request body must contain the following parameter: 'grant_type'. "+
 				"The token endpoint accepts only application/x-www-form-urlencoded bodies.")
 	}
+	if p, ok := r.Body.(*prereadBody); ok {
+		if body, ok := p.whole(); ok { // read by the fair gate (signpool.go)
+			return parseForm(string(body))
+		}
+	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, maxTokenRequestBytes), r.ContentLength)
 	if err != nil {
 		return nil, bodyError(err)

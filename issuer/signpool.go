@@ -172,8 +172,8 @@ func (s *Server) fairly(h httprouter.Handle) httprouter.Handle {
 	}
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		place := placeInLine(r)
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequestBytes+1))
-		r.Body = &prereadBody{Reader: bytes.NewReader(body), err: err, orig: r.Body}
+		body, err := readAll(io.LimitReader(r.Body, maxTokenRequestBytes+1), r.ContentLength)
+		r.Body = &prereadBody{Reader: bytes.NewReader(body), body: body, err: err, orig: r.Body}
 		defer s.gate.enter(place)()
 		h(w, r, ps)
 	}
@@ -183,8 +183,16 @@ func (s *Server) fairly(h httprouter.Handle) httprouter.Handle {
 // the read, if any.
 type prereadBody struct {
 	*bytes.Reader
+	body []byte // all of it, for readTokenForm
 	err  error
 	orig io.ReadCloser
+}
+
+// whole returns the body, when it was read to its end within the token
+// endpoint's limit and nothing has read it since.
+func (b *prereadBody) whole() ([]byte, bool) {
+	ok := b.err == nil && len(b.body) <= maxTokenRequestBytes && b.Len() == len(b.body)
+	return b.body, ok
 }
 
 func (b *prereadBody) Read(p []byte) (int, error) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -206,3 +208,55 @@ func TestFairlyBody(t *testing.T) {
 type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestFairlyTokenForm: the token endpoint's form is the same, refusals
+// included, whether the gate read the body first or not; the gate's bytes
+// are used as they are, not read a second time.
+func TestFairlyTokenForm(t *testing.T) {
+	form := "grant_type=client_credentials&scope=api%3A%2F%2Fx%2F.default"
+	for _, tc := range []struct {
+		name string
+		body func() io.Reader
+	}{
+		{"form", func() io.Reader { return strings.NewReader(form) }},
+		{"empty", func() io.Reader { return strings.NewReader("") }},
+		{"bad escape", func() io.Reader { return strings.NewReader("grant_type=%zz") }},
+		{"broken mid-way", func() io.Reader {
+			return io.MultiReader(strings.NewReader("grant_type=cl"), iotestErrReader{errors.New("connection reset")})
+		}},
+		{"over the size limit", func() io.Reader { return strings.NewReader(strings.Repeat("a", maxTokenRequestBytes+1)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			read := func(gated bool) (url.Values, error, *http.Request) {
+				r := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(tc.body()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				var (
+					v   url.Values
+					err error
+					in  *http.Request
+				)
+				h := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+					v, err = readTokenForm(w, r)
+					in = r
+				}
+				if gated {
+					s := &Server{gate: newFairGate(1, 1)}
+					h = s.fairly(h)
+				}
+				h(httptest.NewRecorder(), r, nil)
+				return v, err, in
+			}
+			want, wantErr, _ := read(false)
+			got, gotErr, r := read(true)
+			if !reflect.DeepEqual(got, want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Errorf("through the gate: %v, %v; without: %v, %v", got, gotErr, want, wantErr)
+			}
+			if e, ok := wantErr.(*Error); ok && gotErr.(*Error).status != e.status {
+				t.Errorf("through the gate: status %d, without: %d", gotErr.(*Error).status, e.status)
+			}
+			if p := r.Body.(*prereadBody); wantErr == nil && p.Len() != len(p.body) {
+				t.Errorf("the gate's body was read again (%d of %d bytes left)", p.Len(), len(p.body))
+			}
+		})
+	}
+}
