@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/issuer"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -15,7 +16,8 @@ import (
 // hand out are shared by every request that asks the same question, so no
 // request may change them. After a batch of varied requests (client
 // credentials by secret and certificate, v1 and v2, with and without
-// roles, refused for each reason the facts give; then password, on-behalf-of
+// roles, refused for each reason the facts give, a managed identity's
+// token; then password, on-behalf-of
 // and refresh, with scopes and a user's role), every cached value must
 // still equal what the store answers afresh (the store hands each caller
 // its own copy, so the fresh read is a deep copy of what was cached).
@@ -44,12 +46,23 @@ func TestReadCacheValuesUnchanged(t *testing.T) {
 		{"wrong secret", v2, ccForm("scope", "api://inventory/.default", "client_secret", "wrong-secret-value"), http.StatusUnauthorized},
 		{"client disabled", v2, ccForm("client_id", disabledID, "client_secret", "disabled-secret-value-0001", "scope", "api://inventory/.default"), http.StatusBadRequest},
 	}
+	mi, err := w.Directory.AddManagedIdentity(ctx, tenantA, tenant.ManagedIdentitySpec{Name: "worker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.manager().AssignRole(ctx, tenantA, "api://orders", "Orders.Read.All", consent.Assignee{ClientAppID: mi.AppID}); err != nil {
+		t.Fatal(err)
+	}
 	runAppOnly := func() {
 		t.Helper()
 		for _, c := range appOnly {
 			if r := w.post(t, c.path, c.form); r.status != c.status {
 				t.Fatalf("%s: %d %s; want %d", c.name, r.status, r.body, c.status)
 			}
+		}
+		// A managed identity's token, the other app-only flow.
+		if _, err := w.Issuer.IssueManagedIdentityToken(ctx, issuer.ManagedIdentityRequest{TenantID: tenantA, ClientID: mi.AppID, Resource: "api://orders"}); err != nil {
+			t.Fatalf("managed identity: %v", err)
 		}
 	}
 	rt := w.tokenOK(t, v2, pwForm())["refresh_token"].(string)
@@ -67,10 +80,11 @@ func TestReadCacheValuesUnchanged(t *testing.T) {
 	runDelegated()
 	runAppOnly() // fills the cache at the store's generation now
 	facts, tenants := w.Issuer.ReadCacheForTest()
-	// Eight questions (the tenant by domain, the certificate and the wrong
-	// secret ask the same as "v2 scope, a role"), two names of Contoso.
-	if len(facts) != 8 || len(tenants) != 2 {
-		t.Fatalf("%d facts and %d tenants cached; want 8 and 2", len(facts), len(tenants))
+	// Nine questions (the tenant by domain, the certificate and the wrong
+	// secret ask the same as "v2 scope, a role"; the managed identity its
+	// own), two names of Contoso.
+	if len(facts) != 9 || len(tenants) != 2 {
+		t.Fatalf("%d facts and %d tenants cached; want 9 and 2", len(facts), len(tenants))
 	}
 	same := func(when string) {
 		t.Helper()
