@@ -1,6 +1,7 @@
 package issuer_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,6 +104,38 @@ func TestResourceAliasAuthorize(t *testing.T) {
 			}
 			if c := jwtClaims(t, body["access_token"].(string)); c["aud"] != form.aud || c["scp"] != "User.Read" {
 				t.Errorf("access token claims %v; want aud %s and scp User.Read", c, form.aud)
+			}
+		})
+	}
+}
+
+// TestResourceAliasAuthorizeV1: the same names are Graph as v1's
+// resource= of an authorization request, once the user has consented to
+// Graph's User.Read for the client: the code redeems at the v1 token
+// endpoint for a Graph token.
+func TestResourceAliasAuthorizeV1(t *testing.T) {
+	w := newIxWorld(t)
+	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
+	b := w.browser()
+	w.userConsentCode(t, b, "alice@contoso.com", map[string]string{"scope": "User.Read openid"})
+	for _, form := range graphIdentifierForms(alias) {
+		t.Run(form.name, func(t *testing.T) {
+			q := url.Values{"client_id": {ixShop}, "response_type": {"code"}, "redirect_uri": {ixShopCB}, "resource": {form.resource}}
+			v := redirectParams(t, b.get("/contoso.com/oauth2/authorize?"+q.Encode()), ixShopCB)
+			if !form.ok {
+				wantRedirectError(t, v, "invalid_resource", issuer.CodeResourceNotFound)
+				return
+			}
+			if v.Get("code") == "" {
+				t.Fatalf("redirect %v; want a code", v)
+			}
+			status, body := w.post(t, "/contoso.com/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {ixShop},
+				"client_secret": {w.shopSecret}, "code": {v.Get("code")}, "redirect_uri": {ixShopCB}, "resource": {form.resource}})
+			if status != http.StatusOK {
+				t.Fatalf("redeem: %d %v", status, body)
+			}
+			if c := jwtClaims(t, body["access_token"].(string)); c["aud"] != form.aud || !strings.Contains(fmt.Sprint(c["scp"]), "User.Read") {
+				t.Errorf("access token claims %v; want aud %s and User.Read", c, form.aud)
 			}
 		})
 	}
