@@ -116,6 +116,7 @@ func (s *Server) handleAuthorize(endpoint int) httprouter.Handle {
 func (s *Server) startFlow(w http.ResponseWriter, r *http.Request, c *call, kind flowKind, req *authorizeRequest) {
 	ctx := r.Context()
 	c.client = req.ClientID
+	s.unalias(&req.Resource, req.Scopes)
 	a, err := s.resolveAuthority(ctx, req.Tenant)
 	if err != nil {
 		s.errorPage(w, c, err)

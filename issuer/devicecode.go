@@ -122,6 +122,7 @@ func (s *Server) deviceCode(w http.ResponseWriter, r *http.Request, c *call, end
 	if err != nil {
 		return nil, err
 	}
+	s.unalias(&req.Resource, req.Scopes)
 	c.client = req.ClientID
 	a, err := s.resolveAuthority(r.Context(), c.tenant)
 	if err != nil {

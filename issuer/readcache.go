@@ -2,8 +2,10 @@ package issuer
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/tenant"
@@ -40,23 +42,34 @@ const (
 // after a write returned reads the store again, so the read-after-write
 // rule of Backend holds exactly as without the cache.
 //
+// Every token request reads the caches and few write them (once per
+// question and generation), so reads take no lock: the cache is an atomic
+// pointer to an immutable set of answers of one generation, which put
+// replaces by a copy with one more answer (at most maxCached of them, so
+// filling a cache copies a few tens of thousands of entries once).
+//
 // Cached values are shared by the requests that get them: nothing may
 // change them (see the users of Server.facts and Server.tenants).
 type readCache[K comparable, V any] struct {
-	mu     sync.Mutex
+	cur atomic.Pointer[cachedGeneration[K, V]]
+	mu  sync.Mutex // serialises put
+}
+
+// cachedGeneration is what a readCache holds: answers read at generation
+// gen. It is never changed once published.
+type cachedGeneration[K comparable, V any] struct {
 	gen    uint64
 	values map[K]V
 }
 
 // get returns the value cached for k at generation gen.
 func (c *readCache[K, V]) get(gen uint64, k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
+	g := c.cur.Load()
+	if g == nil || g.gen != gen {
 		var zero V
 		return zero, false
 	}
-	v, ok := c.values[k]
+	v, ok := g.values[k]
 	return v, ok
 }
 
@@ -67,13 +80,27 @@ func (c *readCache[K, V]) get(gen uint64, k K) (V, bool) {
 func (c *readCache[K, V]) put(gen uint64, k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	old := c.cur.Load()
+	next := &cachedGeneration[K, V]{gen: gen}
 	switch {
-	case gen < c.gen:
+	case old != nil && gen < old.gen:
 		return
-	case gen > c.gen || c.values == nil || len(c.values) >= maxCached:
-		c.gen, c.values = gen, make(map[K]V)
+	case old == nil || gen > old.gen || len(old.values) >= maxCached:
+		next.values = map[K]V{k: v}
+	default:
+		next.values = make(map[K]V, len(old.values)+1)
+		maps.Copy(next.values, old.values)
+		next.values[k] = v
 	}
-	c.values[k] = v
+	c.cur.Store(next)
+}
+
+// len is the number of answers cached (for tests).
+func (c *readCache[K, V]) len() int {
+	if g := c.cur.Load(); g != nil {
+		return len(g.values)
+	}
+	return 0
 }
 
 // generation is the store's generation, when reads under ctx may be
@@ -115,9 +142,13 @@ func (k factKey) clone() factKey {
 // daemon, and reading it again (a view of the store, a dozen bucket
 // lookups and JSON decodings) was a quarter of what a token costs besides
 // its signature. Cached facts are shared: only app-only flows use the
-// cache, because their users of Facts (Server.client, clientCredentials,
-// IssueManagedIdentityToken, and package consent's CheckClient and
-// Decide) only read them.
+// cache, because their users of Facts (Server.client and the client
+// authentication it calls, clientCredentials, IssueManagedIdentityToken,
+// and package consent's CheckClient and Decide, which build new slices
+// for roles and scopes) only read them; the methods of package tenant's
+// types have value receivers. TestReadCacheValuesUnchanged checks that a
+// batch of varied requests leaves every cached value as the store holds
+// it.
 func (s *Server) cachedResolve(ctx context.Context, creq consent.Request) (consent.Facts, error) {
 	if creq.Flow.Delegated() {
 		return consent.Resolve(ctx, s.backend, creq)

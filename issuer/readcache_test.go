@@ -96,7 +96,7 @@ func TestReadCacheSeesEveryWrite(t *testing.T) {
 					t.Fatalf("before the write: %d %v", status, answer)
 				}
 			}
-			if n, m := len(f.srv.facts.values), len(f.srv.tenants.values); n != 1 || m != 1 {
+			if n, m := f.srv.facts.len(), f.srv.tenants.len(); n != 1 || m != 1 {
 				t.Fatalf("%d facts and %d tenants cached, want 1 and 1", n, m)
 			}
 			if err := tt.write(f, tenant.NewDirectory(f.db)); err != nil {
@@ -138,8 +138,8 @@ func TestReadCacheBounds(t *testing.T) {
 		{"a full cache is emptied", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
 			for i := range maxCached + 1 {
 				c.put(1, key(i), facts("x"))
-				if len(c.values) > maxCached {
-					t.Fatalf("%d facts cached, bound %d", len(c.values), maxCached)
+				if c.len() > maxCached {
+					t.Fatalf("%d facts cached, bound %d", c.len(), maxCached)
 				}
 			}
 			if _, ok := c.get(1, key(maxCached)); !ok {
@@ -152,8 +152,8 @@ func TestReadCacheBounds(t *testing.T) {
 			if _, ok := c.get(2, key(1)); ok {
 				t.Fatal("facts of generation 1 served at generation 2")
 			}
-			if len(c.values) != 1 {
-				t.Fatalf("%d facts cached, want 1", len(c.values))
+			if c.len() != 1 {
+				t.Fatalf("%d facts cached, want 1", c.len())
 			}
 		}},
 		{"facts of an older generation are dropped", func(t *testing.T, c *readCache[factKey, consent.Facts]) {
@@ -216,9 +216,25 @@ func TestReadCacheOnlyAppOnly(t *testing.T) {
 			if tt.flow == consent.FlowClientCredentials && !tt.err {
 				want = 1
 			}
-			if got := len(f.srv.facts.values); got != want {
+			if got := f.srv.facts.len(); got != want {
 				t.Fatalf("%d facts cached, want %d", got, want)
 			}
 		})
 	}
+}
+
+// BenchmarkReadCacheGet is the read caches' share of a token request
+// under parallel load: every request looks up its tenant and its facts.
+func BenchmarkReadCacheGet(b *testing.B) {
+	var c readCache[factKey, consent.Facts]
+	k, _ := newFactKey(consent.Request{Flow: consent.FlowClientCredentials, TenantRef: "t", ClientAppID: "c", ResourceName: "api://orders"})
+	c.put(7, k, consent.Facts{Tenant: tenant.Tenant{ID: "t"}})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, ok := c.get(7, k); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
 }

@@ -20,8 +20,8 @@ type Server struct {
 	backend Backend
 	// mux is the outer ServeMux of Handler, where Mount adds services.
 	mux *http.ServeMux
-	// aliases maps resource names (IdentifierKey) the token endpoint reads
-	// as another resource (AliasResource).
+	// aliases maps resource names (IdentifierKey) every flow reads as
+	// another resource (AliasResource).
 	aliases map[string]string
 	consent *consent.Manager
 	keys    atomic.Pointer[signing.Ring]
@@ -80,11 +80,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // as ServeMux.Handle does.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-// AliasResource has the token endpoint read the resource alias (an
-// identifier URI, as a scope prefix or resource=) as resource: a server's
-// own Graph endpoint, which a custom cloud's metadata names as Microsoft
-// Graph's resource identifier, is Microsoft Graph. Tokens name resource.
-// Call it before serving.
+// AliasResource has the server read the resource alias (an identifier
+// URI, as a scope prefix or resource=) as resource, in every flow: a
+// server's own Graph endpoint, which a custom cloud's metadata names as
+// Microsoft Graph's resource identifier, is Microsoft Graph. Tokens name
+// resource. Call it before serving.
 func (s *Server) AliasResource(alias, resource string) {
 	if s.aliases == nil {
 		s.aliases = map[string]string{}
@@ -92,19 +92,23 @@ func (s *Server) AliasResource(alias, resource string) {
 	s.aliases[tenant.IdentifierKey(alias)] = resource
 }
 
-// unalias rewrites the request's resource and scope items named by an
-// alias.
-func (s *Server) unalias(req *tokenRequest) {
+// unalias rewrites, in place, a request's v1 resource and the resource
+// part of its scope items when they name an alias (AliasResource). Entra
+// accepts the same resource identifiers in the scope of every flow, so the
+// token endpoint, the authorization and admin consent endpoints and the
+// device code endpoint all call it on what they parsed, before anything
+// reads the names.
+func (s *Server) unalias(resource *string, scopes []string) {
 	if len(s.aliases) == 0 {
 		return
 	}
-	if r, ok := s.aliases[tenant.IdentifierKey(req.Resource)]; ok && req.Resource != "" {
-		req.Resource = r
+	if r, ok := s.aliases[tenant.IdentifierKey(*resource)]; ok && *resource != "" {
+		*resource = r
 	}
-	for i, sc := range req.Scopes {
+	for i, sc := range scopes {
 		if j := strings.LastIndex(sc, "/"); j > 0 {
 			if r, ok := s.aliases[tenant.IdentifierKey(sc[:j])]; ok {
-				req.Scopes[i] = r + sc[j:]
+				scopes[i] = r + sc[j:]
 			}
 		}
 	}

@@ -200,7 +200,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call, endpoint
 		return issued{}, err
 	}
 	req.Origin = r.Header.Get("Origin")
-	s.unalias(req)
+	s.unalias(&req.Resource, req.Scopes)
 	c.client = req.ClientID
 	c.resource = cmp.Or(req.Resource, strings.Join(req.Scopes, " "))
 	return s.token(r.Context(), c, req)

@@ -211,6 +211,15 @@ func domainKey(d string) string { return tenant.NormalizeName(d) }
 func upnKey(upn string) string  { return tenant.NormalizeName(upn) }
 func uriKey(uri string) string  { return tenant.IdentifierKey(uri) }
 
+// TenantDomainIndex is where the index entry of domain lies: its root
+// bucket and key, whose value is the id of the tenant that has the
+// domain. A reader of a shared store's keys that holds no copy of the
+// directory (the etcd sign-in log's reader, resolving `logs --tenant
+// DOMAIN`) finds a tenant with one read there.
+func TenantDomainIndex(domain string) (bucket []string, key []byte) {
+	return []string{string(bucketTenantByDomain)}, []byte(domainKey(domain))
+}
+
 // maxKeyPart bounds a key component well below bbolt's 32 KiB key limit.
 const maxKeyPart = 1024
 

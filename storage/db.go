@@ -195,7 +195,8 @@ func (db *DB) boltUpdate(fn func(tx *bbolt.Tx) error) error {
 // returns. A value read before a read transaction starts therefore names
 // a state that transaction sees at least. It counts the local file's transactions, so a
 // replica's changes arriving from the shared store (Apply, Reset) count
-// too. ok is false when ctx carries a Batch, whose reads see writes
+// too (package etcd's TestGenerationFollowsTheWatch and
+// TestGenerationFollowsAReload check both). ok is false when ctx carries a Batch, whose reads see writes
 // not yet committed (and perhaps never), or when ctx is done (every read
 // fails then).
 func (db *DB) Generation(ctx context.Context) (gen uint64, ok bool) {

@@ -1,10 +1,13 @@
 package tenant_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/issuer-dev/issuer/storage"
 	"github.com/issuer-dev/issuer/tenant"
 )
 
@@ -67,6 +70,154 @@ func TestMicrosoftGraph(t *testing.T) {
 	} {
 		if !errors.Is(tc.err, tenant.ErrFirstParty) {
 			t.Errorf("%s: %v; want ErrFirstParty", tc.name, tc.err)
+		}
+	}
+}
+
+// listingRemover is the directory's store with another writer at work: it
+// removes tenant remove right after listing the tenants, as a CLI command
+// running beside a starting server may.
+type listingRemover struct {
+	*storage.DB
+	remove string
+}
+
+func (s listingRemover) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
+	ts, err := s.DB.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ts, s.DB.DeleteTenant(ctx, s.remove)
+}
+
+// TestMicrosoftGraphRepair: a start completes a Graph that a crash (or a
+// failed write) left half made, whichever write was the last to land: the
+// check of a start looks at every part, not only at the application.
+func TestMicrosoftGraphRepair(t *testing.T) {
+	customer := func(n int) tenant.Tenant {
+		return tenant.Tenant{ID: fmt.Sprintf("0a1b2c3d-0000-4000-8000-%012d", n), DisplayName: fmt.Sprint("T", n),
+			Domains: []string{fmt.Sprintf("t%d.onmicrosoft.com", n)}, UserConsent: tenant.UserConsentAllowed, CreatedDateTime: epoch}
+	}
+	microsofts := tenant.Tenant{ID: tenant.MicrosoftServicesTenantID, DisplayName: "Microsoft Services",
+		Domains: []string{"microsoftservices.onmicrosoft.com"}, UserConsent: tenant.UserConsentDisabled, CreatedDateTime: epoch}
+	tests := []struct {
+		name string
+		// halfMade writes what landed before the crash, and returns the
+		// customer tenants that must have Graph after the start.
+		halfMade func(e *env) []string
+	}{
+		{"Microsoft's tenant written, not the application", func(e *env) []string {
+			for _, tn := range []tenant.Tenant{microsofts, customer(1)} {
+				if err := e.db.CreateTenant(e.ctx, tn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return []string{customer(1).ID}
+		}},
+		{"the application written, no service principal", func(e *env) []string {
+			for _, tn := range []tenant.Tenant{customer(1), customer(2)} {
+				if err := e.db.CreateTenant(e.ctx, tn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The start that crashed: its first write, the application,
+			// landed; here it is written alone by a start over no tenant.
+			if err := tenant.NewDirectory(emptyView{e.db}).EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			return []string{customer(1).ID, customer(2).ID}
+		}},
+		{"some service principals written", func(e *env) []string {
+			if err := e.db.CreateTenant(e.ctx, customer(1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.db.CreateTenant(e.ctx, customer(2)); err != nil {
+				t.Fatal(err)
+			}
+			return []string{customer(1).ID, customer(2).ID}
+		}},
+		{"a tenant created, not its service principal", func(e *env) []string {
+			made := e.tenant("Made")
+			if err := e.db.CreateTenant(e.ctx, customer(3)); err != nil {
+				t.Fatal(err)
+			}
+			return []string{made.ID, customer(3).ID}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			want := tt.halfMade(e)
+			missing := 0
+			for _, id := range want {
+				if _, err := e.db.GetServicePrincipal(e.ctx, id, tenant.MicrosoftGraphAppID); errors.Is(err, tenant.ErrNotFound) {
+					missing++
+				}
+			}
+			if missing == 0 {
+				t.Fatal("the half-made directory lacks nothing")
+			}
+			if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatalf("the next start: %v", err)
+			}
+			for _, id := range want {
+				sp, app, err := e.dir.FindServicePrincipal(e.ctx, id, tenant.MicrosoftGraphURI)
+				if err != nil || sp.AppID != tenant.MicrosoftGraphAppID || len(app.AppRoles) == 0 {
+					t.Errorf("Graph in tenant %s after the start: %+v, %v", id, sp, err)
+				}
+			}
+			if err := e.db.Check(e.ctx); err != nil {
+				t.Errorf("the directory after the start: %v", err)
+			}
+		})
+	}
+	t.Run("a tenant removed since the listing", func(t *testing.T) {
+		e := newEnv(t)
+		for _, tn := range []tenant.Tenant{customer(1), customer(2)} {
+			if err := e.db.CreateTenant(e.ctx, tn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := tenant.NewDirectory(listingRemover{e.db, customer(1).ID})
+		if err := d.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		if _, err := e.db.GetServicePrincipal(e.ctx, customer(2).ID, tenant.MicrosoftGraphAppID); err != nil {
+			t.Errorf("Graph in the tenant left: %v", err)
+		}
+	})
+}
+
+// emptyView is the store seen by a start that listed no tenant.
+type emptyView struct{ *storage.DB }
+
+func (emptyView) ListTenants(context.Context) ([]tenant.Tenant, error) { return nil, nil }
+
+// BenchmarkEnsureMicrosoftGraph is the check of a start over a complete
+// directory of 10,000 tenants: each tenant's Graph service principal read.
+func BenchmarkEnsureMicrosoftGraph(b *testing.B) {
+	db, err := storage.Open(b.TempDir()+"/db", storage.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	d := tenant.NewDirectory(db)
+	for n := range 10 {
+		batch := make([]tenant.BulkTenant, 1000)
+		for i := range batch {
+			batch[i].Tenant = tenant.TenantSpec{Name: fmt.Sprint("T", n, "-", i)}
+		}
+		if _, _, err := d.BulkCreate(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if err := d.EnsureMicrosoftGraph(ctx, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"runtime/debug"
@@ -25,6 +26,9 @@ type env struct {
 	random      io.Reader
 	lockTimeout time.Duration
 	stdin       io.Reader
+	// listen opens serve's listeners (net.Listen on TCP); a test makes
+	// one that fails.
+	listen func(addr string) (net.Listener, error)
 
 	// admin is set when the command runs inside `issuer serve` for a
 	// client of the admin channel (admin.go).
@@ -130,7 +134,7 @@ func version() string {
 // defaultEnv is the env of a real run.
 func defaultEnv() *env {
 	return &env{now: time.Now, newID: tenant.NewGUID, random: rand.Reader, lockTimeout: time.Second,
-		stdin: os.Stdin}
+		stdin: os.Stdin, listen: func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }}
 }
 
 // envOf returns the env newApp stored in the app.

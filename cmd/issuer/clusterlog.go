@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -77,58 +76,43 @@ func (r *replica) shipLogs(ctx context.Context, iss *issuer.Server, origin strin
 }
 
 // clusterLogs is `issuer logs` on an etcd store without --server: the
-// sign-ins of every replica, merged in time order, filtered as one
-// server's are. --follow reads again every followInterval from the last
-// batch read.
+// sign-ins of every replica, merged in time order, filtered and printed
+// as one server's are. It reads the log alone (etcd.LogReader), not the
+// directory; --follow reads again every followInterval what was
+// committed since the last read.
 func clusterLogs(c *cli.Context, u storeURL) error {
 	if err := checkLogsArgs(c); err != nil {
 		return err
 	}
-	st, err := openEtcd(c, u, false, nil)
+	cfg, err := etcdConfig(c, u)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	f := issuer.SignInFilter{ClientID: c.String("client"), Failed: c.Bool("failed")}
-	if ref := c.String("tenant"); ref != "" {
-		f.Tenant = ref
-		if t, err := newDirectory(c, st.DB).ResolveTenant(c.Context, ref); err == nil {
-			f.Tenant = t.ID
-		}
+	r, err := etcd.OpenLogReader(c.Context, cfg)
+	if err != nil {
+		return err
 	}
-	cursor, last := "", c.Int("n")
-	for {
-		entries, next, err := readClusterLog(c.Context, st, cursor, f)
+	defer r.Close()
+	f := signInFilter(c, r.TenantID)
+	var cursor int64
+	return followEvery(c, func(first bool) error {
+		entries, next, err := readClusterLog(c.Context, r, cursor, f)
 		if err != nil {
 			return err
 		}
-		if last > 0 && len(entries) > last {
-			entries = entries[len(entries)-last:]
+		cursor = next
+		if n := c.Int("n"); first && n > 0 && len(entries) > n {
+			entries = entries[len(entries)-n:]
 		}
-		if len(entries) == 0 && cursor == "" && !c.Bool("follow") && !isJSON(c) {
-			fmt.Fprintln(c.App.ErrWriter, "issuer: no token requests match")
-		}
-		for _, e := range entries {
-			if err := printSignIn(c.App.Writer, e, isJSON(c)); err != nil {
-				return err
-			}
-		}
-		if !c.Bool("follow") {
-			return nil
-		}
-		cursor, last = next, 0
-		select {
-		case <-c.Context.Done():
-			return nil
-		case <-time.After(followInterval):
-		}
-	}
+		return printSignIns(c, entries, first)
+	})
 }
 
-// readClusterLog reads the batches after cursor and returns the entries f
-// selects, oldest first, and the cursor of the last batch read.
-func readClusterLog(ctx context.Context, st *etcd.Store, cursor string, f issuer.SignInFilter) ([]issuer.SignIn, string, error) {
-	batches, err := st.ReadLog(ctx, cursor)
+// readClusterLog reads the batches committed after the revision cursor
+// and returns the entries f selects, oldest first, and the revision read
+// at, the next cursor.
+func readClusterLog(ctx context.Context, r *etcd.LogReader, cursor int64, f issuer.SignInFilter) ([]issuer.SignIn, int64, error) {
+	batches, next, err := r.ReadLog(ctx, cursor)
 	if err != nil {
 		return nil, cursor, err
 	}
@@ -145,14 +129,10 @@ func readClusterLog(ctx context.Context, st *etcd.Store, cursor string, f issuer
 				out = append(out, e)
 			}
 		}
-		cursor = b.Key
 	}
-	// Batches are in time order; entries of replicas shipped in the same
-	// second interleave, so order them by their own times.
-	sortSignIns(out)
-	return out, cursor, nil
-}
-
-func sortSignIns(es []issuer.SignIn) {
-	slices.SortStableFunc(es, func(a, b issuer.SignIn) int { return a.Time.Compare(b.Time) })
+	// Batches come in the order of their replicas' clocks; the entries of
+	// replicas that shipped in the same second interleave, so order them
+	// by their own times.
+	slices.SortStableFunc(out, func(a, b issuer.SignIn) int { return a.Time.Compare(b.Time) })
+	return out, next, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -76,20 +77,39 @@ func logs(c *cli.Context) error {
 	if c.Bool("follow") {
 		return usageError("logs: --follow is driven by the client; send the command without it, with --after")
 	}
-	f := issuer.SignInFilter{ClientID: c.String("client"), Failed: c.Bool("failed"), After: c.Uint64("after"), Last: c.Int("n")}
+	f := signInFilter(c, func(ctx context.Context, ref string) (string, error) {
+		t, err := newDirectory(c, st.db).ResolveTenant(ctx, ref)
+		return t.ID, err
+	})
+	f.After, f.Last = c.Uint64("after"), c.Int("n")
 	if c.IsSet("after") && !c.IsSet("n") {
 		f.Last = 0
 	}
-	if ref := c.String("tenant"); ref != "" {
-		f.Tenant = ref
-		// A tenant named by domain matches requests that named it by id.
-		if t, err := newDirectory(c, st.db).ResolveTenant(c.Context, ref); err == nil {
-			f.Tenant = t.ID
-		}
-	}
 	entries, cursor := st.iss.ReadSignIns(f)
 	envOf(c).admin.cursor = cursor
-	if len(entries) == 0 && !c.IsSet("after") && !isJSON(c) {
+	return printSignIns(c, entries, !c.IsSet("after"))
+}
+
+// signInFilter is the filter of logs' flags, whichever log it reads;
+// tenantID resolves --tenant, so that a tenant named by domain matches
+// requests that named it by id (a name it cannot resolve matches the
+// requests that sent that name).
+func signInFilter(c *cli.Context, tenantID func(ctx context.Context, ref string) (string, error)) issuer.SignInFilter {
+	f := issuer.SignInFilter{ClientID: c.String("client"), Failed: c.Bool("failed")}
+	if ref := c.String("tenant"); ref != "" {
+		f.Tenant = ref
+		if id, err := tenantID(c.Context, ref); err == nil {
+			f.Tenant = id
+		}
+	}
+	return f
+}
+
+// printSignIns prints entries; on the first read of a log, that none
+// matched is said on stderr (not in JSON output, which stays lines of
+// entries).
+func printSignIns(c *cli.Context, entries []issuer.SignIn, first bool) error {
+	if len(entries) == 0 && first && !isJSON(c) {
 		fmt.Fprintln(c.App.ErrWriter, "issuer: no token requests match")
 	}
 	for _, e := range entries {
@@ -163,11 +183,8 @@ func followLogs(c *cli.Context, target *adminTarget) error {
 		return err
 	}
 	args := append(slices.Clip(base), "--n="+strconv.Itoa(c.Int("n")))
-	for {
+	return followEvery(c, func(bool) error {
 		res, err := target.send(c.Context, adminRequest{Args: args})
-		if c.Context.Err() != nil {
-			return nil // interrupted: the normal end of --follow
-		}
 		if err != nil {
 			return err
 		}
@@ -177,6 +194,24 @@ func followLogs(c *cli.Context, target *adminTarget) error {
 			return &forwardedExit{res.ExitCode}
 		}
 		args = append(slices.Clip(base), "--after="+strconv.FormatUint(res.Cursor, 10))
+		return nil
+	})
+}
+
+// followEvery is logs' loop over either log: read runs once, and with
+// --follow again every followInterval (first false), until interrupted,
+// which is the normal end of --follow rather than an error.
+func followEvery(c *cli.Context, read func(first bool) error) error {
+	for first := true; ; first = false {
+		if err := read(first); err != nil {
+			if c.Context.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !c.Bool("follow") {
+			return nil
+		}
 		select {
 		case <-c.Context.Done():
 			return nil

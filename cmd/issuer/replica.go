@@ -29,8 +29,10 @@ type replica struct {
 	have   uint64        // the last of them loaded into the server
 	kick   chan struct{} // wakes the reloader
 	loaded chan struct{} // closed and replaced after each reload
-	// shipping is closed when the last sign-ins have been shipped.
-	shipping chan struct{}
+	// cancel ends the shipper and the key reloader serving started, and
+	// done counts them until they have ended.
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 }
 
 // openReplica opens the replica a server runs on, creating the directory
@@ -68,17 +70,22 @@ func (r *replica) changed(roots map[string]bool) {
 }
 
 // serving starts reloading iss's keys on change, and shipping its
-// sign-ins to the cluster log under the name origin, until ctx ends.
+// sign-ins to the cluster log under the name origin, until stop. ctx
+// gives them its values, not its end: the server's context ends when
+// shutting down begins, and the shipper must outlive the requests still
+// being answered.
 func (r *replica) serving(ctx context.Context, iss *issuer.Server, origin string, logger *slog.Logger) {
 	r.mu.Lock()
 	r.iss, r.logger = iss, logger
 	r.mu.Unlock()
-	r.shipping = make(chan struct{})
+	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.done.Add(2)
 	go func() {
-		defer close(r.shipping)
+		defer r.done.Done()
 		r.shipLogs(ctx, iss, origin, logger)
 	}()
 	go func() {
+		defer r.done.Done()
 		for {
 			select {
 			case <-ctx.Done():
@@ -99,6 +106,19 @@ func (r *replica) serving(ctx context.Context, iss *issuer.Server, origin string
 			r.mu.Unlock()
 		}
 	}()
+}
+
+// stop ends what serving started and returns when it has: the keys are
+// no longer reloaded, and the shipper ships what the server recorded
+// since its last batch. serve calls it once the server has stopped taking
+// requests and answered those it had (so that their sign-ins are in that
+// last batch), before the store closes, however serving ended.
+func (r *replica) stop() {
+	if r.cancel == nil {
+		return // not serving
+	}
+	r.cancel()
+	r.done.Wait()
 }
 
 // sync is the server's Config.Sync: etcd's writes up to now are in the

@@ -361,19 +361,19 @@ func serve(c *cli.Context) (err error) {
 	}
 	// The address first: a port in use must fail before anything is
 	// created, the database included.
-	ln, err := listen(o.addr)
+	ln, err := listen(c, o.addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	if o.miAddr != "" {
-		if o.miLn, err = listen(o.miAddr); err != nil {
+		if o.miLn, err = listen(c, o.miAddr); err != nil {
 			return fmt.Errorf("--managed-identity-addr: %w", err)
 		}
 		defer o.miLn.Close()
 	}
 	if o.graphAddr != "" {
-		if o.graphLn, err = listen(o.graphAddr); err != nil {
+		if o.graphLn, err = listen(c, o.graphAddr); err != nil {
 			return fmt.Errorf("--graph-addr: %w", err)
 		}
 		defer o.graphLn.Close()
@@ -408,8 +408,8 @@ func serve(c *cli.Context) (err error) {
 }
 
 // listen opens serve's listener, saying plainly when the address is taken.
-func listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
+func listen(c *cli.Context, addr string) (net.Listener, error) {
+	ln, err := envOf(c).listen(addr)
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
 		return nil, fmt.Errorf("cannot serve on %s: the address is already in use (another issuer serve?); choose another with --addr, or --addr 127.0.0.1:0 for any free port", addr)
@@ -451,6 +451,9 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	}
 	if o.replica != nil {
 		o.replica.serving(ctx, iss, replicaName(ln.Addr()), logger)
+		// Deferred first, so run last: after the servers below have
+		// drained their requests, before the caller closes the store.
+		defer o.replica.stop()
 	}
 	// The seed goes in before the server takes its first request.
 	dir := iss.Directory()
@@ -528,9 +531,14 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 		listenURL: listenURL, baseURL: baseURL, caPath: caPath, adminSocket: admin.path, dbPath: o.storeName, managedIdentity: state.miURL, graph: graphURL,
 	})+", signer: "+iss.SignerName())
 
+	// Serving ends when ctx does (SIGINT, SIGTERM) or when the listener
+	// fails; either way the servers stop taking requests and answer those
+	// they have before the deferred steps run (the replica's last batch of
+	// sign-ins, then the store's closing, in serve).
+	var serveErr error
 	select {
-	case err := <-served:
-		return fmt.Errorf("serving: %w", err)
+	case serveErr = <-served:
+		fmt.Fprintf(c.App.ErrWriter, "issuer: serving failed: %v\n", serveErr)
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(c.App.ErrWriter, "issuer: shutting down")
@@ -547,11 +555,13 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
+	if serveErr == nil {
+		if serveErr = <-served; errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
 	}
-	if o.replica != nil {
-		<-o.replica.shipping // the last sign-ins reach the cluster log before the store closes
+	if serveErr != nil {
+		return fmt.Errorf("serving: %w", serveErr)
 	}
 	return nil
 }

@@ -79,9 +79,16 @@ func startServe(t *testing.T, db string, args ...string) *server {
 // randomness for the commands the server runs for clients).
 func startServeWith(t *testing.T, db string, opts []option, args ...string) *server {
 	t.Helper()
+	return startServeArgs(t, opts, append([]string{"--db", db}, args...)...)
+}
+
+// startServeArgs is startServeWith with the store named in args
+// (--store etcd://…).
+func startServeArgs(t *testing.T, opts []option, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), stop: cancel, done: make(chan int, 1)}
-	argv := append([]string{"issuer", "--db", db}, args...)
+	argv := append([]string{"issuer"}, args...)
 	go func() { s.done <- run(ctx, argv, s.stdout, s.stderr, opts...) }()
 	select {
 	case m := <-s.stderr.ready:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/issuer-dev/issuer/storage"
 )
 
@@ -20,6 +22,9 @@ import (
 //	P/d/B1/B2/…//KEY                 KEY of that bucket; its value is the
 //	                                 bucket's value, sealed (crypt.go) in the
 //	                                 buckets holding private keys
+//	P/l/…                            the cluster's sign-in log
+//	                                 (signinlog.go), which replicas do
+//	                                 not watch
 //
 // Bucket names never contain '/' and are never empty (storage's layout:
 // fixed names and tenant GUIDs), so the first "//" ends the bucket path and
@@ -27,10 +32,20 @@ import (
 // "P/d/B1/…/", whatever it holds.
 
 const (
-	commitKey = "/c/commit"
-	kekKey    = "/c/kek"
-	dataDir   = "/d/"
+	controlDir = "/c/"
+	commitKey  = controlDir + "commit"
+	kekKey     = controlDir + "kek"
+	dataDir    = "/d/"
 )
+
+// watchRange is the range of keys a replica's watch follows: the commit
+// marker and key check (P/c/) and the data area (P/d/), which sort next
+// to each other. The sign-in log (P/l/, signinlog.go) sorts after them
+// and stays out: its batches change nothing in the directory, and a
+// watch over them would carry every replica's batches to every replica.
+func (s *Store) watchRange() (key, end string) {
+	return s.prefix + controlDir, clientv3.GetPrefixRangeEnd(s.prefix + dataDir)
+}
 
 // bucketPrefix is the etcd key of a bucket's marker, and the prefix of
 // everything in it.

@@ -3,18 +3,55 @@ package etcd_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/issuer-dev/issuer/storage/etcd"
 	"github.com/issuer-dev/issuer/storage/etcd/etcdtest"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
-// TestLogBatches: batches read back in time order from a cursor, and the
-// cluster keeps only its newest batches beyond the bound, whichever
-// replica wrote them; the log stays out of the directory's copy.
+// logReader opens a reader of the sign-in log at prefix, closed at the end
+// of the test.
+func logReader(t *testing.T, endpoints []string, prefix string) *etcd.LogReader {
+	t.Helper()
+	r, err := etcd.OpenLogReader(context.Background(), etcd.Config{Endpoints: endpoints, Prefix: prefix, KeyEncryptionKey: testKEK})
+	if err != nil {
+		t.Fatalf("etcd.OpenLogReader: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// values returns the batches' values, trimmed, joined by commas.
+func values(bs []etcd.LogBatch) string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, strings.TrimSpace(string(b.Value)))
+	}
+	return strings.Join(out, ",")
+}
+
+// rawClient is a plain etcd client, to look at what the store wrote.
+func rawClient(t *testing.T, ep string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// TestLogBatches: batches read back in time order, and the cluster keeps
+// only its newest batches beyond the bound, whichever replica wrote them;
+// the log stays out of the directory's copy.
 func TestLogBatches(t *testing.T) {
 	ep := etcdtest.Start(t)
 	ctx := context.Background()
@@ -29,34 +66,202 @@ func TestLogBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, err := b.ReadLog(ctx, "")
+	all, rev, err := logReader(t, []string{ep}, "/log").ReadLog(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, x := range all {
-		got = append(got, strings.TrimSpace(string(x.Value)))
-	}
-	if strings.Join(got, ",") != "batch 2,batch 3,batch 4,batch 5" {
+	if got := values(all); got != "batch 2,batch 3,batch 4,batch 5" {
 		t.Errorf("log = %v; want the newest four batches in order", got)
 	}
-	rest, err := a.ReadLog(ctx, all[1].Key)
-	if err != nil || len(rest) != 2 || string(rest[0].Value) != "batch 4\n" {
-		t.Errorf("ReadLog after %s = %v, %v; want batches 4 and 5", all[1].Key, rest, err)
+	if rev < all[len(all)-1].Revision {
+		t.Errorf("read at revision %d, before the last batch's %d", rev, all[len(all)-1].Revision)
 	}
 	// Each replica's batches share one lease, not one lease a batch.
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	if leases, err := cli.Leases(ctx); err != nil || len(leases.Leases) != 2 {
+	if leases, err := rawClient(t, ep).Leases(ctx); err != nil || len(leases.Leases) != 2 {
 		t.Errorf("leases after six batches of two replicas: %v, %v; want 2", leases, err)
 	}
 	// The directory's replicas hold none of it.
 	ts, err := a.ListTenants(ctx)
 	if err != nil || len(ts) != 0 {
 		t.Errorf("tenants %v, %v", ts, err)
+	}
+}
+
+// TestReadLogFollowsRevisions: a reader following the log from a cursor
+// gets every batch committed after it exactly once, a batch that arrives
+// late with an older key (another replica's clock, a slow shipper)
+// included; a key cursor would skip it.
+func TestReadLogFollowsRevisions(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	a, b := open(t, []string{ep}, "/follow"), open(t, []string{ep}, "/follow")
+	r := logReader(t, []string{ep}, "/follow")
+	base := time.Unix(1_800_000_000, 0)
+	appendAt := func(st *etcd.Store, sec int, v string) {
+		t.Helper()
+		if err := st.AppendLog(ctx, base.Add(time.Duration(sec)*time.Second), "r", []byte(v+"\n"), time.Hour, 40); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cursor int64
+	for _, step := range []struct {
+		name   string
+		append func()
+		want   string
+	}{
+		{"first batches", func() { appendAt(a, 10, "a10"); appendAt(b, 11, "b11") }, "a10,b11"},
+		{"nothing new", func() {}, ""},
+		{"late, with an older key", func() { appendAt(b, 5, "b5") }, "b5"},
+		{"late and on time", func() { appendAt(a, 20, "a20"); appendAt(b, 7, "b7") }, "b7,a20"},
+	} {
+		step.append()
+		got, next, err := r.ReadLog(ctx, cursor)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if values(got) != step.want {
+			t.Errorf("%s: read %q after revision %d; want %q", step.name, values(got), cursor, step.want)
+		}
+		if next < cursor {
+			t.Errorf("%s: cursor went back from %d to %d", step.name, cursor, next)
+		}
+		cursor = next
+	}
+}
+
+// TestAppendLogOneTransaction: a batch and the trimming it causes are one
+// etcd transaction: the put and the deletes share a revision, so no
+// reader sees the log over its bound, and no append is half done.
+func TestAppendLogOneTransaction(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	st := open(t, []string{ep}, "/txn")
+	base := time.Unix(1_800_000_000, 0)
+	for i := range 3 {
+		if err := st.AppendLog(ctx, base.Add(time.Duration(i)*time.Second), "r", []byte("old"), time.Hour, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli := rawClient(t, ep)
+	now, err := cli.Get(ctx, "/txn/l/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := cli.Watch(wctx, "/txn/l/", clientv3.WithPrefix(), clientv3.WithRev(now.Header.Revision+1))
+	if err := st.AppendLog(ctx, base.Add(time.Hour), "r", []byte("new"), time.Hour, 2); err != nil {
+		t.Fatal(err)
+	}
+	// The append replaced the three old batches by itself minus two:
+	// one put and two deletes, in one watch response at one revision.
+	var events []*clientv3.Event
+	for len(events) < 3 {
+		select {
+		case resp := <-w:
+			events = append(events, resp.Events...)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d watch events in 30s; want 3", len(events))
+		}
+	}
+	var puts, deletes int
+	for _, ev := range events {
+		if ev.Kv.ModRevision != events[0].Kv.ModRevision {
+			t.Errorf("event %v at revision %d, the first at %d; want one revision", ev.Type, ev.Kv.ModRevision, events[0].Kv.ModRevision)
+		}
+		if ev.Type == clientv3.EventTypePut {
+			puts++
+		} else {
+			deletes++
+		}
+	}
+	if puts != 1 || deletes != 2 {
+		t.Errorf("the append was %d puts and %d deletes; want 1 and 2", puts, deletes)
+	}
+	got, _, err := logReader(t, []string{ep}, "/txn").ReadLog(ctx, 0)
+	if err != nil || values(got) != "old,new" {
+		t.Errorf("log %q, %v; want the newest old batch and the new one", values(got), err)
+	}
+}
+
+// TestAppendLogBoundUnderRace: replicas appending at once never leave the
+// log over its bound: an append whose view of the log is stale does not
+// commit, and tries again.
+func TestAppendLogBoundUnderRace(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	const replicas, each, bound = 4, 10, 5
+	stores := make([]*etcd.Store, replicas)
+	for i := range stores {
+		stores[i] = open(t, []string{ep}, "/race")
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, st := range stores {
+		wg.Go(func() {
+			<-start
+			for j := range each {
+				if err := st.AppendLog(ctx, time.Now(), fmt.Sprintf("r%d", i), []byte(fmt.Sprintf("r%d-%d", i, j)), time.Hour, bound); err != nil {
+					t.Errorf("replica %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := countKeys(t, []string{ep}, "/race/l/"); n != bound {
+		t.Errorf("the log holds %d batches after %d appends; want the bound, %d", n, replicas*each, bound)
+	}
+}
+
+// TestOpenLogReader: the reader refuses what Open refuses, and resolves a
+// tenant's domain to its id with the directory's index.
+func TestOpenLogReader(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	st := open(t, []string{ep}, "/reader")
+	tn, err := tenant.NewDirectory(st).CreateTenant(ctx, tenant.TenantSpec{Name: "contoso", Domains: []string{"contoso.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  etcd.Config
+		want error
+	}{
+		{"empty prefix", etcd.Config{Endpoints: []string{ep}, Prefix: "/typo", KeyEncryptionKey: testKEK}, etcd.ErrNoDirectory},
+		{"wrong key-encryption key", etcd.Config{Endpoints: []string{ep}, Prefix: "/reader", KeyEncryptionKey: []byte("another key, of thirty-two bytes or more")}, etcd.ErrWrongKey},
+		{"unreachable", etcd.Config{Endpoints: []string{"127.0.0.1:1"}, KeyEncryptionKey: testKEK, Timeout: 300 * time.Millisecond}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := etcd.OpenLogReader(ctx, tc.cfg)
+			if err == nil {
+				r.Close()
+				t.Fatal("opened")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	r := logReader(t, []string{ep}, "/reader")
+	for _, tc := range []struct {
+		name, ref, want string
+		err             error
+	}{
+		{"initial domain", "contoso.onmicrosoft.com", tn.ID, nil},
+		{"custom domain, any case", " Contoso.COM ", tn.ID, nil},
+		{"id, any case", strings.ToUpper(tn.ID), tn.ID, nil},
+		{"unknown domain", "fabrikam.com", "", etcd.ErrUnknownTenant},
+		{"not a tenant name", "a/b", "", tenant.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := r.TenantID(ctx, tc.ref)
+			if got != tc.want || !errors.Is(err, tc.err) {
+				t.Errorf("TenantID(%q) = %q, %v; want %q, %v", tc.ref, got, err, tc.want, tc.err)
+			}
+		})
 	}
 }
 

@@ -402,7 +402,8 @@ func (s *Store) watch(ctx context.Context, rev int64, done chan struct{}) {
 	defer close(done)
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		ch := s.client.Watch(wctx, s.prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+		key, end := s.watchRange()
+		ch := s.client.Watch(wctx, key, clientv3.WithRange(end), clientv3.WithRev(rev+1))
 		for resp := range ch {
 			if resp.CompactRevision != 0 {
 				break
