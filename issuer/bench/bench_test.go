@@ -96,6 +96,24 @@ func TestDrive(t *testing.T) {
 			}
 		})
 	}
+	t.Run("nothing done in the window", func(t *testing.T) {
+		// Each request outlasts the 1 ms window: the level runs on until
+		// the first completes, and counts it alone.
+		const slow = 30 * time.Millisecond
+		var sent atomic.Int64
+		req := func(context.Context) error { sent.Add(1); time.Sleep(slow); return nil }
+		cpu := func() (time.Duration, error) { return time.Millisecond, nil }
+		lv := Drive(t.Context(), req, 2, 0, time.Millisecond, cpu)
+		if lv.Requests != 1 || lv.Errors != 0 || sent.Load() != 2 {
+			t.Fatalf("%d requests counted (%d errors) of %d sent; want the first of 2", lv.Requests, lv.Errors, sent.Load())
+		}
+		if lv.Seconds < slow.Seconds() || lv.TokensPerSec != 1/lv.Seconds {
+			t.Errorf("window %v s, %v tokens/s; want at least %v s, and 1 token over it", lv.Seconds, lv.TokensPerSec, slow.Seconds())
+		}
+		if lv.ServerCPU != 0 || lv.TokensPerCPUSecond != 0 {
+			t.Errorf("server CPU %v, tokens per CPU second %v; want none over a window run on", lv.ServerCPU, lv.TokensPerCPUSecond)
+		}
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()

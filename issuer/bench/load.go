@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +66,11 @@ type CPUTime func() (time.Duration, error)
 // latencies are theirs. Workers stop starting requests when the window
 // ends (or ctx is done), or after their share of maxSamples requests.
 // serverCPU, when not nil, is read at both ends of the window.
+//
+// A window in which no request completed would say nothing (a server
+// stalled longer than the window by a busy machine): the level then runs
+// on until a request completes, the window ends with it, and the server's
+// CPU, read over the planned window, is not reported.
 func Drive(ctx context.Context, req Request, concurrency int, warmup, duration time.Duration, serverCPU CPUTime) Level {
 	type sample struct {
 		latency time.Duration
@@ -74,8 +80,12 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 	from, to := start.Add(warmup), start.Add(warmup+duration)
 	samples := make([][]sample, concurrency)
 	perWorker := max(1, maxSamples/concurrency)
-	var wg sync.WaitGroup
-	var cpu float64
+	var (
+		wg       sync.WaitGroup
+		cpu      float64
+		counted  atomic.Int64 // samples taken
+		extended atomic.Int64 // unix nanoseconds: the end of a window run on, or 0
+	)
 	if serverCPU != nil {
 		wg.Go(func() {
 			sleepUntil(ctx, from)
@@ -91,20 +101,33 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 		wg.Go(func() {
 			for range perWorker {
 				t0 := time.Now()
-				if !t0.Before(to) || ctx.Err() != nil {
+				if ctx.Err() != nil || !t0.Before(to) && counted.Load() > 0 {
 					return
 				}
 				err := req(ctx)
 				t1 := time.Now()
-				if !t1.Before(from) && !t1.After(to) {
-					samples[w] = append(samples[w], sample{t1.Sub(t0), err})
+				switch {
+				case t1.Before(from):
+					continue
+				case t1.After(to):
+					// Late: it counts only as the first of the level, and
+					// the window then ends with it.
+					if counted.Load() > 0 || !extended.CompareAndSwap(0, t1.UnixNano()) {
+						continue
+					}
 				}
+				counted.Add(1)
+				samples[w] = append(samples[w], sample{t1.Sub(t0), err})
 			}
 		})
 	}
 	wg.Wait()
 
 	lv := Level{Concurrency: concurrency, Seconds: duration.Seconds(), ServerCPU: cpu}
+	if end := extended.Load(); end != 0 {
+		lv.Seconds = time.Unix(0, end).Sub(from).Seconds()
+		lv.ServerCPU = 0
+	}
 	var lat []time.Duration
 	for _, ss := range samples {
 		for _, s := range ss {
@@ -119,9 +142,9 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 			lat = append(lat, s.latency)
 		}
 	}
-	lv.TokensPerSec = float64(len(lat)) / duration.Seconds()
-	if cpu > 0 {
-		lv.TokensPerCPUSecond = lv.TokensPerSec / cpu
+	lv.TokensPerSec = float64(len(lat)) / lv.Seconds
+	if lv.ServerCPU > 0 {
+		lv.TokensPerCPUSecond = lv.TokensPerSec / lv.ServerCPU
 	}
 	slices.Sort(lat)
 	lv.P50ms, lv.P90ms, lv.P99ms = quantile(lat, 0.50), quantile(lat, 0.90), quantile(lat, 0.99)
