@@ -88,11 +88,21 @@ size_t issuer_ssl_sign(void *key, const unsigned char *digest, unsigned char *si
 
 // The signing threads. Go fills a job slot and submits its number; a
 // thread signs it and moves the number to the done queue; Go collects done
-// numbers. When Go finds the done queue empty it says so (armed), and the
-// next thread to finish a job writes a byte to notify_fd, a pipe Go reads
+// numbers. When Go finds the done queue empty it says so (armed), and a
+// thread that finishes a job writes a byte to notify_fd, a pipe Go reads
 // through its network poller: one wake-up for all the jobs finished while
 // Go was busy. Both queues are rings of slot numbers, never fuller than
 // the number of slots.
+//
+// An armed thread writes only once NOTIFY_BATCH jobs are done, or when the
+// jobs still queued are no more than the threads (they are about to run
+// out of work, and Go must answer and submit more). On a core shared by Go
+// and a signing thread, each wake-up of Go's threads preempts a signature
+// and restarts the Go runtime's monitor, which then polls every 20 µs
+// while Go works: waking Go once a batch rather than once a job halves the
+// context switches per token. Go callers that submit a job collect what
+// is done on the way (threads.go), so answers wait for a batch only while
+// Go has nothing else to do.
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t work;
@@ -102,7 +112,10 @@ static struct {
 	int *done, done_head, done_len;
 	int armed;
 	int notify_fd;
+	int threads;
 } q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+#define NOTIFY_BATCH 8
 
 static void *sign_thread(void *arg) {
 	(void)arg;
@@ -120,7 +133,7 @@ static void *sign_thread(void *arg) {
 		pthread_mutex_lock(&q.mu);
 		q.done[(q.done_head + q.done_len) % q.slots] = slot;
 		q.done_len++;
-		if (q.armed) {
+		if (q.armed && (q.done_len >= NOTIFY_BATCH || q.pending_len <= q.threads)) {
 			q.armed = 0;
 			char b = 1;
 			while (write(q.notify_fd, &b, 1) < 0 && errno == EINTR) {
@@ -139,6 +152,7 @@ issuer_job *issuer_ssl_start(int threads, int slots, int notify_fd) {
 	if (q.jobs == NULL || q.pending == NULL || q.done == NULL) return NULL;
 	q.slots = slots;
 	q.notify_fd = notify_fd;
+	q.threads = threads;
 	int started = 0;
 	for (int i = 0; i < threads; i++) {
 		pthread_t t;

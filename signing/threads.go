@@ -103,6 +103,10 @@ func (p *signPool) sign(s opensslSigner, digest []byte) ([]byte, error) {
 	j.key = key.p
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&j.digest[0])), digestSize), digest)
 	C.issuer_ssl_submit(C.int(slot))
+	// The threads wake the collector only for a batch of finished jobs
+	// (libcrypto.c); a caller that is running anyway hands out what is
+	// done so far, so that answers do not wait for the batch.
+	p.deliver()
 	<-p.ready[slot]
 	runtime.KeepAlive(key)
 	var sig []byte
@@ -120,20 +124,25 @@ func (p *signPool) sign(s opensslSigner, digest []byte) ([]byte, error) {
 // collect hands finished slots to their callers, and sleeps on the pipe
 // when there are none.
 func (p *signPool) collect() {
-	var (
-		done [signSlots]C.int
-		buf  [64]byte
-	)
+	var buf [64]byte
 	for {
-		n := int(C.issuer_ssl_collect(&done[0], signSlots))
-		for _, slot := range done[:n] {
-			p.ready[slot] <- struct{}{}
-		}
-		if n == 0 {
-			// Armed: the next job to finish writes a byte. The pipe's
-			// ends are both ours, so a read fails only if interrupted,
-			// and collecting again is the answer to that too.
+		if p.deliver() == 0 {
+			// Armed: the threads write a byte when a batch of jobs is
+			// done. The pipe's ends are both ours, so a read fails only
+			// if interrupted, and collecting again is the answer to
+			// that too.
 			p.wake.Read(buf[:])
 		}
 	}
+}
+
+// deliver wakes the callers of the finished jobs and returns how many
+// there were; none arms the threads' wake-up of the collector.
+func (p *signPool) deliver() int {
+	var done [signSlots]C.int
+	n := int(C.issuer_ssl_collect(&done[0], signSlots))
+	for _, slot := range done[:n] {
+		p.ready[slot] <- struct{}{}
+	}
+	return n
 }
