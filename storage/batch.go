@@ -54,6 +54,12 @@ func (db *DB) Batch(ctx context.Context, fn func(ctx context.Context) error) err
 	})
 }
 
+// BatchesAreTransactions reports whether Batch runs its calls as one
+// transaction: on a local file, not on a replica or a read-only database.
+// A caller that writes related objects in a batch can then rely on never
+// finding half of them (tenant.Directory.EnsureMicrosoftGraph does).
+func (db *DB) BatchesAreTransactions() bool { return db.replica == nil && !db.readOnly }
+
 // batchOf returns the batch ctx carries for db, or nil.
 func (db *DB) batchOf(ctx context.Context) *batch {
 	b, _ := ctx.Value(batchKey{db}).(*batch)

@@ -121,33 +121,49 @@ func refuseFirstParty(what string) error {
 
 // EnsureMicrosoftGraph makes Microsoft Graph present: its home tenant and
 // application, and its service principal in each tenant of tenantIDs.
-// With tenantIDs nil it is the check of a start, and checks every part:
-// the application (missing in a new directory, or one made before Graph
-// was hosted) and the service principal of every tenant. A tenant can lack
-// one even where the application exists: the application is written
-// first, then each service principal in its own write (CreateTenant and,
-// on a replica, BulkCreate write the tenant and its Graph service
-// principal apart too), so a crash or a failed write in between leaves a
-// half-made Graph that only a start that looks at every tenant completes.
-// Each missing object is one write; the check itself reads each tenant's
-// service principal, which a start over 10,000 tenants spends about a
-// fifth of a second on (BenchmarkEnsureMicrosoftGraph).
+//
+// With tenantIDs nil it is the check of a start. A directory without the
+// application (a new one, or one made before Graph was hosted) gets it and
+// every tenant its service principal, in one batch. A directory with the
+// application has Graph in every tenant when its store's batches are
+// transactions (a local file: CreateTenant and BulkCreate write a tenant
+// and its Graph service principal in one batch too), and the check stops
+// there, so that a start over 10,000 tenants reads none of them. Elsewhere
+// (an etcd replica, whose writes commit one by one) a crash between two
+// writes can leave tenants without Graph, and the check looks at every
+// tenant: in one read of index keys where the store can
+// (ServicePrincipalGaps), else by reading each tenant's service principal
+// (BenchmarkEnsureMicrosoftGraph). Each missing object is one write.
 func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string) error {
-	if _, err := d.store.GetApplication(ctx, MicrosoftGraphAppID); errors.Is(err, ErrNotFound) {
+	_, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	switch {
+	case errors.Is(err, ErrNotFound) && tenantIDs == nil:
+		return d.Batch(ctx, func(ctx context.Context) error {
+			if err := d.createMicrosoftGraph(ctx); err != nil {
+				return err
+			}
+			return d.ensureGraphServicePrincipals(ctx, nil)
+		})
+	case errors.Is(err, ErrNotFound):
 		if err := d.createMicrosoftGraph(ctx); err != nil {
 			return err
 		}
-	} else if err != nil {
+	case err != nil:
 		return fmt.Errorf("reading Microsoft Graph: %w", err)
+	case tenantIDs == nil && d.batchesAreTransactions():
+		return nil
 	}
+	return d.ensureGraphServicePrincipals(ctx, tenantIDs)
+}
+
+// ensureGraphServicePrincipals writes the Graph service principal of each
+// tenant of tenantIDs that lacks one; nil means every tenant that may.
+func (d *Directory) ensureGraphServicePrincipals(ctx context.Context, tenantIDs []string) error {
 	listed := tenantIDs == nil
 	if listed {
-		ts, err := d.store.ListTenants(ctx)
-		if err != nil {
+		var err error
+		if tenantIDs, err = d.tenantsToCheckForGraph(ctx); err != nil {
 			return err
-		}
-		for _, t := range ts {
-			tenantIDs = append(tenantIDs, t.ID)
 		}
 	}
 	graph := MicrosoftGraph()
@@ -171,6 +187,41 @@ func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string
 		}
 	}
 	return nil
+}
+
+// batchesAreTransactions reports whether the store runs a Batch as one
+// transaction (storage.DB.BatchesAreTransactions).
+func (d *Directory) batchesAreTransactions() bool {
+	bs, ok := d.store.(interface{ BatchesAreTransactions() bool })
+	return ok && bs.BatchesAreTransactions()
+}
+
+// ServicePrincipalGaps is a Store that lists, in one read, the tenants
+// with no service principal of an application. *storage.DB implements it.
+type ServicePrincipalGaps interface {
+	TenantsWithoutServicePrincipal(ctx context.Context, appID string) ([]string, error)
+}
+
+// tenantsToCheckForGraph returns the tenants a start's check of Graph
+// looks at: those without its service principal where the store can tell,
+// else every tenant.
+func (d *Directory) tenantsToCheckForGraph(ctx context.Context) ([]string, error) {
+	if gs, ok := d.store.(ServicePrincipalGaps); ok {
+		ids, err := gs.TenantsWithoutServicePrincipal(ctx, MicrosoftGraphAppID)
+		if err != nil {
+			return nil, fmt.Errorf("finding tenants without Microsoft Graph: %w", err)
+		}
+		return ids, nil
+	}
+	ts, err := d.store.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
 }
 
 // graphServicePrincipalID is the object id of Graph's service principal in

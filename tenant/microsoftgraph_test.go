@@ -90,9 +90,44 @@ func (s listingRemover) ListTenants(ctx context.Context) ([]tenant.Tenant, error
 	return ts, s.DB.DeleteTenant(ctx, s.remove)
 }
 
-// TestMicrosoftGraphRepair: a start completes a Graph that a crash (or a
-// failed write) left half made, whichever write was the last to land: the
-// check of a start looks at every part, not only at the application.
+func (s listingRemover) TenantsWithoutServicePrincipal(ctx context.Context, appID string) ([]string, error) {
+	ids, err := s.DB.TenantsWithoutServicePrincipal(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	return ids, s.DB.DeleteTenant(ctx, s.remove)
+}
+
+// readEach is a store that cannot list the tenants without a service
+// principal in one read, nor batch: the check reads each tenant's.
+type readEach struct{ tenant.Store }
+
+// replicaView is the store as an etcd replica has it: its batches are not
+// transactions, so a crash can leave Graph half made.
+type replicaView struct{ *storage.DB }
+
+func (replicaView) BatchesAreTransactions() bool { return false }
+
+// listingCounter counts the start's reads of every tenant.
+type listingCounter struct {
+	*storage.DB
+	listed *int
+}
+
+func (s listingCounter) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
+	*s.listed++
+	return s.DB.ListTenants(ctx)
+}
+
+func (s listingCounter) TenantsWithoutServicePrincipal(ctx context.Context, appID string) ([]string, error) {
+	*s.listed++
+	return s.DB.TenantsWithoutServicePrincipal(ctx, appID)
+}
+
+// TestMicrosoftGraphRepair: on a store whose batches are not transactions
+// (an etcd replica), a start completes a Graph that a crash (or a failed
+// write) left half made, whichever write was the last to land: the check
+// of a start looks at every part, not only at the application.
 func TestMicrosoftGraphRepair(t *testing.T) {
 	customer := func(n int) tenant.Tenant {
 		return tenant.Tenant{ID: fmt.Sprintf("0a1b2c3d-0000-4000-8000-%012d", n), DisplayName: fmt.Sprint("T", n),
@@ -147,48 +182,106 @@ func TestMicrosoftGraphRepair(t *testing.T) {
 			return []string{made.ID, customer(3).ID}
 		}},
 	}
+	stores := []struct {
+		name string
+		dir  func(*storage.DB) *tenant.Directory
+	}{
+		{"one read of keys", func(db *storage.DB) *tenant.Directory { return tenant.NewDirectory(replicaView{db}) }},
+		{"each tenant read", func(db *storage.DB) *tenant.Directory { return tenant.NewDirectory(readEach{db}) }},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		for _, st := range stores {
+			t.Run(tt.name+"/"+st.name, func(t *testing.T) {
+				e := newEnv(t)
+				want := tt.halfMade(e)
+				e.dir = st.dir(e.db)
+				missing := 0
+				for _, id := range want {
+					if _, err := e.db.GetServicePrincipal(e.ctx, id, tenant.MicrosoftGraphAppID); errors.Is(err, tenant.ErrNotFound) {
+						missing++
+					}
+				}
+				if missing == 0 {
+					t.Fatal("the half-made directory lacks nothing")
+				}
+				if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+					t.Fatalf("the next start: %v", err)
+				}
+				for _, id := range want {
+					sp, app, err := e.dir.FindServicePrincipal(e.ctx, id, tenant.MicrosoftGraphURI)
+					if err != nil || sp.AppID != tenant.MicrosoftGraphAppID || len(app.AppRoles) == 0 {
+						t.Errorf("Graph in tenant %s after the start: %+v, %v", id, sp, err)
+					}
+				}
+				if err := e.db.Check(e.ctx); err != nil {
+					t.Errorf("the directory after the start: %v", err)
+				}
+			})
+		}
+	}
+	for _, st := range []struct {
+		name  string
+		store func(listingRemover) tenant.Store
+	}{
+		{"one read of keys", func(s listingRemover) tenant.Store { return replicaOf{s} }},
+		{"each tenant read", func(s listingRemover) tenant.Store { return readEach{s} }},
+	} {
+		t.Run("a tenant removed since the listing/"+st.name, func(t *testing.T) {
 			e := newEnv(t)
-			want := tt.halfMade(e)
-			missing := 0
-			for _, id := range want {
-				if _, err := e.db.GetServicePrincipal(e.ctx, id, tenant.MicrosoftGraphAppID); errors.Is(err, tenant.ErrNotFound) {
-					missing++
+			for _, tn := range []tenant.Tenant{customer(1), customer(2)} {
+				if err := e.db.CreateTenant(e.ctx, tn); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if missing == 0 {
-				t.Fatal("the half-made directory lacks nothing")
+			d := tenant.NewDirectory(st.store(listingRemover{e.db, customer(1).ID}))
+			if err := d.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatalf("start: %v", err)
 			}
-			if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
-				t.Fatalf("the next start: %v", err)
-			}
-			for _, id := range want {
-				sp, app, err := e.dir.FindServicePrincipal(e.ctx, id, tenant.MicrosoftGraphURI)
-				if err != nil || sp.AppID != tenant.MicrosoftGraphAppID || len(app.AppRoles) == 0 {
-					t.Errorf("Graph in tenant %s after the start: %+v, %v", id, sp, err)
-				}
-			}
-			if err := e.db.Check(e.ctx); err != nil {
-				t.Errorf("the directory after the start: %v", err)
+			if _, err := e.db.GetServicePrincipal(e.ctx, customer(2).ID, tenant.MicrosoftGraphAppID); err != nil {
+				t.Errorf("Graph in the tenant left: %v", err)
 			}
 		})
 	}
-	t.Run("a tenant removed since the listing", func(t *testing.T) {
-		e := newEnv(t)
-		for _, tn := range []tenant.Tenant{customer(1), customer(2)} {
-			if err := e.db.CreateTenant(e.ctx, tn); err != nil {
-				t.Fatal(err)
-			}
+}
+
+// replicaOf is a listingRemover on a replica.
+type replicaOf struct{ listingRemover }
+
+func (replicaOf) BatchesAreTransactions() bool { return false }
+
+// TestMicrosoftGraphStartOnAFile: over a local file, whose batches are
+// transactions, a start finds Graph whole once its application exists and
+// reads no tenant; a start that creates it gives every tenant its service
+// principal.
+func TestMicrosoftGraphStartOnAFile(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.tenant("A"), e.tenant("B")
+	listed := 0
+	d := tenant.NewDirectory(listingCounter{e.db, &listed})
+	if err := d.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if listed != 0 {
+		t.Errorf("a start over a whole Graph listed the tenants %d times; want none", listed)
+	}
+	// A directory from before Graph was hosted: the application goes, then
+	// the start writes it and every service principal.
+	for _, id := range []string{a.ID, b.ID} {
+		if err := e.db.DeleteServicePrincipal(e.ctx, id, tenant.MicrosoftGraphAppID); err != nil {
+			t.Fatal(err)
 		}
-		d := tenant.NewDirectory(listingRemover{e.db, customer(1).ID})
-		if err := d.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
-			t.Fatalf("start: %v", err)
+	}
+	if err := e.db.DeleteApplication(e.ctx, tenant.MicrosoftGraphAppID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if _, err := e.db.GetServicePrincipal(e.ctx, id, tenant.MicrosoftGraphAppID); err != nil {
+			t.Errorf("Graph in tenant %s after the start that created it: %v", id, err)
 		}
-		if _, err := e.db.GetServicePrincipal(e.ctx, customer(2).ID, tenant.MicrosoftGraphAppID); err != nil {
-			t.Errorf("Graph in the tenant left: %v", err)
-		}
-	})
+	}
 }
 
 // emptyView is the store seen by a start that listed no tenant.
@@ -196,8 +289,13 @@ type emptyView struct{ *storage.DB }
 
 func (emptyView) ListTenants(context.Context) ([]tenant.Tenant, error) { return nil, nil }
 
+func (emptyView) TenantsWithoutServicePrincipal(context.Context, string) ([]string, error) {
+	return nil, nil
+}
+
 // BenchmarkEnsureMicrosoftGraph is the check of a start over a complete
-// directory of 10,000 tenants: each tenant's Graph service principal read.
+// directory of 10,000 tenants: one read of the service principal index
+// keys (storage.DB), or each tenant's Graph service principal read.
 func BenchmarkEnsureMicrosoftGraph(b *testing.B) {
 	db, err := storage.Open(b.TempDir()+"/db", storage.Options{NoSync: true})
 	if err != nil {
@@ -215,9 +313,20 @@ func BenchmarkEnsureMicrosoftGraph(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for b.Loop() {
-		if err := d.EnsureMicrosoftGraph(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		dir  *tenant.Directory
+	}{
+		{"one read of keys", d},
+		{"each tenant read", tenant.NewDirectory(readEach{db})},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
