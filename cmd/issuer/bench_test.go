@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,6 +86,12 @@ func checkReport(t *testing.T, rep bench.Report, levels []int) {
 		}
 		if l.Requests <= 0 || l.TokensPerSec <= 0 || l.RatioToRaw <= 0 {
 			t.Errorf("level %d: %d requests, %v tokens/s, ratio %v; want tokens", l.Concurrency, l.Requests, l.TokensPerSec, l.RatioToRaw)
+		}
+		// Each level is compared with the raw rate measured around it,
+		// which the run's fastest measurement bounds.
+		if l.RawSignPerSec <= 0 || l.RawSignPerSec > rep.RawSignPerSec || math.Abs(l.RatioToRaw-l.TokensPerSec/l.RawSignPerSec) > 1e-9 {
+			t.Errorf("level %d: raw %v/s (run's fastest %v), ratio %v for %v tokens/s; want the ratio to the level's own raw rate",
+				l.Concurrency, l.RawSignPerSec, rep.RawSignPerSec, l.RatioToRaw, l.TokensPerSec)
 		}
 		if !(0 < l.P50ms && l.P50ms <= l.P90ms && l.P90ms <= l.P99ms && l.P99ms <= l.MaxMs) {
 			t.Errorf("level %d: p50 %v, p90 %v, p99 %v, max %v; want 0 < p50 <= p90 <= p99 <= max", l.Concurrency, l.P50ms, l.P90ms, l.P99ms, l.MaxMs)

@@ -80,7 +80,10 @@ func etcdPhase(ctx context.Context, o Options, dbFile string, client *http.Clien
 		return err
 	}
 	er.ColdStartMs = float64(cold) / float64(time.Millisecond)
-	er.Levels = runLevels(ctx, TokenRequest(client, base, target), o, measured.cpuTime)
+	rawRate := func() (float64, error) { return measureSigner(rep.Signer, o.CPU, o.SignTime, rep) }
+	if er.Levels, err = runLevels(ctx, TokenRequest(client, base, target), o, measured.cpuTime, rawRate); err != nil {
+		return err
+	}
 	if rss, err := peakRSS(measured.cmd.Process.Pid); err == nil {
 		er.PeakRSSMiB = rss
 	}

@@ -34,6 +34,10 @@ type Level struct {
 	Requests     int     `json:"requests"`
 	Errors       int     `json:"errors"`
 	TokensPerSec float64 `json:"tokens_per_sec"`
+	// RawSignPerSec is the raw signing rate of one core this level is
+	// compared with: the faster of the measurements just before and just
+	// after it, when they were made.
+	RawSignPerSec float64 `json:"raw_sign_per_sec,omitempty"`
 	// RatioToRaw is TokensPerSec over the raw signing rate of one core,
 	// when it was measured.
 	RatioToRaw float64 `json:"ratio_to_raw,omitempty"`

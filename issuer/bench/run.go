@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,9 +83,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		ratios := func(levels []Level) {
 			for i := range levels {
 				l := &levels[i]
-				l.RatioToRaw = l.TokensPerSec / rep.RawSignPerSec
+				raw := cmp.Or(l.RawSignPerSec, rep.RawSignPerSec)
+				l.RatioToRaw = l.TokensPerSec / raw
 				if l.TokensPerCPUSecond > 0 {
-					l.CPUPerSign = rep.RawSignPerSec / l.TokensPerCPUSecond
+					l.CPUPerSign = raw / l.TokensPerCPUSecond
 				}
 			}
 		}
@@ -147,11 +149,9 @@ func measureURL(ctx context.Context, o Options, rep *Report) error {
 	if reported, err := healthSigner(ctx, client, o.URL); err == nil {
 		name = reported
 	}
-	if err := measureSigner(name, -1, o.SignTime, rep); err != nil {
-		return err
-	}
-	rep.Levels = runLevels(ctx, TokenRequest(client, o.URL, o.Target), o, nil)
-	return measureSigner(name, -1, o.SignTime, rep)
+	rep.Levels, err = runLevels(ctx, TokenRequest(client, o.URL, o.Target), o, nil,
+		func() (float64, error) { return measureSigner(name, -1, o.SignTime, rep) })
+	return err
 }
 
 // benchSpawned provisions a temporary database, starts `issuer serve` on it
@@ -214,15 +214,12 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := measureSigner(name, o.CPU, o.SignTime, rep); err != nil {
+	rawRate := func() (float64, error) { return measureSigner(name, o.CPU, o.SignTime, rep) }
+	if rep.Levels, err = runLevels(ctx, TokenRequest(client, base, target), o, srv.cpuTime, rawRate); err != nil {
 		return err
 	}
-	rep.Levels = runLevels(ctx, TokenRequest(client, base, target), o, srv.cpuTime)
 	if rss, err := peakRSS(srv.cmd.Process.Pid); err == nil {
 		rep.PeakRSSMiB = rss
-	}
-	if err := measureSigner(name, o.CPU, o.SignTime, rep); err != nil {
-		return err
 	}
 	if o.Etcd == "" {
 		return nil
@@ -423,31 +420,52 @@ func healthSigner(ctx context.Context, client *http.Client, base string) (string
 }
 
 // measureSigner measures the raw signing rate of the named backend in this
-// process, on the server's CPU when there is one. A run measures it before
-// and after the levels and keeps the faster: it is the ceiling the levels
-// are compared with, and a burst of other work on the machine during one
-// measurement would lower it and flatter every ratio.
-func measureSigner(name string, cpu int, d time.Duration, rep *Report) error {
+// process, on the server's CPU when there is one, and returns it; the
+// report keeps the fastest of a run's measurements.
+func measureSigner(name string, cpu int, d time.Duration, rep *Report) (float64, error) {
 	b, err := signing.Select(name)
 	if err != nil {
-		return fmt.Errorf("the server signs with %s, which this binary cannot measure: %w", name, err)
+		return 0, fmt.Errorf("the server signs with %s, which this binary cannot measure: %w", name, err)
 	}
 	rep.Signer, rep.SignerVersion = b.Name(), b.Version()
 	rate, err := SignRate(b, cpu, d)
 	if err != nil {
-		return fmt.Errorf("measuring the raw signing rate: %w", err)
+		return 0, fmt.Errorf("measuring the raw signing rate: %w", err)
 	}
 	rep.RawSignPerSec = max(rep.RawSignPerSec, rate)
-	return nil
+	return rate, nil
 }
 
-// runLevels drives each concurrency level in turn.
-func runLevels(ctx context.Context, req Request, o Options, serverCPU CPUTime) []Level {
-	var out []Level
-	for _, n := range o.Levels {
-		out = append(out, Drive(ctx, req, n, o.Warmup, o.Duration, serverCPU))
+// runLevels drives each concurrency level in turn. With raw, the raw
+// signing rate is measured before the first level and after each, and a
+// level is compared with the faster of the measurements just before and
+// just after it: this machine's speed (a VM's) drifts within a run, and a
+// level compared with a measurement of another moment is off by that
+// drift; the faster of two, because a burst of other work during one
+// measurement would lower it and flatter the level.
+func runLevels(ctx context.Context, req Request, o Options, serverCPU CPUTime, raw func() (float64, error)) ([]Level, error) {
+	var (
+		out    []Level
+		before float64
+		err    error
+	)
+	if raw != nil {
+		if before, err = raw(); err != nil {
+			return nil, err
+		}
 	}
-	return out
+	for _, n := range o.Levels {
+		l := Drive(ctx, req, n, o.Warmup, o.Duration, serverCPU)
+		if raw != nil {
+			after, err := raw()
+			if err != nil {
+				return out, err
+			}
+			l.RawSignPerSec, before = max(before, after), after
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // cpuTime is the server's user and system time so far, from
