@@ -96,13 +96,15 @@ type Config struct {
 	// LifetimeDraw returns a uniform number in [0, n) for those draws
 	// (default: drawn from Random); tests may inject their own.
 	LifetimeDraw func(n int64) int64
-	// FederationRoots are the CAs trusted when fetching an external
+	// FederationRoots returns the CAs trusted when fetching an external
 	// identity provider's discovery document and keys for a federated
-	// credential; nil means the system roots. To add CAs (the server's own
-	// local CA, so that a tenant of this server can be the identity
-	// provider, or `serve --federation-ca` files), start from
-	// x509.SystemCertPool and append to it.
-	FederationRoots *x509.CertPool
+	// credential; it is called once, on the first fetch, so that loading
+	// the system roots does not delay a server's start. nil means the
+	// system roots. To add CAs (the server's own local CA, so that a tenant
+	// of this server can be the identity provider, or `serve
+	// --federation-ca` files), start from x509.SystemCertPool and append to
+	// it.
+	FederationRoots func() (*x509.CertPool, error)
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration

@@ -52,35 +52,48 @@ type keySetFetcher interface {
 // httpKeySetFetcher fetches {issuer}/.well-known/openid-configuration and
 // the jwks_uri it names, over HTTPS only.
 type httpKeySetFetcher struct {
-	client *http.Client
+	// client is made on the first fetch: the roots it trusts start from
+	// the system's, whose loading (about 13 ms here, 150 files) a server
+	// that never fetches should not pay before its first token.
+	client func() (*http.Client, error)
 }
 
-// newHTTPKeySetFetcher returns a fetcher trusting roots (nil: the system
-// roots) whose every request, redirects and body included, ends after
-// timeout (federationTimeout in the server; tests shorten it). Redirects
-// are followed only to https URLs.
-func newHTTPKeySetFetcher(roots *x509.CertPool, timeout time.Duration) *httpKeySetFetcher {
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout: timeout,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        10,
-		IdleConnTimeout:     time.Minute,
-	}
-	return &httpKeySetFetcher{client: &http.Client{
-		Transport: tr,
-		Timeout:   timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Scheme != "https" {
-				return fmt.Errorf("redirect to %s refused: only https is followed", req.URL.Redacted())
+// newHTTPKeySetFetcher returns a fetcher trusting the pool roots returns
+// (roots nil: the system roots), asked for on the first fetch, whose every
+// request, redirects and body included, ends after timeout
+// (federationTimeout in the server; tests shorten it). Redirects are
+// followed only to https URLs.
+func newHTTPKeySetFetcher(roots func() (*x509.CertPool, error), timeout time.Duration) *httpKeySetFetcher {
+	return &httpKeySetFetcher{client: sync.OnceValues(func() (*http.Client, error) {
+		var pool *x509.CertPool
+		if roots != nil {
+			var err error
+			if pool, err = roots(); err != nil {
+				return nil, fmt.Errorf("the CAs trusted for federation: %w", err)
 			}
-			if len(via) >= federationMaxRedirects {
-				return fmt.Errorf("more than %d redirects", federationMaxRedirects)
-			}
-			return nil
-		},
-	}}
+		}
+		tr := &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout: timeout,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConns:        10,
+			IdleConnTimeout:     time.Minute,
+		}
+		return &http.Client{
+			Transport: tr,
+			Timeout:   timeout,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if req.URL.Scheme != "https" {
+					return fmt.Errorf("redirect to %s refused: only https is followed", req.URL.Redacted())
+				}
+				if len(via) >= federationMaxRedirects {
+					return fmt.Errorf("more than %d redirects", federationMaxRedirects)
+				}
+				return nil
+			},
+		}, nil
+	})}
 }
 
 // discoveryDocument holds the members of an OpenID configuration we read.
@@ -138,7 +151,11 @@ func (f *httpKeySetFetcher) getJSON(ctx context.Context, u string, v any) error 
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := f.client.Do(req)
+	client, err := f.client()
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,8 @@ func FuzzFederationDocuments(f *testing.F) {
 		if status < 100 || status > 999 {
 			status = 200
 		}
-		fetcher := &httpKeySetFetcher{client: &http.Client{Transport: documentTransport{discovery: discovery, jwks: jwks, status: status}}}
+		client := &http.Client{Transport: documentTransport{discovery: discovery, jwks: jwks, status: status}}
+		fetcher := &httpKeySetFetcher{client: func() (*http.Client, error) { return client, nil }}
 		keys, err := fetcher.fetchKeySet(context.Background(), iss)
 		if err == nil {
 			if len(keys) > federationMaxKeys {

@@ -497,8 +497,26 @@ func TestFederationRoots(t *testing.T) {
 	os.WriteFile(good, selfSignedPEM(t, k, "ca", time.Now()), 0o644)
 	bad := filepath.Join(dir, "bad.pem")
 	os.WriteFile(bad, []byte("nothing"), 0o644)
-	if _, err := federationRoots(nil, []string{good}); err != nil {
-		t.Errorf("a PEM CA file: %v", err)
+	roots, err := federationRoots(nil, []string{good})
+	if err != nil {
+		t.Fatalf("a PEM CA file: %v", err)
+	}
+	// The pool, made on the first fetch, trusts the file's CA.
+	pool, err := roots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, _ := os.ReadFile(good)
+	block, _ := pem.Decode(pemBytes)
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+		t.Errorf("the --federation-ca certificate is not trusted: %v", err)
+	}
+	if again, _ := roots(); again != pool {
+		t.Error("the pool was made twice; want once")
 	}
 	for _, files := range [][]string{{bad}, {filepath.Join(dir, "missing.pem")}} {
 		if _, err := federationRoots(nil, files); err == nil {

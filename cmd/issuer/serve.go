@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -285,7 +286,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // requests the server answered meanwhile (each takes trace and token ids),
 // while the server's goroutines need a random source safe for concurrent
 // use, which a test's seeded generator is not.
-func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots *x509.CertPool, signer signing.Backend) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots func() (*x509.CertPool, error), signer signing.Backend) issuer.Config {
 	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
@@ -309,23 +310,31 @@ func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *sl
 // federationRoots is the trust of outbound fetches for federated
 // credentials: the system roots, the server's own certificates (the local
 // CA, or every certificate of --tls-cert, so that a self-signed one works)
-// and the --federation-ca files.
-func federationRoots(own []byte, files []string) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	pool.AppendCertsFromPEM(own)
+// and the --federation-ca files. The files are read and checked now; the
+// pool is made on the first fetch (issuer.Config.FederationRoots), since
+// the system roots cost about 13 ms of a start.
+func federationRoots(own []byte, files []string) (func() (*x509.CertPool, error), error) {
+	extra := [][]byte{own}
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("--federation-ca: %w", err)
 		}
-		if !pool.AppendCertsFromPEM(pem) {
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("--federation-ca %s: %w: no PEM certificate in the file", f, tenant.ErrInvalid)
 		}
+		extra = append(extra, pem)
 	}
-	return pool, nil
+	return sync.OnceValues(func() (*x509.CertPool, error) {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		for _, pem := range extra {
+			pool.AppendCertsFromPEM(pem)
+		}
+		return pool, nil
+	}), nil
 }
 
 func serve(c *cli.Context) (err error) {
