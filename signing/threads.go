@@ -88,10 +88,10 @@ var startSignPool = sync.OnceValues(func() (*signPool, error) {
 
 // sign signs digest (of digestSize bytes) with s's key: on a signing
 // thread, or in the calling goroutine when it is the only signature under
-// way. A lone request (a
-// test suite's, one token at a time) would otherwise pay two wake-ups
-// across threads, about 0.15 ms here, for nothing: there is no other work
-// for the Go thread to do while the signature runs.
+// way. A lone request (a test suite's, one token at a time) would
+// otherwise pay two wake-ups across threads, about 0.15 ms here, for
+// nothing: there is no other work for the Go thread to do while the
+// signature runs.
 func (p *signPool) sign(s opensslSigner, digest []byte) ([]byte, error) {
 	defer p.inFlight.Add(-1)
 	if p.inFlight.Add(1) == 1 {

@@ -26,8 +26,8 @@ type env struct {
 	random      io.Reader
 	lockTimeout time.Duration
 	stdin       io.Reader
-	// listen opens serve's listeners (net.Listen on TCP); a test makes
-	// one that fails.
+	// listen opens serve's listeners (net.Listen on TCP); a test keeps
+	// the listener to close it under the server, making serving fail.
 	listen func(addr string) (net.Listener, error)
 
 	// admin is set when the command runs inside `issuer serve` for a

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -211,7 +210,7 @@ func printBench(w io.Writer, r bench.Report) error {
 			perSign = fmt.Sprintf("%.2f", l.CPUPerSign)
 		}
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f%%\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n",
-			l.Concurrency, l.TokensPerSec, cmp.Or(l.RawSignPerSec, r.RawSignPerSec), 100*l.RatioToRaw, cpu, perSign, l.P50ms, l.P90ms, l.P99ms, l.MaxMs, l.Errors)
+			l.Concurrency, l.TokensPerSec, l.RawSignPerSec, 100*l.RatioToRaw, cpu, perSign, l.P50ms, l.P90ms, l.P99ms, l.MaxMs, l.Errors)
 	}
 	tw.Flush()
 	for _, l := range r.Levels {

@@ -91,6 +91,9 @@ func (r *replica) serving(ctx context.Context, iss *issuer.Server, origin string
 			case <-ctx.Done():
 				return
 			case <-r.kick:
+				if ctx.Err() != nil { // stopping: a reload would only fail
+					return
+				}
 			}
 			r.mu.Lock()
 			want := r.want

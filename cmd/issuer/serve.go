@@ -562,7 +562,11 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 		gs.Shutdown(sctx)
 	}
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		err = fmt.Errorf("shutting down: %w", err)
+		if serveErr != nil { // the cause comes first
+			err = errors.Join(fmt.Errorf("serving: %w", serveErr), err)
+		}
+		return err
 	}
 	if serveErr == nil {
 		if serveErr = <-served; errors.Is(serveErr, http.ErrServerClosed) {

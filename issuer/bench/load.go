@@ -77,6 +77,7 @@ type CPUTime func() (time.Duration, error)
 // CPU, read over the planned window, is not reported.
 func Drive(ctx context.Context, req Request, concurrency int, warmup, duration time.Duration, serverCPU CPUTime) Level {
 	type sample struct {
+		end     time.Time
 		latency time.Duration
 		err     error
 	}
@@ -87,8 +88,7 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 	var (
 		wg       sync.WaitGroup
 		cpu      float64
-		counted  atomic.Int64 // samples taken
-		extended atomic.Int64 // unix nanoseconds: the end of a window run on, or 0
+		finished atomic.Int64 // requests completed after the warm-up
 	)
 	if serverCPU != nil {
 		wg.Go(func() {
@@ -105,46 +105,50 @@ func Drive(ctx context.Context, req Request, concurrency int, warmup, duration t
 		wg.Go(func() {
 			for range perWorker {
 				t0 := time.Now()
-				if ctx.Err() != nil || !t0.Before(to) && counted.Load() > 0 {
+				if ctx.Err() != nil || !t0.Before(to) && finished.Load() > 0 {
 					return
 				}
 				err := req(ctx)
 				t1 := time.Now()
-				switch {
-				case t1.Before(from):
+				if t1.Before(from) {
 					continue
-				case t1.After(to):
-					// Late: it counts only as the first of the level, and
-					// the window then ends with it.
-					if counted.Load() > 0 || !extended.CompareAndSwap(0, t1.UnixNano()) {
-						continue
-					}
 				}
-				counted.Add(1)
-				samples[w] = append(samples[w], sample{t1.Sub(t0), err})
+				finished.Add(1)
+				samples[w] = append(samples[w], sample{t1, t1.Sub(t0), err})
 			}
 		})
 	}
 	wg.Wait()
 
+	// The window's samples; none, the first one after it, which ends it.
+	var window []sample
+	var first *sample
+	for _, ss := range samples {
+		for i, s := range ss {
+			if !s.end.After(to) {
+				window = append(window, s)
+			} else if first == nil || s.end.Before(first.end) {
+				first = &ss[i]
+			}
+		}
+	}
 	lv := Level{Concurrency: concurrency, Seconds: duration.Seconds(), ServerCPU: cpu}
-	if end := extended.Load(); end != 0 {
-		lv.Seconds = time.Unix(0, end).Sub(from).Seconds()
+	if len(window) == 0 && first != nil {
+		window = []sample{*first}
+		lv.Seconds = first.end.Sub(from).Seconds()
 		lv.ServerCPU = 0
 	}
 	var lat []time.Duration
-	for _, ss := range samples {
-		for _, s := range ss {
-			lv.Requests++
-			if s.err != nil {
-				lv.Errors++
-				if lv.FirstError == "" {
-					lv.FirstError = s.err.Error()
-				}
-				continue
+	for _, s := range window {
+		lv.Requests++
+		if s.err != nil {
+			lv.Errors++
+			if lv.FirstError == "" {
+				lv.FirstError = s.err.Error()
 			}
-			lat = append(lat, s.latency)
+			continue
 		}
+		lat = append(lat, s.latency)
 	}
 	lv.TokensPerSec = float64(len(lat)) / lv.Seconds
 	if lv.ServerCPU > 0 {

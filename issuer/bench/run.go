@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,10 +82,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		ratios := func(levels []Level) {
 			for i := range levels {
 				l := &levels[i]
-				raw := cmp.Or(l.RawSignPerSec, rep.RawSignPerSec)
-				l.RatioToRaw = l.TokensPerSec / raw
+				l.RatioToRaw = l.TokensPerSec / l.RawSignPerSec
 				if l.TokensPerCPUSecond > 0 {
-					l.CPUPerSign = raw / l.TokensPerCPUSecond
+					l.CPUPerSign = l.RawSignPerSec / l.TokensPerCPUSecond
 				}
 			}
 		}
@@ -436,33 +434,26 @@ func measureSigner(name string, cpu int, d time.Duration, rep *Report) (float64,
 	return rate, nil
 }
 
-// runLevels drives each concurrency level in turn. With raw, the raw
-// signing rate is measured before the first level and after each, and a
+// runLevels drives each concurrency level in turn. raw measures the raw
+// signing rate: before the first level and after each, and a
 // level is compared with the faster of the measurements just before and
 // just after it: this machine's speed (a VM's) drifts within a run, and a
 // level compared with a measurement of another moment is off by that
 // drift; the faster of two, because a burst of other work during one
 // measurement would lower it and flatter the level.
 func runLevels(ctx context.Context, req Request, o Options, serverCPU CPUTime, raw func() (float64, error)) ([]Level, error) {
-	var (
-		out    []Level
-		before float64
-		err    error
-	)
-	if raw != nil {
-		if before, err = raw(); err != nil {
-			return nil, err
-		}
+	before, err := raw()
+	if err != nil {
+		return nil, err
 	}
+	var out []Level
 	for _, n := range o.Levels {
 		l := Drive(ctx, req, n, o.Warmup, o.Duration, serverCPU)
-		if raw != nil {
-			after, err := raw()
-			if err != nil {
-				return out, err
-			}
-			l.RawSignPerSec, before = max(before, after), after
+		after, err := raw()
+		if err != nil {
+			return out, err
 		}
+		l.RawSignPerSec, before = max(before, after), after
 		out = append(out, l)
 	}
 	return out, nil
