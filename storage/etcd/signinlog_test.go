@@ -317,3 +317,49 @@ func TestClusterLogs(t *testing.T) {
 		t.Errorf("logs --failed = %+v; want b's refusal", failed)
 	}
 }
+
+// TestAppendLogEdges: an append trims at most what one transaction may hold
+// (a long backlog, after a lowered bound, goes over the appends that
+// follow), and an append whose key is already stored (same replica, same
+// instant) replaces that batch rather than deleting it in the same
+// transaction, which etcd refuses.
+func TestAppendLogEdges(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	at := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		name             string
+		maxOps, stored   int
+		sameKey          bool
+		bound, wantAfter int
+	}{
+		{"backlog beyond one transaction", 3, 6, false, 1, 5},   // one put, two deletes
+		{"backlog within one transaction", 128, 6, false, 1, 1}, // one put, six deletes
+		{"the same key again", 128, 1, true, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := "/edge" + fmt.Sprint(tc.maxOps, tc.stored, tc.sameKey)
+			st, err := etcd.Open(ctx, etcd.Config{Endpoints: []string{ep}, Prefix: prefix, KeyEncryptionKey: testKEK,
+				Create: true, Dir: t.TempDir(), MaxTxnOps: tc.maxOps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			for i := range tc.stored {
+				if err := st.AppendLog(ctx, at.Add(time.Duration(i)*time.Second), "r", []byte("old"), time.Hour, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := at.Add(time.Hour)
+			if tc.sameKey {
+				next = at
+			}
+			if err := st.AppendLog(ctx, next, "r", []byte("new"), time.Hour, tc.bound); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+			if n := countKeys(t, []string{ep}, prefix+"/l/"); n != int64(tc.wantAfter) {
+				t.Errorf("%d batches after the append; want %d", n, tc.wantAfter)
+			}
+		})
+	}
+}
