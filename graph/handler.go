@@ -377,9 +377,9 @@ func New(s *issuer.Server, log *slog.Logger) *Handler {
 }
 
 // Mount serves the Graph subset and the cloud metadata beside s's Entra
-// endpoints, and has the token endpoint read the server's Graph endpoint
-// as Microsoft Graph, so that tokens asked for it (go-azure-sdk's way) are
-// Graph's. It returns the handler.
+// endpoints, and has every flow (token, authorize, device code) read the
+// server's Graph endpoint as Microsoft Graph, so that tokens asked for it
+// (go-azure-sdk's way) are Graph's. It returns the handler.
 func Mount(ctx context.Context, s *issuer.Server, log *slog.Logger) (*Handler, error) {
 	h := New(s, log)
 	if err := s.Directory().EnsureMicrosoftGraph(ctx, nil); err != nil {

@@ -104,7 +104,7 @@ type Config struct {
 	// of this server can be the identity provider, or `serve
 	// --federation-ca` files), start from x509.SystemCertPool and append to
 	// it.
-	FederationRoots func() (*x509.CertPool, error)
+	FederationRoots func() *x509.CertPool
 	// RefreshTokenLifetime is how long a refresh token may wait to be
 	// redeemed (default 90 days).
 	RefreshTokenLifetime time.Duration
@@ -127,10 +127,11 @@ type Config struct {
 	Signer signing.Backend
 	// TokenConcurrency bounds the token requests computed at once (reads,
 	// policy, signature), admitted in order of arrival so that latency stays
-	// fair under overload (signpool.go): 0 means one per CPU, or 16 per CPU
-	// for a signer with threads of its own (OpenSSL, signing.Queued), a
-	// negative value no bound and the Go runtime's order. Set Server.ConnContext on
-	// the http.Server for the order to be the clients'.
+	// fair under overload (signpool.go): 0 means signing.Queued(Signer) per
+	// CPU (one for a signer that signs in the caller's goroutine, more for
+	// one with threads of its own, OpenSSL), a negative value no bound and
+	// the Go runtime's order. Set Server.ConnContext on the http.Server for
+	// the order to be the clients'.
 	TokenConcurrency int
 }
 

@@ -144,7 +144,7 @@ func TestFederationFetchTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := newFederatedClient(t, tc.issuer)
-			fc.srv.federation = newFederationKeys(newHTTPKeySetFetcher(func() (*x509.CertPool, error) { return pool, nil }, 300*time.Millisecond), fc.srv.cfg.Now)
+			fc.srv.federation = newFederationKeys(newHTTPKeySetFetcher(func() *x509.CertPool { return pool }, 300*time.Millisecond), fc.srv.cfg.Now)
 			done := make(chan error, 1)
 			go func() { done <- fc.authenticate(context.Background(), tc.issuer) }()
 			var err error

@@ -3,7 +3,6 @@ package issuer_test
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -159,7 +158,7 @@ type fedWorld struct {
 func newFedWorld(t *testing.T, opts ...issuertest.Option) *fedWorld {
 	t.Helper()
 	idp := newFakeIdP(t)
-	opts = append(opts, issuertest.WithConfig(func(c *issuer.Config) { federationRoots(t, c).AddCert(idp.srv.Certificate()) }))
+	opts = append(opts, issuertest.WithConfig(func(c *issuer.Config) { c.FederationRoots().AddCert(idp.srv.Certificate()) }))
 	fw := &fedWorld{world: newWorld(t, opts...), idp: idp}
 	ctx := context.Background()
 	d := fw.Directory
@@ -279,7 +278,7 @@ func TestFederatedCredentialSecondServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { federationRoots(t, c).AppendCertsFromPEM(idp.CACertPEM()) }))
+	w := newWorld(t, issuertest.WithConfig(func(c *issuer.Config) { c.FederationRoots().AppendCertsFromPEM(idp.CACertPEM()) }))
 	if _, err := w.Directory.AddFederatedIdentityCredential(ctx, foreignID, tenant.FederatedIdentityCredential{
 		Name: "northwind-job", Issuer: idp.URL + "/" + idpTenant.ID + "/", Subject: sp.ID,
 	}); err != nil {
@@ -471,15 +470,4 @@ func TestAzidentityFederated(t *testing.T) {
 			}
 		})
 	}
-}
-
-// federationRoots returns the pool issuertest's server trusts for
-// federation, to which a test adds its identity provider's CA.
-func federationRoots(t *testing.T, c *issuer.Config) *x509.CertPool {
-	t.Helper()
-	pool, err := c.FederationRoots()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pool
 }

@@ -73,7 +73,7 @@ func FuzzFederationDocuments(f *testing.F) {
 			status = 200
 		}
 		client := &http.Client{Transport: documentTransport{discovery: discovery, jwks: jwks, status: status}}
-		fetcher := &httpKeySetFetcher{client: func() (*http.Client, error) { return client, nil }}
+		fetcher := &httpKeySetFetcher{client: func() *http.Client { return client }}
 		keys, err := fetcher.fetchKeySet(context.Background(), iss)
 		if err == nil {
 			if len(keys) > federationMaxKeys {

@@ -16,13 +16,13 @@ func NewGUID() string {
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return formatGUID(b)
+	return FormatGUID(b)
 }
 
-// formatGUID writes the 16 bytes of b as a lowercase 8-4-4-4-12 GUID. It
+// FormatGUID writes the 16 bytes of b as a lowercase 8-4-4-4-12 GUID. It
 // builds the text in place: a GUID is made for every token and request
 // (token ids, trace ids), and fmt costs several allocations each time.
-func formatGUID(b [16]byte) string {
+func FormatGUID(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'
@@ -35,9 +35,6 @@ func formatGUID(b [16]byte) string {
 	hex.Encode(s[24:36], b[10:16])
 	return string(s[:])
 }
-
-// FormatGUID is the lowercase 8-4-4-4-12 text of b.
-func FormatGUID(b [16]byte) string { return formatGUID(b) }
 
 // GUIDBytes returns the 16 bytes of s when s is a GUID in the lowercase
 // form FormatGUID writes (so that FormatGUID gives s back exactly), and

@@ -23,8 +23,8 @@ func TestFormatGUID(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.b
 			want := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-			if got := formatGUID(b); got != want {
-				t.Fatalf("formatGUID = %s, want %s", got, want)
+			if got := FormatGUID(b); got != want {
+				t.Fatalf("FormatGUID = %s, want %s", got, want)
 			}
 		})
 	}

@@ -132,7 +132,7 @@ func refuseFirstParty(what string) error {
 // (an etcd replica, whose writes commit one by one) a crash between two
 // writes can leave tenants without Graph, and the check looks at every
 // tenant: in one read of index keys where the store can
-// (ServicePrincipalGaps), else by reading each tenant's service principal
+// (servicePrincipalGaps), else by reading each tenant's service principal
 // (BenchmarkEnsureMicrosoftGraph). Each missing object is one write.
 func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string) error {
 	_, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
@@ -192,13 +192,17 @@ func (d *Directory) ensureGraphServicePrincipals(ctx context.Context, tenantIDs 
 // batchesAreTransactions reports whether the store runs a Batch as one
 // transaction (storage.DB.BatchesAreTransactions).
 func (d *Directory) batchesAreTransactions() bool {
-	bs, ok := d.store.(interface{ BatchesAreTransactions() bool })
+	bs, ok := d.store.(transactionalBatches)
 	return ok && bs.BatchesAreTransactions()
 }
 
-// ServicePrincipalGaps is a Store that lists, in one read, the tenants
+// transactionalBatches is a Store that says whether its Batch is one
+// transaction. *storage.DB implements it.
+type transactionalBatches interface{ BatchesAreTransactions() bool }
+
+// servicePrincipalGaps is a Store that lists, in one read, the tenants
 // with no service principal of an application. *storage.DB implements it.
-type ServicePrincipalGaps interface {
+type servicePrincipalGaps interface {
 	TenantsWithoutServicePrincipal(ctx context.Context, appID string) ([]string, error)
 }
 
@@ -206,7 +210,7 @@ type ServicePrincipalGaps interface {
 // looks at: those without its service principal where the store can tell,
 // else every tenant.
 func (d *Directory) tenantsToCheckForGraph(ctx context.Context) ([]string, error) {
-	if gs, ok := d.store.(ServicePrincipalGaps); ok {
+	if gs, ok := d.store.(servicePrincipalGaps); ok {
 		ids, err := gs.TenantsWithoutServicePrincipal(ctx, MicrosoftGraphAppID)
 		if err != nil {
 			return nil, fmt.Errorf("finding tenants without Microsoft Graph: %w", err)
@@ -233,7 +237,7 @@ func graphServicePrincipalID(tenantID string) string {
 	h := sha1.Sum([]byte(MicrosoftGraphAppID + "/" + tenantID))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
-	return formatGUID([16]byte(h[:16]))
+	return FormatGUID([16]byte(h[:16]))
 }
 
 // createMicrosoftGraph stores Microsoft's tenant and the Graph application,

@@ -286,7 +286,7 @@ func (o serveOptions) publicURL(listening net.Addr) string {
 // requests the server answered meanwhile (each takes trace and token ids),
 // while the server's goroutines need a random source safe for concurrent
 // use, which a test's seeded generator is not.
-func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots func() (*x509.CertPool, error), signer signing.Backend) issuer.Config {
+func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *slog.Logger, roots func() *x509.CertPool, signer signing.Backend) issuer.Config {
 	cfg := issuer.Config{
 		BaseURL:              baseURL,
 		AllowHTTP:            o.insecureHTTP,
@@ -313,7 +313,7 @@ func serveConfig(o serveOptions, baseURL string, clock *issuer.Clock, logger *sl
 // and the --federation-ca files. The files are read and checked now; the
 // pool is made on the first fetch (issuer.Config.FederationRoots), since
 // the system roots cost about 13 ms of a start.
-func federationRoots(own []byte, files []string) (func() (*x509.CertPool, error), error) {
+func federationRoots(own []byte, files []string) (func() *x509.CertPool, error) {
 	extra := [][]byte{own}
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
@@ -325,7 +325,7 @@ func federationRoots(own []byte, files []string) (func() (*x509.CertPool, error)
 		}
 		extra = append(extra, pem)
 	}
-	return sync.OnceValues(func() (*x509.CertPool, error) {
+	return sync.OnceValue(func() *x509.CertPool {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
@@ -333,7 +333,7 @@ func federationRoots(own []byte, files []string) (func() (*x509.CertPool, error)
 		for _, pem := range extra {
 			pool.AppendCertsFromPEM(pem)
 		}
-		return pool, nil
+		return pool
 	}), nil
 }
 

@@ -236,7 +236,7 @@ func start(dir string, removeDir bool, opts []Option) (_ *Server, err error) {
 		Clock:           s.clock,
 		NewID:           newID,
 		LifetimeDraw:    draw,
-		FederationRoots: func() (*x509.CertPool, error) { return roots, nil },
+		FederationRoots: func() *x509.CertPool { return roots },
 	}
 	if o.signer == "" {
 		o.signer = os.Getenv("ISSUER_TEST_SIGNER")
