@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // The pages of the interactive flows are server-rendered from one
@@ -21,15 +22,20 @@ var pagesHTML string
 // pageNames are the pages; each has a "NAME-content" template.
 var pageNames = []string{"signin", "picker", "consent", "approval", "error", "device", "message", "formpost"}
 
-var pageTemplates = func() map[string]*template.Template {
+// pageTemplates parses the pages on first use: at start it cost every
+// process (a CLI command, a server that never shows a page) 0.4 MB of
+// allocations and about 2 ms. The layout is parsed once; each page is a
+// clone that binds "content" to its own template.
+var pageTemplates = sync.OnceValue(func() map[string]*template.Template {
+	layout := template.Must(template.New("page").Parse(pagesHTML))
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t := template.Must(template.New("page").Parse(pagesHTML))
+		t := template.Must(layout.Clone())
 		template.Must(t.New("content").Parse(`{{template "` + name + `-content" .}}`))
 		out[name] = t
 	}
 	return out
-}()
+})
 
 // pageData is what the templates read. Fields a page does not use stay
 // empty.
@@ -80,7 +86,7 @@ func (s *Server) renderPage(w http.ResponseWriter, c *call, status int, page str
 	}
 	data.Nonce = nonce
 	var buf bytes.Buffer
-	if err := pageTemplates[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := pageTemplates()[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.cfg.Logger.ErrorContext(c.ctx, "rendering a page", "trace_id", c.traceID, "page", page, "error", err)
 		http.Error(w, "server error", http.StatusInternalServerError)
 		return

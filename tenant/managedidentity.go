@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // A managed identity is, as in Entra, a service principal of type
@@ -42,13 +43,20 @@ type ManagedIdentitySpec struct {
 
 // azureResourceID is the shape of an Azure resource id Entra accepts as a
 // managed identity's: /subscriptions/{GUID}/resourceGroups/{rg}/providers/
-// {namespace}/{type}/{name}[/{type}/{name}…].
-var azureResourceID = regexp.MustCompile(`^/subscriptions/[0-9a-fA-F-]{36}/resource[gG]roups/[-\w._()]{1,90}/providers/[A-Za-z][\w.]*(/[A-Za-z][\w]*/[-\w.]{1,128})+$`)
+// {namespace}/{type}/{name}[/{type}/{name}…]. It and managedIdentityName
+// are compiled on first use: their counted repetitions make programs of
+// a third of a megabyte, which every start of the binary paid for.
+var azureResourceID = lazyRegexp(`^/subscriptions/[0-9a-fA-F-]{36}/resource[gG]roups/[-\w._()]{1,90}/providers/[A-Za-z][\w.]*(/[A-Za-z][\w]*/[-\w.]{1,128})+$`)
 
 // managedIdentityName is what Azure allows in a user-assigned identity's
 // or a site's name: letters, digits, hyphens and underscores, 3 to 128,
 // starting with a letter or digit.
-var managedIdentityName = regexp.MustCompile(`^[A-Za-z0-9][-\w]{2,127}$`)
+var managedIdentityName = lazyRegexp(`^[A-Za-z0-9][-\w]{2,127}$`)
+
+// lazyRegexp returns a function that compiles expr on its first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // AddManagedIdentity adds a managed identity to a tenant: its application,
 // without credentials, and its service principal of type ManagedIdentity.
@@ -87,7 +95,7 @@ func (d *Directory) AddManagedIdentity(ctx context.Context, tenantRef string, sp
 func ManagedIdentityResource(t Tenant, spec ManagedIdentitySpec) (id, name string, err error) {
 	if spec.ResourceID != "" {
 		id = strings.TrimRight(strings.TrimSpace(spec.ResourceID), "/")
-		if !azureResourceID.MatchString(id) {
+		if !azureResourceID().MatchString(id) {
 			return "", "", fmt.Errorf("%w: %q is not an Azure resource id (/subscriptions/{GUID}/resourceGroups/{group}/providers/{namespace}/{type}/{name})", ErrInvalid, spec.ResourceID)
 		}
 		name = id[strings.LastIndexByte(id, '/')+1:]
@@ -97,7 +105,7 @@ func ManagedIdentityResource(t Tenant, spec ManagedIdentitySpec) (id, name strin
 		return id, name, nil
 	}
 	name = strings.TrimSpace(spec.Name)
-	if !managedIdentityName.MatchString(name) {
+	if !managedIdentityName().MatchString(name) {
 		return "", "", fmt.Errorf("%w: %q: a managed identity or resource name has 3 to 128 letters, digits, hyphens or underscores", ErrInvalid, spec.Name)
 	}
 	sub := strings.TrimSpace(spec.Subscription)
@@ -116,7 +124,7 @@ func ManagedIdentityResource(t Tenant, spec ManagedIdentitySpec) (id, name strin
 		provider = "Microsoft.Web/sites"
 	}
 	id = "/subscriptions/" + strings.ToLower(sub) + "/resourcegroups/" + group + "/providers/" + provider + "/" + name
-	if !azureResourceID.MatchString(id) {
+	if !azureResourceID().MatchString(id) {
 		return "", "", fmt.Errorf("%w: resource group %q", ErrInvalid, group)
 	}
 	return id, name, nil
