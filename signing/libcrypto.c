@@ -135,9 +135,14 @@ static void *sign_thread(void *arg) {
 		q.done_len++;
 		if (q.armed && (q.done_len >= NOTIFY_BATCH || q.pending_len <= q.threads)) {
 			q.armed = 0;
+			// Written without the lock: the write wakes a Go thread that
+			// may preempt this one at once, and would then block on the
+			// lock this one holds, a round trip of two more switches.
+			pthread_mutex_unlock(&q.mu);
 			char b = 1;
 			while (write(q.notify_fd, &b, 1) < 0 && errno == EINTR) {
 			}
+			pthread_mutex_lock(&q.mu);
 		}
 	}
 	return NULL;
@@ -165,12 +170,14 @@ issuer_job *issuer_ssl_start(int threads, int slots, int notify_fd) {
 }
 
 // issuer_ssl_submit queues a filled slot.
+// A waiting thread is signalled after the lock is released, for the same
+// reason as the notification above: woken, it may preempt the caller.
 void issuer_ssl_submit(int slot) {
 	pthread_mutex_lock(&q.mu);
 	q.pending[(q.pending_head + q.pending_len) % q.slots] = slot;
 	q.pending_len++;
-	pthread_cond_signal(&q.work);
 	pthread_mutex_unlock(&q.mu);
+	pthread_cond_signal(&q.work);
 }
 
 // issuer_ssl_collect moves up to max done slot numbers to slots and
