@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,4 +80,26 @@ func FuzzGUIDBytes(f *testing.F) {
 			t.Fatalf("FormatGUID(GUIDBytes(%q)) = %q", s, FormatGUID(b))
 		}
 	})
+}
+
+// TestParseTenantRef: the one reading of a tenant reference, which
+// ResolveTenant and the etcd sign-in log's reader share.
+func TestParseTenantRef(t *testing.T) {
+	for _, tc := range []struct {
+		name, ref, id, domain string
+		invalid               bool
+	}{
+		{"id, any case, spaces around", " 8F2A3B4C-1D2E-4F5A-9B8C-7D6E5F4A3B2C ", "8f2a3b4c-1d2e-4f5a-9b8c-7d6e5f4a3b2c", "", false},
+		{"domain, any case, spaces around", "\tContoso.COM ", "", "contoso.com", false},
+		{"empty", "", "", "", true},
+		{"path", "contoso.com/oauth2", "", "", true},
+		{"not a domain", "contoso", "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, domain, err := ParseTenantRef(tc.ref)
+			if id != tc.id || domain != tc.domain || (err != nil) != tc.invalid || err != nil && !errors.Is(err, ErrInvalid) {
+				t.Errorf("ParseTenantRef(%q) = %q, %q, %v; want %q, %q, invalid %v", tc.ref, id, domain, err, tc.id, tc.domain, tc.invalid)
+			}
+		})
+	}
 }

@@ -116,14 +116,29 @@ type Reader interface {
 // ResolveTenant finds a tenant by GUID or by any of its domains, in any
 // case: the one rule for tenant references, over any Reader.
 func ResolveTenant(ctx context.Context, r Reader, ref string) (Tenant, error) {
+	id, domain, err := ParseTenantRef(ref)
+	switch {
+	case err != nil:
+		return Tenant{}, err
+	case id != "":
+		return r.GetTenant(ctx, id)
+	}
+	return r.GetTenantByDomain(ctx, domain)
+}
+
+// ParseTenantRef reads a tenant reference: a tenant id, returned lowercased
+// as id, or a domain, returned normalized as domain; anything else is
+// ErrInvalid. ResolveTenant and readers that look a tenant up by other
+// means (the etcd sign-in log's) share it.
+func ParseTenantRef(ref string) (id, domain string, err error) {
 	ref = strings.TrimSpace(ref)
 	if IsGUID(ref) {
-		return r.GetTenant(ctx, strings.ToLower(ref))
+		return strings.ToLower(ref), "", nil
 	}
 	if !ValidTenantSegment(ref) {
-		return Tenant{}, fmt.Errorf("%w: %q is neither a tenant id nor a domain", ErrInvalid, ref)
+		return "", "", fmt.Errorf("%w: %q is neither a tenant id nor a domain", ErrInvalid, ref)
 	}
-	return r.GetTenantByDomain(ctx, NormalizeName(ref))
+	return "", NormalizeName(ref), nil
 }
 
 // FindUser finds a user of a tenant by object id or user principal name:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -173,14 +172,11 @@ var ErrUnknownTenant = errors.New("no tenant has that domain")
 // tenant: an id is returned as it is (lowercased), a domain not in the
 // index is ErrUnknownTenant.
 func (r *LogReader) TenantID(ctx context.Context, ref string) (string, error) {
-	ref = strings.TrimSpace(ref)
-	if tenant.IsGUID(ref) {
-		return strings.ToLower(ref), nil
+	id, domain, err := tenant.ParseTenantRef(ref)
+	if err != nil || id != "" {
+		return id, err
 	}
-	if !tenant.ValidTenantSegment(ref) {
-		return "", fmt.Errorf("%w: %q is neither a tenant id nor a domain", tenant.ErrInvalid, ref)
-	}
-	bucket, k := storage.TenantDomainIndex(ref)
+	bucket, k := storage.TenantDomainIndex(domain)
 	key, err := r.s.dataKey(bucket, k)
 	if err != nil {
 		return "", err
@@ -192,7 +188,7 @@ func (r *LogReader) TenantID(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("%s: reading the tenants' domains: %w", r.s.where, err)
 	}
 	if len(resp.Kvs) == 0 {
-		return "", fmt.Errorf("%s: %w", ref, ErrUnknownTenant)
+		return "", fmt.Errorf("%s: %w", domain, ErrUnknownTenant)
 	}
 	return string(resp.Kvs[0].Value), nil
 }
