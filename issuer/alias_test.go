@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,26 +13,29 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// graphIdentifierForms are the names a client may give Microsoft Graph in a
+// graphIdentifierForm is a name a client may give Microsoft Graph in a
 // scope or resource= on a server whose Graph endpoint (graph.Mount's
-// alias, issuer.Server.AliasResource) is at alias: Entra's own
+// alias, issuer.Server.AliasResource) is at an alias: Entra's own
 // identifiers, and the alias in the forms an identifier URI is matched in
 // (case-insensitive, one trailing slash). ok is false for a name that is no
 // alias: a path below the endpoint is another identifier, which no
 // application has. aud is the audience of the token: the resource as
 // named (Entra's v1.0 tokens, which Graph's are, carry the identifier the
 // client asked for), and Graph's identifier URI for an alias.
-func graphIdentifierForms(alias string) []struct {
+type graphIdentifierForm struct {
 	name, resource, aud string
 	ok                  bool
-} {
+}
+
+// graphAliasWorld returns an interaction world and the forms of Graph's
+// names on its server, whose Graph endpoint is the alias.
+func graphAliasWorld(t *testing.T) (*ixWorld, []graphIdentifierForm) {
+	w := newIxWorld(t)
+	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
 	u, _ := url.Parse(alias)
 	upper := strings.ToUpper(u.Scheme) + "://" + strings.ToUpper(u.Host) + strings.ToUpper(u.Path)
 	graph := tenant.MicrosoftGraphURI
-	return []struct {
-		name, resource, aud string
-		ok                  bool
-	}{
+	return w, []graphIdentifierForm{
 		{"Graph's identifier URI", graph, graph, true},
 		{"Graph's identifier URI with a slash", graph + "/", graph + "/", true},
 		{"Graph's appId", tenant.MicrosoftGraphAppID, tenant.MicrosoftGraphAppID, true},
@@ -42,13 +46,28 @@ func graphIdentifierForms(alias string) []struct {
 	}
 }
 
+// wantGraphToken checks the token endpoint's answer to step: 200 and an
+// access token for aud; with scp not empty, delegated to User.Read (scp
+// "User.Read" exactly, "*User.Read" among other scopes).
+func wantGraphToken(t *testing.T, step string, status int, body map[string]any, aud, scp string) {
+	t.Helper()
+	if status != http.StatusOK {
+		t.Fatalf("%s: %d %v", step, status, body)
+	}
+	c := jwtClaims(t, body["access_token"].(string))
+	got := fmt.Sprint(c["scp"])
+	scpOK := scp == "" || got == scp || strings.HasPrefix(scp, "*") && slices.Contains(strings.Fields(got), scp[1:])
+	if c["aud"] != aud || !scpOK {
+		t.Errorf("%s: access token claims %v; want aud %s and scp %s", step, c, aud, scp)
+	}
+}
+
 // TestResourceAliasTokenEndpoint: every identifier of Graph names Graph at
 // the token endpoint, as a v2 scope and as v1's resource=; the token's
 // audience is the name sent, or Graph's identifier URI for an alias.
 func TestResourceAliasTokenEndpoint(t *testing.T) {
-	w := newIxWorld(t)
-	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
-	for _, form := range graphIdentifierForms(alias) {
+	w, forms := graphAliasWorld(t)
+	for _, form := range forms {
 		for _, endpoint := range []string{"v1", "v2"} {
 			t.Run(form.name+"/"+endpoint, func(t *testing.T) {
 				f := url.Values{"grant_type": {"client_credentials"}, "client_id": {ixShop}, "client_secret": {w.shopSecret}}
@@ -64,12 +83,7 @@ func TestResourceAliasTokenEndpoint(t *testing.T) {
 					wantTokenError(t, status, body, "invalid_resource", issuer.CodeResourceNotFound)
 					return
 				}
-				if status != http.StatusOK {
-					t.Fatalf("token: %d %v", status, body)
-				}
-				if aud := jwtClaims(t, body["access_token"].(string))["aud"]; aud != form.aud {
-					t.Errorf("aud %v; want %s", aud, form.aud)
-				}
+				wantGraphToken(t, "token", status, body, form.aud, "")
 			})
 		}
 	}
@@ -80,9 +94,8 @@ func TestResourceAliasTokenEndpoint(t *testing.T) {
 // code redeems (with the same scope) for a Graph token; a name that is no
 // alias is refused after the sign-in, redirected to the client.
 func TestResourceAliasAuthorize(t *testing.T) {
-	w := newIxWorld(t)
-	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
-	for _, form := range graphIdentifierForms(alias) {
+	w, forms := graphAliasWorld(t)
+	for _, form := range forms {
 		t.Run(form.name, func(t *testing.T) {
 			scope := form.resource + "/User.Read openid"
 			b := w.browserFor(t)
@@ -99,12 +112,7 @@ func TestResourceAliasAuthorize(t *testing.T) {
 				t.Fatalf("redirect %v; want a code", v)
 			}
 			status, body := w.redeem(t, "contoso.com", codeForm(v.Get("code"), map[string]string{"client_secret": w.shopSecret, "scope": scope}), "")
-			if status != http.StatusOK {
-				t.Fatalf("redeem: %d %v", status, body)
-			}
-			if c := jwtClaims(t, body["access_token"].(string)); c["aud"] != form.aud || c["scp"] != "User.Read" {
-				t.Errorf("access token claims %v; want aud %s and scp User.Read", c, form.aud)
-			}
+			wantGraphToken(t, "redeem", status, body, form.aud, "User.Read")
 		})
 	}
 }
@@ -114,11 +122,10 @@ func TestResourceAliasAuthorize(t *testing.T) {
 // Graph's User.Read for the client: the code redeems at the v1 token
 // endpoint for a Graph token.
 func TestResourceAliasAuthorizeV1(t *testing.T) {
-	w := newIxWorld(t)
-	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
+	w, forms := graphAliasWorld(t)
 	b := w.browser()
 	w.userConsentCode(t, b, "alice@contoso.com", map[string]string{"scope": "User.Read openid"})
-	for _, form := range graphIdentifierForms(alias) {
+	for _, form := range forms {
 		t.Run(form.name, func(t *testing.T) {
 			q := url.Values{"client_id": {ixShop}, "response_type": {"code"}, "redirect_uri": {ixShopCB}, "resource": {form.resource}}
 			v := redirectParams(t, b.get("/contoso.com/oauth2/authorize?"+q.Encode()), ixShopCB)
@@ -131,12 +138,7 @@ func TestResourceAliasAuthorizeV1(t *testing.T) {
 			}
 			status, body := w.post(t, "/contoso.com/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {ixShop},
 				"client_secret": {w.shopSecret}, "code": {v.Get("code")}, "redirect_uri": {ixShopCB}, "resource": {form.resource}})
-			if status != http.StatusOK {
-				t.Fatalf("redeem: %d %v", status, body)
-			}
-			if c := jwtClaims(t, body["access_token"].(string)); c["aud"] != form.aud || !strings.Contains(fmt.Sprint(c["scp"]), "User.Read") {
-				t.Errorf("access token claims %v; want aud %s and User.Read", c, form.aud)
-			}
+			wantGraphToken(t, "redeem", status, body, form.aud, "*User.Read")
 		})
 	}
 }
@@ -145,9 +147,8 @@ func TestResourceAliasAuthorizeV1(t *testing.T) {
 // device code request: the code is approved in a browser and the poll
 // gets a Graph token; a name that is no alias is refused at the approval.
 func TestResourceAliasDeviceCode(t *testing.T) {
-	w := newIxWorld(t)
-	alias := strings.TrimSuffix(w.GraphURL(), "/v1.0")
-	for _, form := range graphIdentifierForms(alias) {
+	w, forms := graphAliasWorld(t)
+	for _, form := range forms {
 		t.Run(form.name, func(t *testing.T) {
 			status, body := w.post(t, "/contoso.com/oauth2/v2.0/devicecode", url.Values{"client_id": {ixCLI}, "scope": {form.resource + "/User.Read"}})
 			if status != http.StatusOK {
@@ -170,12 +171,7 @@ func TestResourceAliasDeviceCode(t *testing.T) {
 			}
 			w.Advance(6 * time.Second)
 			status, body = w.poll(t, dc)
-			if status != http.StatusOK {
-				t.Fatalf("poll: %d %v", status, body)
-			}
-			if c := jwtClaims(t, body["access_token"].(string)); c["aud"] != form.aud || c["scp"] != "User.Read" {
-				t.Errorf("access token claims %v; want aud %s and scp User.Read", c, form.aud)
-			}
+			wantGraphToken(t, "poll", status, body, form.aud, "User.Read")
 		})
 	}
 }
