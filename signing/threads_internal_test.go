@@ -21,7 +21,7 @@ import (
 func TestSignInPlaceOnlyAlone(t *testing.T) {
 	b, err := OpenSSLBackend()
 	if err != nil {
-		t.Skipf("openssl backend unavailable: %v", err)
+		unavailable(t, OpenSSL, err)
 	}
 	key := testKey(t)
 	s, err := b.NewSigner(key)
