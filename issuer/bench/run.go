@@ -434,13 +434,12 @@ func measureSigner(name string, cpu int, d time.Duration, rep *Report) (float64,
 	return rate, nil
 }
 
-// runLevels drives each concurrency level in turn. raw measures the raw
-// signing rate: before the first level and after each, and a
-// level is compared with the faster of the measurements just before and
-// just after it: this machine's speed (a VM's) drifts within a run, and a
-// level compared with a measurement of another moment is off by that
-// drift; the faster of two, because a burst of other work during one
-// measurement would lower it and flatter the level.
+// runLevels drives each concurrency level in turn, measuring the raw
+// signing rate with raw before the first level and after each. A level is
+// compared with the faster of the measurements just before and just after
+// it: a VM's speed drifts within a run, so a measurement of another moment
+// is off by that drift, and a burst of other work during one measurement
+// would lower it and flatter the level.
 func runLevels(ctx context.Context, req Request, o Options, serverCPU CPUTime, raw func() (float64, error)) ([]Level, error) {
 	before, err := raw()
 	if err != nil {
