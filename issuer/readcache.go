@@ -14,7 +14,8 @@ import (
 // generationStore is a store that can tell cheaply whether anything was
 // written since an earlier read (*storage.DB does; a store without the
 // method is read every time). Generation returns a number that changes with
-// every write transaction, counted before the write call returns, so that a
+// every write transaction that may change what the caches hold, counted
+// before the write call returns, so that a
 // value read before a read transaction starts names a state that
 // transaction sees at least. ok is false when reads under ctx must go to
 // the store (a batch whose writes are not committed yet, a done context).
@@ -37,10 +38,11 @@ const (
 )
 
 // readCache keeps answers of the store read at one store generation
-// (generationStore). A write anywhere in the store moves the generation
-// on, and the cache answers nothing read before it: a request that starts
-// after a write returned reads the store again, so the read-after-write
-// rule of Backend holds exactly as without the cache.
+// (generationStore). A write to the directory moves the generation on
+// (storage's leaves out refresh tokens, which nothing cached is read
+// from), and the cache answers nothing read before it: a request that
+// starts after a write returned reads the store again, so the
+// read-after-write rule of Backend holds exactly as without the cache.
 //
 // Every token request reads the caches and few write them (once per
 // question and generation), so reads take no lock: the cache is an atomic

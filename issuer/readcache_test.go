@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/issuer-dev/issuer/consent"
 	"github.com/issuer-dev/issuer/signing"
@@ -117,6 +118,40 @@ func TestReadCacheSeesEveryWrite(t *testing.T) {
 				t.Fatalf("after the write: %d roles, want %d", got, tt.roles)
 			}
 		})
+	}
+}
+
+// TestReadCacheOutlivesRefreshTokens: redeeming a refresh token writes to
+// the store (rotation, last use), and a server issuing user tokens beside
+// app-only ones kept emptying the app-only flows' cache with each one.
+// Refresh-token writes no longer count (storage's Generation): the next
+// app-only token comes from the cache, the same cached answers as before.
+func TestReadCacheOutlivesRefreshTokens(t *testing.T) {
+	ctx := context.Background()
+	f := newHotFixture(t, signing.GoBackend())
+	for range 2 {
+		if status, answer := f.post(t, ""); status != http.StatusOK {
+			t.Fatalf("before: %d %v", status, answer)
+		}
+	}
+	facts, tenants := f.srv.facts.cur.Load(), f.srv.tenants.cur.Load()
+	rt := tenant.RefreshToken{
+		Hash: "h1", FamilyID: "f1", TenantID: f.tenant.ID, ClientAppID: f.daemon.AppID, UserID: "u1",
+		IssuedDateTime: time.Now(), ExpiresDateTime: time.Now().Add(time.Hour),
+	}
+	next := rt
+	next.Hash = "h2"
+	if err := f.db.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.RotateRefreshToken(ctx, rt.Hash, time.Now(), next); err != nil {
+		t.Fatal(err)
+	}
+	if status, answer := f.post(t, ""); status != http.StatusOK || len(tokenRoles(t, answer)) != 1 {
+		t.Fatalf("after: %d %v", status, answer)
+	}
+	if f.srv.facts.cur.Load() != facts || f.srv.tenants.cur.Load() != tenants {
+		t.Fatal("the token after the refresh-token writes was not answered from the read caches")
 	}
 }
 

@@ -42,7 +42,7 @@ func (db *DB) Batch(ctx context.Context, fn func(ctx context.Context) error) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.boltUpdate(func(tx *bbolt.Tx) error {
+	return db.boltUpdate(directoryWrite, func(tx *bbolt.Tx) error {
 		b := &batch{tx: tx}
 		if err := fn(context.WithValue(ctx, batchKey{db}, b)); err != nil {
 			return err

@@ -37,6 +37,12 @@ var rootBuckets = [][]byte{
 	bucketRefreshTokens, bucketRTByFamily, bucketRTByUser,
 }
 
+// refreshTokenBucket reports whether the root bucket name is one of the
+// refresh-token buckets, whose writes Generation does not count.
+func refreshTokenBucket(name string) bool {
+	return name == string(bucketRefreshTokens) || name == string(bucketRTByFamily) || name == string(bucketRTByUser)
+}
+
 // Sub-buckets of each tenant/<tenantID> bucket, created by CreateTenant.
 var (
 	bucketApplications          = []byte("applications")

@@ -162,8 +162,20 @@ func (db *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 
 // update runs fn in a read-write transaction, or in the transaction of
 // the Batch ctx carries; an error from fn rolls it back (the batch, whole).
-// Every public write method makes exactly one call to update.
+// Every public write method makes exactly one call to update or
+// updateRefreshTokens.
 func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	return db.write(ctx, directoryWrite, fn)
+}
+
+// updateRefreshTokens is update for a write that changes the refresh-token
+// buckets and nothing else (refreshtokens.go): it leaves the generation
+// where it is.
+func (db *DB) updateRefreshTokens(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	return db.write(ctx, refreshTokenWrite, fn)
+}
+
+func (db *DB) write(ctx context.Context, w writeKind, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -171,28 +183,42 @@ func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 		return fmt.Errorf("database %s is %w", db.path, ErrReadOnly)
 	}
 	if db.replica != nil {
-		return db.replicaUpdate(ctx, fn)
+		return db.replicaUpdate(ctx, w, fn)
 	}
 	if b := db.batchOf(ctx); b != nil {
 		return b.update(fn)
 	}
-	return db.boltUpdate(fn)
+	return db.boltUpdate(w, fn)
 }
 
-// boltUpdate runs fn in a bbolt read-write transaction and then counts it
-// in the generation, committed or not: every write transaction on the file
-// goes through here.
-func (db *DB) boltUpdate(fn func(tx *bbolt.Tx) error) error {
+// writeKind says whether a write transaction counts in the generation.
+type writeKind bool
+
+const (
+	directoryWrite    writeKind = true  // may change anything
+	refreshTokenWrite writeKind = false // changes the refresh-token buckets alone
+)
+
+// boltUpdate runs fn in a bbolt read-write transaction and then, for a
+// directoryWrite, counts it in the generation, committed or not: every
+// write transaction on the file goes through here.
+func (db *DB) boltUpdate(w writeKind, fn func(tx *bbolt.Tx) error) error {
 	err := db.bolt.Update(fn)
-	db.generation.Add(1)
+	if w == directoryWrite {
+		db.generation.Add(1)
+	}
 	return err
 }
 
 // Generation lets a reader that keeps what it read (the issuer's cache of
 // token request facts) tell cheaply whether anything may have changed
 // since: it returns a number that grows with every write transaction on
-// the file, counted after the transaction ends and before the write call
-// returns. A value read before a read transaction starts therefore names
+// the file but those that change refresh tokens alone, counted after the
+// transaction ends and before the write call returns. Refresh tokens are
+// left out because redeeming one writes (rotation, last use), and a
+// server issuing user tokens beside app-only ones would otherwise empty
+// the read caches of the app-only flows at every redemption; nothing
+// cached is read from those buckets. A value read before a read transaction starts therefore names
 // a state that transaction sees at least. It counts the local file's transactions, so a
 // replica's changes arriving from the shared store (Apply, Reset) count
 // too (package etcd's TestGenerationFollowsTheWatch and

@@ -29,7 +29,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) er
 	if err := checkRefreshToken(rt); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *bbolt.Tx) error {
+	return db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketRefreshTokens).Get([]byte(rt.Hash)) != nil {
 			return fmt.Errorf("refresh token of family %s: %w", rt.FamilyID, tenant.ErrExists)
 		}
@@ -69,7 +69,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash string, now time.Time
 	}
 	now = now.UTC()
 	var reused bool
-	err := db.update(ctx, func(tx *bbolt.Tx) error {
+	err := db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
 		old, err := getRefreshTokenTx(tx, hash)
 		switch {
 		case err != nil:
@@ -122,7 +122,7 @@ func (db *DB) RenewRefreshToken(ctx context.Context, hash string, now time.Time,
 		return err
 	}
 	now = now.UTC()
-	return db.update(ctx, func(tx *bbolt.Tx) error {
+	return db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
 		old, err := getRefreshTokenTx(tx, hash)
 		switch {
 		case err != nil:
@@ -152,7 +152,7 @@ func (db *DB) RenewRefreshToken(ctx context.Context, hash string, now time.Time,
 // An unknown family revokes nothing.
 func (db *DB) RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error) {
 	var n int
-	err := db.update(ctx, func(tx *bbolt.Tx) error {
+	err := db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
 		var err error
 		n, err = revokeFamilyTx(tx, familyID, now.UTC())
 		return err

@@ -73,13 +73,13 @@ var errRecorded = errors.New("storage: changes recorded")
 // replicaUpdate runs fn as updateLocal would, on the local copy, and
 // commits what it changed through the replica, running it again after a
 // conflict.
-func (db *DB) replicaUpdate(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+func (db *DB) replicaUpdate(ctx context.Context, w writeKind, fn func(tx *bbolt.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		var (
 			rec  *recorder
 			base int64
 		)
-		err := db.boltUpdate(func(tx *bbolt.Tx) error {
+		err := db.boltUpdate(w, func(tx *bbolt.Tx) error {
 			base = db.revision.Load()
 			rec = startRecording(tx)
 			defer stopRecording(tx)
@@ -121,7 +121,7 @@ func (db *DB) Apply(rev int64, changes []Change) error {
 		db.revision.Store(rev)
 		return nil
 	}
-	err := db.boltUpdate(func(tx *bbolt.Tx) error { return applyTx(tx, changes) })
+	err := db.boltUpdate(changesKind(changes), func(tx *bbolt.Tx) error { return applyTx(tx, changes) })
 	if err != nil {
 		return fmt.Errorf("storage: applying revision %d: %w", rev, err)
 	}
@@ -129,12 +129,25 @@ func (db *DB) Apply(rev int64, changes []Change) error {
 	return nil
 }
 
+// changesKind is refreshTokenWrite when every change is in a refresh-token
+// bucket, as the changes of the writes of refreshtokens.go are, and
+// directoryWrite otherwise: changes committed by another replica count in
+// the generation as the same write made here does.
+func changesKind(changes []Change) writeKind {
+	for _, c := range changes {
+		if len(c.Bucket) == 0 || !refreshTokenBucket(c.Bucket[0]) {
+			return directoryWrite
+		}
+	}
+	return refreshTokenWrite
+}
+
 // Reset replaces the whole local copy by snapshot, the shared store's
 // content at revision rev, in one transaction: readers see the old copy or
 // the new one. A replica loads its first copy with it, and loads again
 // when the changes since its copy are no longer available (compaction).
 func (db *DB) Reset(rev int64, snapshot []Change) error {
-	err := db.boltUpdate(func(tx *bbolt.Tx) error {
+	err := db.boltUpdate(directoryWrite, func(tx *bbolt.Tx) error {
 		var roots [][]byte
 		if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 			roots = append(roots, append([]byte(nil), name...))

@@ -172,6 +172,55 @@ func TestGenerationFollowsTheWatch(t *testing.T) {
 	}
 }
 
+// TestGenerationSkipsRefreshTokens: a refresh token stored and redeemed
+// through one replica reaches the other's copy without moving its
+// generation (storage.DB.Generation leaves refresh tokens out), so its
+// read caches keep their facts; the next directory write still moves it.
+func TestGenerationSkipsRefreshTokens(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	writer := open(t, []string{ep}, "/rt")
+	reader := open(t, []string{ep}, "/rt")
+	f := seedDaemon(t, writer)
+	if err := reader.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rt := tenant.RefreshToken{Hash: "h1", FamilyID: "f1", TenantID: f.tenantID, ClientAppID: f.daemonAppID, UserID: "u1",
+		IssuedDateTime: now, ExpiresDateTime: now.Add(time.Hour)}
+	next := rt
+	next.Hash = "h2"
+	writes := []struct {
+		name  string
+		write func() error
+		moves bool
+	}{
+		{"refresh token stored", func() error { return writer.CreateRefreshToken(ctx, rt) }, false},
+		{"refresh token rotated", func() error { return writer.RotateRefreshToken(ctx, rt.Hash, now, next) }, false},
+		{"tenant renamed", func() error {
+			return writer.UpdateTenant(ctx, f.tenantID, func(t *tenant.Tenant) error { t.DisplayName = "Renamed"; return nil })
+		}, true},
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			before, _ := reader.Generation(ctx)
+			revision := reader.Revision()
+			if err := w.write(); err != nil {
+				t.Fatal(err)
+			}
+			if err := reader.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if reader.Revision() == revision {
+				t.Fatal("the write did not reach the reader's copy")
+			}
+			if after, _ := reader.Generation(ctx); (after != before) != w.moves {
+				t.Fatalf("generation %d → %d; want moved=%v", before, after, w.moves)
+			}
+		})
+	}
+}
+
 // TestGenerationFollowsAReload: a replica that fell behind a compaction
 // loads the directory again (storage.DB.Reset), which moves its generation
 // on too, so facts cached before are not served after the reload. The
