@@ -112,11 +112,8 @@ func newServer(t *testing.T, r *etcd.Store) *issuer.Server {
 // replica's generation on, so the token request after Sync reads the store
 // again instead of answering from facts cached before the write.
 func TestGenerationFollowsTheWatch(t *testing.T) {
-	ep := etcdtest.Start(t)
 	ctx := context.Background()
-	writer := open(t, []string{ep}, "/gen")
-	reader := open(t, []string{ep}, "/gen")
-	f := seedDaemon(t, writer)
+	writer, reader, f := twoReplicas(t, "/gen")
 	d := tenant.NewDirectory(writer)
 	no := false
 	tests := []struct {
@@ -139,31 +136,14 @@ func TestGenerationFollowsTheWatch(t *testing.T) {
 		}, issuer.CodeApplicationDisabled, 0},
 		{"tenant removed", func() error { return d.RemoveTenant(ctx, f.tenantID) }, issuer.CodeTenantNotFound, 0},
 	}
-	if err := reader.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
 	srv := newServer(t, reader)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 2 { // the second answer comes from the cache
 				f.tokenAnswer(t, srv)
 			}
-			before, ok := reader.Generation(ctx)
-			if !ok {
-				t.Fatal("no generation")
-			}
-			revision := reader.Revision()
-			if err := tt.write(); err != nil {
-				t.Fatal(err)
-			}
-			if err := reader.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if reader.Revision() == revision {
-				t.Fatal("the write did not reach the reader's copy")
-			}
-			if after, _ := reader.Generation(ctx); after == before {
-				t.Fatalf("generation %d after the watch applied the write; want it moved", after)
+			if !generationMoved(t, reader, tt.write) {
+				t.Fatal("the generation did not move when the watch applied the write")
 			}
 			if code, roles := f.tokenAnswer(t, srv); code != tt.code || roles != tt.roles {
 				t.Fatalf("after the write: AADSTS%d with %d roles; want AADSTS%d with %d", code, roles, tt.code, tt.roles)
@@ -172,19 +152,51 @@ func TestGenerationFollowsTheWatch(t *testing.T) {
 	}
 }
 
+// twoReplicas opens a writer and a reader replica of prefix on a new etcd
+// member, seeds the daemon through the writer and waits until the
+// reader's copy holds it.
+func twoReplicas(t *testing.T, prefix string) (writer, reader *etcd.Store, f daemonFixture) {
+	t.Helper()
+	ep := etcdtest.Start(t)
+	writer = open(t, []string{ep}, prefix)
+	reader = open(t, []string{ep}, prefix)
+	f = seedDaemon(t, writer)
+	if err := reader.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return writer, reader, f
+}
+
+// generationMoved runs write (through another replica), waits until it
+// reached reader's copy and reports whether reader's generation moved.
+func generationMoved(t *testing.T, reader *etcd.Store, write func() error) bool {
+	t.Helper()
+	ctx := context.Background()
+	before, ok := reader.Generation(ctx)
+	if !ok {
+		t.Fatal("no generation")
+	}
+	revision := reader.Revision()
+	if err := write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if reader.Revision() == revision {
+		t.Fatal("the write did not reach the reader's copy")
+	}
+	after, _ := reader.Generation(ctx)
+	return after != before
+}
+
 // TestGenerationSkipsRefreshTokens: a refresh token stored and redeemed
 // through one replica reaches the other's copy without moving its
 // generation (storage.DB.Generation leaves refresh tokens out), so its
 // read caches keep their facts; the next directory write still moves it.
 func TestGenerationSkipsRefreshTokens(t *testing.T) {
-	ep := etcdtest.Start(t)
 	ctx := context.Background()
-	writer := open(t, []string{ep}, "/rt")
-	reader := open(t, []string{ep}, "/rt")
-	f := seedDaemon(t, writer)
-	if err := reader.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	writer, reader, f := twoReplicas(t, "/rt")
 	now := time.Now()
 	rt := tenant.RefreshToken{Hash: "h1", FamilyID: "f1", TenantID: f.tenantID, ClientAppID: f.daemonAppID, UserID: "u1",
 		IssuedDateTime: now, ExpiresDateTime: now.Add(time.Hour)}
@@ -203,19 +215,8 @@ func TestGenerationSkipsRefreshTokens(t *testing.T) {
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
-			before, _ := reader.Generation(ctx)
-			revision := reader.Revision()
-			if err := w.write(); err != nil {
-				t.Fatal(err)
-			}
-			if err := reader.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if reader.Revision() == revision {
-				t.Fatal("the write did not reach the reader's copy")
-			}
-			if after, _ := reader.Generation(ctx); (after != before) != w.moves {
-				t.Fatalf("generation %d → %d; want moved=%v", before, after, w.moves)
+			if moved := generationMoved(t, reader, w.write); moved != w.moves {
+				t.Fatalf("generation moved=%v, want %v", moved, w.moves)
 			}
 		})
 	}
