@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/issuer-dev/issuer/storage"
@@ -56,6 +57,7 @@ func (s *Store) AppendLog(ctx context.Context, at time.Time, origin string, batc
 	}
 	dir := s.prefix + logDir
 	key := fmt.Sprintf("%s%020d-%s", dir, at.UnixNano(), origin)
+	released := false // the lease was found gone and replaced
 	for {
 		// The keys alone, oldest first: at most maxBatches and the few
 		// that racing appends added.
@@ -80,6 +82,18 @@ func (s *Store) AppendLog(ctx context.Context, at time.Time, origin string, batc
 		// meanwhile (by its lease) only leaves the log shorter.
 		unchanged := clientv3.Compare(clientv3.ModRevision(dir), "<", resp.Header.Revision+1).WithPrefix()
 		txn, err := s.client.Txn(ctx).If(unchanged).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) && !released {
+			// The lease is gone before its time (revoked, or a cluster
+			// restored from a snapshot): without this, every append would
+			// fail until the next lease is due, and the sign-ins of that
+			// while would pile up unshipped. Take a new one, once.
+			released = true
+			s.logLease.forget(lease)
+			if lease, err = s.logLease.get(ctx, s.client, retention); err != nil {
+				return fmt.Errorf("%s: leasing a sign-in log batch: %w", s.where, err)
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("%s: storing a sign-in log batch: %w", s.where, err)
 		}
@@ -96,6 +110,16 @@ type logLease struct {
 	mu      sync.Mutex
 	id      clientv3.LeaseID
 	renewAt time.Time
+}
+
+// forget drops id, if it is still the lease in use, so that the next get
+// grants another.
+func (l *logLease) forget(id clientv3.LeaseID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.id == id {
+		l.id = 0
+	}
 }
 
 func (l *logLease) get(ctx context.Context, c *clientv3.Client, retention time.Duration) (clientv3.LeaseID, error) {

@@ -363,3 +363,44 @@ func TestAppendLogEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendLogAfterLostLease: a replica's batches share a lease for a
+// while; when that lease is gone before its time (revoked here, as a
+// cluster restored from a snapshot loses its leases), the next append
+// takes a new one instead of failing until the next lease is due.
+func TestAppendLogAfterLostLease(t *testing.T) {
+	ep := etcdtest.Start(t)
+	ctx := context.Background()
+	st, err := etcd.Open(ctx, etcd.Config{Endpoints: []string{ep}, Prefix: "/lease", KeyEncryptionKey: testKEK, Create: true, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	at := time.Unix(1_800_000_000, 0)
+	if err := st.AppendLog(ctx, at, "r", []byte("first\n"), time.Hour, 100); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	leases, err := cli.Leases(ctx)
+	if err != nil || len(leases.Leases) != 1 {
+		t.Fatalf("leases: %v, %v; want the log's one", leases, err)
+	}
+	if _, err := cli.Revoke(ctx, leases.Leases[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, []string{ep}, "/lease/l/"); n != 0 {
+		t.Fatalf("%d batches after the revocation; want its batch gone", n)
+	}
+	for i, v := range []string{"second\n", "third\n"} {
+		if err := st.AppendLog(ctx, at.Add(time.Duration(i+1)*time.Second), "r", []byte(v), time.Hour, 100); err != nil {
+			t.Fatalf("append %d after the lease was lost: %v", i+2, err)
+		}
+	}
+	if n := countKeys(t, []string{ep}, "/lease/l/"); n != 2 {
+		t.Errorf("%d batches after the lost lease; want 2", n)
+	}
+}
