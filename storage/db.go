@@ -215,16 +215,17 @@ func (db *DB) boltUpdate(w writeKind, fn func(tx *bbolt.Tx) error) error {
 // since: it returns a number that grows with every write transaction on
 // the file but those that change refresh tokens alone, counted after the
 // transaction ends and before the write call returns. Refresh tokens are
-// left out because redeeming one writes (rotation, last use), and a
-// server issuing user tokens beside app-only ones would otherwise empty
-// the read caches of the app-only flows at every redemption; nothing
-// cached is read from those buckets. A value read before a read transaction starts therefore names
-// a state that transaction sees at least. It counts the local file's transactions, so a
-// replica's changes arriving from the shared store (Apply, Reset) count
-// too (package etcd's TestGenerationFollowsTheWatch and
-// TestGenerationFollowsAReload check both). ok is false when ctx carries a Batch, whose reads see writes
-// not yet committed (and perhaps never), or when ctx is done (every read
-// fails then).
+// left out because redeeming one writes (rotation, last use), and a server
+// issuing user tokens beside app-only ones would otherwise empty the read
+// caches of the app-only flows at every redemption; nothing cached is read
+// from those buckets. A value read before a read transaction starts
+// therefore names a state that transaction sees at least. It counts the
+// local file's transactions, so a replica's changes arriving from the
+// shared store (Apply, Reset) count too (package etcd's
+// TestGenerationFollowsTheWatch and TestGenerationFollowsAReload check
+// both, TestGenerationSkipsRefreshTokens the exception). ok is false when ctx carries a Batch, whose reads see writes not
+// yet committed (and perhaps never), or when ctx is done (every read fails
+// then).
 func (db *DB) Generation(ctx context.Context) (gen uint64, ok bool) {
 	if ctx.Err() != nil || db.batchOf(ctx) != nil {
 		return 0, false
