@@ -245,7 +245,14 @@ func createApplication(h *Handler, rq *request, _ key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	a, err := h.Directory.CreateApplication(rq.ctx, rq.caller.tenant.ID, tenant.ApplicationSpec{DisplayName: *b.DisplayName}, u)
+	// Entra makes the caller the application's first owner: the user who
+	// registers it, and the service principal of an app-only caller
+	// holding Application.ReadWrite.OwnedBy ("the calling app is added as
+	// an owner", Graph's permissions reference), so that it manages what
+	// it created. The reference says nothing of Application.ReadWrite.All;
+	// we make that caller an owner too, the one rule for every caller.
+	spec := tenant.ApplicationSpec{DisplayName: *b.DisplayName, Owner: rq.caller.objectID()}
+	a, err := h.Directory.CreateApplication(rq.ctx, rq.caller.tenant.ID, spec, u)
 	if err != nil {
 		return result{}, fromDirectory(err, "", dupApplication)
 	}

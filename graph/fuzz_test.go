@@ -1,6 +1,10 @@
 package graph
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
 
 // FuzzParseQuery: any query string is either parsed or refused with a 400,
 // never a panic.
@@ -50,6 +54,30 @@ func FuzzApplicationBody(f *testing.F) {
 		}
 		if _, err := b.update(nil); err != nil && err.status != 400 {
 			t.Fatalf("update status %d; want 400", err.status)
+		}
+	})
+}
+
+// FuzzReferencedID: any @odata.id is either an object id of a directory
+// collection or refused with a 400, never a panic.
+func FuzzReferencedID(f *testing.F) {
+	for _, s := range []string{
+		"https://graph.microsoft.com/v1.0/directoryObjects/5f7e0a56-0000-4000-8000-000000000001",
+		"https://graph.microsoft.com/v1.0/users/5f7e0a56-0000-4000-8000-000000000001",
+		"/servicePrincipals/5f7e0a56-0000-4000-8000-000000000001", "directoryObjects", "%zz", "https://x/applications/1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		id, err := referencedID(ref)
+		if err != nil {
+			if err.status != 400 {
+				t.Fatalf("referencedID(%q) status %d; want 400", ref, err.status)
+			}
+			return
+		}
+		if !tenant.IsGUID(id) {
+			t.Fatalf("referencedID(%q) = %q, not an object id", ref, id)
 		}
 	})
 }

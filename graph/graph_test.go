@@ -122,7 +122,11 @@ func (e *env) snapshot(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	b, _ := json.Marshal([]any{apps, sps, users, grants})
+	owners := map[string][]string{} // not in an application's JSON
+	for _, a := range apps {
+		owners[a.ID] = a.Owners
+	}
+	b, _ := json.Marshal([]any{apps, owners, sps, users, grants})
 	return string(b)
 }
 

@@ -138,7 +138,16 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 		return 0, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed, message: "Specified HTTP method is not allowed for the request uri."}
 	}
 	if err := rq.caller.allowed(op.need); err != nil {
-		return 0, err
+		if !rq.caller.mayOwn(op.need) {
+			return 0, err
+		}
+		a, aerr := h.application(rq, key)
+		if aerr != nil {
+			return 0, aerr
+		}
+		if !a.OwnedBy(rq.caller.objectID()) {
+			return 0, err
+		}
 	}
 	res, err := op.run(h, rq, key)
 	if err != nil {
@@ -194,16 +203,43 @@ func isGraphAudience(aud string) bool {
 type need struct {
 	roles, scopes []string
 	adminRoles    []string
+	// ownerRoles, when set, lets an owner of the application the path
+	// names make the call with one of these roles (app-only), or with
+	// one of scopes and no administrator role (delegated).
+	ownerRoles []string
+}
+
+// has reports whether have holds one of want, case aside.
+func has(have, want []string) bool {
+	return slices.ContainsFunc(have, func(h string) bool {
+		return slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(h, w) })
+	})
+}
+
+// mayOwn reports whether the caller could make a call of n as an owner of
+// its object (need.ownerRoles), which the caller must then own.
+func (c caller) mayOwn(n need) bool {
+	if n.ownerRoles == nil {
+		return false
+	}
+	if c.user == nil {
+		return has(c.token.Roles, n.ownerRoles)
+	}
+	return has(c.token.Scopes, n.scopes)
+}
+
+// objectID is the caller's object id: the user of a delegated token, the
+// client's service principal of an app-only one.
+func (c caller) objectID() string {
+	if c.user != nil {
+		return c.user.ID
+	}
+	return c.token.ObjectID
 }
 
 // allowed checks the caller against n. Graph answers a token without the
 // permission with 403 Authorization_RequestDenied.
 func (c caller) allowed(n need) *apiError {
-	has := func(have, want []string) bool {
-		return slices.ContainsFunc(have, func(h string) bool {
-			return slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(h, w) })
-		})
-	}
 	if c.user == nil {
 		if !has(c.token.Roles, n.roles) {
 			return errDenied

@@ -33,13 +33,16 @@ func init() {
 		},
 		"applications/{id}": {
 			http.MethodGet:    {readApplications, getApplication},
-			http.MethodPatch:  {writeApplications, updateApplication},
-			http.MethodDelete: {writeApplications, deleteApplication},
+			http.MethodPatch:  {manageApplications, updateApplication},
+			http.MethodDelete: {manageApplications, deleteApplication},
 		},
-		"applications/{id}/addpassword":                        {http.MethodPost: {writeApplications, addPassword}},
-		"applications/{id}/removepassword":                     {http.MethodPost: {writeApplications, removePassword}},
-		"applications/{id}/federatedidentitycredentials":       {http.MethodGet: {readApplications, listFederated}, http.MethodPost: {writeApplications, addFederated}},
-		"applications/{id}/federatedidentitycredentials/{sub}": {http.MethodGet: {readApplications, getFederated}, http.MethodDelete: {writeApplications, deleteFederated}},
+		"applications/{id}/addpassword":                        {http.MethodPost: {manageApplications, addPassword}},
+		"applications/{id}/removepassword":                     {http.MethodPost: {manageApplications, removePassword}},
+		"applications/{id}/federatedidentitycredentials":       {http.MethodGet: {readApplications, listFederated}, http.MethodPost: {manageApplications, addFederated}},
+		"applications/{id}/federatedidentitycredentials/{sub}": {http.MethodGet: {readApplications, getFederated}, http.MethodDelete: {manageApplications, deleteFederated}},
+		"applications/{id}/owners":                             {http.MethodGet: {readApplications, listOwners}},
+		"applications/{id}/owners/$ref":                        {http.MethodPost: {manageApplications, addOwner}},
+		"applications/{id}/owners/{sub}/$ref":                  {http.MethodDelete: {manageApplications, removeOwner}},
 		"serviceprincipals": {
 			http.MethodGet:  {readApplications, listServicePrincipals},
 			http.MethodPost: {writeApplications, createServicePrincipal},
@@ -96,7 +99,7 @@ func route(segs []string) (map[string]operation, key, *apiError) {
 		case i == 1 && k.appID == "":
 			k.id = s
 			pattern = append(pattern, "{id}")
-		case len(pattern) == 3:
+		case len(pattern) == 3 && s != "$ref":
 			k.sub = s
 			pattern = append(pattern, "{sub}")
 		default:
@@ -163,6 +166,16 @@ var (
 		roles:      []string{"Application.ReadWrite.All"},
 		scopes:     []string{"Application.ReadWrite.All"},
 		adminRoles: adminRoles,
+	}
+	// manageApplications is writeApplications on the application the
+	// path names, which its owners may also do: a service principal
+	// holding Application.ReadWrite.OwnedBy ("manage the applications it
+	// owns"), or a user with the scope and no administrator role.
+	manageApplications = need{
+		roles:      writeApplications.roles,
+		scopes:     writeApplications.scopes,
+		adminRoles: adminRoles,
+		ownerRoles: []string{"Application.ReadWrite.OwnedBy"},
 	}
 	assignRoles = need{
 		roles:      []string{"AppRoleAssignment.ReadWrite.All"},

@@ -70,6 +70,7 @@ func fullApplication(appID, home string) tenant.Application {
 		SPA:                    tenant.RedirectURIs{RedirectURIs: []string{}},
 		PublicClient:           tenant.RedirectURIs{RedirectURIs: []string{"http://localhost", "msalorders://auth"}},
 		CreatedDateTime:        t0,
+		Owners:                 []string{objectID("user", "alice"), objectID("sp", "provisioner")},
 	}
 }
 

@@ -71,6 +71,9 @@ type applicationRecord struct {
 	// absent (no policy) in records written before policies existed.
 	AccessTokenLifetimeSeconds int64     `json:"accessTokenLifetimeSeconds,omitempty"`
 	CreatedDateTime            time.Time `json:"createdDateTime,omitzero"`
+	// Owners is absent in records written before owners existed, which
+	// decode as none: no migration.
+	Owners []string `json:"owners,omitempty"`
 }
 
 type optionalClaimsRecord struct {
@@ -205,6 +208,7 @@ func fromApplication(a tenant.Application) applicationRecord {
 		OptionalClaims:               fromOptionalClaims(a.OptionalClaims),
 		AccessTokenLifetimeSeconds:   accessTokenLifetimeSeconds(a.TokenLifetimePolicy),
 		CreatedDateTime:              a.CreatedDateTime.UTC(),
+		Owners:                       cloneStringsOrNil(a.Owners),
 	}
 }
 
@@ -235,6 +239,7 @@ func (r applicationRecord) toApplication() tenant.Application {
 		OptionalClaims:               r.OptionalClaims.toOptionalClaims(),
 		TokenLifetimePolicy:          tokenLifetimePolicy(r.AccessTokenLifetimeSeconds),
 		CreatedDateTime:              r.CreatedDateTime,
+		Owners:                       cloneStringsOrNil(r.Owners),
 	}
 }
 

@@ -3,6 +3,7 @@ package tenant
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +54,19 @@ type Application struct {
 	// defaults.
 	TokenLifetimePolicy *TokenLifetimePolicy `json:"tokenLifetimePolicy,omitempty"`
 	CreatedDateTime     time.Time            `json:"createdDateTime"`
+	// Owners are the object ids of the users and service principals of
+	// the home tenant that own the application. Graph serves them as a
+	// relationship (/applications/{id}/owners), not as a property. An
+	// owner may manage the application without an administrator role, and
+	// a service principal holding Application.ReadWrite.OwnedBy may manage
+	// the applications it owns and no others.
+	Owners []string `json:"-"`
+}
+
+// OwnedBy reports whether the directory object objectID is one of a's
+// owners.
+func (a Application) OwnedBy(objectID string) bool {
+	return slices.ContainsFunc(a.Owners, func(o string) bool { return strings.EqualFold(o, objectID) })
 }
 
 // API is the exposed-API part of an application (Graph: apiApplication).

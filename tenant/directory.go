@@ -183,6 +183,10 @@ type ApplicationSpec struct {
 	// principal (the oid of the application's app-only tokens), or empty
 	// for a new one.
 	ServicePrincipalID string
+	// Owner is the object id of the user or service principal registering
+	// the application through Graph, which Entra makes its first owner; empty
+	// for none (the CLI and seeds register applications as no one).
+	Owner string
 	// Redirect URIs of the web, spa and publicClient platforms.
 	WebRedirectURIs, SPARedirectURIs, PublicClientRedirectURIs []string
 }
@@ -233,6 +237,13 @@ func (d *Directory) newApplication(t Tenant, spec ApplicationSpec) (Application,
 	}
 	if spec.MultiTenant {
 		app.SignInAudience = AudienceMultipleOrgs
+	}
+	if spec.Owner != "" {
+		owner, err := CanonicalGUID(spec.Owner)
+		if err != nil {
+			return Application{}, ServicePrincipal{}, err
+		}
+		app.Owners = []string{owner}
 	}
 	if err := SetTokenVersion(&app, spec.TokenVersion); err != nil {
 		return Application{}, ServicePrincipal{}, err

@@ -174,6 +174,27 @@ func TestProvisionWithGraphSDK(t *testing.T) {
 	asg.SetAppRoleId(&roleID)
 	_, err = gc.ServicePrincipals().ByServicePrincipalId(deref(apiSP.GetId())).AppRoleAssignedTo().Post(ctx, asg, nil)
 	check(t, "appRoleAssignedTo", err)
+
+	// Owners, as provisioning code sets them: the provisioner that created
+	// the daemon owns it, and another service principal is added by
+	// reference, listed with its type, and removed again.
+	owners := gc.Applications().ByApplicationId(deref(daemonApp.GetId())).Owners()
+	ref := models.NewReferenceCreate()
+	ref.SetOdataId(ptr("https://graph.microsoft.com/v1.0/directoryObjects/" + deref(apiSP.GetId())))
+	check(t, "add an owner by reference", owners.Ref().Post(ctx, ref, nil))
+	listed, err := owners.Get(ctx, nil)
+	check(t, "list owners", err)
+	var ownerIDs []string
+	for _, o := range listed.GetValue() {
+		if _, ok := o.(models.ServicePrincipalable); !ok {
+			t.Fatalf("owner %s is a %T; want a service principal", deref(o.GetId()), o)
+		}
+		ownerIDs = append(ownerIDs, deref(o.GetId()))
+	}
+	if len(ownerIDs) != 2 || !slices.Contains(ownerIDs, deref(apiSP.GetId())) {
+		t.Fatalf("owners %v; want the provisioner and the API's service principal", ownerIDs)
+	}
+	check(t, "remove an owner", owners.ByDirectoryObjectId(deref(apiSP.GetId())).Ref().Delete(ctx, nil))
 	assigned, err := gc.ServicePrincipals().ByServicePrincipalId(deref(daemonSP.GetId())).AppRoleAssignments().Get(ctx, nil)
 	check(t, "list appRoleAssignments", err)
 	if v := assigned.GetValue(); len(v) != 1 || v[0].GetAppRoleId().String() != roleID.String() {

@@ -1,0 +1,184 @@
+package graph_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// appNamed is the tenant's application registered as name.
+func (e *env) appNamed(t *testing.T, name string) tenant.Application {
+	t.Helper()
+	apps, err := e.srv.Directory.ListApplications(t.Context(), e.tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.DisplayName == name {
+			return a
+		}
+	}
+	t.Fatalf("no application %s", name)
+	return tenant.Application{}
+}
+
+// ownerIDs lists the ids and @odata.types of an application's owners.
+func (e *env) ownerIDs(t *testing.T, token, appObjectID string) map[string]string {
+	t.Helper()
+	status, body, _ := e.call(t, token, "GET", "/applications/"+appObjectID+"/owners", "")
+	if status != 200 {
+		t.Fatalf("GET owners = %d %v", status, body)
+	}
+	out := map[string]string{}
+	for _, v := range body["value"].([]any) {
+		o := v.(map[string]any)
+		out[o["id"].(string)], _ = o["@odata.type"].(string)
+	}
+	return out
+}
+
+// TestOwnedBy: a daemon holding Application.ReadWrite.OwnedBy is the
+// owner of the applications it creates and manages those, and no others,
+// as in Entra.
+func TestOwnedBy(t *testing.T) {
+	e := newEnv(t)
+	provisioner := e.appToken(t, "Provisioner", "Application.ReadWrite.OwnedBy")
+	spID := mustSP(t, e, e.appNamed(t, "Provisioner").AppID)
+	other := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Not its own"})
+
+	status, created, _ := e.call(t, provisioner, "POST", "/applications", `{"displayName":"Made by the provisioner"}`)
+	if status != 201 {
+		t.Fatalf("POST /applications = %d %v", status, created)
+	}
+	own := created["id"].(string)
+	if got := e.ownerIDs(t, provisioner, own); len(got) != 1 || got[spID] != "#microsoft.graph.servicePrincipal" {
+		t.Fatalf("owners of the new application = %v; want the provisioner's service principal %s", got, spID)
+	}
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"update its own", "PATCH", "/applications/" + own, `{"displayName":"Renamed"}`, 204},
+		{"add a secret to its own", "POST", "/applications/" + own + "/addPassword", `{"passwordCredential":{"displayName":"s"}}`, 200},
+		{"update another", "PATCH", "/applications/" + other.ID, `{"displayName":"Taken"}`, 403},
+		{"add a secret to another", "POST", "/applications/" + other.ID + "/addPassword", `{}`, 403},
+		{"add an owner to another", "POST", "/applications/" + other.ID + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + spID + `"}`, 403},
+		{"delete another", "DELETE", "/applications/" + other.ID, "", 403},
+		{"delete its own", "DELETE", "/applications/" + own, "", 204},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.snapshot(t)
+			status, body, _ := e.call(t, provisioner, tc.method, tc.path, tc.body)
+			if status != tc.want {
+				t.Fatalf("%s %s = %d %v; want %d", tc.method, tc.path, status, body, tc.want)
+			}
+			if status == 403 && (errorCode(body) != "Authorization_RequestDenied" || e.snapshot(t) != before) {
+				t.Errorf("refusal %s %v, or the directory changed", errorCode(body), body)
+			}
+		})
+	}
+}
+
+// TestOwnersByReference: owners are added by @odata.id and removed by
+// their $ref, users and service principals of the tenant; each mistake is
+// Graph's error and changes nothing.
+func TestOwnersByReference(t *testing.T) {
+	e := newEnv(t)
+	status, created, _ := e.call(t, e.admin, "POST", "/applications", `{"displayName":"Owned"}`)
+	if status != 201 {
+		t.Fatalf("POST /applications = %d %v", status, created)
+	}
+	app := created["id"].(string)
+	adminSP := mustSP(t, e, e.appNamed(t, "Bootstrap").AppID)
+	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
+	ref := func(id string) string {
+		return `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + id + `"}`
+	}
+	const unknown = "5f7e0a56-0000-4000-8000-000000000009"
+
+	if status, body, _ := e.call(t, e.admin, "POST", "/applications/"+app+"/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/users/`+ada.ID+`"}`); status != 204 {
+		t.Fatalf("adding Ada = %d %v", status, body)
+	}
+	if got := e.ownerIDs(t, e.reader, app); len(got) != 2 || got[ada.ID] != "#microsoft.graph.user" || got[adminSP] != "#microsoft.graph.servicePrincipal" {
+		t.Fatalf("owners = %v; want Ada and the creating service principal", got)
+	}
+	for _, tc := range []struct {
+		name, method, path, body string
+		wantStatus               int
+		wantCode                 string
+	}{
+		{"an owner twice", "POST", "/applications/" + app + "/owners/$ref", ref(ada.ID), 400, "Request_BadRequest"},
+		{"an unknown object", "POST", "/applications/" + app + "/owners/$ref", ref(unknown), 404, "Request_ResourceNotFound"},
+		{"no @odata.id", "POST", "/applications/" + app + "/owners/$ref", `{}`, 400, "Request_BadRequest"},
+		{"an @odata.id of no directory collection", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/applications/` + ada.ID + `"}`, 400, "Request_BadRequest"},
+		{"an @odata.id without an id", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"directoryObjects"}`, 400, "Request_BadRequest"},
+		{"an unknown property", "POST", "/applications/" + app + "/owners/$ref", `{"id":"` + ada.ID + `"}`, 400, "Request_BadRequest"},
+		{"owners of an unknown application", "POST", "/applications/" + unknown + "/owners/$ref", ref(ada.ID), 404, "Request_ResourceNotFound"},
+		{"a read role cannot add", "POST", "/applications/" + app + "/owners/$ref", ref(adminSP), 400, "Request_BadRequest"},
+		{"removing no owner", "DELETE", "/applications/" + app + "/owners/" + unknown + "/$ref", "", 404, "Request_ResourceNotFound"},
+		{"removing a malformed id", "DELETE", "/applications/" + app + "/owners/nope/$ref", "", 400, "Request_BadRequest"},
+		{"owners by GET on $ref", "GET", "/applications/" + app + "/owners/$ref", "", 405, "Request_BadRequest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			token := e.admin
+			if tc.name == "a read role cannot add" {
+				token, tc.wantStatus, tc.wantCode = e.reader, 403, "Authorization_RequestDenied"
+			}
+			before := e.snapshot(t)
+			status, body, _ := e.call(t, token, tc.method, tc.path, tc.body)
+			if status != tc.wantStatus || errorCode(body) != tc.wantCode {
+				t.Errorf("%s %s = %d %s; want %d %s (%v)", tc.method, tc.path, status, errorCode(body), tc.wantStatus, tc.wantCode, body)
+			}
+			if e.snapshot(t) != before {
+				t.Error("a refused call changed the directory")
+			}
+		})
+	}
+	if status, body, _ := e.call(t, e.admin, "DELETE", "/applications/"+app+"/owners/"+ada.ID+"/$ref", ""); status != 204 {
+		t.Fatalf("removing Ada = %d %v", status, body)
+	}
+	if got := e.ownerIDs(t, e.admin, app); len(got) != 1 || got[adminSP] == "" {
+		t.Errorf("owners after removing Ada = %v; want the service principal alone", got)
+	}
+	// A deleted owner drops out of the list, as Graph drops a deleted
+	// object from the relationships that held it.
+	if status, body, _ := e.call(t, e.admin, "POST", "/applications/"+app+"/owners/$ref", ref(ada.ID)); status != 204 {
+		t.Fatalf("adding Ada again = %d %v", status, body)
+	}
+	if status, body, _ := e.call(t, e.admin, "DELETE", "/users/"+ada.ID, ""); status != 204 {
+		t.Fatalf("deleting Ada = %d %v", status, body)
+	}
+	if got := e.ownerIDs(t, e.admin, app); len(got) != 1 || got[ada.ID] != "" {
+		t.Errorf("owners after deleting Ada = %v; want her gone", got)
+	}
+}
+
+// TestOwnerUser: a user with the Application.ReadWrite.All scope and no
+// administrator role owns the applications she registers and manages
+// those, and not others.
+func TestOwnerUser(t *testing.T) {
+	e := newEnv(t)
+	native := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Native", PublicClient: true})
+	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
+	if _, _, err := e.srv.Consent.PutGrant(t.Context(), e.tenant, native.AppID, tenant.MicrosoftGraphURI, "", []string{"Application.ReadWrite.All"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.token(t, url.Values{"grant_type": {"password"}, "client_id": {native.AppID}, "username": {ada.UserPrincipalName},
+		"password": {"Correct-Horse-9"}, "scope": {"https://graph.microsoft.com/Application.ReadWrite.All"}})
+	other := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Not hers"})
+	status, created, _ := e.call(t, tok, "POST", "/applications", `{"displayName":"Ada's"}`)
+	if status != 201 {
+		t.Fatalf("POST /applications = %d %v", status, created)
+	}
+	own := created["id"].(string)
+	if got := e.ownerIDs(t, tok, own); len(got) != 1 || got[ada.ID] != "#microsoft.graph.user" {
+		t.Fatalf("owners = %v; want Ada", got)
+	}
+	if status, body, _ := e.call(t, tok, "PATCH", "/applications/"+own, `{"displayName":"Ada's, renamed"}`); status != 204 {
+		t.Errorf("PATCH her own = %d %v; want 204", status, body)
+	}
+	if status, body, _ := e.call(t, tok, "PATCH", "/applications/"+other.ID, `{"displayName":"Taken"}`); status != 403 {
+		t.Errorf("PATCH another = %d %v; want 403", status, body)
+	}
+}
