@@ -51,7 +51,7 @@ func TestOwnedBy(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("POST /applications = %d %v", status, created)
 	}
-	own := created["id"].(string)
+	own, ownAppID := created["id"].(string), created["appId"].(string)
 	if got := e.ownerIDs(t, provisioner, own); len(got) != 1 || got[spID] != "#microsoft.graph.servicePrincipal" {
 		t.Fatalf("owners of the new application = %v; want the provisioner's service principal %s", got, spID)
 	}
@@ -61,6 +61,9 @@ func TestOwnedBy(t *testing.T) {
 	}{
 		{"update its own", "PATCH", "/applications/" + own, `{"displayName":"Renamed"}`, 204},
 		{"add a secret to its own", "POST", "/applications/" + own + "/addPassword", `{"passwordCredential":{"displayName":"s"}}`, 200},
+		{"create its own's service principal", "POST", "/servicePrincipals", `{"appId":"` + ownAppID + `"}`, 201},
+		{"create another's service principal", "POST", "/servicePrincipals", `{"appId":"` + other.AppID + `"}`, 403},
+		{"create an unknown application's service principal", "POST", "/servicePrincipals", `{"appId":"5f7e0a56-0000-4000-8000-000000000009"}`, 404},
 		{"update another", "PATCH", "/applications/" + other.ID, `{"displayName":"Taken"}`, 403},
 		{"add a secret to another", "POST", "/applications/" + other.ID + "/addPassword", `{}`, 403},
 		{"add an owner to another", "POST", "/applications/" + other.ID + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + spID + `"}`, 403},
@@ -180,5 +183,11 @@ func TestOwnerUser(t *testing.T) {
 	}
 	if status, body, _ := e.call(t, tok, "PATCH", "/applications/"+other.ID, `{"displayName":"Taken"}`); status != 403 {
 		t.Errorf("PATCH another = %d %v; want 403", status, body)
+	}
+	if status, body, _ := e.call(t, tok, "POST", "/servicePrincipals", `{"appId":"`+created["appId"].(string)+`"}`); status != 201 {
+		t.Errorf("POST the service principal of her own = %d %v; want 201", status, body)
+	}
+	if status, body, _ := e.call(t, tok, "POST", "/servicePrincipals", `{"appId":"`+other.AppID+`"}`); status != 403 {
+		t.Errorf("POST the service principal of another = %d %v; want 403", status, body)
 	}
 }

@@ -45,7 +45,7 @@ func init() {
 		"applications/{id}/owners/{sub}/$ref":                  {http.MethodDelete: {manageApplications, removeOwner}},
 		"serviceprincipals": {
 			http.MethodGet:  {readApplications, listServicePrincipals},
-			http.MethodPost: {writeApplications, createServicePrincipal},
+			http.MethodPost: {createServicePrincipals, createServicePrincipal},
 		},
 		"serviceprincipals/{id}": {
 			http.MethodGet:    {readApplications, getServicePrincipal},
@@ -176,6 +176,12 @@ var (
 		scopes:     writeApplications.scopes,
 		adminRoles: adminRoles,
 		ownerRoles: []string{"Application.ReadWrite.OwnedBy"},
+	}
+	// createServicePrincipals is writeApplications, or an owner of the
+	// application the body names (createServicePrincipal checks which).
+	createServicePrincipals = need{
+		roles:  []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"},
+		scopes: writeApplications.scopes,
 	}
 	assignRoles = need{
 		roles:      []string{"AppRoleAssignment.ReadWrite.All"},

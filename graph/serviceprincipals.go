@@ -127,6 +127,19 @@ func createServicePrincipal(h *Handler, rq *request, _ key) (result, *apiError) 
 	if b.AppID == nil || !tenant.IsGUID(*b.AppID) {
 		return result{}, badRequest("Property 'appId' is required and must be the appId of an application.")
 	}
+	// A caller without Application.ReadWrite.All (a daemon holding
+	// Application.ReadWrite.OwnedBy, a user without an administrator role)
+	// creates the service principals of the applications it owns, as in
+	// Entra, and no others.
+	if rq.caller.allowed(writeApplications) != nil {
+		app, err := h.Directory.GetApplication(rq.ctx, *b.AppID)
+		if err != nil {
+			return result{}, fromDirectory(err, *b.AppID, dupServicePrincipal)
+		}
+		if !app.OwnedBy(rq.caller.objectID()) {
+			return result{}, errDenied
+		}
+	}
 	t := rq.caller.tenant.ID
 	sp, err := h.Directory.AddServicePrincipal(rq.ctx, t, *b.AppID)
 	if errors.Is(err, tenant.ErrExists) {
