@@ -110,23 +110,24 @@ func TestOwnersByReference(t *testing.T) {
 		name, method, path, body string
 		wantStatus               int
 		wantCode                 string
+		token                    string // the caller's; the admin's when empty
 	}{
-		{"an owner twice", "POST", "/applications/" + app + "/owners/$ref", ref(ada.ID), 400, "Request_BadRequest"},
-		{"an unknown object", "POST", "/applications/" + app + "/owners/$ref", ref(unknown), 404, "Request_ResourceNotFound"},
-		{"no @odata.id", "POST", "/applications/" + app + "/owners/$ref", `{}`, 400, "Request_BadRequest"},
-		{"an @odata.id of no directory collection", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/applications/` + ada.ID + `"}`, 400, "Request_BadRequest"},
-		{"an @odata.id without an id", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"directoryObjects"}`, 400, "Request_BadRequest"},
-		{"an unknown property", "POST", "/applications/" + app + "/owners/$ref", `{"id":"` + ada.ID + `"}`, 400, "Request_BadRequest"},
-		{"owners of an unknown application", "POST", "/applications/" + unknown + "/owners/$ref", ref(ada.ID), 404, "Request_ResourceNotFound"},
-		{"a read role cannot add", "POST", "/applications/" + app + "/owners/$ref", ref(adminSP), 400, "Request_BadRequest"},
-		{"removing no owner", "DELETE", "/applications/" + app + "/owners/" + unknown + "/$ref", "", 404, "Request_ResourceNotFound"},
-		{"removing a malformed id", "DELETE", "/applications/" + app + "/owners/nope/$ref", "", 400, "Request_BadRequest"},
-		{"owners by GET on $ref", "GET", "/applications/" + app + "/owners/$ref", "", 405, "Request_BadRequest"},
+		{"an owner twice", "POST", "/applications/" + app + "/owners/$ref", ref(ada.ID), 400, "Request_BadRequest", ""},
+		{"an unknown object", "POST", "/applications/" + app + "/owners/$ref", ref(unknown), 404, "Request_ResourceNotFound", ""},
+		{"no @odata.id", "POST", "/applications/" + app + "/owners/$ref", `{}`, 400, "Request_BadRequest", ""},
+		{"an @odata.id of no directory collection", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/applications/` + ada.ID + `"}`, 400, "Request_BadRequest", ""},
+		{"an @odata.id without an id", "POST", "/applications/" + app + "/owners/$ref", `{"@odata.id":"directoryObjects"}`, 400, "Request_BadRequest", ""},
+		{"an unknown property", "POST", "/applications/" + app + "/owners/$ref", `{"id":"` + ada.ID + `"}`, 400, "Request_BadRequest", ""},
+		{"owners of an unknown application", "POST", "/applications/" + unknown + "/owners/$ref", ref(ada.ID), 404, "Request_ResourceNotFound", ""},
+		{"a read role cannot add", "POST", "/applications/" + app + "/owners/$ref", ref(adminSP), 403, "Authorization_RequestDenied", e.reader},
+		{"removing no owner", "DELETE", "/applications/" + app + "/owners/" + unknown + "/$ref", "", 404, "Request_ResourceNotFound", ""},
+		{"removing a malformed id", "DELETE", "/applications/" + app + "/owners/nope/$ref", "", 400, "Request_BadRequest", ""},
+		{"owners by GET on $ref", "GET", "/applications/" + app + "/owners/$ref", "", 405, "Request_BadRequest", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			token := e.admin
-			if tc.name == "a read role cannot add" {
-				token, tc.wantStatus, tc.wantCode = e.reader, 403, "Authorization_RequestDenied"
+			token := tc.token
+			if token == "" {
+				token = e.admin
 			}
 			before := e.snapshot(t)
 			status, body, _ := e.call(t, token, tc.method, tc.path, tc.body)
