@@ -68,6 +68,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"ReadAfterWrite", testReadAfterWrite},
 		{"View", testView},
 		{"RefreshTokenRenew", testRefreshTokenRenew},
+		{"RefreshTokenPruneMany", testRefreshTokenPruneMany},
 	}, refreshTokenRevocationTests()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

@@ -224,6 +224,36 @@ func testRefreshTokenRenew(t *testing.T, f *fixture) {
 	}
 }
 
+// testRefreshTokenPruneMany: redeeming a token of a family in which many
+// tokens expired at once (a client back after a long pause) succeeds, on a
+// shared store too, whose one write of it must stay within the store's
+// limits (etcd's default 128 operations a transaction); the expired tokens
+// are gone after a few redemptions.
+func testRefreshTokenPruneMany(t *testing.T, f *fixture) {
+	const expired = 60
+	live := newRefreshToken("family", "live")
+	f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, live))
+	old := func(i int) tenant.RefreshToken {
+		rt := newRefreshToken("family", fmt.Sprint("old-", i))
+		rt.ExpiresDateTime = t0.Add(time.Hour)
+		return rt
+	}
+	for i := range expired {
+		f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, old(i)))
+	}
+	at := t0.Add(2 * time.Hour)
+	for i := range 8 {
+		f.must(fmt.Sprint("RenewRefreshToken ", i), f.b.RenewRefreshToken(f.ctx, live.Hash, at, newRefreshToken("family", fmt.Sprint("next-", i))))
+	}
+	for i := range expired {
+		if _, err := f.b.GetRefreshToken(f.ctx, old(i).Hash); !errors.Is(err, tenant.ErrNotFound) {
+			t.Errorf("expired token %d after 8 redemptions: %v; want ErrNotFound", i, err)
+		}
+	}
+	live.LastUsedDateTime = at
+	f.wantRefreshToken("the redeemed token", live)
+}
+
 // refreshTokenRevocationTests: what deleting objects and changing a
 // password does to refresh tokens (Entra's revocation table), one test per
 // change. Each starts from the same directory: tenants A and B, a

@@ -3,6 +3,9 @@ package storage
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // BenchmarkFindServicePrincipal resolves resources in a directory of 1,000
@@ -57,4 +60,40 @@ func BenchmarkFindServicePrincipal(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkRenewRefreshToken redeems a refresh token, the Entra way (the
+// presented token stays valid), in families of growing size: a daemon
+// that refreshes every hour for the 90 days of a token's life builds a
+// family of 2,160. A redemption must not grow with its family.
+func BenchmarkRenewRefreshToken(b *testing.B) {
+	for _, size := range []int{1, 100, 2000} {
+		b.Run(fmt.Sprintf("family=%d", size), func(b *testing.B) {
+			db := openTestFsck(b, false)
+			db.bolt.NoSync = true
+			ctx := b.Context()
+			rt := newRefreshToken("h0", "family")
+			rt.ExpiresDateTime = t0.Add(90 * 24 * time.Hour)
+			if err := db.CreateRefreshToken(ctx, rt); err != nil {
+				b.Fatal(err)
+			}
+			next := func(i int) tenant.RefreshToken {
+				n := rt
+				n.Hash = fmt.Sprint("h", i)
+				return n
+			}
+			for i := 1; i < size; i++ {
+				if err := db.RenewRefreshToken(ctx, "h0", t0, next(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			i := size
+			for b.Loop() {
+				if err := db.RenewRefreshToken(ctx, "h0", t0, next(i)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
 }

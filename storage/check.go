@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -460,7 +461,7 @@ func (c *checker) refreshTokensTx(tx *bbolt.Tx) {
 			c.problem("refresh_token_by_user %q names a token that is missing or of another user", k)
 		}
 	})
-	c.forEach("refresh_token_family", families, func(k, _ []byte) {
+	c.forEach("refresh_token_family", families, func(k, entry []byte) {
 		i := bytes.IndexByte(k, 0)
 		if i < 0 {
 			c.problem("refresh_token_family %q: not family and hash", k)
@@ -469,6 +470,12 @@ func (c *checker) refreshTokensTx(tx *bbolt.Tx) {
 		var rec refreshTokenRecord
 		if v := tokens.Get(k[i+1:]); v == nil || !decodes(v, &rec) || rec.FamilyID != string(k[:i]) {
 			c.problem("refresh_token_family %q names a token that is missing or of another family", k)
+			return
+		}
+		// An empty entry was written before entries held the expiry; pruning
+		// reads its record instead.
+		if expires, ok := familyEntryExpiry(entry); len(entry) > 0 && (!ok || !expires.Equal(rec.ExpiresDateTime)) {
+			c.problem("refresh_token_family %q holds an expiry other than its token's %s", k, rec.ExpiresDateTime.Format(time.RFC3339Nano))
 		}
 	})
 }

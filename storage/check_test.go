@@ -125,6 +125,15 @@ func TestCheck(t *testing.T) {
 		{"family entry pointing nowhere", func(ids) func(*bbolt.Tx) error {
 			return inRoot(bucketRTByFamily, key("family-1", "hash-2"), []byte{})
 		}, "names a token that is missing"},
+		{"family entry with another expiry", func(ids) func(*bbolt.Tx) error {
+			return inRoot(bucketRTByFamily, key("family-1", "hash-1"), familyEntry(t0))
+		}, "holds an expiry other than its token's"},
+		{"family entry that is no expiry", func(ids) func(*bbolt.Tx) error {
+			return inRoot(bucketRTByFamily, key("family-1", "hash-1"), []byte("soon"))
+		}, "holds an expiry other than its token's"},
+		{"family entry from before entries held the expiry", func(ids) func(*bbolt.Tx) error {
+			return inRoot(bucketRTByFamily, key("family-1", "hash-1"), []byte{})
+		}, ""},
 		{"undecodable signing key", func(ids) func(*bbolt.Tx) error { return inRoot(bucketKeys, []byte("kid"), []byte("{}")) }, "signing key \"kid\""},
 		{"root bucket missing", func(ids) func(*bbolt.Tx) error {
 			return func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketAppSPs) }

@@ -31,7 +31,9 @@
 //	refresh_tokens                                root: refresh tokens, found by hash alone
 //	  ╘══ <hex SHA-256 of the token> : refreshTokenRecord JSON   (a token presented at /common names no tenant)
 //	refresh_token_family                          root index: the tokens of one sign-in, for
-//	  ╘══ <familyID>\x00<hash> : <empty>          rotation pruning and replay revocation
+//	  ╘══ <familyID>\x00<hash> : <expiry>         pruning and replay revocation; <expiry> is
+//	                                              familyEntry's 12 bytes, or empty if written
+//	                                              before entries held it (pruning reads the record)
 //	refresh_token_by_user                         root index (schema 2): the tokens of each user, for
 //	  ╘══ <tenantID>\x00<userID>\x00<hash> : <empty>   deletes (user, client, tenant) and password changes
 //	tenant                                        root: one nested bucket per tenant

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -88,7 +89,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash string, now time.Time
 			return fmt.Errorf("refresh token of family %s: %w", next.FamilyID, tenant.ErrExists)
 		}
 		old.RotatedDateTime, old.LastUsedDateTime = now, now
-		if err := putRefreshTokenTx(tx, old); err != nil {
+		if err := updateRefreshTokenTx(tx, old); err != nil {
 			return err
 		}
 		if err := putRefreshTokenTx(tx, next); err != nil {
@@ -137,7 +138,7 @@ func (db *DB) RenewRefreshToken(ctx context.Context, hash string, now time.Time,
 			return fmt.Errorf("refresh token of family %s: %w", next.FamilyID, tenant.ErrExists)
 		}
 		old.LastUsedDateTime = now
-		if err := putRefreshTokenTx(tx, old); err != nil {
+		if err := updateRefreshTokenTx(tx, old); err != nil {
 			return err
 		}
 		if err := putRefreshTokenTx(tx, next); err != nil {
@@ -184,16 +185,43 @@ func getRefreshTokenTx(tx *bbolt.Tx, hash string) (tenant.RefreshToken, error) {
 	return rec.toRefreshToken(hash), nil
 }
 
-// putRefreshTokenTx writes the record and its family and user index
-// entries.
+// putRefreshTokenTx writes a new token's record and its family and user
+// index entries.
 func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
-	if err := putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), fromRefreshToken(rt)); err != nil {
+	if err := updateRefreshTokenTx(tx, rt); err != nil {
 		return err
 	}
-	if err := put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), []byte{}); err != nil {
+	if err := put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), familyEntry(rt.ExpiresDateTime)); err != nil {
 		return err
 	}
 	return put(tx.Bucket(bucketRTByUser), key(rt.TenantID, rt.UserID, rt.Hash), []byte{})
+}
+
+// updateRefreshTokenTx rewrites a stored token's record. Its index entries
+// stay as they are: they hold only what a token never changes (family,
+// tenant, user, hash and expiry), and rewriting them would cost a shared
+// store two operations a token for nothing.
+func updateRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
+	return putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), fromRefreshToken(rt))
+}
+
+// familyEntry is the value of a token's refresh_token_family entry: its
+// expiry, as big-endian Unix seconds and nanoseconds, so that pruning a
+// family reads the records of the expired tokens only. Entries written
+// before the value existed are empty, and pruning reads their record.
+func familyEntry(expires time.Time) []byte {
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 12), uint64(expires.Unix()))
+	return binary.BigEndian.AppendUint32(v, uint32(expires.Nanosecond()))
+}
+
+// familyEntryExpiry reads familyEntry's value; ok is false for any other
+// value (an empty one from before, or damage, which pruning then settles
+// by reading the record).
+func familyEntryExpiry(v []byte) (expires time.Time, ok bool) {
+	if len(v) != 12 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint32(v[8:]))).UTC(), true
 }
 
 // deleteRefreshTokenTx deletes the record and its index entries.
@@ -253,7 +281,7 @@ func revokePasswordTokensTx(tx *bbolt.Tx, tenantID, userID string, now time.Time
 			continue
 		}
 		rt.RevokedDateTime = now.UTC()
-		if err := putRefreshTokenTx(tx, rt); err != nil {
+		if err := updateRefreshTokenTx(tx, rt); err != nil {
 			return err
 		}
 	}
@@ -286,7 +314,7 @@ func revokeFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) (int, error) {
 			continue
 		}
 		rt.RevokedDateTime = now
-		if err := putRefreshTokenTx(tx, rt); err != nil {
+		if err := updateRefreshTokenTx(tx, rt); err != nil {
 			return n, err
 		}
 		n++
@@ -294,22 +322,38 @@ func revokeFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) (int, error) {
 	return n, nil
 }
 
-// pruneFamilyTx deletes the family's tokens that expired before now: none
-// of them can be redeemed any more, so forgetting them loses nothing but
-// the wording of the refusal (an unknown token instead of an expired one).
+// maxPrunedPerWrite bounds the expired tokens one redemption deletes.
+// Each costs a shared store three operations, and a family may hold any
+// number that expired at once (a client back after a long pause), so
+// that one write stays well inside etcd's default 128 operations a
+// transaction; the next redemptions delete the rest.
+const maxPrunedPerWrite = 16
+
+// pruneFamilyTx deletes up to maxPrunedPerWrite of the family's tokens
+// that expired before now: none of them can be redeemed any more, so
+// forgetting them loses nothing but the wording of the refusal (an unknown
+// token instead of an expired one). It reads the family's index entries
+// and the records of the expired tokens only, so that a redemption in a
+// family of thousands (a client refreshing every hour for the 90 days of
+// Entra's lifetime) costs about what one in a new family does.
 func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
-	hashes, err := familyHashesTx(tx, familyID)
-	if err != nil {
-		return err
-	}
-	for _, h := range hashes {
-		rt, err := getRefreshTokenTx(tx, h)
-		if err != nil {
-			return damaged("refresh_token_family %s names token %s: %v", familyID, h, err)
-		}
-		if !rt.Expired(now) {
+	prefix := key(familyID, "")
+	var expired []tenant.RefreshToken
+	c := tx.Bucket(bucketRTByFamily).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(expired) < maxPrunedPerWrite; k, v = c.Next() {
+		if expires, ok := familyEntryExpiry(v); ok && now.Before(expires) {
 			continue
 		}
+		hash := string(k[len(prefix):])
+		rt, err := getRefreshTokenTx(tx, hash)
+		if err != nil {
+			return damaged("refresh_token_family %s names token %s: %v", familyID, hash, err)
+		}
+		if rt.Expired(now) {
+			expired = append(expired, rt)
+		}
+	}
+	for _, rt := range expired {
 		if err := deleteRefreshTokenTx(tx, rt); err != nil {
 			return err
 		}

@@ -2,10 +2,13 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -154,6 +157,61 @@ func TestRefreshTokenPrune(t *testing.T) {
 	}
 	if got := countKeys(t, e.db, "", bucketRTByFamily); got != 2 {
 		t.Errorf("refresh_token_family has %d entries; want 2", got)
+	}
+}
+
+// TestRefreshTokenPruneMany: a family in which many tokens expired at once
+// (a client back after a long pause) loses at most maxPrunedPerWrite of
+// them a redemption, so that the write stays small, and the rest over the
+// next redemptions. A family entry from before entries held the expiry
+// (an empty value) is pruned by its record, and kept while it is live.
+func TestRefreshTokenPruneMany(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	lasting := func(hash string) tenant.RefreshToken {
+		rt := newRefreshToken(hash, "fm")
+		rt.ExpiresDateTime = t0.Add(90 * 24 * time.Hour)
+		return rt
+	}
+	const expired = 2*maxPrunedPerWrite + 3
+	tokens := []tenant.RefreshToken{lasting("live"), lasting("before-live")}
+	for i := range expired {
+		tokens = append(tokens, newRefreshToken(fmt.Sprint("old-", i), "fm"))
+	}
+	for _, rt := range tokens {
+		if err := e.db.CreateRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.bolt.Update(func(tx *bbolt.Tx) error {
+		for _, hash := range []string{"before-live", "old-0"} {
+			if err := tx.Bucket(bucketRTByFamily).Put(key("fm", hash), []byte{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	at := t0.Add(48 * time.Hour)
+	for i, wantExpired := range []int{expired - maxPrunedPerWrite, expired - 2*maxPrunedPerWrite, 0, 0} {
+		if err := e.db.RenewRefreshToken(ctx, "live", at, lasting(fmt.Sprint("next-", i))); err != nil {
+			t.Fatalf("redemption %d: %v", i, err)
+		}
+		// live, before-live and a successor a redemption stay.
+		if got, want := countKeys(t, e.db, "", bucketRTByFamily), wantExpired+2+i+1; got != want {
+			t.Errorf("after redemption %d: %d family entries; want %d (%d expired)", i, got, want, wantExpired)
+		}
+	}
+	if _, err := e.db.GetRefreshToken(ctx, "old-0"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("expired old-0 with an entry from before = %v; want pruned", err)
+	}
+	if _, err := e.db.GetRefreshToken(ctx, "before-live"); err != nil {
+		t.Errorf("live before-live with an entry from before: %v; want kept", err)
+	}
+	if err := e.db.Check(ctx); err != nil {
+		t.Errorf("Check after pruning: %v", err)
 	}
 }
 
