@@ -203,10 +203,12 @@ func isGraphAudience(aud string) bool {
 type need struct {
 	roles, scopes []string
 	adminRoles    []string
-	// ownerRoles, when set, lets an owner of the application the path
-	// names make the call with one of these roles (app-only), or with
-	// one of scopes and no administrator role (delegated).
+	// ownerRoles lets an owner of the application the path names make
+	// the call in an app-only token holding one of these roles, and
+	// ownerUsers a user who owns it with one of scopes and no
+	// administrator role.
 	ownerRoles []string
+	ownerUsers bool
 }
 
 // has reports whether have holds one of want, case aside.
@@ -217,15 +219,13 @@ func has(have, want []string) bool {
 }
 
 // mayOwn reports whether the caller could make a call of n as an owner of
-// its object (need.ownerRoles), which the caller must then own.
+// its object (need.ownerRoles, need.ownerUsers), which the caller must
+// then own.
 func (c caller) mayOwn(n need) bool {
-	if n.ownerRoles == nil {
-		return false
-	}
 	if c.user == nil {
 		return has(c.token.Roles, n.ownerRoles)
 	}
-	return has(c.token.Scopes, n.scopes)
+	return n.ownerUsers && has(c.token.Scopes, n.scopes)
 }
 
 // objectID is the caller's object id: the user of a delegated token, the

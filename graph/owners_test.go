@@ -46,12 +46,18 @@ func TestOwnedBy(t *testing.T) {
 	provisioner := e.appToken(t, "Provisioner", "Application.ReadWrite.OwnedBy")
 	spID := mustSP(t, e, e.appNamed(t, "Provisioner").AppID)
 	other := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Not its own"})
+	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
 
 	status, created, _ := e.call(t, provisioner, "POST", "/applications", `{"displayName":"Made by the provisioner"}`)
 	if status != 201 {
 		t.Fatalf("POST /applications = %d %v", status, created)
 	}
 	own, ownAppID := created["id"].(string), created["appId"].(string)
+	status, created, _ = e.call(t, provisioner, "POST", "/applications", `{"displayName":"Given up by the provisioner"}`)
+	if status != 201 {
+		t.Fatalf("POST /applications = %d %v", status, created)
+	}
+	givenUp := created["id"].(string)
 	if got := e.ownerIDs(t, provisioner, own); len(got) != 1 || got[spID] != "#microsoft.graph.servicePrincipal" {
 		t.Fatalf("owners of the new application = %v; want the provisioner's service principal %s", got, spID)
 	}
@@ -68,6 +74,11 @@ func TestOwnedBy(t *testing.T) {
 		{"add a secret to another", "POST", "/applications/" + other.ID + "/addPassword", `{}`, 403},
 		{"add an owner to another", "POST", "/applications/" + other.ID + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + spID + `"}`, 403},
 		{"delete another", "DELETE", "/applications/" + other.ID, "", 403},
+		// Graph's application-post-owners: OwnedBy "isn't sufficient to
+		// add another owner"; removing one is open to it.
+		{"add an owner to its own", "POST", "/applications/" + own + "/owners/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + ada.ID + `"}`, 403},
+		{"remove itself from its own", "DELETE", "/applications/" + givenUp + "/owners/" + spID + "/$ref", "", 204},
+		{"update one it no longer owns", "PATCH", "/applications/" + givenUp, `{"displayName":"Taken back"}`, 403},
 		{"delete its own", "DELETE", "/applications/" + own, "", 204},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

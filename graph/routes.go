@@ -41,7 +41,7 @@ func init() {
 		"applications/{id}/federatedidentitycredentials":       {http.MethodGet: {readApplications, listFederated}, http.MethodPost: {manageApplications, addFederated}},
 		"applications/{id}/federatedidentitycredentials/{sub}": {http.MethodGet: {readApplications, getFederated}, http.MethodDelete: {manageApplications, deleteFederated}},
 		"applications/{id}/owners":                             {http.MethodGet: {readApplications, listOwners}},
-		"applications/{id}/owners/$ref":                        {http.MethodPost: {manageApplications, addOwner}},
+		"applications/{id}/owners/$ref":                        {http.MethodPost: {addApplicationOwners, addOwner}},
 		"applications/{id}/owners/{sub}/$ref":                  {http.MethodDelete: {manageApplications, removeOwner}},
 		"serviceprincipals": {
 			http.MethodGet:  {readApplications, listServicePrincipals},
@@ -176,6 +176,17 @@ var (
 		scopes:     writeApplications.scopes,
 		adminRoles: adminRoles,
 		ownerRoles: []string{"Application.ReadWrite.OwnedBy"},
+		ownerUsers: true,
+	}
+	// addApplicationOwners is manageApplications but for
+	// Application.ReadWrite.OwnedBy, which Graph's application-post-owners
+	// says "isn't sufficient to add another owner": a daemon that owns an
+	// application may remove its owners, not add any. An owning user may.
+	addApplicationOwners = need{
+		roles:      writeApplications.roles,
+		scopes:     writeApplications.scopes,
+		adminRoles: adminRoles,
+		ownerUsers: true,
 	}
 	// createServicePrincipals is writeApplications, or an owner of the
 	// application the body names (createServicePrincipal checks which).
