@@ -59,6 +59,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"Settings", testSettings},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshTokenReplay", testRefreshTokenReplay},
+		{"RefreshTokenReplayLongFamily", testRefreshTokenReplayLongFamily},
 		{"RefreshTokenConcurrentRotation", testRefreshTokenConcurrentRotation},
 		{"UpdaterErrors", testUpdaterErrors},
 		{"ValuesAreCopies", testValuesAreCopies},

@@ -111,8 +111,9 @@ type RefreshTokenStore interface {
 	//   - tenant.ErrExists: next's hash is taken.
 	// It may also remove the family's tokens that expired by now.
 	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next tenant.RefreshToken) error
-	// RevokeRefreshTokenFamily marks every token of the family revoked at
-	// now and returns how many were not revoked before (0 for an unknown
-	// family, which is no error).
+	// RevokeRefreshTokenFamily marks the family's tokens revoked at now,
+	// but for those already revoked or rotated (a rotated token is refused
+	// as a replay anyway), and returns how many it marked (0 for an
+	// unknown family, which is no error).
 	RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 }

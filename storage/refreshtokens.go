@@ -57,8 +57,9 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshT
 //   - a token whose family was revoked is ErrRefreshTokenRevoked, and
 //     nothing changes;
 //   - a token that was already rotated is a replay (RFC 9700 §4.14): the
-//     whole family is revoked, that revocation is committed, and the error
-//     wraps ErrRefreshTokenReused. Two concurrent redemptions of one token
+//     whole family is revoked (its tokens not yet rotated: the rotated
+//     ones are refused this way anyway), that revocation is committed, and
+//     the error wraps ErrRefreshTokenReused. Two concurrent redemptions of one token
 //     end this way too: the second one sees the first one's rotation;
 //   - otherwise the token is marked rotated and last used at now, next is
 //     stored, and the family's members that expired before now are deleted
@@ -148,9 +149,11 @@ func (db *DB) RenewRefreshToken(ctx context.Context, hash string, now time.Time,
 	})
 }
 
-// RevokeRefreshTokenFamily revokes every token of a family at now and
-// returns how many it revoked (tokens revoked before are left as they are).
-// An unknown family revokes nothing.
+// RevokeRefreshTokenFamily revokes every token of a family that could
+// still be redeemed at now and returns how many it revoked: tokens revoked
+// before are left as they are, and so are rotated ones, which a redemption
+// refuses as a replay already (see revokeFamilyTx). An unknown family
+// revokes nothing.
 func (db *DB) RevokeRefreshTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error) {
 	var n int
 	err := db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
@@ -298,7 +301,12 @@ func familyHashesTx(tx *bbolt.Tx, familyID string) ([]string, error) {
 	return out, err
 }
 
-// revokeFamilyTx marks every not yet revoked token of the family revoked.
+// revokeFamilyTx marks the family's tokens that are neither revoked nor
+// rotated revoked. A rotated token needs no mark: redeeming it again is a
+// replay, refused and revoking the family again. Marking it would cost a
+// shared store one operation for each redemption the family ever made, so
+// that a replay in a family with more than etcd's 128 operations a
+// transaction (five days of hourly refreshes) failed to revoke anything.
 func revokeFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) (int, error) {
 	hashes, err := familyHashesTx(tx, familyID)
 	if err != nil {
@@ -310,7 +318,7 @@ func revokeFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) (int, error) {
 		if err != nil {
 			return n, damaged("refresh_token_family %s names token %s: %v", familyID, h, err)
 		}
-		if rt.Revoked() {
+		if rt.Revoked() || rt.Rotated() {
 			continue
 		}
 		rt.RevokedDateTime = now

@@ -99,15 +99,19 @@ func TestRefreshTokenRotation(t *testing.T) {
 		})
 	}
 
-	// Replaying a1 revokes the whole family, and the revocation sticks
-	// although the call fails.
+	// Replaying a1 revokes the family's token not yet rotated, a3, and the
+	// revocation sticks although the call fails. The rotated a1 and a2
+	// are left as they are: redeeming them stays a replay.
 	replay := at.Add(2 * time.Minute)
 	wantErr(t, "replay", e.db.RotateRefreshToken(ctx, "a1", replay, newRefreshToken("a9", "fa")), tenant.ErrRefreshTokenReused)
-	for _, h := range []string{"a1", "a2", "a3"} {
-		rt, err := e.db.GetRefreshToken(ctx, h)
-		if err != nil || !rt.RevokedDateTime.Equal(replay) {
-			t.Errorf("%s after the replay = %+v, %v; want revoked at %v", h, rt, err, replay)
+	if a3, err := e.db.GetRefreshToken(ctx, "a3"); err != nil || !a3.RevokedDateTime.Equal(replay) {
+		t.Errorf("a3 after the replay = %+v, %v; want revoked at %v", a3, err, replay)
+	}
+	for _, h := range []string{"a1", "a2"} {
+		if rt, err := e.db.GetRefreshToken(ctx, h); err != nil || rt.Revoked() || !rt.Rotated() {
+			t.Errorf("%s after the replay = %+v, %v; want rotated, not marked revoked", h, rt, err)
 		}
+		wantErr(t, "replaying "+h+" again", e.db.RotateRefreshToken(ctx, h, replay, newRefreshToken("a9", "fa")), tenant.ErrRefreshTokenReused)
 	}
 	if _, err := e.db.GetRefreshToken(ctx, "a9"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("the replay's successor was stored: %v", err)
