@@ -58,9 +58,10 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshT
 //     nothing changes;
 //   - a token that was already rotated is a replay (RFC 9700 §4.14): the
 //     whole family is revoked (its tokens not yet rotated: the rotated
-//     ones are refused this way anyway), that revocation is committed, and
-//     the error wraps ErrRefreshTokenReused. Two concurrent redemptions of one token
-//     end this way too: the second one sees the first one's rotation;
+//     ones are refused this way anyway), that revocation is committed,
+//     and the error wraps ErrRefreshTokenReused. Two concurrent
+//     redemptions of one token end this way too: the second one sees the
+//     first one's rotation;
 //   - otherwise the token is marked rotated and last used at now, next is
 //     stored, and the family's members that expired before now are deleted
 //     (rotated members that have not expired are kept, so that their
@@ -301,8 +302,8 @@ func familyHashesTx(tx *bbolt.Tx, familyID string) ([]string, error) {
 	return out, err
 }
 
-// revokeFamilyTx marks the family's tokens that are neither revoked nor
-// rotated revoked. A rotated token needs no mark: redeeming it again is a
+// revokeFamilyTx marks revoked the family's tokens that are neither
+// revoked nor rotated. A rotated token needs no mark: redeeming it again is a
 // replay, refused and revoking the family again. Marking it would cost a
 // shared store one operation for each redemption the family ever made, so
 // that a replay in a family with more than etcd's 128 operations a
