@@ -122,9 +122,12 @@ func (e *env) snapshot(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	owners := map[string][]string{} // not in an application's JSON
+	owners := map[string][]string{} // not in the objects' JSON
 	for _, a := range apps {
 		owners[a.ID] = a.Owners
+	}
+	for _, sp := range sps {
+		owners[sp.ID] = sp.Owners
 	}
 	b, _ := json.Marshal([]any{apps, owners, sps, users, grants})
 	return string(b)

@@ -141,11 +141,11 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 		if !rq.caller.mayOwn(op.need) {
 			return 0, err
 		}
-		a, aerr := h.application(rq, key)
+		o, aerr := h.owned(rq, key)
 		if aerr != nil {
 			return 0, aerr
 		}
-		if !a.OwnedBy(rq.caller.objectID()) {
+		if !o.ownedBy(rq.caller.objectID()) {
 			return 0, err
 		}
 	}
@@ -203,7 +203,7 @@ func isGraphAudience(aud string) bool {
 type need struct {
 	roles, scopes []string
 	adminRoles    []string
-	// ownerRoles lets an owner of the application the path names make
+	// ownerRoles lets an owner of the object the path names make
 	// the call in an app-only token holding one of these roles, and
 	// ownerUsers a user who owns it with one of scopes and no
 	// administrator role.

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,25 +9,74 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// The owners of an application: GET /applications/{id}/owners lists them
-// as directoryObjects (each with its @odata.type), POST …/owners/$ref adds
-// one by reference and DELETE …/owners/{id}/$ref removes one (Microsoft
-// Graph v1.0 application-list-owners, application-post-owners,
-// application-delete-owners). Owners are users and service principals of
-// the application's home tenant.
+// The owners of an application or a service principal: GET
+// /{collection}/{id}/owners lists them as directoryObjects (each with its
+// @odata.type), POST …/owners/$ref adds one by reference and DELETE
+// …/owners/{id}/$ref removes one (Microsoft Graph v1.0
+// application-list-owners, application-post-owners,
+// application-delete-owners and their servicePrincipal counterparts).
+// Owners are users and service principals of the object's tenant (an
+// application's home tenant).
 
 // dupOwner is Graph's answer to adding an owner twice.
 var dupOwner = &apiError{status: http.StatusBadRequest, code: codeBadRequest,
 	message: "One or more added object references already exist for the following modified properties: 'owners'."}
 
-func listOwners(h *Handler, rq *request, k key) (result, *apiError) {
+// owned is the object whose owners a path names, with the directory's
+// calls for them.
+type owned struct {
+	id      string // its object id
+	ownedBy func(objectID string) bool
+	list    func(ctx context.Context) ([]tenant.Owner, error)
+	add     func(ctx context.Context, objectID string) error
+	remove  func(ctx context.Context, objectID string) error
+}
+
+// owned finds the application or service principal the path names.
+func (h *Handler) owned(rq *request, k key) (owned, *apiError) {
+	if k.coll == "serviceprincipals" {
+		sp, _, aerr := h.servicePrincipal(rq, k)
+		if aerr != nil {
+			return owned{}, aerr
+		}
+		t := sp.TenantID
+		return owned{
+			id:      sp.ID,
+			ownedBy: sp.OwnedBy,
+			list: func(ctx context.Context) ([]tenant.Owner, error) {
+				return h.Directory.ServicePrincipalOwners(ctx, t, sp.AppID)
+			},
+			add: func(ctx context.Context, id string) error {
+				return h.Directory.AddServicePrincipalOwner(ctx, t, sp.AppID, id)
+			},
+			remove: func(ctx context.Context, id string) error {
+				return h.Directory.RemoveServicePrincipalOwner(ctx, t, sp.AppID, id)
+			},
+		}, nil
+	}
 	a, aerr := h.application(rq, k)
+	if aerr != nil {
+		return owned{}, aerr
+	}
+	return owned{
+		id:      a.ID,
+		ownedBy: a.OwnedBy,
+		list:    func(ctx context.Context) ([]tenant.Owner, error) { return h.Directory.ApplicationOwners(ctx, a.AppID) },
+		add:     func(ctx context.Context, id string) error { return h.Directory.AddApplicationOwner(ctx, a.AppID, id) },
+		remove: func(ctx context.Context, id string) error {
+			return h.Directory.RemoveApplicationOwner(ctx, a.AppID, id)
+		},
+	}, nil
+}
+
+func listOwners(h *Handler, rq *request, k key) (result, *apiError) {
+	o, aerr := h.owned(rq, k)
 	if aerr != nil {
 		return result{}, aerr
 	}
-	owners, err := h.Directory.ApplicationOwners(rq.ctx, a.AppID)
+	owners, err := o.list(rq.ctx)
 	if err != nil {
-		return result{}, fromDirectory(err, a.ID, dupOwner)
+		return result{}, fromDirectory(err, o.id, dupOwner)
 	}
 	// A service principal shows what Graph copies from its application.
 	apps := map[string]tenant.Application{}
@@ -56,7 +106,7 @@ type refBody struct {
 }
 
 func addOwner(h *Handler, rq *request, k key) (result, *apiError) {
-	a, aerr := h.application(rq, k)
+	o, aerr := h.owned(rq, k)
 	if aerr != nil {
 		return result{}, aerr
 	}
@@ -71,21 +121,21 @@ func addOwner(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	if err := h.Directory.AddApplicationOwner(rq.ctx, a.AppID, id); err != nil {
+	if err := o.add(rq.ctx, id); err != nil {
 		return result{}, fromDirectory(err, id, dupOwner)
 	}
 	return result{status: http.StatusNoContent}, nil
 }
 
 func removeOwner(h *Handler, rq *request, k key) (result, *apiError) {
-	a, aerr := h.application(rq, k)
+	o, aerr := h.owned(rq, k)
 	if aerr != nil {
 		return result{}, aerr
 	}
 	if !tenant.IsGUID(k.sub) {
 		return result{}, badRequest("Invalid object identifier '%s'.", k.sub)
 	}
-	if err := h.Directory.RemoveApplicationOwner(rq.ctx, a.AppID, k.sub); err != nil {
+	if err := o.remove(rq.ctx, k.sub); err != nil {
 		return result{}, fromDirectory(err, k.sub, dupOwner)
 	}
 	return result{status: http.StatusNoContent}, nil

@@ -26,7 +26,14 @@ func (e *env) appNamed(t *testing.T, name string) tenant.Application {
 // ownerIDs lists the ids and @odata.types of an application's owners.
 func (e *env) ownerIDs(t *testing.T, token, appObjectID string) map[string]string {
 	t.Helper()
-	status, body, _ := e.call(t, token, "GET", "/applications/"+appObjectID+"/owners", "")
+	return e.ownersAt(t, token, "/applications/"+appObjectID)
+}
+
+// ownersAt lists the ids and @odata.types of the owners of the object at
+// path.
+func (e *env) ownersAt(t *testing.T, token, path string) map[string]string {
+	t.Helper()
+	status, body, _ := e.call(t, token, "GET", path+"/owners", "")
 	if status != 200 {
 		t.Fatalf("GET owners = %d %v", status, body)
 	}
@@ -201,5 +208,70 @@ func TestOwnerUser(t *testing.T) {
 	}
 	if status, body, _ := e.call(t, tok, "POST", "/servicePrincipals", `{"appId":"`+other.AppID+`"}`); status != 403 {
 		t.Errorf("POST the service principal of another = %d %v; want 403", status, body)
+	}
+}
+
+// TestServicePrincipalOwners: a service principal's owners, by reference
+// as an application's. Owning an application does not make a daemon the
+// owner of its service principal (Entra assigns a service principal no
+// owner by itself); once it is one, Application.ReadWrite.OwnedBy lets it
+// change and delete that service principal and no other.
+func TestServicePrincipalOwners(t *testing.T) {
+	e := newEnv(t)
+	provisioner := e.appToken(t, "Provisioner", "Application.ReadWrite.OwnedBy")
+	provisionerSP := mustSP(t, e, e.appNamed(t, "Provisioner").AppID)
+	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
+	status, created, _ := e.call(t, provisioner, "POST", "/applications", `{"displayName":"Made by the provisioner"}`)
+	if status != 201 {
+		t.Fatalf("POST /applications = %d %v", status, created)
+	}
+	status, created, _ = e.call(t, provisioner, "POST", "/servicePrincipals", `{"appId":"`+created["appId"].(string)+`"}`)
+	if status != 201 {
+		t.Fatalf("POST /servicePrincipals = %d %v", status, created)
+	}
+	own := "/servicePrincipals/" + created["id"].(string)
+	other := "/servicePrincipals/" + mustSP(t, e, e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Not its own"}).AppID)
+	if got := e.ownersAt(t, e.reader, own); len(got) != 0 {
+		t.Fatalf("owners of the new service principal = %v; want none", got)
+	}
+	ref := func(id string) string {
+		return `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + id + `"}`
+	}
+	const unknown = "5f7e0a56-0000-4000-8000-000000000009"
+	for _, tc := range []struct {
+		name, method, path, body string
+		token                    string // the admin's when empty
+		wantStatus               int
+		wantCode                 string
+	}{
+		{"an owner of the application is none of its service principal", "PATCH", own, `{"appRoleAssignmentRequired":true}`, provisioner, 403, "Authorization_RequestDenied"},
+		{"the administrator adds the provisioner", "POST", own + "/owners/$ref", ref(provisionerSP), "", 204, ""},
+		{"the owner changes it", "PATCH", own, `{"appRoleAssignmentRequired":true}`, provisioner, 204, ""},
+		{"the owner adds a user", "POST", own + "/owners/$ref", ref(ada.ID), provisioner, 204, ""},
+		{"an owner twice", "POST", own + "/owners/$ref", ref(ada.ID), "", 400, "Request_BadRequest"},
+		{"an unknown object", "POST", own + "/owners/$ref", ref(unknown), "", 404, "Request_ResourceNotFound"},
+		{"owners of an unknown service principal", "POST", "/servicePrincipals/" + unknown + "/owners/$ref", ref(ada.ID), "", 404, "Request_ResourceNotFound"},
+		{"a read role cannot add", "POST", own + "/owners/$ref", ref(ada.ID), e.reader, 403, "Authorization_RequestDenied"},
+		{"the owner may not change another", "PATCH", other, `{"appRoleAssignmentRequired":true}`, provisioner, 403, "Authorization_RequestDenied"},
+		{"the owner may not delete another", "DELETE", other, "", provisioner, 403, "Authorization_RequestDenied"},
+		{"the owner may not add owners to another", "POST", other + "/owners/$ref", ref(provisionerSP), provisioner, 403, "Authorization_RequestDenied"},
+		{"removing no owner", "DELETE", own + "/owners/" + unknown + "/$ref", "", "", 404, "Request_ResourceNotFound"},
+		{"the owner removes the user", "DELETE", own + "/owners/" + ada.ID + "/$ref", "", provisioner, 204, ""},
+		{"the owner deletes it", "DELETE", own, "", provisioner, 204, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			token := tc.token
+			if token == "" {
+				token = e.admin
+			}
+			before := e.snapshot(t)
+			status, body, _ := e.call(t, token, tc.method, tc.path, tc.body)
+			if status != tc.wantStatus || errorCode(body) != tc.wantCode {
+				t.Fatalf("%s %s = %d %s; want %d %s (%v)", tc.method, tc.path, status, errorCode(body), tc.wantStatus, tc.wantCode, body)
+			}
+			if status >= 400 && e.snapshot(t) != before {
+				t.Error("a refused call changed the directory")
+			}
+		})
 	}
 }

@@ -13,10 +13,11 @@ type operation struct {
 	run  func(h *Handler, rq *request, k key) (result, *apiError)
 }
 
-// key is the ids a path names: the object (id, or appId in the alternate
-// key form "applications(appId='…')") and a sub-object.
+// key is what a path names: its collection (lowercased), the object (id,
+// or appId in the alternate key form "applications(appId='…')") and a
+// sub-object.
 type key struct {
-	id, appID, sub string
+	coll, id, appID, sub string
 }
 
 // routes maps a path pattern (collections lowercased, ids as {id} and
@@ -49,9 +50,12 @@ func init() {
 		},
 		"serviceprincipals/{id}": {
 			http.MethodGet:    {readApplications, getServicePrincipal},
-			http.MethodPatch:  {writeApplications, updateServicePrincipal},
-			http.MethodDelete: {writeApplications, deleteServicePrincipal},
+			http.MethodPatch:  {manageApplications, updateServicePrincipal},
+			http.MethodDelete: {manageApplications, deleteServicePrincipal},
 		},
+		"serviceprincipals/{id}/owners":                   {http.MethodGet: {readApplications, listOwners}},
+		"serviceprincipals/{id}/owners/$ref":              {http.MethodPost: {manageApplications, addOwner}},
+		"serviceprincipals/{id}/owners/{sub}/$ref":        {http.MethodDelete: {manageApplications, removeOwner}},
 		"serviceprincipals/{id}/approleassignedto":        {http.MethodGet: {readApplications, listAssignedTo}, http.MethodPost: {assignRoles, createAssignment}},
 		"serviceprincipals/{id}/approleassignedto/{sub}":  {http.MethodDelete: {assignRoles, deleteAssignedTo}},
 		"serviceprincipals/{id}/approleassignments":       {http.MethodGet: {readApplications, listAssignments}, http.MethodPost: {assignRoles, createAssignment}},
@@ -91,7 +95,8 @@ func route(segs []string) (map[string]operation, key, *apiError) {
 			if !ok {
 				return nil, k, badRequest("Invalid alternate key in '%s'.", s)
 			}
-			pattern = append(pattern, strings.ToLower(coll))
+			k.coll = strings.ToLower(coll)
+			pattern = append(pattern, k.coll)
 			if alt != "" {
 				k.appID = alt
 				pattern = append(pattern, "{id}")
@@ -167,10 +172,14 @@ var (
 		scopes:     []string{"Application.ReadWrite.All"},
 		adminRoles: adminRoles,
 	}
-	// manageApplications is writeApplications on the application the
-	// path names, which its owners may also do: a service principal
-	// holding Application.ReadWrite.OwnedBy ("manage the applications it
-	// owns"), or a user with the scope and no administrator role.
+	// manageApplications is writeApplications on the application or
+	// service principal the path names, which its owners may also do: a
+	// service principal holding Application.ReadWrite.OwnedBy ("the same
+	// operations as Application.ReadWrite.All but only on applications
+	// and service principals that the calling app is an owner of"), or a
+	// user with the scope and no administrator role. (Graph lists
+	// Directory.Read.All beside OwnedBy for the owners' $ref calls; this
+	// server asks OwnedBy alone.)
 	manageApplications = need{
 		roles:      writeApplications.roles,
 		scopes:     writeApplications.scopes,

@@ -338,6 +338,9 @@ type servicePrincipalRecord struct {
 	// written before managed identities existed read the same.
 	ServicePrincipalType string   `json:"servicePrincipalType,omitempty"`
 	AlternativeNames     []string `json:"alternativeNames,omitempty"`
+	// Owners is absent in records written before service principals had
+	// owners, which read as none.
+	Owners []string `json:"owners,omitempty"`
 }
 
 func fromServicePrincipal(sp tenant.ServicePrincipal) servicePrincipalRecord {

@@ -71,6 +71,7 @@ func TestServicePrincipalCRUD(t *testing.T) {
 	}{
 		{"disable", func(sp *tenant.ServicePrincipal) error { sp.AccountEnabled = false; return nil }, nil},
 		{"require assignment", func(sp *tenant.ServicePrincipal) error { sp.AppRoleAssignmentRequired = true; return nil }, nil},
+		{"owners", func(sp *tenant.ServicePrincipal) error { sp.Owners = []string{alice.ID, home.ID}; return nil }, nil},
 		{"change id", func(sp *tenant.ServicePrincipal) error { sp.ID = objectID("other"); return nil }, tenant.ErrInvalid},
 		{"change appId", func(sp *tenant.ServicePrincipal) error { sp.AppID = appBilling; return nil }, tenant.ErrInvalid},
 		{"change tenant", func(sp *tenant.ServicePrincipal) error { sp.TenantID = tenantA; return nil }, tenant.ErrInvalid},

@@ -3,7 +3,6 @@ package tenant
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -65,9 +64,7 @@ type Application struct {
 
 // OwnedBy reports whether the directory object objectID is one of a's
 // owners.
-func (a Application) OwnedBy(objectID string) bool {
-	return slices.ContainsFunc(a.Owners, func(o string) bool { return strings.EqualFold(o, objectID) })
-}
+func (a Application) OwnedBy(objectID string) bool { return ownedBy(a.Owners, objectID) }
 
 // API is the exposed-API part of an application (Graph: apiApplication).
 type API struct {

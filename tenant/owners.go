@@ -24,18 +24,7 @@ func (d *Directory) ApplicationOwners(ctx context.Context, appID string) ([]Owne
 	if err != nil {
 		return nil, err
 	}
-	var sps []ServicePrincipal // read once, when an owner is no user
-	out := make([]Owner, 0, len(app.Owners))
-	for _, id := range app.Owners {
-		o, found, err := d.owner(ctx, app.HomeTenantID, id, &sps)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+	return d.owners(ctx, app.HomeTenantID, app.Owners)
 }
 
 // AddApplicationOwner adds the user or service principal objectID of the
@@ -46,22 +35,14 @@ func (d *Directory) AddApplicationOwner(ctx context.Context, appID, objectID str
 	if err != nil {
 		return err
 	}
-	id, err := CanonicalGUID(objectID)
+	id, err := d.ownerID(ctx, app.HomeTenantID, objectID, "application "+app.AppID)
 	if err != nil {
 		return err
 	}
-	var sps []ServicePrincipal
-	if _, found, err := d.owner(ctx, app.HomeTenantID, id, &sps); err != nil {
-		return err
-	} else if !found {
-		return fmt.Errorf("owner %s of application %s: %w", id, app.AppID, ErrNotFound)
-	}
 	_, err = d.updateApplication(ctx, app.AppID, func(a *Application) error {
-		if a.OwnedBy(id) {
-			return fmt.Errorf("owner %s of application %s: %w", id, a.AppID, ErrExists)
-		}
-		a.Owners = append(a.Owners, id)
-		return nil
+		var err error
+		a.Owners, err = addOwner(a.Owners, id, "application "+a.AppID)
+		return err
 	})
 	return err
 }
@@ -71,14 +52,125 @@ func (d *Directory) AddApplicationOwner(ctx context.Context, appID, objectID str
 // Entra: administrators still manage the application.
 func (d *Directory) RemoveApplicationOwner(ctx context.Context, appID, objectID string) error {
 	_, err := d.updateApplication(ctx, appID, func(a *Application) error {
-		i := slices.IndexFunc(a.Owners, func(o string) bool { return strings.EqualFold(o, objectID) })
-		if i < 0 {
-			return fmt.Errorf("owner %s of application %s: %w", objectID, a.AppID, ErrNotFound)
-		}
-		a.Owners = slices.Delete(a.Owners, i, i+1)
-		return nil
+		var err error
+		a.Owners, err = removeOwner(a.Owners, objectID, "application "+a.AppID)
+		return err
 	})
 	return err
+}
+
+// ServicePrincipalOwners returns the owners of the service principal of
+// appID in tenantRef that are still in that tenant, in the order they
+// were added (see ApplicationOwners).
+func (d *Directory) ServicePrincipalOwners(ctx context.Context, tenantRef, appID string) ([]Owner, error) {
+	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	if err != nil {
+		return nil, err
+	}
+	return d.owners(ctx, sp.TenantID, sp.Owners)
+}
+
+// AddServicePrincipalOwner adds the user or service principal objectID of
+// the service principal's tenant to its owners (Graph: "users, the service
+// principal itself, or other service principals"). An object that does not
+// exist there is ErrNotFound, one that already owns it ErrExists.
+func (d *Directory) AddServicePrincipalOwner(ctx context.Context, tenantRef, appID, objectID string) error {
+	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	if err != nil {
+		return err
+	}
+	what := "service principal " + sp.ID
+	id, err := d.ownerID(ctx, sp.TenantID, objectID, what)
+	if err != nil {
+		return err
+	}
+	return d.updateServicePrincipalOwners(ctx, sp, func(owners []string) ([]string, error) { return addOwner(owners, id, what) })
+}
+
+// RemoveServicePrincipalOwner removes objectID from the service
+// principal's owners; an object that is not one is ErrNotFound.
+func (d *Directory) RemoveServicePrincipalOwner(ctx context.Context, tenantRef, appID, objectID string) error {
+	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	if err != nil {
+		return err
+	}
+	return d.updateServicePrincipalOwners(ctx, sp, func(owners []string) ([]string, error) {
+		return removeOwner(owners, objectID, "service principal "+sp.ID)
+	})
+}
+
+// updateServicePrincipalOwners replaces sp's owners by what update makes
+// of them, in one store call.
+func (d *Directory) updateServicePrincipalOwners(ctx context.Context, sp ServicePrincipal, update func([]string) ([]string, error)) error {
+	if IsFirstParty(sp.AppID) {
+		return refuseFirstParty("service principal of " + sp.AppID)
+	}
+	err := d.store.UpdateServicePrincipal(ctx, sp.TenantID, sp.AppID, func(s *ServicePrincipal) error {
+		var err error
+		s.Owners, err = update(s.Owners)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("updating the owners of service principal %s: %w", sp.ID, err)
+	}
+	return nil
+}
+
+// owners resolves ids to the users and service principals of tenantID,
+// leaving out those deleted since.
+func (d *Directory) owners(ctx context.Context, tenantID string, ids []string) ([]Owner, error) {
+	var sps []ServicePrincipal // read once, when an owner is no user
+	out := make([]Owner, 0, len(ids))
+	for _, id := range ids {
+		o, found, err := d.owner(ctx, tenantID, id, &sps)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// ownerID checks that objectID is a user or service principal of tenantID
+// that may own what, and returns its canonical form.
+func (d *Directory) ownerID(ctx context.Context, tenantID, objectID, what string) (string, error) {
+	id, err := CanonicalGUID(objectID)
+	if err != nil {
+		return "", err
+	}
+	var sps []ServicePrincipal
+	if _, found, err := d.owner(ctx, tenantID, id, &sps); err != nil {
+		return "", err
+	} else if !found {
+		return "", fmt.Errorf("owner %s of %s: %w", id, what, ErrNotFound)
+	}
+	return id, nil
+}
+
+// ownedBy reports whether owners holds objectID.
+func ownedBy(owners []string, objectID string) bool {
+	return slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, objectID) })
+}
+
+// addOwner appends id to owners, unless it is one already (ErrExists).
+func addOwner(owners []string, id, what string) ([]string, error) {
+	if ownedBy(owners, id) {
+		return owners, fmt.Errorf("owner %s of %s: %w", id, what, ErrExists)
+	}
+	return append(owners, id), nil
+}
+
+// removeOwner deletes objectID from owners; an object that is not one is
+// ErrNotFound. The last owner may go, as in Entra: administrators still
+// manage the object.
+func removeOwner(owners []string, objectID, what string) ([]string, error) {
+	i := slices.IndexFunc(owners, func(o string) bool { return strings.EqualFold(o, objectID) })
+	if i < 0 {
+		return owners, fmt.Errorf("owner %s of %s: %w", objectID, what, ErrNotFound)
+	}
+	return slices.Delete(owners, i, i+1), nil
 }
 
 // owner finds the user or service principal id of tenant tenantID; sps

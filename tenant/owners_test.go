@@ -72,3 +72,89 @@ func TestApplicationOwners(t *testing.T) {
 		t.Fatalf("RegisterApplication with a malformed owner = %v; want ErrInvalid", err)
 	}
 }
+
+// TestServicePrincipalOwners: a service principal's owners are users and
+// service principals of its own tenant, itself included, each once; the
+// application's owners are not its service principals'.
+func TestServicePrincipalOwners(t *testing.T) {
+	e := newEnv(t)
+	contoso := e.tenant("contoso")
+	fabrikam := e.tenant("fabrikam")
+	ada, err := e.dir.AddUser(e.ctx, contoso.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provisioner := e.app(contoso.ID, tenant.ApplicationSpec{DisplayName: "Provisioner"})
+	provisionerSP, _, err := e.dir.FindServicePrincipal(e.ctx, contoso.ID, provisioner.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := e.app(contoso.ID, tenant.ApplicationSpec{DisplayName: "Orders", Owner: provisionerSP.ID, MultiTenant: true})
+	sp, _, err := e.dir.FindServicePrincipal(e.ctx, contoso.ID, app.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.OwnedBy(provisionerSP.ID) {
+		t.Fatalf("the application's owner owns its service principal: %v", sp.Owners)
+	}
+	guest, err := e.dir.AddServicePrincipal(e.ctx, fabrikam.ID, app.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, tenant, owner string
+		want                error
+	}{
+		{"a user", contoso.ID, ada.ID, nil},
+		{"another service principal", contoso.ID, provisionerSP.ID, nil},
+		{"itself", contoso.ID, sp.ID, nil},
+		{"the same user again", contoso.ID, strings.ToUpper(ada.ID), tenant.ErrExists},
+		{"a user of another tenant", fabrikam.ID, ada.ID, tenant.ErrNotFound},
+		{"an unknown object", contoso.ID, "5f7e0a56-0000-4000-8000-000000000009", tenant.ErrNotFound},
+		{"not an object id", contoso.ID, "ada", tenant.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := e.dir.AddServicePrincipalOwner(e.ctx, tc.tenant, app.AppID, tc.owner); !errors.Is(err, tc.want) {
+				t.Fatalf("AddServicePrincipalOwner(%s) = %v; want %v", tc.owner, err, tc.want)
+			}
+		})
+	}
+	owners, err := e.dir.ServicePrincipalOwners(e.ctx, contoso.ID, app.AppID)
+	if err != nil || len(owners) != 3 || owners[0].User == nil || owners[0].User.ID != ada.ID ||
+		owners[1].ServicePrincipal == nil || owners[1].ServicePrincipal.ID != provisionerSP.ID ||
+		owners[2].ServicePrincipal == nil || owners[2].ServicePrincipal.ID != sp.ID {
+		t.Fatalf("ServicePrincipalOwners = %+v, %v; want Ada, the provisioner and itself", owners, err)
+	}
+	if owners, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.ID, app.AppID); err != nil || len(owners) != 0 {
+		t.Fatalf("owners of the guest service principal %s = %+v, %v; want none", guest.ID, owners, err)
+	}
+	if a, err := e.dir.GetApplication(e.ctx, app.AppID); err != nil || len(a.Owners) != 1 {
+		t.Fatalf("the application's owners = %v, %v; want the provisioner alone", a.Owners, err)
+	}
+	if err := e.dir.RemoveUser(e.ctx, contoso.ID, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	if owners, err := e.dir.ServicePrincipalOwners(e.ctx, contoso.ID, app.AppID); err != nil || len(owners) != 2 {
+		t.Fatalf("ServicePrincipalOwners after Ada's deletion = %+v, %v; want two", owners, err)
+	}
+	if err := e.dir.RemoveServicePrincipalOwner(e.ctx, contoso.ID, app.AppID, strings.ToUpper(provisionerSP.ID)); err != nil {
+		t.Fatalf("RemoveServicePrincipalOwner: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"remove no owner", e.dir.RemoveServicePrincipalOwner(e.ctx, contoso.ID, app.AppID, provisionerSP.ID), tenant.ErrNotFound},
+		{"owners of no service principal", func() error {
+			_, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.ID, provisioner.AppID)
+			return err
+		}(), tenant.ErrNotFound},
+		{"add to no service principal", e.dir.AddServicePrincipalOwner(e.ctx, fabrikam.ID, provisioner.AppID, ada.ID), tenant.ErrNotFound},
+		{"add to Microsoft Graph's", e.dir.AddServicePrincipalOwner(e.ctx, contoso.ID, tenant.MicrosoftGraphAppID, sp.ID), tenant.ErrFirstParty},
+	} {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s = %v; want %v", tc.name, tc.err, tc.want)
+		}
+	}
+}

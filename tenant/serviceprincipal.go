@@ -30,7 +30,17 @@ type ServicePrincipal struct {
 	// are "isExplicit=True" (user-assigned) or "isExplicit=False"
 	// (system-assigned) and its Azure resource id (ManagedIdentityResourceID).
 	AlternativeNames []string `json:"alternativeNames,omitempty"`
+	// Owners are the object ids of the users and service principals of
+	// the tenant that own the service principal (Graph's owners
+	// relationship, as for an application). An owner holding
+	// Application.ReadWrite.OwnedBy may manage it. Owning the application
+	// does not make one an owner of its service principals, as in Entra.
+	Owners []string `json:"-"`
 }
+
+// OwnedBy reports whether the directory object objectID is one of sp's
+// owners.
+func (sp ServicePrincipal) OwnedBy(objectID string) bool { return ownedBy(sp.Owners, objectID) }
 
 // ServicePrincipalTypeManagedIdentity is the servicePrincipalType of a
 // managed identity.

@@ -195,6 +195,15 @@ func TestProvisionWithGraphSDK(t *testing.T) {
 		t.Fatalf("owners %v; want the provisioner and the API's service principal", ownerIDs)
 	}
 	check(t, "remove an owner", owners.ByDirectoryObjectId(deref(apiSP.GetId())).Ref().Delete(ctx, nil))
+	// The daemon's service principal gets its own owner the same way.
+	spOwners := gc.ServicePrincipals().ByServicePrincipalId(deref(daemonSP.GetId())).Owners()
+	check(t, "add a service principal's owner", spOwners.Ref().Post(ctx, ref, nil))
+	spListed, err := spOwners.Get(ctx, nil)
+	check(t, "list a service principal's owners", err)
+	if v := spListed.GetValue(); len(v) != 1 || deref(v[0].GetId()) != deref(apiSP.GetId()) {
+		t.Fatalf("the daemon's service principal has %d owners; want the API's service principal", len(v))
+	}
+	check(t, "remove a service principal's owner", spOwners.ByDirectoryObjectId(deref(apiSP.GetId())).Ref().Delete(ctx, nil))
 	assigned, err := gc.ServicePrincipals().ByServicePrincipalId(deref(daemonSP.GetId())).AppRoleAssignments().Get(ctx, nil)
 	check(t, "list appRoleAssignments", err)
 	if v := assigned.GetValue(); len(v) != 1 || v[0].GetAppRoleId().String() != roleID.String() {
