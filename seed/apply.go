@@ -43,7 +43,7 @@ func Apply(ctx context.Context, dir *tenant.Directory, m *consent.Manager, s Doc
 		// any object may name an application of any tenant.
 		for _, phase := range []func(context.Context) error{
 			a.applyTenants, a.applyApplications, a.applyManagedIdentities, a.applyRequiredAccess, a.applyUsers,
-			a.applyServicePrincipals, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
+			a.applyServicePrincipals, a.applyOwners, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
 		} {
 			if err := phase(ctx); err != nil {
 				return err
@@ -860,6 +860,90 @@ func (a *applier) applyServicePrincipal(ctx context.Context, t tenant.Tenant, ss
 		return false, false, err
 	}
 	return created, !created, nil
+}
+
+// ---- owners ----
+
+// applyOwners adds the owners the seed lists to its applications and
+// service principals, once every user and service principal exists. An
+// owner already there counts as unchanged; owners the seed does not list
+// are kept, as applying never deletes.
+func (a *applier) applyOwners(ctx context.Context) error {
+	for i, st := range a.s.Tenants {
+		t := a.tenants[i]
+		for j, sa := range st.Applications {
+			p := fmt.Sprintf("%s.applications[%d]", tenantPath(i), j)
+			appID := a.appIDs[p]
+			err := a.addOwners(ctx, p, t, sa.Owners, func() ([]string, error) {
+				app, err := a.dir.GetApplication(ctx, appID)
+				return app.Owners, err
+			}, func(id string) error { return a.dir.AddApplicationOwner(ctx, appID, id) })
+			if err != nil {
+				return err
+			}
+		}
+		for j, ssp := range st.ServicePrincipals {
+			p := fmt.Sprintf("%s.servicePrincipals[%d]", tenantPath(i), j)
+			appID, err := a.appRef(ssp.AppID, false)
+			if err != nil {
+				return a.s.errorAt(p+".appId", err)
+			}
+			err = a.addOwners(ctx, p, t, ssp.Owners, func() ([]string, error) {
+				sp, _, err := a.dir.FindServicePrincipal(ctx, t.ID, appID)
+				return sp.Owners, err
+			}, func(id string) error { return a.dir.AddServicePrincipalOwner(ctx, t.ID, appID, id) })
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addOwners adds owners, objects of tenant t, to the object at path p,
+// whose current owners current reads.
+func (a *applier) addOwners(ctx context.Context, p string, t tenant.Tenant, owners []Owner, current func() ([]string, error), add func(id string) error) error {
+	for k, o := range owners {
+		op := fmt.Sprintf("%s.owners[%d]", p, k)
+		id, err := a.ownerID(ctx, t, o)
+		if err != nil {
+			return a.s.errorAt(op, err)
+		}
+		have, err := current()
+		if err != nil {
+			return a.s.errorAt(p, err)
+		}
+		if slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, id) }) {
+			count(&a.res.Owners, false, false)
+			continue
+		}
+		if err := add(id); err != nil {
+			return a.s.errorAt(op, err)
+		}
+		count(&a.res.Owners, true, false)
+	}
+	return nil
+}
+
+// ownerID is the object id of the user or the client's service principal
+// an owner entry names in tenant t.
+func (a *applier) ownerID(ctx context.Context, t tenant.Tenant, o Owner) (string, error) {
+	if o.User != "" {
+		u, err := a.dir.FindUser(ctx, t.ID, strings.TrimSpace(o.User))
+		if err != nil {
+			return "", fmt.Errorf("owner %s in tenant %s: %w", o.User, t.DisplayName, err)
+		}
+		return u.ID, nil
+	}
+	appID, err := a.appRef(o.Client, false)
+	if err != nil {
+		return "", err
+	}
+	sp, _, err := a.dir.FindServicePrincipal(ctx, t.ID, appID)
+	if err != nil {
+		return "", fmt.Errorf("owner %s: no service principal in tenant %s: %w", o.Client, t.DisplayName, err)
+	}
+	return sp.ID, nil
 }
 
 // ---- consents ----

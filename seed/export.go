@@ -79,6 +79,11 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 		}
 		st.ManagedIdentities = append(st.ManagedIdentities, sm)
 	}
+	users, err := dir.ListUsers(ctx, t.ID)
+	if err != nil {
+		return st, err
+	}
+	owners := ownerNames(users, sps)
 	apps, err := dir.ListApplications(ctx, t.ID)
 	if err != nil {
 		return st, err
@@ -91,6 +96,7 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 		if err != nil {
 			return st, err
 		}
+		sa.Owners = owners(app.Owners)
 		st.Applications = append(st.Applications, sa)
 	}
 	for _, sp := range sps {
@@ -105,11 +111,8 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 		if sp.AppRoleAssignmentRequired {
 			ssp.AppRoleAssignmentRequired = ptr(true)
 		}
+		ssp.Owners = owners(sp.Owners)
 		st.ServicePrincipals = append(st.ServicePrincipals, ssp)
-	}
-	users, err := dir.ListUsers(ctx, t.ID)
-	if err != nil {
-		return st, err
 	}
 	upns := map[string]string{}
 	for _, u := range users {
@@ -237,4 +240,26 @@ func nonEmptyClone(s []string) []string {
 		return nil
 	}
 	return slices.Clone(s)
+}
+
+// ownerNames returns what names the owners ids among a tenant's users and
+// service principals in a seed: a user's UPN, a service principal's
+// application (client). An owner deleted since is left out.
+func ownerNames(users []tenant.User, sps []tenant.ServicePrincipal) func(ids []string) []Owner {
+	names := map[string]Owner{}
+	for _, u := range users {
+		names[u.ID] = Owner{User: u.UserPrincipalName}
+	}
+	for _, sp := range sps {
+		names[sp.ID] = Owner{Client: sp.AppID}
+	}
+	return func(ids []string) []Owner {
+		var out []Owner
+		for _, id := range ids {
+			if o, ok := names[strings.ToLower(id)]; ok {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
 }

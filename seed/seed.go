@@ -74,6 +74,19 @@ type Application struct {
 	// AccessTokenLifetime is the application's token lifetime policy
 	// (10m to 24h, e.g. "4h"; "0" removes it); absent leaves it.
 	AccessTokenLifetime string `json:"accessTokenLifetime,omitempty"`
+	// Owners are added to the application's owners (users and service
+	// principals of its home tenant); owners not listed are kept.
+	Owners []Owner `json:"owners,omitempty"`
+}
+
+// Owner names an owner of an application or a service principal, in the
+// owned object's tenant: a user (UPN or object id) or a client (an
+// application, managed identities included, by appId or by the display
+// name of an application in the seed: its service principal there).
+type Owner struct {
+	Comment string `json:"$comment,omitempty"`
+	User    string `json:"user,omitempty"`
+	Client  string `json:"client,omitempty"`
 }
 
 // AppRole is an app role, matched by value.
@@ -157,6 +170,9 @@ type ServicePrincipal struct {
 	ID                        string `json:"id,omitempty"`
 	AccountEnabled            *bool  `json:"accountEnabled,omitempty"`
 	AppRoleAssignmentRequired *bool  `json:"appRoleAssignmentRequired,omitempty"`
+	// Owners are added to the service principal's owners (users and
+	// service principals of its tenant); owners not listed are kept.
+	Owners []Owner `json:"owners,omitempty"`
 }
 
 // accessTokenLifetime parses AccessTokenLifetime ("0": none).
@@ -305,6 +321,7 @@ type Result struct {
 	ManagedIdentities Count `json:"managedIdentities"`
 	Consents          Count `json:"consents"`
 	RoleAssignments   Count `json:"roleAssignments"`
+	Owners            Count `json:"owners"`
 }
 
 // Kind is one line of a Result.
@@ -320,7 +337,7 @@ func (r Result) Kinds() []Kind {
 		{"scopes", r.Scopes}, {"requiredResourceAccess", r.Permissions}, {"secrets", r.Secrets},
 		{"certificates", r.Certificates}, {"federatedCredentials", r.Federated},
 		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"managedIdentities", r.ManagedIdentities}, {"consents", r.Consents},
-		{"roleAssignments", r.RoleAssignments},
+		{"roleAssignments", r.RoleAssignments}, {"owners", r.Owners},
 	}
 }
 

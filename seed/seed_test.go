@@ -110,6 +110,8 @@ func TestParseErrors(t *testing.T) {
 		{"user consent without scopes", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"user\": \"u@a.onmicrosoft.com\", \"resource\": \"api://y\"}]}]}", 2, "tenants[0].consents[0]", nil},
 		{"admin scopes without resource", "{\"tenants\": [{\"name\": \"a\", \"consents\": [\n{\"client\": \"x\", \"admin\": true, \"scopes\": [\"s\"]}]}]}", 2, "tenants[0].consents[0]", nil},
 		{"assignment to both", "{\"tenants\": [{\"name\": \"a\", \"roleAssignments\": [\n{\"resource\": \"api://y\", \"role\": \"R\", \"client\": \"x\", \"user\": \"u@a.onmicrosoft.com\"}]}]}", 2, "tenants[0].roleAssignments[0]", nil},
+		{"owner both user and client", "{\"tenants\": [{\"name\": \"a\", \"applications\": [{\"displayName\": \"x\", \"owners\": [\n{\"user\": \"u@a.onmicrosoft.com\", \"client\": \"x\"}]}]}]}", 2, "tenants[0].applications[0].owners[0]", nil},
+		{"owner neither", "{\"tenants\": [{\"name\": \"a\", \"servicePrincipals\": [{\"appId\": \"x\", \"owners\": [\n{}]}]}]}", 2, "tenants[0].servicePrincipals[0].owners[0]", nil},
 		{"assignment without role", "{\"tenants\": [{\"name\": \"a\", \"roleAssignments\": [\n{\"resource\": \"api://y\", \"client\": \"x\"}]}]}", 2, "tenants[0].roleAssignments[0].role", nil},
 	}
 	for _, tc := range tests {
@@ -159,6 +161,7 @@ func TestApplyTwice(t *testing.T) {
 		Users:             seed.Count{Created: 3},
 		Consents:          seed.Count{Created: 3},
 		RoleAssignments:   seed.Count{Created: 2},
+		Owners:            seed.Count{Created: 3},
 	}
 	if first != want {
 		t.Errorf("first apply = %+v\nwant %+v", first, want)
@@ -338,6 +341,18 @@ func TestApplyRefusals(t *testing.T) {
 			"tenants[0].roleAssignments[0]", tenant.ErrInvalid},
 		{"unknown role", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Nope", User: "alice@contoso.onmicrosoft.com"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrNotFound},
+		{"unknown user as an owner", seed.Tenant{Name: "Contoso", Applications: []seed.Application{{AppID: api, DisplayName: "Orders API",
+			Owners: []seed.Owner{{User: "zed@contoso.com"}}}}},
+			"tenants[0].applications[0].owners[0]", tenant.ErrNotFound},
+		{"a user of another tenant as an owner", seed.Tenant{Name: "Fabrikam", Applications: []seed.Application{{AppID: partner, DisplayName: "Partner",
+			Owners: []seed.Owner{{User: "alice@contoso.onmicrosoft.com"}}}}},
+			"tenants[0].applications[0].owners[0]", tenant.ErrNotFound},
+		{"an owner client without a service principal in the tenant", seed.Tenant{Name: "Fabrikam", ServicePrincipals: []seed.ServicePrincipal{{AppID: partner,
+			Owners: []seed.Owner{{Client: "0000a002-0000-4000-8000-000000000002"}}}}},
+			"tenants[0].servicePrincipals[0].owners[0]", tenant.ErrNotFound},
+		{"an owner by unknown name", seed.Tenant{Name: "Contoso", ServicePrincipals: []seed.ServicePrincipal{{AppID: api,
+			Owners: []seed.Owner{{Client: "Nobody"}}}}},
+			"tenants[0].servicePrincipals[0].owners[0]", tenant.ErrInvalid},
 	}
 	// Each refusal happens before its seed writes anything, so the cases
 	// share one directory; the last check below makes sure of it.

@@ -86,6 +86,9 @@ func (s Document) validate() error {
 			if err := checkGUID(sp.ID); err != nil {
 				return wrap(p+".id", err)
 			}
+			if err := s.validateOwners(p, sp.Owners); err != nil {
+				return err
+			}
 		}
 		for j, u := range t.Users {
 			p := fmt.Sprintf("%s.users[%d]", tp, j)
@@ -175,6 +178,9 @@ func (s Document) validateApplication(p string, a Application) error {
 	}
 	if err := checkGUID(a.ID); err != nil {
 		return wrap(p+".id", err)
+	}
+	if err := s.validateOwners(p, a.Owners); err != nil {
+		return err
 	}
 	if a.TokenVersion < 0 || a.TokenVersion > 2 {
 		return bad(p+".tokenVersion", "tokenVersion must be 1 or 2, not %d", a.TokenVersion)
@@ -339,4 +345,15 @@ func certificateDER(c Certificate) ([]byte, error) {
 		return nil, err
 	}
 	return block.Bytes, nil
+}
+
+// validateOwners checks the owners of the object at path p: each names a
+// user or a client, not both.
+func (s Document) validateOwners(p string, owners []Owner) error {
+	for j, o := range owners {
+		if (strings.TrimSpace(o.Client) == "") == (strings.TrimSpace(o.User) == "") {
+			return s.errorAt(fmt.Sprintf("%s.owners[%d]", p, j), fmt.Errorf(`give either "client" or "user"`))
+		}
+	}
+	return nil
 }
