@@ -63,7 +63,7 @@ func (d *Directory) RemoveApplicationOwner(ctx context.Context, appID, objectID 
 // appID in tenantRef that are still in that tenant, in the order they
 // were added (see ApplicationOwners).
 func (d *Directory) ServicePrincipalOwners(ctx context.Context, tenantRef, appID string) ([]Owner, error) {
-	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	sp, err := d.servicePrincipalOf(ctx, tenantRef, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (d *Directory) ServicePrincipalOwners(ctx context.Context, tenantRef, appID
 // principal itself, or other service principals"). An object that does not
 // exist there is ErrNotFound, one that already owns it ErrExists.
 func (d *Directory) AddServicePrincipalOwner(ctx context.Context, tenantRef, appID, objectID string) error {
-	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	sp, err := d.servicePrincipalOf(ctx, tenantRef, appID)
 	if err != nil {
 		return err
 	}
@@ -90,13 +90,24 @@ func (d *Directory) AddServicePrincipalOwner(ctx context.Context, tenantRef, app
 // RemoveServicePrincipalOwner removes objectID from the service
 // principal's owners; an object that is not one is ErrNotFound.
 func (d *Directory) RemoveServicePrincipalOwner(ctx context.Context, tenantRef, appID, objectID string) error {
-	sp, _, err := d.FindServicePrincipal(ctx, tenantRef, appID)
+	sp, err := d.servicePrincipalOf(ctx, tenantRef, appID)
 	if err != nil {
 		return err
 	}
 	return d.updateServicePrincipalOwners(ctx, sp, func(owners []string) ([]string, error) {
 		return removeOwner(owners, objectID, "service principal "+sp.ID)
 	})
+}
+
+// servicePrincipalOf is the service principal of appID in the tenant
+// tenantRef names (id or domain).
+func (d *Directory) servicePrincipalOf(ctx context.Context, tenantRef, appID string) (ServicePrincipal, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	sp, _, err := d.FindServicePrincipal(ctx, t.ID, appID)
+	return sp, err
 }
 
 // updateServicePrincipalOwners replaces sp's owners by what update makes

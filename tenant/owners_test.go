@@ -125,7 +125,8 @@ func TestServicePrincipalOwners(t *testing.T) {
 		owners[2].ServicePrincipal == nil || owners[2].ServicePrincipal.ID != sp.ID {
 		t.Fatalf("ServicePrincipalOwners = %+v, %v; want Ada, the provisioner and itself", owners, err)
 	}
-	if owners, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.ID, app.AppID); err != nil || len(owners) != 0 {
+	// A tenant is named by id or by domain.
+	if owners, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.Domains[0], app.AppID); err != nil || len(owners) != 0 {
 		t.Fatalf("owners of the guest service principal %s = %+v, %v; want none", guest.ID, owners, err)
 	}
 	if a, err := e.dir.GetApplication(e.ctx, app.AppID); err != nil || len(a.Owners) != 1 {

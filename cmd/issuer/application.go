@@ -31,6 +31,9 @@ service principal there. APPID is the application's appId (client id).`,
 			appRoleCommand(),
 			appScopeCommand(),
 			appPermissionCommand(),
+			ownerCommand(ownedApplication, `   issuer app owner add --app APPID --user ada@contoso.onmicrosoft.com
+   issuer app owner add --app APPID --client PROVISIONER_APPID
+   issuer app owner list --app APPID`),
 		},
 	}
 }

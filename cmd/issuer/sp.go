@@ -20,7 +20,9 @@ func spCommand() *cli.Command {
 in the tenant of the request. An application gets one in its home tenant when
 it is registered; another tenant gets one through consent (issuer consent
 grant) or sp add, and only for multi-tenant applications.`,
-		Subcommands: []*cli.Command{spAddCommand(), spListCommand(), spUpdateCommand(), spRemoveCommand()},
+		Subcommands: []*cli.Command{spAddCommand(), spListCommand(), spUpdateCommand(), spRemoveCommand(),
+			ownerCommand(ownedServicePrincipal, `   issuer sp owner add --tenant contoso.com --app APPID --client PROVISIONER_APPID
+   issuer sp owner remove --tenant contoso.com --app APPID --user ada@contoso.com`)},
 	}
 }
 
