@@ -8,22 +8,36 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
+// ownersFixture is what the owners tests start from: tenants Contoso and
+// Fabrikam, the user Ada of Contoso, and the service principal of
+// Contoso's application Provisioner.
+type ownersFixture struct {
+	contoso, fabrikam tenant.Tenant
+	ada               tenant.User
+	provisionerSP     tenant.ServicePrincipal
+}
+
+func newOwnersEnv(t *testing.T) (*env, ownersFixture) {
+	t.Helper()
+	e := newEnv(t)
+	f := ownersFixture{contoso: e.tenant("contoso"), fabrikam: e.tenant("fabrikam")}
+	var err error
+	if f.ada, err = e.dir.AddUser(e.ctx, f.contoso.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"}); err != nil {
+		t.Fatal(err)
+	}
+	provisioner := e.app(f.contoso.ID, tenant.ApplicationSpec{DisplayName: "Provisioner"})
+	if f.provisionerSP, _, err = e.dir.FindServicePrincipal(e.ctx, f.contoso.ID, provisioner.AppID); err != nil {
+		t.Fatal(err)
+	}
+	return e, f
+}
+
 // TestApplicationOwners: owners are users and service principals of the
 // home tenant, each once; the list leaves out those deleted since.
 func TestApplicationOwners(t *testing.T) {
-	e := newEnv(t)
-	contoso := e.tenant("contoso")
-	fabrikam := e.tenant("fabrikam")
-	ada, err := e.dir.AddUser(e.ctx, contoso.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := e.dir.AddUser(e.ctx, fabrikam.ID, tenant.UserSpec{UserPrincipalName: "bob@fabrikam.onmicrosoft.com", DisplayName: "Bob", Password: "Correct-Horse-9"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	provisioner := e.app(contoso.ID, tenant.ApplicationSpec{DisplayName: "Provisioner"})
-	provisionerSP, _, err := e.dir.FindServicePrincipal(e.ctx, contoso.ID, provisioner.AppID)
+	e, f := newOwnersEnv(t)
+	contoso, ada, provisionerSP := f.contoso, f.ada, f.provisionerSP
+	bob, err := e.dir.AddUser(e.ctx, f.fabrikam.ID, tenant.UserSpec{UserPrincipalName: "bob@fabrikam.onmicrosoft.com", DisplayName: "Bob", Password: "Correct-Horse-9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,18 +91,8 @@ func TestApplicationOwners(t *testing.T) {
 // service principals of its own tenant, itself included, each once; the
 // application's owners are not its service principals'.
 func TestServicePrincipalOwners(t *testing.T) {
-	e := newEnv(t)
-	contoso := e.tenant("contoso")
-	fabrikam := e.tenant("fabrikam")
-	ada, err := e.dir.AddUser(e.ctx, contoso.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	provisioner := e.app(contoso.ID, tenant.ApplicationSpec{DisplayName: "Provisioner"})
-	provisionerSP, _, err := e.dir.FindServicePrincipal(e.ctx, contoso.ID, provisioner.AppID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, f := newOwnersEnv(t)
+	contoso, fabrikam, ada, provisionerSP := f.contoso, f.fabrikam, f.ada, f.provisionerSP
 	app := e.app(contoso.ID, tenant.ApplicationSpec{DisplayName: "Orders", Owner: provisionerSP.ID, MultiTenant: true})
 	sp, _, err := e.dir.FindServicePrincipal(e.ctx, contoso.ID, app.AppID)
 	if err != nil {
@@ -148,10 +152,10 @@ func TestServicePrincipalOwners(t *testing.T) {
 	}{
 		{"remove no owner", e.dir.RemoveServicePrincipalOwner(e.ctx, contoso.ID, app.AppID, provisionerSP.ID), tenant.ErrNotFound},
 		{"owners of no service principal", func() error {
-			_, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.ID, provisioner.AppID)
+			_, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.ID, provisionerSP.AppID)
 			return err
 		}(), tenant.ErrNotFound},
-		{"add to no service principal", e.dir.AddServicePrincipalOwner(e.ctx, fabrikam.ID, provisioner.AppID, ada.ID), tenant.ErrNotFound},
+		{"add to no service principal", e.dir.AddServicePrincipalOwner(e.ctx, fabrikam.ID, provisionerSP.AppID, ada.ID), tenant.ErrNotFound},
 		{"add to Microsoft Graph's", e.dir.AddServicePrincipalOwner(e.ctx, contoso.ID, tenant.MicrosoftGraphAppID, sp.ID), tenant.ErrFirstParty},
 	} {
 		if !errors.Is(tc.err, tc.want) {
