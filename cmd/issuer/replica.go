@@ -21,6 +21,9 @@ import (
 // reloaded when another replica or a command changed them.
 type replica struct {
 	store *etcd.Store
+	// clock, when frozen or offset, is shared with the other replicas
+	// (issuer.Clock.Share): sync reloads it.
+	clock *issuer.Clock
 
 	mu     sync.Mutex
 	iss    *issuer.Server
@@ -130,6 +133,11 @@ func (r *replica) stop() {
 func (r *replica) sync(ctx context.Context) error {
 	if err := r.store.Sync(ctx); err != nil {
 		return err
+	}
+	if r.clock != nil {
+		if err := r.clock.Reload(ctx); err != nil {
+			return err
+		}
 	}
 	for {
 		r.mu.Lock()

@@ -439,6 +439,14 @@ func serveDB(c *cli.Context, o serveOptions, ln net.Listener, db *storage.DB, do
 	if err != nil {
 		return err
 	}
+	if o.replica != nil && clock.Mode() != issuer.ClockReal {
+		// Replicas share a frozen or offset clock: `clock` on one moves
+		// them all.
+		if err := clock.Share(ctx, o.replica.store); err != nil {
+			return err
+		}
+		o.replica.clock = clock
+	}
 	baseURL := o.publicURL(ln.Addr())
 	listenURL := o.scheme() + "://" + ln.Addr().String()
 

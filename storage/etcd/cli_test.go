@@ -183,3 +183,51 @@ func TestRotationOncePerCluster(t *testing.T) {
 	}
 	t.Logf("%d rotations in %v", rotations, elapsed)
 }
+
+// TestClockSharedByReplicas: replicas started with --clock frozen share
+// one clock. One started later adopts the cluster's time; `issuer clock`
+// sent to one replica moves every replica's, which a command sent to
+// another right after the first returned already sees.
+func TestClockSharedByReplicas(t *testing.T) {
+	ep := etcdtest.Start(t)
+	d := newDeployment(t, []string{ep}, "/clock")
+	token := filepath.Join(d.dir, "admin-token")
+	if err := os.WriteFile(token, []byte("an-admin-token-for-the-clock-test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--clock", "frozen", "--admin-token-file", token}
+	a := d.serve(flags...)
+	time.Sleep(1100 * time.Millisecond) // b's own start time would differ
+	b := d.serve(flags...)
+	clock := func(r *replica, args ...string) time.Time {
+		t.Helper()
+		out := d.mustJSON("now", append([]string{"--server", r.url, "--admin-token-file", token, "--ca-file", r.ca, "clock"}, args...)...)
+		at, err := time.Parse(time.RFC3339Nano, out)
+		if err != nil {
+			t.Fatalf("clock %v: now %q: %v", args, out, err)
+		}
+		return at
+	}
+	start := clock(a, "show")
+	if got := clock(b, "show"); !got.Equal(start) {
+		t.Fatalf("b started at %v; want the cluster's %v", got, start)
+	}
+	for _, step := range []struct {
+		name   string
+		on, at *replica
+		args   []string
+		want   time.Time
+	}{
+		{"advance on a, seen on b", a, b, []string{"advance", "2h"}, start.Add(2 * time.Hour)},
+		{"advance on b, seen on a", b, a, []string{"advance", "90d"}, start.Add(2*time.Hour + 90*24*time.Hour)},
+		{"set on a, seen on b", a, b, []string{"set", "2030-01-01T00:00:00Z"}, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		// One test: the deployment's helpers fail the test that made it.
+		if got := clock(step.on, step.args...); !got.Equal(step.want) {
+			t.Fatalf("%s: clock %v = %v; want %v", step.name, step.args, got, step.want)
+		}
+		if got := clock(step.at, "show"); !got.Equal(step.want) {
+			t.Errorf("%s: the other replica's clock = %v; want %v", step.name, got, step.want)
+		}
+	}
+}

@@ -129,6 +129,7 @@ func (d *deployment) mustJSON(member string, args ...string) string {
 // replica is one `issuer serve` process.
 type replica struct {
 	url    string
+	ca     string // the CA file its ready line names
 	client *http.Client
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -167,7 +168,7 @@ func (d *deployment) serve(extra ...string) *replica {
 	select {
 	case line := <-lines:
 		m := readyLine.FindStringSubmatch(line)
-		r.url = m[1]
+		r.url, r.ca = m[1], m[2]
 		pem, err := os.ReadFile(m[2])
 		if err != nil {
 			d.t.Fatal(err)
