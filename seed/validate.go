@@ -308,8 +308,8 @@ func checkGUID(id string) error {
 var errExpiryPast = errors.New("expires is not in the future")
 
 // parseExpiry reads a secret's expires: a lifetime (tenant.ParseLifetime,
-// as `app secret add --expires` reads it) or an RFC 3339 time after now. It returns the lifetime; 0 for
-// an empty value (never expires).
+// as `app secret add --expires` reads it) or an RFC 3339 time after now.
+// It returns the lifetime; 0 for an empty value (never expires).
 func parseExpiry(s string, now time.Time) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {

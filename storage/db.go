@@ -223,9 +223,9 @@ func (db *DB) boltUpdate(w writeKind, fn func(tx *bbolt.Tx) error) error {
 // local file's transactions, so a replica's changes arriving from the
 // shared store (Apply, Reset) count too (package etcd's
 // TestGenerationFollowsTheWatch and TestGenerationFollowsAReload check
-// both, TestGenerationSkipsRefreshTokens the exception). ok is false when ctx carries a Batch, whose reads see writes not
-// yet committed (and perhaps never), or when ctx is done (every read fails
-// then).
+// both, TestGenerationSkipsRefreshTokens the exception). ok is false when
+// ctx carries a Batch, whose reads see writes not yet committed (and
+// perhaps never), or when ctx is done (every read fails then).
 func (db *DB) Generation(ctx context.Context) (gen uint64, ok bool) {
 	if ctx.Err() != nil || db.batchOf(ctx) != nil {
 		return 0, false
