@@ -21,6 +21,7 @@ const (
 	codeDuplicate        = "Request_MultipleObjectsWithSameKeyValue"
 	codeMethodNotAllowed = "Request_BadRequest"
 	codeUnknown          = "UnknownError"
+	codeUnsupportedQuery = "Request_UnsupportedQuery"
 )
 
 // apiError is a refusal with its HTTP status and Graph code.

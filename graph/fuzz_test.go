@@ -13,6 +13,7 @@ func FuzzParseQuery(f *testing.F) {
 		"$filter=appId%20eq%20'00000003-0000-0000-c000-000000000000'",
 		"$filter=identifierUris/any(x:x%20eq%20'api://a')%20and%20startswith(displayName,'a''b')",
 		"$select=id,appId&$top=5&$skiptoken=NQ", "$top=0", "$filter=(", "$skiptoken=%%%",
+		"$orderby=displayName%20desc&$count=true", "$orderby=a,b",
 	} {
 		f.Add(s)
 	}
@@ -30,6 +31,10 @@ func FuzzParseQuery(f *testing.F) {
 		obj := map[string]any{"id": "x", "appId": "y", "identifierUris": []any{"api://a"}, "displayName": "ab"}
 		if _, aerr := matches(obj, q.filter, "application"); aerr != nil && aerr.status != 400 {
 			t.Fatalf("matches: %v", aerr)
+		}
+		objs := []map[string]any{obj, {"displayName": nil}, {"displayName": "AB"}}
+		if aerr := sortObjects(objs, q, "application"); aerr != nil && aerr.status != 400 {
+			t.Fatalf("sortObjects: %v", aerr)
 		}
 	})
 }

@@ -75,6 +75,12 @@ func (e *env) token(t *testing.T, form url.Values) string {
 // call sends a Graph request and decodes the JSON answer (nil for 204).
 func (e *env) call(t *testing.T, token, method, path, body string) (int, map[string]any, http.Header) {
 	t.Helper()
+	return e.callWith(t, nil, token, method, path, body)
+}
+
+// callWith is call with extra request headers (ConsistencyLevel).
+func (e *env) callWith(t *testing.T, header http.Header, token, method, path, body string) (int, map[string]any, http.Header) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -87,6 +93,9 @@ func (e *env) call(t *testing.T, token, method, path, body string) (int, map[str
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +186,8 @@ func TestRefusals(t *testing.T) {
 		{name: "bad $filter", token: e.admin, method: "GET", path: "/applications?$filter=appId%20gt%201", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "filter on an unknown property", token: e.admin, method: "GET", path: "/applications?$filter=colour%20eq%20'red'", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "unknown $select", token: e.admin, method: "GET", path: "/applications?$select=colour", wantStatus: 400, wantCode: "Request_BadRequest"},
-		{name: "unsupported $orderby", token: e.admin, method: "GET", path: "/applications?$orderby=displayName", wantStatus: 400, wantCode: "Request_BadRequest"},
+		{name: "$orderby without the advanced query parameters", token: e.admin, method: "GET", path: "/applications?$orderby=displayName", wantStatus: 400, wantCode: "Request_UnsupportedQuery"},
+		{name: "unsupported $expand", token: e.admin, method: "GET", path: "/applications?$expand=owners", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "$count without ConsistencyLevel", token: e.admin, method: "GET", path: "/applications?$count=true", wantStatus: 400, wantCode: "Request_UnsupportedQuery"},
 		{name: "a bad $count", token: e.admin, method: "GET", path: "/applications?$count=maybe", wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "/me without a user", token: e.admin, method: "GET", path: "/me", wantStatus: 400, wantCode: "BadRequest"},

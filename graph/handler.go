@@ -125,7 +125,7 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	if q.count && !strings.EqualFold(rq.r.Header.Get("ConsistencyLevel"), "eventual") {
 		// Graph's answer to $count on directory objects without the
 		// advanced-query header.
-		return 0, &apiError{status: http.StatusBadRequest, code: "Request_UnsupportedQuery",
+		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
 			message: "The $count query option is only supported with the ConsistencyLevel header set to eventual."}
 	}
 	rq.q = q
@@ -380,16 +380,23 @@ func toMap(v any) map[string]any {
 
 // collect turns objects into the listed, filtered and projected maps.
 func collect[T any](rq *request, objs []T, typeName string, shape func(T) map[string]any) ([]any, *apiError) {
-	out := []any{}
+	var kept []map[string]any
 	for _, o := range objs {
 		m := shape(o)
 		ok, err := matches(m, rq.q.filter, typeName)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			continue
+		if ok {
+			kept = append(kept, m)
 		}
+	}
+	// Sorted before the projection: $select may leave out the property.
+	if err := sortObjects(kept, rq.q, typeName); err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for _, m := range kept {
 		p, err := project(m, rq.q.selct, typeName)
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -28,6 +29,9 @@ type query struct {
 	// Graph serves on directory objects only with ConsistencyLevel:
 	// eventual (an advanced query).
 	count bool
+	// orderby is $orderby's property ("" for none), descending with desc.
+	orderby string
+	desc    bool
 }
 
 // clause is one condition of $filter: property eq value, startswith(
@@ -39,9 +43,9 @@ type clause struct {
 }
 
 // parseQuery reads the query options Graph's directory collections take.
-// Options this subset does not serve ($orderby, $expand, $search, $count)
-// are refused rather than ignored, so that a caller never reads an
-// unfiltered or unsorted answer as the one it asked for.
+// Options this subset does not serve ($expand, $search, $skip, …) are
+// refused rather than ignored, so that a caller never reads an unfiltered
+// or unsorted answer as the one it asked for.
 func parseQuery(raw string) (query, *apiError) {
 	if len(raw) > maxQueryLength {
 		return query{}, badRequest("The query is longer than %d characters.", maxQueryLength)
@@ -89,11 +93,76 @@ func parseQuery(raw string) (query, *apiError) {
 			default:
 				return query{}, badRequest("Invalid value '%s' for $count: want true or false.", val)
 			}
-		case "$orderby", "$expand", "$search", "$skip", "$format", "$apply", "$compute":
+		case "$orderby":
+			if q.orderby, q.desc, err = parseOrderBy(val); err != nil {
+				return query{}, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery, message: err.Error()}
+			}
+		case "$expand", "$search", "$skip", "$format", "$apply", "$compute":
 			return query{}, badRequest("Query option '%s' is not supported by this server.", k)
 		}
 	}
 	return q, nil
+}
+
+// parseOrderBy reads $orderby: one property, then optionally asc or desc.
+// Graph sorts directory objects by one property only.
+func parseOrderBy(s string) (property string, desc bool, err error) {
+	f := strings.Fields(s)
+	switch {
+	case strings.Contains(s, ","):
+		return "", false, errorf("Sorting by more than one property is not supported.")
+	case len(f) == 1:
+		return f[0], false, nil
+	case len(f) == 2 && strings.EqualFold(f[1], "asc"):
+		return f[0], false, nil
+	case len(f) == 2 && strings.EqualFold(f[1], "desc"):
+		return f[0], true, nil
+	}
+	return "", false, errorf("Invalid $orderby: '%s'.", s)
+}
+
+// sortable lists, by type, the properties Graph sorts directory objects
+// by, each with whether it needs the advanced query parameters
+// (ConsistencyLevel: eventual and $count=true): Graph's "Support for
+// sorting by properties of directory objects". Sorting a filtered list
+// always needs them.
+var sortable = map[string]map[string]bool{
+	"application":      {"displayname": true, "createddatetime": true},
+	"servicePrincipal": {"displayname": true},
+	"user":             {"displayname": false, "userprincipalname": false, "createddatetime": true},
+}
+
+// errSortUnsupported is Graph's answer to a sort its query parameters do
+// not allow.
+var errSortUnsupported = &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery, message: "Sorting not supported for current query."}
+
+// sortObjects orders the listed objects (their Graph JSON) as q asks, or
+// refuses a sort Graph would refuse. Directory strings sort without
+// case, as they compare; ties keep the list's order.
+func sortObjects(objs []map[string]any, q query, typeName string) *apiError {
+	if q.orderby == "" {
+		return nil
+	}
+	advanced, ok := sortable[typeName][strings.ToLower(q.orderby)]
+	switch {
+	case !ok:
+		return &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
+			message: fmt.Sprintf("Sorting by '%s' of resource '%s' is not supported.", q.orderby, typeName)}
+	case (advanced || len(q.filter) > 0) && !q.count:
+		return errSortUnsupported
+	}
+	key := func(m map[string]any) string {
+		v, _ := property(m, q.orderby)
+		return strings.ToLower(scalar(v))
+	}
+	slices.SortStableFunc(objs, func(a, b map[string]any) int {
+		c := strings.Compare(key(a), key(b))
+		if q.desc {
+			return -c
+		}
+		return c
+	})
+	return nil
 }
 
 // parseFilter reads "c1 and c2 …", each clause one of
