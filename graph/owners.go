@@ -100,6 +100,59 @@ func listOwners(h *Handler, rq *request, k key) (result, *apiError) {
 	return result{context: "directoryObjects", list: list}, aerr
 }
 
+// listOwnedObjects is GET /users/{id}/ownedObjects, /me/ownedObjects and
+// /servicePrincipals/{id}/ownedObjects: the applications and service
+// principals the object owns, as directoryObjects. A caller that may not
+// read applications (a user's User.Read on /me) gets each with its id and
+// @odata.type alone, as Graph answers for "inaccessible member objects".
+func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
+	var owner string
+	switch {
+	case k.coll == "me" && rq.caller.user == nil:
+		return result{}, &apiError{status: http.StatusBadRequest, code: codeSegment,
+			message: "/me request is only valid with delegated authentication flow."}
+	case k.coll == "me":
+		owner = rq.caller.user.ID
+	case k.coll == "users":
+		u, aerr := h.user(rq, k.id)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		owner = u.ID
+	default:
+		sp, _, aerr := h.servicePrincipal(rq, k)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		owner = sp.ID
+	}
+	apps, sps, err := h.Directory.OwnedObjects(rq.ctx, rq.caller.tenant.ID, owner)
+	if err != nil {
+		return result{}, fromDirectory(err, owner, dupOwner)
+	}
+	limited := rq.caller.allowed(readApplications) != nil
+	shaped := func(m map[string]any, typ string) map[string]any {
+		if limited {
+			return map[string]any{"@odata.type": typ, "id": m["id"]}
+		}
+		m["@odata.type"] = typ
+		return m
+	}
+	objs := make([]map[string]any, 0, len(apps)+len(sps))
+	for _, a := range apps {
+		objs = append(objs, shaped(applicationShape(a), "#microsoft.graph.application"))
+	}
+	for _, sp := range sps {
+		app, err := h.Directory.GetApplication(rq.ctx, sp.AppID)
+		if err != nil {
+			return result{}, fromDirectory(err, sp.AppID, dupOwner)
+		}
+		objs = append(objs, shaped(servicePrincipalShape(sp, app), "#microsoft.graph.servicePrincipal"))
+	}
+	list, aerr := collect(rq, objs, "directoryObject", func(m map[string]any) map[string]any { return m })
+	return result{context: "directoryObjects", list: list}, aerr
+}
+
 // refBody is the body of a POST to a $ref collection.
 type refBody struct {
 	ID *string `json:"@odata.id"`

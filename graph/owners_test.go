@@ -1,7 +1,9 @@
 package graph_test
 
 import (
+	"maps"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/issuer-dev/issuer/tenant"
@@ -264,4 +266,81 @@ func (e *env) runOwnersCases(t *testing.T, cases []ownersCase) {
 			}
 		})
 	}
+}
+
+// userToken is a delegated Graph token of the user upn (password
+// Correct-Horse-9) through a public client consented to scopes.
+func (e *env) userToken(t *testing.T, upn string, scopes ...string) string {
+	t.Helper()
+	native := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Native " + strings.Join(scopes, " "), PublicClient: true})
+	if _, _, err := e.srv.Consent.PutGrant(t.Context(), e.tenant, native.AppID, tenant.MicrosoftGraphURI, "", scopes); err != nil {
+		t.Fatal(err)
+	}
+	full := make([]string, len(scopes))
+	for i, s := range scopes {
+		full[i] = "https://graph.microsoft.com/" + s
+	}
+	return e.token(t, url.Values{"grant_type": {"password"}, "client_id": {native.AppID}, "username": {upn},
+		"password": {"Correct-Horse-9"}, "scope": {strings.Join(full, " ")}})
+}
+
+// TestOwnedObjects: a service principal's and a user's ownedObjects are
+// the applications and service principals they own, each with its
+// @odata.type; a caller that may not read applications sees their ids and
+// types alone, as Graph answers for inaccessible member objects. A user's
+// ownedObjects are delegated only, as in Graph.
+func TestOwnedObjects(t *testing.T) {
+	e := newEnv(t)
+	provisioner := e.appToken(t, "Provisioner", "Application.ReadWrite.OwnedBy")
+	provisionerSP := mustSP(t, e, e.appNamed(t, "Provisioner").AppID)
+	e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada", Password: "Correct-Horse-9"})
+	ada := e.userToken(t, "ada@contoso.onmicrosoft.com", "Application.ReadWrite.All", "User.Read.All")
+	adaProfile := e.userToken(t, "ada@contoso.onmicrosoft.com", "User.Read")
+	_, made, _ := e.call(t, provisioner, "POST", "/applications", `{"displayName":"Made by the provisioner"}`)
+	_, hers, _ := e.call(t, ada, "POST", "/applications", `{"displayName":"Ada's"}`)
+	given := mustSP(t, e, e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "Given"}).AppID)
+	if status, body, _ := e.call(t, e.admin, "POST", "/servicePrincipals/"+given+"/owners/$ref",
+		`{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/`+provisionerSP+`"}`); status != 204 {
+		t.Fatalf("adding the provisioner as an owner = %d %v", status, body)
+	}
+	_, me, _ := e.call(t, adaProfile, "GET", "/me", "")
+	const unknown = "5f7e0a56-0000-4000-8000-000000000009"
+
+	for _, tc := range []struct {
+		name, token, path string
+		want              map[string]string // id -> @odata.type
+		limited           bool
+	}{
+		{"a service principal's", provisioner, "/servicePrincipals/" + provisionerSP + "/ownedObjects",
+			map[string]string{made["id"].(string): "#microsoft.graph.application", given: "#microsoft.graph.servicePrincipal"}, false},
+		{"a user's", ada, "/users/" + me["id"].(string) + "/ownedObjects",
+			map[string]string{hers["id"].(string): "#microsoft.graph.application"}, false},
+		{"/me", ada, "/me/ownedObjects", map[string]string{hers["id"].(string): "#microsoft.graph.application"}, false},
+		{"/me with User.Read alone", adaProfile, "/me/ownedObjects", map[string]string{hers["id"].(string): "#microsoft.graph.application"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, _ := e.call(t, tc.token, "GET", tc.path, "")
+			if status != 200 {
+				t.Fatalf("GET %s = %d %v", tc.path, status, body)
+			}
+			got := map[string]string{}
+			for _, v := range body["value"].([]any) {
+				o := v.(map[string]any)
+				got[o["id"].(string)], _ = o["@odata.type"].(string)
+				if _, named := o["displayName"]; named == tc.limited {
+					t.Errorf("GET %s: %v; want displayName only when the caller may read applications (limited %v)", tc.path, o, tc.limited)
+				}
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("GET %s = %v; want %v", tc.path, got, tc.want)
+			}
+		})
+	}
+	e.runOwnersCases(t, []ownersCase{
+		{"a user's, app-only", "GET", "/users/" + me["id"].(string) + "/ownedObjects", "", e.admin, 403, "Authorization_RequestDenied"},
+		{"/me, app-only", "GET", "/me/ownedObjects", "", e.admin, 400, "BadRequest"},
+		{"an unknown service principal's", "GET", "/servicePrincipals/" + unknown + "/ownedObjects", "", "", 404, "Request_ResourceNotFound"},
+		{"an unknown user's", "GET", "/users/" + unknown + "/ownedObjects", "", ada, 404, "Request_ResourceNotFound"},
+		{"a service principal's without a read permission", "GET", "/servicePrincipals/" + provisionerSP + "/ownedObjects", "", adaProfile, 403, "Authorization_RequestDenied"},
+	})
 }

@@ -78,9 +78,12 @@ func init() {
 			http.MethodPatch:  {writeUsers, updateUser},
 			http.MethodDelete: {writeUsers, deleteUser},
 		},
-		"organization":      {http.MethodGet: {readOrganization, listOrganization}},
-		"organization/{id}": {http.MethodGet: {readOrganization, getOrganization}},
-		"me":                {http.MethodGet: {readMe, getMe}},
+		"organization":                        {http.MethodGet: {readOrganization, listOrganization}},
+		"organization/{id}":                   {http.MethodGet: {readOrganization, getOrganization}},
+		"me":                                  {http.MethodGet: {readMe, getMe}},
+		"me/ownedobjects":                     {http.MethodGet: {readMe, listOwnedObjects}},
+		"users/{id}/ownedobjects":             {http.MethodGet: {readUsersDelegated, listOwnedObjects}},
+		"serviceprincipals/{id}/ownedobjects": {http.MethodGet: {readApplications, listOwnedObjects}},
 	}
 }
 
@@ -101,7 +104,7 @@ func route(segs []string) (map[string]operation, key, *apiError) {
 				k.appID = alt
 				pattern = append(pattern, "{id}")
 			}
-		case i == 1 && k.appID == "":
+		case i == 1 && k.appID == "" && k.coll != "me": // /me names its object
 			k.id = s
 			pattern = append(pattern, "{id}")
 		case len(pattern) == 3 && s != "$ref":
@@ -232,6 +235,9 @@ var (
 		roles:  []string{"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 		scopes: []string{"User.Read", "Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 	}
+	// readUsersDelegated is readUsers for calls Graph serves delegated
+	// only (user-list-ownedobjects: "Application: Not supported").
+	readUsersDelegated = need{scopes: readUsers.scopes}
 	// /me is delegated only; getMe answers app-only tokens itself.
 	readMe = need{
 		roles:  []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},

@@ -127,6 +127,28 @@ func (d *Directory) updateServicePrincipalOwners(ctx context.Context, sp Service
 	return nil
 }
 
+// OwnedObjects returns what objectID owns in the tenant tenantRef names:
+// the applications homed there and the service principals there (Graph's
+// ownedObjects of a user or a service principal), in the order the
+// tenant lists them.
+func (d *Directory) OwnedObjects(ctx context.Context, tenantRef, objectID string) ([]Application, []ServicePrincipal, error) {
+	t, err := d.ResolveTenant(ctx, tenantRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	apps, err := d.ListApplications(ctx, t.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sps, err := d.ListServicePrincipals(ctx, t.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	apps = slices.DeleteFunc(apps, func(a Application) bool { return !a.OwnedBy(objectID) })
+	sps = slices.DeleteFunc(sps, func(sp ServicePrincipal) bool { return !sp.OwnedBy(objectID) })
+	return apps, sps, nil
+}
+
 // owners resolves ids to the users and service principals of tenantID,
 // leaving out those deleted since.
 func (d *Directory) owners(ctx context.Context, tenantID string, ids []string) ([]Owner, error) {

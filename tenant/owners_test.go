@@ -129,6 +129,13 @@ func TestServicePrincipalOwners(t *testing.T) {
 		owners[2].ServicePrincipal == nil || owners[2].ServicePrincipal.ID != sp.ID {
 		t.Fatalf("ServicePrincipalOwners = %+v, %v; want Ada, the provisioner and itself", owners, err)
 	}
+	apps, sps, err := e.dir.OwnedObjects(e.ctx, contoso.Domains[0], strings.ToUpper(provisionerSP.ID))
+	if err != nil || len(apps) != 1 || apps[0].AppID != app.AppID || len(sps) != 1 || sps[0].ID != sp.ID {
+		t.Fatalf("OwnedObjects(provisioner) = %v, %v, %v; want the application and its service principal", apps, sps, err)
+	}
+	if _, _, err := e.dir.OwnedObjects(e.ctx, "nowhere.example", provisionerSP.ID); !errors.Is(err, tenant.ErrNotFound) {
+		t.Fatalf("OwnedObjects in an unknown tenant = %v; want ErrNotFound", err)
+	}
 	// A tenant is named by id or by domain.
 	if owners, err := e.dir.ServicePrincipalOwners(e.ctx, fabrikam.Domains[0], app.AppID); err != nil || len(owners) != 0 {
 		t.Fatalf("owners of the guest service principal %s = %+v, %v; want none", guest.ID, owners, err)
