@@ -70,6 +70,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"View", testView},
 		{"RefreshTokenRenew", testRefreshTokenRenew},
 		{"RefreshTokenPruneMany", testRefreshTokenPruneMany},
+		{"PasswordChangeRevokesMany", testPasswordChangeRevokesMany},
 	}, refreshTokenRevocationTests()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

@@ -273,6 +273,50 @@ func testRefreshTokenPruneMany(t *testing.T, f *fixture) {
 	f.wantRefreshToken("the redeemed token", live)
 }
 
+// testPasswordChangeRevokesMany: a password change revokes every one of
+// the user's password-based tokens of public clients, however many (on a
+// shared store, more than one transaction's operations), each at the
+// change; a token issued after the change, and another user's, stay valid,
+// and redeeming a revoked one is ErrRefreshTokenRevoked.
+func testPasswordChangeRevokesMany(t *testing.T, f *fixture) {
+	f.tenant(tenantA, "a.example")
+	f.app(newApp(appClient, tenantA))
+	alice, bob := f.user(tenantA, "alice@a.example"), f.user(tenantA, "bob@a.example")
+	passwordToken := func(user tenant.User, family, name string) tenant.RefreshToken {
+		rt := newRefreshToken(family, name)
+		rt.UserID, rt.PasswordBased = user.ID, true
+		return rt
+	}
+	const n = 150
+	old := make([]tenant.RefreshToken, n)
+	for i := range old {
+		old[i] = passwordToken(alice, fmt.Sprint("family-", i%10), fmt.Sprint("old-", i))
+		f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, old[i]))
+	}
+	bobs := passwordToken(bob, "bob", "bob")
+	f.must("CreateRefreshToken bob", f.b.CreateRefreshToken(f.ctx, bobs))
+	changedAt := t0.Add(time.Hour)
+	f.must("changing the password", f.b.UpdateUser(f.ctx, tenantA, alice.ID, func(u *tenant.User) error {
+		u.PasswordHash, u.LastPasswordChangeDateTime = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI", changedAt
+		return nil
+	}))
+	fresh := passwordToken(alice, "family-new", "new")
+	f.must("CreateRefreshToken after the change", f.b.CreateRefreshToken(f.ctx, fresh))
+	for i, rt := range old {
+		got, err := f.b.GetRefreshToken(f.ctx, rt.Hash)
+		if err != nil || !got.RevokedDateTime.Equal(changedAt) {
+			t.Fatalf("token %d after the change: revoked at %v, %v; want %v", i, got.RevokedDateTime, err, changedAt)
+		}
+	}
+	f.wantRefreshToken("the token issued after the change", fresh)
+	f.wantRefreshToken("another user's", bobs)
+	err := f.b.RenewRefreshToken(f.ctx, old[0].Hash, changedAt, passwordToken(alice, old[0].FamilyID, "next"))
+	wantErr(t, "redeeming a revoked token", err, tenant.ErrRefreshTokenRevoked)
+	newer := passwordToken(alice, "family-new", "newer")
+	f.must("redeeming the new token", f.b.RenewRefreshToken(f.ctx, fresh.Hash, changedAt, newer))
+	f.wantRefreshToken("its successor", newer)
+}
+
 // refreshTokenRevocationTests: what deleting objects and changing a
 // password does to refresh tokens (Entra's revocation table), one test per
 // change. Each starts from the same directory: tenants A and B, a

@@ -35,7 +35,7 @@
 //	                                              familyEntry's 12 bytes, or empty if written
 //	                                              before entries held it (pruning reads the record)
 //	refresh_token_by_user                         root index (schema 2): the tokens of each user, for
-//	  ╘══ <tenantID>\x00<userID>\x00<hash> : <empty>   deletes (user, client, tenant) and password changes
+//	  ╘══ <tenantID>\x00<userID>\x00<hash> : <empty>   deletes (user, client, tenant)
 //	tenant                                        root: one nested bucket per tenant
 //	  ╘══ <tenantID>
 //	      ├── applications             ╘══ <appID>      : applicationRecord JSON (apps homed here)

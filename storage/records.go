@@ -366,6 +366,14 @@ type userRecord struct {
 	// PasswordHash is the argon2id PHC string, or empty.
 	PasswordHash               string    `json:"passwordHash,omitempty"`
 	LastPasswordChangeDateTime time.Time `json:"lastPasswordChangeDateTime,omitzero"`
+	// PasswordGeneration counts the password changes the record has seen
+	// (absent before it existed: 0), and PasswordRevokedDateTime is when
+	// the last one revoked the user's password-based refresh tokens. A
+	// token records the generation it was issued at and reads as revoked
+	// at that time once the user's has moved on (getRefreshTokenTx), so
+	// that a password change is one write however many tokens it revokes.
+	PasswordGeneration      uint64    `json:"passwordGeneration,omitempty"`
+	PasswordRevokedDateTime time.Time `json:"passwordRevokedDateTime,omitzero"`
 }
 
 func fromUser(u tenant.User) userRecord {
@@ -527,6 +535,9 @@ type refreshTokenRecord struct {
 	PasswordBased      bool      `json:"passwordBased,omitempty"`
 	ConfidentialClient bool      `json:"confidentialClient,omitempty"`
 	SPA                bool      `json:"singlePageApplication,omitempty"`
+	// PasswordGeneration is the user's password generation when a token
+	// that a password change revokes was issued (userRecord).
+	PasswordGeneration uint64 `json:"passwordGeneration,omitempty"`
 }
 
 func fromRefreshToken(t tenant.RefreshToken) refreshTokenRecord {

@@ -17,9 +17,10 @@ import (
 // stored), refresh_token_family lists the hashes of each family, so that a
 // replay can revoke them all, and refresh_token_by_user lists them by tenant
 // and user, so that deleting a user, a client or a tenant deletes its
-// tokens and a password change revokes the user's password-based ones
-// (Entra's revocation table; a token must not come back to life when an
-// object is created again with the same id). They are root buckets rather
+// tokens (Entra's revocation table; a token must not come back to life
+// when an object is created again with the same id). A password change
+// revokes the user's password-based ones by moving the user's password
+// generation (getRefreshTokenTx), writing none of them. They are root buckets rather
 // than tenant buckets because a token presented at /common names no tenant:
 // the hash alone must find it.
 
@@ -181,18 +182,50 @@ func checkRefreshToken(rt tenant.RefreshToken) error {
 	return nil
 }
 
+// getRefreshTokenTx reads a token. One that a password change revokes
+// reads as revoked when its user's password changed since it was issued
+// (userRecord.PasswordGeneration).
 func getRefreshTokenTx(tx *bbolt.Tx, hash string) (tenant.RefreshToken, error) {
-	var rec refreshTokenRecord
-	if err := getRecord(tx.Bucket(bucketRefreshTokens), "refresh token", hash, &rec); err != nil {
+	rec, err := getRefreshTokenRecordTx(tx, hash)
+	if err != nil {
 		return tenant.RefreshToken{}, err
 	}
-	return rec.toRefreshToken(hash), nil
+	rt := rec.toRefreshToken(hash)
+	if rt.RevokedByPasswordChange() && !rt.Revoked() {
+		if u, ok := passwordOfTx(tx, rt.TenantID, rt.UserID); ok && u.PasswordGeneration > rec.PasswordGeneration {
+			rt.RevokedDateTime = u.PasswordRevokedDateTime
+		}
+	}
+	return rt, nil
 }
 
-// putRefreshTokenTx writes a new token's record and its family and user
-// index entries.
+func getRefreshTokenRecordTx(tx *bbolt.Tx, hash string) (refreshTokenRecord, error) {
+	var rec refreshTokenRecord
+	err := getRecord(tx.Bucket(bucketRefreshTokens), "refresh token", hash, &rec)
+	return rec, err
+}
+
+// passwordOfTx reads the user's record, for its password generation; ok
+// is false for a user (or tenant) that is gone, whose tokens go with it.
+func passwordOfTx(tx *bbolt.Tx, tenantID, userID string) (userRecord, bool) {
+	tb, err := someTenantBucketsTx(tx, tenantID, bucketUsers)
+	if err != nil {
+		return userRecord{}, false
+	}
+	rec, err := getUserRecordTx(tb, userID)
+	return rec, err == nil
+}
+
+// putRefreshTokenTx writes a new token's record, at its user's current
+// password generation, and its family and user index entries.
 func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
-	if err := updateRefreshTokenTx(tx, rt); err != nil {
+	rec := fromRefreshToken(rt)
+	if rt.RevokedByPasswordChange() {
+		if u, ok := passwordOfTx(tx, rt.TenantID, rt.UserID); ok {
+			rec.PasswordGeneration = u.PasswordGeneration
+		}
+	}
+	if err := putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), rec); err != nil {
 		return err
 	}
 	if err := put(tx.Bucket(bucketRTByFamily), key(rt.FamilyID, rt.Hash), familyEntry(rt.ExpiresDateTime)); err != nil {
@@ -201,12 +234,19 @@ func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
 	return put(tx.Bucket(bucketRTByUser), key(rt.TenantID, rt.UserID, rt.Hash), []byte{})
 }
 
-// updateRefreshTokenTx rewrites a stored token's record. Its index entries
-// stay as they are: they hold only what a token never changes (family,
-// tenant, user, hash and expiry), and rewriting them would cost a shared
-// store two operations a token for nothing.
+// updateRefreshTokenTx rewrites a stored token's record, keeping the
+// password generation it was issued at. Its index entries stay as they
+// are: they hold only what a token never changes (family, tenant, user,
+// hash and expiry), and rewriting them would cost a shared store two
+// operations a token for nothing.
 func updateRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
-	return putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), fromRefreshToken(rt))
+	old, err := getRefreshTokenRecordTx(tx, rt.Hash)
+	if err != nil {
+		return err
+	}
+	rec := fromRefreshToken(rt)
+	rec.PasswordGeneration = old.PasswordGeneration
+	return putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), rec)
 }
 
 // familyEntry is the value of a token's refresh_token_family entry: its
@@ -267,25 +307,6 @@ func deleteRefreshTokensTx(tx *bbolt.Tx, prefix []byte, match func(tenant.Refres
 			continue
 		}
 		if err := deleteRefreshTokenTx(tx, rt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// revokePasswordTokensTx revokes, at now, the user's tokens that a
-// password change revokes (tenant.RefreshToken.RevokedByPasswordChange).
-func revokePasswordTokensTx(tx *bbolt.Tx, tenantID, userID string, now time.Time) error {
-	tokens, err := userTokensTx(tx, key(tenantID, userID, ""))
-	if err != nil {
-		return err
-	}
-	for _, rt := range tokens {
-		if rt.Revoked() || !rt.RevokedByPasswordChange() {
-			continue
-		}
-		rt.RevokedDateTime = now.UTC()
-		if err := updateRefreshTokenTx(tx, rt); err != nil {
 			return err
 		}
 	}

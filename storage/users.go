@@ -65,7 +65,8 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string) ([]tenant.User, er
 // PasswordHash revokes the user's refresh tokens that a password change
 // revokes (tenant.RefreshToken.RevokedByPasswordChange), at the user's new
 // LastPasswordChangeDateTime (the current time if the update did not move
-// it).
+// it): it moves the user's password generation, which the tokens issued
+// before read as their revocation, in this one write.
 func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*tenant.User) error) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		tb, err := tenantBucketsTx(tx, tenantID)
@@ -100,18 +101,24 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 				return err
 			}
 		}
+		oldRec, err := getUserRecordTx(tb, id)
+		if err != nil {
+			return err
+		}
+		rec := fromUser(u)
+		rec.PasswordGeneration, rec.PasswordRevokedDateTime = oldRec.PasswordGeneration, oldRec.PasswordRevokedDateTime
 		if u.PasswordHash != old.PasswordHash {
 			// Entra revokes password-based refresh tokens of public
-			// clients when the password changes or is reset.
+			// clients when the password changes or is reset: every one
+			// issued at an earlier generation reads as revoked at.
 			at := u.LastPasswordChangeDateTime
 			if at.IsZero() || !at.After(old.LastPasswordChangeDateTime) {
 				at = time.Now()
 			}
-			if err := revokePasswordTokensTx(tx, tenantID, id, at); err != nil {
-				return err
-			}
+			rec.PasswordGeneration++
+			rec.PasswordRevokedDateTime = at.UTC()
 		}
-		return putRecord(tb.users, "user", id, []byte(id), fromUser(u))
+		return putRecord(tb.users, "user", id, []byte(id), rec)
 	})
 }
 
@@ -148,11 +155,20 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 
 // getUserTx reads a user of the tenant of tb.
 func getUserTx(tb *tenantBuckets, id string) (tenant.User, error) {
-	var rec userRecord
-	if err := getRecord(tb.users, "user", id, &rec); err != nil {
-		return tenant.User{}, fmt.Errorf("tenant %s: %w", tb.id, err)
+	rec, err := getUserRecordTx(tb, id)
+	if err != nil {
+		return tenant.User{}, err
 	}
 	return rec.toUser(), nil
+}
+
+// getUserRecordTx reads a user's record, the fields of its own included.
+func getUserRecordTx(tb *tenantBuckets, id string) (userRecord, error) {
+	var rec userRecord
+	if err := getRecord(tb.users, "user", id, &rec); err != nil {
+		return userRecord{}, fmt.Errorf("tenant %s: %w", tb.id, err)
+	}
+	return rec, nil
 }
 
 func checkUser(u tenant.User) error {
