@@ -78,26 +78,19 @@ func listOwners(h *Handler, rq *request, k key) (result, *apiError) {
 	if err != nil {
 		return result{}, fromDirectory(err, o.id, dupOwner)
 	}
-	// A service principal shows what Graph copies from its application.
-	apps := map[string]tenant.Application{}
-	for _, o := range owners {
-		if sp := o.ServicePrincipal; sp != nil {
-			if apps[sp.AppID], err = h.Directory.GetApplication(rq.ctx, sp.AppID); err != nil {
-				return result{}, fromDirectory(err, sp.AppID, dupOwner)
-			}
+	objs := make([]map[string]any, 0, len(owners))
+	for _, ow := range owners {
+		if ow.User != nil {
+			objs = append(objs, typed(userShape(*ow.User), "#microsoft.graph.user"))
+			continue
 		}
+		m, aerr := h.servicePrincipalObject(rq, *ow.ServicePrincipal)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		objs = append(objs, m)
 	}
-	list, aerr := collect(rq, owners, "directoryObject", func(o tenant.Owner) map[string]any {
-		if o.User != nil {
-			m := userShape(*o.User)
-			m["@odata.type"] = "#microsoft.graph.user"
-			return m
-		}
-		m := servicePrincipalShape(*o.ServicePrincipal, apps[o.ServicePrincipal.AppID])
-		m["@odata.type"] = "#microsoft.graph.servicePrincipal"
-		return m
-	})
-	return result{context: "directoryObjects", list: list}, aerr
+	return listDirectoryObjects(rq, objs)
 }
 
 // listOwnedObjects is GET /users/{id}/ownedObjects, /me/ownedObjects and
@@ -130,25 +123,45 @@ func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
 	if err != nil {
 		return result{}, fromDirectory(err, owner, dupOwner)
 	}
-	limited := rq.caller.allowed(readApplications) != nil
-	shaped := func(m map[string]any, typ string) map[string]any {
-		if limited {
-			return map[string]any{"@odata.type": typ, "id": m["id"]}
-		}
-		m["@odata.type"] = typ
-		return m
-	}
 	objs := make([]map[string]any, 0, len(apps)+len(sps))
 	for _, a := range apps {
-		objs = append(objs, shaped(applicationShape(a), "#microsoft.graph.application"))
+		objs = append(objs, typed(applicationShape(a), "#microsoft.graph.application"))
 	}
 	for _, sp := range sps {
-		app, err := h.Directory.GetApplication(rq.ctx, sp.AppID)
-		if err != nil {
-			return result{}, fromDirectory(err, sp.AppID, dupOwner)
+		m, aerr := h.servicePrincipalObject(rq, sp)
+		if aerr != nil {
+			return result{}, aerr
 		}
-		objs = append(objs, shaped(servicePrincipalShape(sp, app), "#microsoft.graph.servicePrincipal"))
+		objs = append(objs, m)
 	}
+	if rq.caller.allowed(readApplications) != nil {
+		for i, m := range objs {
+			objs[i] = map[string]any{"@odata.type": m["@odata.type"], "id": m["id"]}
+		}
+	}
+	return listDirectoryObjects(rq, objs)
+}
+
+// typed is m, a member of a directoryObject collection, with its
+// @odata.type.
+func typed(m map[string]any, odataType string) map[string]any {
+	m["@odata.type"] = odataType
+	return m
+}
+
+// servicePrincipalObject is sp as a member of a directoryObject
+// collection: what Graph copies from its application included.
+func (h *Handler) servicePrincipalObject(rq *request, sp tenant.ServicePrincipal) (map[string]any, *apiError) {
+	app, err := h.Directory.GetApplication(rq.ctx, sp.AppID)
+	if err != nil {
+		return nil, fromDirectory(err, sp.AppID, dupOwner)
+	}
+	return typed(servicePrincipalShape(sp, app), "#microsoft.graph.servicePrincipal"), nil
+}
+
+// listDirectoryObjects lists objs, the members of a directoryObject
+// collection, as the query asks.
+func listDirectoryObjects(rq *request, objs []map[string]any) (result, *apiError) {
 	list, aerr := collect(rq, objs, "directoryObject", func(m map[string]any) map[string]any { return m })
 	return result{context: "directoryObjects", list: list}, aerr
 }

@@ -194,12 +194,11 @@ var (
 	// Application.ReadWrite.OwnedBy, which Graph's application-post-owners
 	// says "isn't sufficient to add another owner": a daemon that owns an
 	// application may remove its owners, not add any. An owning user may.
-	addApplicationOwners = need{
-		roles:      writeApplications.roles,
-		scopes:     writeApplications.scopes,
-		adminRoles: adminRoles,
-		ownerUsers: true,
-	}
+	addApplicationOwners = func() need {
+		n := manageApplications
+		n.ownerRoles = nil
+		return n
+	}()
 	// createServicePrincipals is writeApplications, or an owner of the
 	// application the body names (createServicePrincipal checks which).
 	createServicePrincipals = need{
