@@ -874,9 +874,9 @@ func (a *applier) applyOwners(ctx context.Context) error {
 		for j, sa := range st.Applications {
 			p := fmt.Sprintf("%s.applications[%d]", tenantPath(i), j)
 			appID := a.appIDs[p]
-			err := a.addOwners(ctx, p, t, sa.Owners, func() ([]string, error) {
+			err := a.addOwners(ctx, p, t, sa.Owners, func() (func(string) bool, error) {
 				app, err := a.dir.GetApplication(ctx, appID)
-				return app.Owners, err
+				return app.OwnedBy, err
 			}, func(id string) error { return a.dir.AddApplicationOwner(ctx, appID, id) })
 			if err != nil {
 				return err
@@ -888,9 +888,9 @@ func (a *applier) applyOwners(ctx context.Context) error {
 			if err != nil {
 				return a.s.errorAt(p+".appId", err)
 			}
-			err = a.addOwners(ctx, p, t, ssp.Owners, func() ([]string, error) {
+			err = a.addOwners(ctx, p, t, ssp.Owners, func() (func(string) bool, error) {
 				sp, _, err := a.dir.FindServicePrincipal(ctx, t.ID, appID)
-				return sp.Owners, err
+				return sp.OwnedBy, err
 			}, func(id string) error { return a.dir.AddServicePrincipalOwner(ctx, t.ID, appID, id) })
 			if err != nil {
 				return err
@@ -901,19 +901,20 @@ func (a *applier) applyOwners(ctx context.Context) error {
 }
 
 // addOwners adds owners, objects of tenant t, to the object at path p,
-// whose current owners current reads.
-func (a *applier) addOwners(ctx context.Context, p string, t tenant.Tenant, owners []Owner, current func() ([]string, error), add func(id string) error) error {
+// whose OwnedBy current reads (again for each owner, so that one listed
+// twice is added once).
+func (a *applier) addOwners(ctx context.Context, p string, t tenant.Tenant, owners []Owner, current func() (func(string) bool, error), add func(id string) error) error {
 	for k, o := range owners {
 		op := fmt.Sprintf("%s.owners[%d]", p, k)
 		id, err := a.ownerID(ctx, t, o)
 		if err != nil {
 			return a.s.errorAt(op, err)
 		}
-		have, err := current()
+		ownedBy, err := current()
 		if err != nil {
 			return a.s.errorAt(p, err)
 		}
-		if slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, id) }) {
+		if ownedBy(id) {
 			count(&a.res.Owners, false, false)
 			continue
 		}
@@ -928,22 +929,18 @@ func (a *applier) addOwners(ctx context.Context, p string, t tenant.Tenant, owne
 // ownerID is the object id of the user or the client's service principal
 // an owner entry names in tenant t.
 func (a *applier) ownerID(ctx context.Context, t tenant.Tenant, o Owner) (string, error) {
-	if o.User != "" {
-		u, err := a.dir.FindUser(ctx, t.ID, strings.TrimSpace(o.User))
-		if err != nil {
-			return "", fmt.Errorf("owner %s in tenant %s: %w", o.User, t.DisplayName, err)
+	var appID string
+	if o.User == "" {
+		var err error
+		if appID, err = a.appRef(o.Client, false); err != nil {
+			return "", err
 		}
-		return u.ID, nil
 	}
-	appID, err := a.appRef(o.Client, false)
+	id, err := a.dir.OwnerObjectID(ctx, t.ID, strings.TrimSpace(o.User), appID)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("owner in tenant %s: %w", t.DisplayName, err)
 	}
-	sp, _, err := a.dir.FindServicePrincipal(ctx, t.ID, appID)
-	if err != nil {
-		return "", fmt.Errorf("owner %s: no service principal in tenant %s: %w", o.Client, t.DisplayName, err)
-	}
-	return sp.ID, nil
+	return id, nil
 }
 
 // ---- consents ----

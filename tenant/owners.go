@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// Owner is one owner of an application: a user or a service principal of
-// its home tenant (Graph's directoryObject behind the owners relationship).
+// Owner is one owner of an application or a service principal: a user or
+// a service principal of the owned object's tenant (Graph's
+// directoryObject behind the owners relationship).
 type Owner struct {
 	User             *User
 	ServicePrincipal *ServicePrincipal
@@ -127,6 +128,18 @@ func (d *Directory) updateServicePrincipalOwners(ctx context.Context, sp Service
 	return nil
 }
 
+// OwnerObjectID is the object id of the owner named in tenant tenantID the
+// way the CLI and seed files name one: user, a UPN or object id, or, when
+// user is empty, clientAppID, whose service principal there is the owner.
+func (d *Directory) OwnerObjectID(ctx context.Context, tenantID, user, clientAppID string) (string, error) {
+	if user != "" {
+		u, err := d.FindUser(ctx, tenantID, user)
+		return u.ID, err
+	}
+	sp, _, err := d.FindServicePrincipal(ctx, tenantID, clientAppID)
+	return sp.ID, err
+}
+
 // OwnedObjects returns what objectID owns in the tenant tenantRef names:
 // the applications homed there and the service principals there (Graph's
 // ownedObjects of a user or a service principal), in the order the
@@ -183,8 +196,12 @@ func (d *Directory) ownerID(ctx context.Context, tenantID, objectID, what string
 }
 
 // ownedBy reports whether owners holds objectID.
-func ownedBy(owners []string, objectID string) bool {
-	return slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, objectID) })
+func ownedBy(owners []string, objectID string) bool { return ownerIndex(owners, objectID) >= 0 }
+
+// ownerIndex is the position of objectID in owners, -1 if absent; object
+// ids compare without case.
+func ownerIndex(owners []string, objectID string) int {
+	return slices.IndexFunc(owners, func(o string) bool { return strings.EqualFold(o, objectID) })
 }
 
 // addOwner appends id to owners, unless it is one already (ErrExists).
@@ -199,7 +216,7 @@ func addOwner(owners []string, id, what string) ([]string, error) {
 // ErrNotFound. The last owner may go, as in Entra: administrators still
 // manage the object.
 func removeOwner(owners []string, objectID, what string) ([]string, error) {
-	i := slices.IndexFunc(owners, func(o string) bool { return strings.EqualFold(o, objectID) })
+	i := ownerIndex(owners, objectID)
 	if i < 0 {
 		return owners, fmt.Errorf("owner %s of %s: %w", objectID, what, ErrNotFound)
 	}

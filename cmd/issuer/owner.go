@@ -127,19 +127,9 @@ func ownerChange(c *cli.Context, o ownedObject, change func(*cli.Context, *tenan
 			return err
 		}
 		// The store's errors name the user or application and the tenant.
-		var id string
-		if user != "" {
-			u, err := dir.FindUser(c.Context, tenantID, user)
-			if err != nil {
-				return err
-			}
-			id = u.ID
-		} else {
-			sp, _, err := dir.FindServicePrincipal(c.Context, tenantID, client)
-			if err != nil {
-				return err
-			}
-			id = sp.ID
+		id, err := dir.OwnerObjectID(c.Context, tenantID, user, client)
+		if err != nil {
+			return err
 		}
 		if err := change(c, dir, id); err != nil {
 			return err
