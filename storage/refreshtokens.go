@@ -20,9 +20,9 @@ import (
 // tokens (Entra's revocation table; a token must not come back to life
 // when an object is created again with the same id). A password change
 // revokes the user's password-based ones by moving the user's password
-// generation (getRefreshTokenTx), writing none of them. They are root buckets rather
-// than tenant buckets because a token presented at /common names no tenant:
-// the hash alone must find it.
+// generation (getRefreshTokenTx), writing none of them. They are root
+// buckets rather than tenant buckets because a token presented at /common
+// names no tenant: the hash alone must find it.
 
 // CreateRefreshToken stores a newly issued refresh token. It fails with
 // ErrExists if the hash is taken (which, for 256-bit random tokens, means a
@@ -45,7 +45,8 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshT
 	var out tenant.RefreshToken
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
-		out, err = getRefreshTokenTx(tx, hash)
+		st, err := getRefreshTokenTx(tx, hash)
+		out = st.RefreshToken
 		return err
 	})
 	return out, err
@@ -182,32 +183,33 @@ func checkRefreshToken(rt tenant.RefreshToken) error {
 	return nil
 }
 
+// storedToken is a token as read from its record, with the user's password
+// generation the record keeps, which updateRefreshTokenTx writes back.
+type storedToken struct {
+	tenant.RefreshToken
+	passwordGeneration uint64
+}
+
 // getRefreshTokenTx reads a token. One that a password change revokes
 // reads as revoked when its user's password changed since it was issued
 // (userRecord.PasswordGeneration).
-func getRefreshTokenTx(tx *bbolt.Tx, hash string) (tenant.RefreshToken, error) {
-	rec, err := getRefreshTokenRecordTx(tx, hash)
-	if err != nil {
-		return tenant.RefreshToken{}, err
+func getRefreshTokenTx(tx *bbolt.Tx, hash string) (storedToken, error) {
+	var rec refreshTokenRecord
+	if err := getRecord(tx.Bucket(bucketRefreshTokens), "refresh token", hash, &rec); err != nil {
+		return storedToken{}, err
 	}
-	rt := rec.toRefreshToken(hash)
-	if rt.RevokedByPasswordChange() && !rt.Revoked() {
-		if u, ok := passwordOfTx(tx, rt.TenantID, rt.UserID); ok && u.PasswordGeneration > rec.PasswordGeneration {
-			rt.RevokedDateTime = u.PasswordRevokedDateTime
+	st := storedToken{RefreshToken: rec.toRefreshToken(hash), passwordGeneration: rec.PasswordGeneration}
+	if st.RevokedByPasswordChange() && !st.Revoked() {
+		if u, ok := userRecordOfTx(tx, st.TenantID, st.UserID); ok && u.PasswordGeneration > st.passwordGeneration {
+			st.RevokedDateTime = u.PasswordRevokedDateTime
 		}
 	}
-	return rt, nil
+	return st, nil
 }
 
-func getRefreshTokenRecordTx(tx *bbolt.Tx, hash string) (refreshTokenRecord, error) {
-	var rec refreshTokenRecord
-	err := getRecord(tx.Bucket(bucketRefreshTokens), "refresh token", hash, &rec)
-	return rec, err
-}
-
-// passwordOfTx reads the user's record, for its password generation; ok
+// userRecordOfTx reads the user's record, for its password generation; ok
 // is false for a user (or tenant) that is gone, whose tokens go with it.
-func passwordOfTx(tx *bbolt.Tx, tenantID, userID string) (userRecord, bool) {
+func userRecordOfTx(tx *bbolt.Tx, tenantID, userID string) (userRecord, bool) {
 	tb, err := someTenantBucketsTx(tx, tenantID, bucketUsers)
 	if err != nil {
 		return userRecord{}, false
@@ -221,7 +223,7 @@ func passwordOfTx(tx *bbolt.Tx, tenantID, userID string) (userRecord, bool) {
 func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
 	rec := fromRefreshToken(rt)
 	if rt.RevokedByPasswordChange() {
-		if u, ok := passwordOfTx(tx, rt.TenantID, rt.UserID); ok {
+		if u, ok := userRecordOfTx(tx, rt.TenantID, rt.UserID); ok {
 			rec.PasswordGeneration = u.PasswordGeneration
 		}
 	}
@@ -234,19 +236,15 @@ func putRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
 	return put(tx.Bucket(bucketRTByUser), key(rt.TenantID, rt.UserID, rt.Hash), []byte{})
 }
 
-// updateRefreshTokenTx rewrites a stored token's record, keeping the
-// password generation it was issued at. Its index entries stay as they
-// are: they hold only what a token never changes (family, tenant, user,
-// hash and expiry), and rewriting them would cost a shared store two
-// operations a token for nothing.
-func updateRefreshTokenTx(tx *bbolt.Tx, rt tenant.RefreshToken) error {
-	old, err := getRefreshTokenRecordTx(tx, rt.Hash)
-	if err != nil {
-		return err
-	}
-	rec := fromRefreshToken(rt)
-	rec.PasswordGeneration = old.PasswordGeneration
-	return putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", rt.FamilyID, []byte(rt.Hash), rec)
+// updateRefreshTokenTx rewrites the record of a token read with
+// getRefreshTokenTx, keeping the password generation it was issued at.
+// Its index entries stay as they are: they hold only what a token never
+// changes (family, tenant, user, hash and expiry), and rewriting them
+// would cost a shared store two operations a token for nothing.
+func updateRefreshTokenTx(tx *bbolt.Tx, st storedToken) error {
+	rec := fromRefreshToken(st.RefreshToken)
+	rec.PasswordGeneration = st.passwordGeneration
+	return putRecord(tx.Bucket(bucketRefreshTokens), "refresh token", st.FamilyID, []byte(st.Hash), rec)
 }
 
 // familyEntry is the value of a token's refresh_token_family entry: its
@@ -290,7 +288,7 @@ func userTokensTx(tx *bbolt.Tx, prefix []byte) ([]tenant.RefreshToken, error) {
 		if err != nil {
 			return nil, damaged("refresh_token_by_user %q names a token that is missing: %v", k, err)
 		}
-		out = append(out, rt)
+		out = append(out, rt.RefreshToken)
 	}
 	return out, nil
 }
@@ -380,7 +378,7 @@ func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
 			return damaged("refresh_token_family %s names token %s: %v", familyID, hash, err)
 		}
 		if rt.Expired(now) {
-			expired = append(expired, rt)
+			expired = append(expired, rt.RefreshToken)
 		}
 	}
 	for _, rt := range expired {

@@ -73,10 +73,11 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 		if err != nil {
 			return err
 		}
-		old, err := getUserTx(tb, id)
+		oldRec, err := getUserRecordTx(tb, id)
 		if err != nil {
 			return err
 		}
+		old := oldRec.toUser()
 		u := old
 		if err := update(&u); err != nil {
 			return err
@@ -100,10 +101,6 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 			if err := put(tb.userByUPN, []byte(newUPN), []byte(id)); err != nil {
 				return err
 			}
-		}
-		oldRec, err := getUserRecordTx(tb, id)
-		if err != nil {
-			return err
 		}
 		rec := fromUser(u)
 		rec.PasswordGeneration, rec.PasswordRevokedDateTime = oldRec.PasswordGeneration, oldRec.PasswordRevokedDateTime
