@@ -15,10 +15,10 @@ import (
 // written since an earlier read (*storage.DB does; a store without the
 // method is read every time). Generation returns a number that changes with
 // every write transaction that may change what the caches hold, counted
-// before the write call returns, so that a
-// value read before a read transaction starts names a state that
-// transaction sees at least. ok is false when reads under ctx must go to
-// the store (a batch whose writes are not committed yet, a done context).
+// before the write call returns, so that a value read before a read
+// transaction starts names a state that transaction sees at least. ok is
+// false when reads under ctx must go to the store (a batch whose writes
+// are not committed yet, a done context).
 type generationStore interface {
 	Generation(ctx context.Context) (gen uint64, ok bool)
 }
