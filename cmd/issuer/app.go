@@ -98,6 +98,7 @@ EXIT CODES
 			clockCommand(),
 			logsCommand(),
 			benchCommand(),
+			benchFloorCommand(),
 			dbCommand(),
 		},
 		// Errors are printed once by run; the default handler would call

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,14 @@ process and measures:
                their ratio to the raw signing rate, p50/p90/p99/max latency,
                errors
 
+With --floor, the same levels then run against the floor, a bare token
+server in a child process on the same CPU: net/http and crypto/tls with
+serve's settings and certificate, the same signer and key, a token of the
+same claims, the client secret checked against its hash, and nothing else
+(no directory reads, policy, fair gate, sign-in log or Entra headers).
+issuer's tokens/s over the floor's is what issuer's own work costs on this
+machine, whatever its speed at the moment.
+
 With --etcd, the directory is then copied into a new prefix of that etcd
 (a fresh key-encryption key in the temporary directory), one replica runs
 on the server's CPU with the same levels, printed beside the bbolt server's,
@@ -55,6 +64,7 @@ the other CPUs, so that the two do not share a core.
 EXAMPLES
    issuer bench
    issuer bench --cpu 1 --signer openssl --concurrency 1,8,64 --duration 5s
+   issuer bench --cpu 1 --signer openssl --concurrency 64 --floor
    issuer bench --cpu 1 --tenants 10000 --apps 10 -o json
    issuer bench --cpu 1 --signer openssl --etcd etcd://127.0.0.1:2379/bench
    issuer bench --url https://127.0.0.1:8443 --ca issuer-ca.pem --tenant contoso.onmicrosoft.com \
@@ -76,6 +86,7 @@ EXAMPLES
 			&cli.StringFlag{Name: "client-secret", Usage: "with --URL: its client secret", EnvVars: []string{"ISSUER_BENCH_CLIENT_SECRET"}},
 			&cli.StringFlag{Name: "scope", Usage: "with --URL: the scope, e.g. api://orders/.default"},
 			&cli.PathFlag{Name: "ca", Usage: "with --URL: trust this CA certificate (PEM `FILE`)"},
+			&cli.BoolFlag{Name: "floor", Usage: "also measure the floor: a bare token server (net/http, crypto/tls, the same signer, key and token claims; no directory, policy, gate or logs) on the same CPU and levels"},
 			&cli.StringFlag{Name: "etcd", Usage: "also measure replicas on the etcd at `URL` (etcd://HOST:PORT[,…][/PREFIX]): the directory is copied under a new prefix, one replica runs the same levels, a second one times a revocation", EnvVars: []string{"ISSUER_BENCH_ETCD"}},
 		},
 		Action: benchAction,
@@ -93,7 +104,7 @@ func benchOptionsFrom(c *cli.Context) (bench.Options, error) {
 		SignTime: c.Duration("sign-time"), Keep: c.Bool("keep"), URL: strings.TrimSuffix(c.String("url"), "/"),
 		Target: bench.Target{Tenant: c.String("tenant"), ClientID: c.String("client-id"),
 			ClientSecret: c.String("client-secret"), Scope: c.String("scope")},
-		CAFile: c.Path("ca"), Etcd: c.String("etcd"),
+		CAFile: c.Path("ca"), Etcd: c.String("etcd"), Floor: c.Bool("floor"),
 	}
 	for _, f := range strings.Split(c.String("concurrency"), ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -134,7 +145,7 @@ func benchOptionsFrom(c *cli.Context) (bench.Options, error) {
 		}
 		return o, nil
 	}
-	for _, name := range []string{"tenants", "cpu", "signer", "token-concurrency", "keep", "etcd"} {
+	for _, name := range []string{"tenants", "cpu", "signer", "token-concurrency", "keep", "etcd", "floor"} {
 		if c.IsSet(name) {
 			return o, usageError("--%s applies to the server bench starts, not to --url", name)
 		}
@@ -218,11 +229,31 @@ func printBench(w io.Writer, r bench.Report) error {
 			fmt.Fprintf(&b, "first error at concurrency %d: %s\n", l.Concurrency, l.FirstError)
 		}
 	}
+	if r.Floor != nil {
+		printFloor(&b, r)
+	}
 	if r.Etcd != nil {
 		printEtcd(&b, r)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// printFloor prints the floor server beside issuer.
+func printFloor(b *bytes.Buffer, r bench.Report) {
+	fmt.Fprintf(b, "\nfloor (a bare token server: net/http, crypto/tls, the same signer and key; nothing else), on the same CPU and levels:\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "concurrency\tfloor tokens/s\tof raw\tCPU/token ÷ sign\tissuer tokens/s\tissuer ÷ floor\tp50 ms\tp99 ms\terrors\t")
+	for i, l := range r.Floor.Levels {
+		il := r.Levels[i]
+		ratio := "-"
+		if l.TokensPerSec > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*il.TokensPerSec/l.TokensPerSec)
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f%%\t%s\t%.0f\t%s\t%.2f\t%.2f\t%d\t\n", l.Concurrency, l.TokensPerSec, 100*l.RatioToRaw,
+			perSignText(l.CPUPerSign), il.TokensPerSec, ratio, l.P50ms, l.P99ms, l.Errors)
+	}
+	tw.Flush()
 }
 
 // printEtcd prints the replica on etcd beside the bbolt server.
@@ -251,4 +282,34 @@ func perSignText(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// benchFloorCommand serves the floor that `issuer bench --floor` measures;
+// bench starts it, nobody else needs to.
+func benchFloorCommand() *cli.Command {
+	return &cli.Command{
+		Name:   bench.FloorCommand,
+		Hidden: true,
+		Usage:  "serve the bare token server of issuer bench --floor (bench starts it)",
+		Flags: []cli.Flag{
+			&cli.PathFlag{Name: "database", Usage: "the bench's provisioned database `FILE` (read at start, then closed)", Required: true},
+			&cli.StringFlag{Name: "addr", Usage: "loopback `HOST:PORT` to listen on", Required: true},
+			&cli.StringFlag{Name: "client-id", Usage: "the bench daemon's appId", Required: true},
+			&cli.StringFlag{Name: "signer", Usage: "RS256 implementation: go or openssl", Value: signing.Auto},
+		},
+		Action: func(c *cli.Context) error {
+			if _, err := requireArgs(c); err != nil {
+				return err
+			}
+			host, _, err := net.SplitHostPort(c.String("addr"))
+			if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+				return usageError("--addr %q: the floor listens on a loopback address only", c.String("addr"))
+			}
+			ln, err := net.Listen("tcp", c.String("addr"))
+			if err != nil {
+				return err
+			}
+			return bench.ServeFloor(c.Context, ln, c.Path("database"), c.String("client-id"), c.String("signer"))
+		},
+	}
 }

@@ -30,9 +30,11 @@ func TestBench(t *testing.T) {
 		signer         string // "" : whatever auto picks
 		tenants, apps  int    // directory size in the report
 		wantSeedFigure bool
+		wantFloor      bool
 	}{
 		{name: "defaults", args: []string{"--duration", "1s", "--concurrency", "1,2"}, tenants: 1, apps: 2},
 		{name: "go signer pinned", args: []string{"--duration", "1s", "--concurrency", "1,2", "--signer", "go", "--cpu", "0"}, signer: "go", tenants: 1, apps: 2},
+		{name: "floor", args: []string{"--duration", "1s", "--concurrency", "1,2", "--floor"}, tenants: 1, apps: 2, wantFloor: true},
 		{name: "bulk-seeded directory", args: []string{"--duration", "1s", "--concurrency", "1,2", "--tenants", "30", "--apps", "3"}, tenants: 31, apps: 92, wantSeedFigure: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,11 +56,34 @@ func TestBench(t *testing.T) {
 			if runtime.GOOS == "linux" && rep.PeakRSSMiB <= 0 {
 				t.Errorf("peak_rss_mib = %v; want a measurement", rep.PeakRSSMiB)
 			}
+			checkFloor(t, rep, tc.wantFloor)
 			d := rep.Directory
 			if d == nil || d.Tenants != tc.tenants || d.Applications != tc.apps || (d.SeedSeconds > 0) != tc.wantSeedFigure {
 				t.Errorf("directory = %+v; want %d tenants, %d applications, seed time %v", d, tc.tenants, tc.apps, tc.wantSeedFigure)
 			}
 		})
+	}
+}
+
+// checkFloor checks the floor's levels: measured like issuer's, when asked
+// for, and absent otherwise.
+func checkFloor(t *testing.T, rep bench.Report, want bool) {
+	t.Helper()
+	if !want {
+		if rep.Floor != nil {
+			t.Errorf("floor = %+v; want none without --floor", rep.Floor)
+		}
+		return
+	}
+	if rep.Floor == nil || rep.Floor.IssuerRatio <= 0 {
+		t.Fatalf("floor = %+v; want levels and issuer's ratio to them", rep.Floor)
+	}
+	floorRep := rep
+	floorRep.Levels = rep.Floor.Levels
+	checkReport(t, floorRep, []int{1, 2})
+	last := len(rep.Levels) - 1
+	if got, want := rep.Floor.IssuerRatio, rep.Levels[last].TokensPerSec/rep.Floor.Levels[last].TokensPerSec; math.Abs(got-want) > 1e-9 {
+		t.Errorf("issuer_ratio = %v; want issuer's tokens/s over the floor's, %v", got, want)
 	}
 }
 
@@ -156,12 +181,38 @@ func TestBenchUsage(t *testing.T) {
 		{"negative tenants", []string{"--tenants", "-1"}},
 		{"--etcd not an etcd URL", []string{"--etcd", "bolt:x.db"}},
 		{"--etcd without a port", []string{"--etcd", "etcd://127.0.0.1/bench"}},
+		{"--floor with url", []string{"--url", "https://127.0.0.1:1", "--tenant", "t", "--client-id", "c", "--client-secret", "s", "--scope", "x", "--floor"}},
 		{"--etcd with url", []string{"--url", "https://127.0.0.1:1", "--tenant", "t", "--client-id", "c", "--client-secret", "s", "--scope", "x", "--etcd", "etcd://127.0.0.1:2379/b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, filepath.Join(t.TempDir(), "unused.db"), nil, append([]string{"bench"}, tc.args...)...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d; want %d\nstderr: %s", r.code, exitUsage, r.stderr)
+			}
+		})
+	}
+}
+
+// TestBenchFloorCommand checks what the floor's hidden command refuses
+// before serving: it is started by bench, but a person may type it.
+func TestBenchFloorCommand(t *testing.T) {
+	dbFile := filepath.Join(t.TempDir(), "issuer.db")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"missing flags", []string{"--addr", "127.0.0.1:0"}, exitUsage, "Required flag"},
+		{"not loopback", []string{"--database", dbFile, "--addr", "0.0.0.0:0", "--client-id", "c"}, exitUsage, "loopback address only"},
+		{"no port", []string{"--database", dbFile, "--addr", "127.0.0.1", "--client-id", "c"}, exitUsage, "loopback address only"},
+		{"unknown signer", []string{"--database", dbFile, "--addr", "127.0.0.1:0", "--client-id", "c", "--signer", "boringssl"}, exitError, "boringssl"},
+		{"no database", []string{"--database", dbFile, "--addr", "127.0.0.1:0", "--client-id", "c"}, exitError, "floor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, filepath.Join(t.TempDir(), "unused.db"), nil, append([]string{bench.FloorCommand}, tc.args...)...)
+			if r.code != tc.wantCode || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.wantCode, tc.wantErr)
 			}
 		})
 	}

@@ -69,7 +69,7 @@ func etcdPhase(ctx context.Context, o Options, dbFile string, client *http.Clien
 	fmt.Fprintf(o.Log, "issuer: bench: the directory is in %s; remove it with etcdctl del --prefix\n", store)
 
 	storeArgs := []string{"--store", store, "--key-encryption-key-file", kek}
-	measured, err := startBenchServer(filepath.Join(tmp, "replica-a"), storeArgs, o, o.CPU)
+	measured, err := startBenchServer(filepath.Join(tmp, "replica-a"), serveArgs(storeArgs, o), o, o.CPU)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func etcdPhase(ctx context.Context, o Options, dbFile string, client *http.Clien
 	}
 
 	// The second replica runs on the other CPUs; it only has to notice.
-	other, err := startBenchServer(filepath.Join(tmp, "replica-b"), storeArgs, o, -1)
+	other, err := startBenchServer(filepath.Join(tmp, "replica-b"), serveArgs(storeArgs, o), o, -1)
 	if err != nil {
 		return err
 	}

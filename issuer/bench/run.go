@@ -51,6 +51,9 @@ type Options struct {
 	// to a spawned run: the directory is copied under a new prefix of it
 	// and measured there too (EtcdReport).
 	Etcd string
+	// Floor adds the floor server to a spawned run (floor.go): the same
+	// levels against a bare token server on the same CPU.
+	Floor bool
 	// Keep keeps the temporary directory (database, CA, server log).
 	Keep bool
 	// Log receives notes for people (the kept directory, a load generator
@@ -93,6 +96,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if rep.Etcd != nil {
 			ratios(rep.Etcd.Levels)
 		}
+		if rep.Floor != nil {
+			ratios(rep.Floor.Levels)
+		}
 	}
 	return rep, nil
 }
@@ -114,6 +120,8 @@ type Report struct {
 	// raw signing rate of one core.
 	Ratio  float64 `json:"ratio"`
 	Levels []Level `json:"levels"`
+	// Floor is the bare token server, with Options.Floor.
+	Floor *FloorReport `json:"floor,omitempty"`
 	// Etcd is the replica on etcd, with Options.Etcd.
 	Etcd *EtcdReport `json:"etcd,omitempty"`
 }
@@ -187,7 +195,7 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := startBenchServer(tmp, []string{"--db", dbFile}, o, o.CPU)
+	srv, err := startBenchServer(tmp, serveArgs([]string{"--db", dbFile}, o), o, o.CPU)
 	if err != nil {
 		return err
 	}
@@ -219,14 +227,23 @@ func spawned(ctx context.Context, o Options, rep *Report) (err error) {
 	if rss, err := peakRSS(srv.cmd.Process.Pid); err == nil {
 		rep.PeakRSSMiB = rss
 	}
-	if o.Etcd == "" {
+	if !o.Floor && o.Etcd == "" {
 		return nil
 	}
-	// The bbolt server lets go of the file before the directory is copied.
+	// The bbolt server lets go of the file before the floor reads it and
+	// the directory is copied.
 	if err := srv.stop(); err != nil {
 		return err
 	}
 	srv.stopped = true
+	if o.Floor {
+		if err := floorPhase(ctx, o, dbFile, client, target, rep); err != nil {
+			return err
+		}
+	}
+	if o.Etcd == "" {
+		return nil
+	}
 	return etcdPhase(ctx, o, dbFile, client, target, rep)
 }
 
@@ -279,10 +296,19 @@ type benchServer struct {
 	exited  chan error
 }
 
-// startBenchServer spawns o.Exe's `serve` on a free loopback port, on the
-// store storeArgs name, pinned to cpu unless it is -1. Its stderr (ready
+// serveArgs is the command line after o.Exe of `issuer serve` on the
+// store storeArgs name, listening on addr.
+func serveArgs(storeArgs []string, o Options) func(addr string) []string {
+	return func(addr string) []string {
+		return append(append([]string{}, storeArgs...), "serve", "--addr", addr, "--signer", o.Signer,
+			"--token-concurrency", strconv.Itoa(o.TokenConcurrency))
+	}
+}
+
+// startBenchServer spawns o.Exe with the arguments command returns for a
+// free loopback port, pinned to cpu unless it is -1. Its stderr (ready
 // line, logs) goes to serve.log in dir, which it creates.
-func startBenchServer(dir string, storeArgs []string, o Options, cpu int) (*benchServer, error) {
+func startBenchServer(dir string, command func(addr string) []string, o Options, cpu int) (*benchServer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -292,8 +318,7 @@ func startBenchServer(dir string, storeArgs []string, o Options, cpu int) (*benc
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := append(append([]string{o.Exe}, storeArgs...), "serve", "--addr", addr, "--signer", o.Signer,
-		"--token-concurrency", strconv.Itoa(o.TokenConcurrency))
+	args := append([]string{o.Exe}, command(addr)...)
 	inherit := false // pin by affinity inherited from the spawning thread
 	if cpu >= 0 {
 		if taskset, err := exec.LookPath("taskset"); err == nil {
