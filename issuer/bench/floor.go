@@ -258,7 +258,7 @@ func floorPhase(ctx context.Context, o Options, dbFile string, client *http.Clie
 	defer stopAll(&err, srv)
 	base := "https://" + srv.addr
 	if _, err := firstToken(ctx, client, base, target, srv); err != nil {
-		return fmt.Errorf("the floor server: %w", err)
+		return fmt.Errorf("the floor server: %w\nits log (%s):\n%s", err, srv.logPath, tail(srv.logPath, 20))
 	}
 	fr := &FloorReport{}
 	rawRate := func() (float64, error) { return measureSigner(rep.Signer, o.CPU, o.SignTime, rep) }
