@@ -419,3 +419,77 @@ func refreshTokenRevocationTests() []conformanceTest {
 	}
 	return out
 }
+
+// deleteManyRefreshTokensTests: deleting a user, a client's service
+// principal, an application or a tenant deletes every refresh token it
+// holds, however many (on a shared store, more than one transaction's
+// operations: etcd's default is 128, three a token); the tokens of other
+// users, clients and tenants stay. Each test starts from tenants A and B,
+// a client homed in A and instantiated in B, an application homed in B,
+// users alice and bob in A and carol in B.
+func deleteManyRefreshTokensTests() []conformanceTest {
+	type who struct {
+		tenantID string
+		user     string // alice, bob or carol
+		client   string
+		n        int // tokens
+	}
+	var out []conformanceTest
+	for _, tc := range []struct {
+		name       string
+		delete     func(f *fixture) error
+		gone, kept []who
+	}{
+		{name: "user", delete: func(f *fixture) error { return f.b.DeleteUser(f.ctx, tenantA, newUser(tenantA, "alice@a.example").ID) },
+			gone: []who{{tenantA, "alice", appClient, 150}},
+			kept: []who{{tenantA, "bob", appClient, 1}, {tenantB, "carol", appClient, 1}}},
+		{name: "service principal", delete: func(f *fixture) error { return f.b.DeleteServicePrincipal(f.ctx, tenantA, appClient) },
+			gone: []who{{tenantA, "alice", appClient, 100}, {tenantA, "bob", appClient, 50}},
+			kept: []who{{tenantB, "carol", appClient, 1}, {tenantB, "carol", appOther, 1}}},
+		{name: "application", delete: func(f *fixture) error { return f.b.DeleteApplication(f.ctx, appClient) },
+			gone: []who{{tenantA, "alice", appClient, 100}, {tenantB, "carol", appClient, 50}},
+			kept: []who{{tenantB, "carol", appOther, 1}}},
+		{name: "home tenant of a client", delete: func(f *fixture) error { return f.b.DeleteTenant(f.ctx, tenantA) },
+			gone: []who{{tenantA, "alice", appClient, 100}, {tenantB, "carol", appClient, 50}},
+			kept: []who{{tenantB, "carol", appOther, 1}}},
+		{name: "tenant", delete: func(f *fixture) error { return f.b.DeleteTenant(f.ctx, tenantB) },
+			gone: []who{{tenantB, "carol", appClient, 100}, {tenantB, "carol", appOther, 50}},
+			kept: []who{{tenantA, "alice", appClient, 1}}},
+	} {
+		out = append(out, conformanceTest{name: "DeleteManyRefreshTokens/" + tc.name, run: func(t *testing.T, f *fixture) {
+			f.tenant(tenantA, "a.example")
+			f.tenant(tenantB, "b.example")
+			client := newApp(appClient, tenantA)
+			f.app(client)
+			f.sp(tenantB, client)
+			f.app(newApp(appOther, tenantB))
+			users := map[string]tenant.User{
+				"alice": f.user(tenantA, "alice@a.example"), "bob": f.user(tenantA, "bob@a.example"),
+				"carol": f.user(tenantB, "carol@b.example"),
+			}
+			tokens := func(ws []who) []tenant.RefreshToken {
+				var out []tenant.RefreshToken
+				for _, w := range ws {
+					for i := range w.n {
+						rt := newRefreshToken(fmt.Sprint(w.user, w.client, i%10), fmt.Sprint(w.tenantID, w.user, w.client, i))
+						rt.TenantID, rt.UserID, rt.ClientAppID = w.tenantID, users[w.user].ID, w.client
+						f.must("CreateRefreshToken", f.b.CreateRefreshToken(f.ctx, rt))
+						out = append(out, rt)
+					}
+				}
+				return out
+			}
+			gone, kept := tokens(tc.gone), tokens(tc.kept)
+			f.must("deleting the "+tc.name, tc.delete(f))
+			for i, rt := range gone {
+				if _, err := f.b.GetRefreshToken(f.ctx, rt.Hash); !errors.Is(err, tenant.ErrNotFound) {
+					t.Fatalf("token %d of the deleted %s: %v; want ErrNotFound", i, tc.name, err)
+				}
+			}
+			for _, rt := range kept {
+				f.wantRefreshToken("a token of another "+tc.name, rt)
+			}
+		}})
+	}
+	return out
+}

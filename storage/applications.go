@@ -162,6 +162,11 @@ func (db *DB) UpdateApplication(ctx context.Context, appID string, update func(*
 // every tenant, and every grant or assignment naming one of them (as client,
 // principal or resource).
 func (db *DB) DeleteApplication(ctx context.Context, appID string) error {
+	if err := db.drainRefreshTokens(ctx, func(tx *bbolt.Tx) ([]tokenSet, error) {
+		return applicationTokensTx(tx, appID)
+	}); err != nil {
+		return err
+	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		return deleteApplicationTx(tx, appID)
 	})
@@ -220,6 +225,17 @@ func checkURIConflictsTx(tx *bbolt.Tx, app tenant.Application, uris []string) er
 		}
 	}
 	return nil
+}
+
+// applicationTokensTx names the refresh tokens issued to appID, in every
+// tenant where it has a service principal: deleting it deletes them.
+func applicationTokensTx(tx *bbolt.Tx, appID string) ([]tokenSet, error) {
+	var sets []tokenSet
+	err := forEachSPTenantTx(tx, appID, func(tb *tenantBuckets) error {
+		sets = append(sets, tokenSet{prefix: key(tb.id, ""), match: clientTokens(appID)})
+		return nil
+	})
+	return sets, err
 }
 
 // deleteApplicationTx is DeleteApplication inside a transaction; DeleteTenant

@@ -163,7 +163,9 @@ func (db *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 // update runs fn in a read-write transaction, or in the transaction of
 // the Batch ctx carries; an error from fn rolls it back (the batch, whole).
 // Every public write method makes exactly one call to update or
-// updateRefreshTokens.
+// updateRefreshTokens, but for the deletions of a refresh-token holder on
+// a replica, which delete its tokens in writes of their own first
+// (drainRefreshTokens).
 func (db *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	return db.write(ctx, directoryWrite, fn)
 }

@@ -273,7 +273,7 @@ func TestMigration2(t *testing.T) {
 		t.Errorf("Check after migrating: %v", err)
 	}
 	err = db.bolt.Update(func(tx *bbolt.Tx) error {
-		return deleteRefreshTokensTx(tx, key(tenantA, "user-1", ""), func(tenant.RefreshToken) bool { return true })
+		return deleteRefreshTokensTx(tx, tokenSet{prefix: key(tenantA, "user-1", ""), match: anyToken})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -293,15 +294,15 @@ func userTokensTx(tx *bbolt.Tx, prefix []byte) ([]tenant.RefreshToken, error) {
 	return out, nil
 }
 
-// deleteRefreshTokensTx deletes the tokens under prefix (see userTokensTx)
-// for which match is true: those of a deleted user, tenant or client.
-func deleteRefreshTokensTx(tx *bbolt.Tx, prefix []byte, match func(tenant.RefreshToken) bool) error {
-	tokens, err := userTokensTx(tx, prefix)
+// deleteRefreshTokensTx deletes the tokens of s: those of a deleted user,
+// tenant or client.
+func deleteRefreshTokensTx(tx *bbolt.Tx, s tokenSet) error {
+	tokens, err := userTokensTx(tx, s.prefix)
 	if err != nil {
 		return err
 	}
 	for _, rt := range tokens {
-		if !match(rt) {
+		if !s.match(rt) {
 			continue
 		}
 		if err := deleteRefreshTokenTx(tx, rt); err != nil {
@@ -384,6 +385,90 @@ func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
 	for _, rt := range expired {
 		if err := deleteRefreshTokenTx(tx, rt); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Deleting the holder of many refresh tokens on a shared store.
+//
+// A user, a client's service principal, an application or a tenant takes
+// its refresh tokens with it, three operations each, in the write that
+// deletes it. One etcd transaction holds at most 128 operations, so a user
+// who had signed in a few dozen times could not be deleted on etcd, nor a
+// client that many users had signed in to. So on a replica the tokens go
+// first, maxPrunedPerWrite a write, until at most that many are left, and
+// the object's own write deletes the rest with it, as on a local file:
+// no token outlives its holder, and none survives a holder created again
+// with the same id. A failure between the writes leaves the object in place
+// without some of its refresh tokens (its users sign in again), and the
+// deletion, retried, finishes. A local file, and a seed's batch, keep the
+// one transaction.
+
+// tokenSet names refresh tokens: those under prefix (see userTokensTx) for
+// which match is true.
+type tokenSet struct {
+	prefix []byte
+	match  func(tenant.RefreshToken) bool
+}
+
+// anyToken matches every token of a tokenSet's prefix.
+func anyToken(tenant.RefreshToken) bool { return true }
+
+// clientTokens matches the tokens issued to the client appID.
+func clientTokens(appID string) func(tenant.RefreshToken) bool {
+	return func(rt tenant.RefreshToken) bool { return rt.ClientAppID == appID }
+}
+
+// drainRefreshTokens deletes, on a replica, the refresh tokens of the sets
+// holder returns, in writes of maxPrunedPerWrite, leaving at most that
+// many for the deletion's own write. holder reads the sets in a read
+// transaction; when it cannot (the object is missing), there is nothing to
+// drain, and the deletion reports it.
+func (db *DB) drainRefreshTokens(ctx context.Context, holder func(tx *bbolt.Tx) ([]tokenSet, error)) error {
+	if db.replica == nil || db.batchOf(ctx) != nil {
+		return nil
+	}
+	var hashes []string
+	if err := db.view(ctx, func(tx *bbolt.Tx) error {
+		sets, err := holder(tx)
+		if err != nil {
+			return nil
+		}
+		for _, s := range sets {
+			tokens, err := userTokensTx(tx, s.prefix)
+			if err != nil {
+				return err
+			}
+			for _, rt := range tokens {
+				if s.match(rt) {
+					hashes = append(hashes, rt.Hash)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for len(hashes) > maxPrunedPerWrite {
+		chunk := hashes[:maxPrunedPerWrite]
+		hashes = hashes[maxPrunedPerWrite:]
+		if err := db.updateRefreshTokens(ctx, func(tx *bbolt.Tx) error {
+			for _, h := range chunk {
+				rt, err := getRefreshTokenTx(tx, h)
+				if errors.Is(err, tenant.ErrNotFound) {
+					continue // pruned or deleted since the read
+				}
+				if err != nil {
+					return err
+				}
+				if err := deleteRefreshTokenTx(tx, rt.RefreshToken); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("deleting refresh tokens before their holder: %w", err)
 		}
 	}
 	return nil

@@ -104,6 +104,11 @@ func (db *DB) UpdateServicePrincipal(ctx context.Context, tenantID, appID string
 // tenant and the grants and assignments of that tenant naming it as client,
 // principal or resource. The application itself stays.
 func (db *DB) DeleteServicePrincipal(ctx context.Context, tenantID, appID string) error {
+	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) {
+		return []tokenSet{{prefix: key(tenantID, ""), match: clientTokens(appID)}}, nil
+	}); err != nil {
+		return err
+	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		tb, err := tenantBucketsTx(tx, tenantID)
 		if err != nil {
@@ -278,7 +283,7 @@ func deleteServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.Service
 	}); err != nil {
 		return err
 	}
-	if err := deleteRefreshTokensTx(tx, key(tb.id, ""), func(rt tenant.RefreshToken) bool { return rt.ClientAppID == sp.AppID }); err != nil {
+	if err := deleteRefreshTokensTx(tx, tokenSet{prefix: key(tb.id, ""), match: clientTokens(sp.AppID)}); err != nil {
 		return err
 	}
 	return deleteGrantsTx(tb, func(g grantRecord) bool {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -127,6 +128,11 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, update func(*tenant.T
 // principals here of applications homed elsewhere leave the app_sps index.
 // The refresh tokens of the tenant's users go too.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	if err := db.drainRefreshTokens(ctx, func(tx *bbolt.Tx) ([]tokenSet, error) {
+		return tenantTokensTx(tx, id)
+	}); err != nil {
+		return err
+	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		t, err := getTenantTx(tx, id)
 		if err != nil {
@@ -170,7 +176,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 				}
 			}
 		}
-		if err := deleteRefreshTokensTx(tx, key(id, ""), func(tenant.RefreshToken) bool { return true }); err != nil {
+		if err := deleteRefreshTokensTx(tx, tokenSet{prefix: key(id, ""), match: anyToken}); err != nil {
 			return err
 		}
 		if err := del(tx.Bucket(bucketTenants), []byte(id)); err != nil {
@@ -178,6 +184,27 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 		}
 		return deleteTenantBucketsTx(tx, id)
 	})
+}
+
+// tenantTokensTx names the refresh tokens deleting tenant id deletes: those
+// of its users, and those issued in other tenants to the applications
+// homed in it.
+func tenantTokensTx(tx *bbolt.Tx, id string) ([]tokenSet, error) {
+	tb, err := tenantBucketsTx(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	sets := []tokenSet{{prefix: key(id, ""), match: anyToken}}
+	err = tb.apps.ForEach(func(appID, _ []byte) error {
+		appSets, err := applicationTokensTx(tx, string(appID))
+		for _, s := range appSets {
+			if !bytes.Equal(s.prefix, sets[0].prefix) {
+				sets = append(sets, s)
+			}
+		}
+		return err
+	})
+	return sets, err
 }
 
 // getTenantTx reads a tenant record.
