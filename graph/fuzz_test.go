@@ -14,6 +14,7 @@ func FuzzParseQuery(f *testing.F) {
 		"$filter=identifierUris/any(x:x%20eq%20'api://a')%20and%20startswith(displayName,'a''b')",
 		"$select=id,appId&$top=5&$skiptoken=NQ", "$top=0", "$filter=(", "$skiptoken=%%%",
 		"$orderby=displayName%20desc&$count=true", "$orderby=a,b",
+		`$search="displayName:a%20b"%20AND%20"description:c"%20OR%20"mail:d"`, `$search="x`, `$search=""`,
 	} {
 		f.Add(s)
 	}
@@ -31,6 +32,9 @@ func FuzzParseQuery(f *testing.F) {
 		obj := map[string]any{"id": "x", "appId": "y", "identifierUris": []any{"api://a"}, "displayName": "ab"}
 		if _, aerr := matches(obj, q.filter, "application"); aerr != nil && aerr.status != 400 {
 			t.Fatalf("matches: %v", aerr)
+		}
+		if _, aerr := searchMatches(obj, q.search, "application"); aerr != nil && aerr.status != 400 {
+			t.Fatalf("searchMatches: %v", aerr)
 		}
 		objs := []map[string]any{obj, {"displayName": nil}, {"displayName": "AB"}}
 		if aerr := sortObjects(objs, q, "application"); aerr != nil && aerr.status != 400 {

@@ -122,11 +122,15 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	if err != nil {
 		return 0, err
 	}
-	if q.count && !strings.EqualFold(rq.r.Header.Get("ConsistencyLevel"), "eventual") {
+	eventual := strings.EqualFold(rq.r.Header.Get("ConsistencyLevel"), "eventual")
+	if q.count && !eventual {
 		// Graph's answer to $count on directory objects without the
 		// advanced-query header.
 		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
 			message: "The $count query option is only supported with the ConsistencyLevel header set to eventual."}
+	}
+	if len(q.search) > 0 && !eventual {
+		return 0, errSearchNeedsEventual
 	}
 	rq.q = q
 	rt, key, err := route(rq.segs)
@@ -380,6 +384,9 @@ func toMap(v any) map[string]any {
 
 // collect turns objects into the listed, filtered and projected maps.
 func collect[T any](rq *request, objs []T, typeName string, shape func(T) map[string]any) ([]any, *apiError) {
+	if err := checkSearchable(rq.q.search, typeName); err != nil {
+		return nil, err
+	}
 	var kept []map[string]any
 	for _, o := range objs {
 		m := shape(o)
@@ -387,7 +394,11 @@ func collect[T any](rq *request, objs []T, typeName string, shape func(T) map[st
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		found, err := searchMatches(m, rq.q.search, typeName)
+		if err != nil {
+			return nil, err
+		}
+		if ok && found {
 			kept = append(kept, m)
 		}
 	}

@@ -32,6 +32,9 @@ type query struct {
 	// orderby is $orderby's property ("" for none), descending with desc.
 	orderby string
 	desc    bool
+	// search is $search (search.go): groups of terms, one of which must
+	// hold whole.
+	search [][]searchTerm
 }
 
 // clause is one condition of $filter: property eq value, startswith(
@@ -43,7 +46,7 @@ type clause struct {
 }
 
 // parseQuery reads the query options Graph's directory collections take.
-// Options this subset does not serve ($expand, $search, $skip, …) are
+// Options this subset does not serve ($expand, $skip, …) are
 // refused rather than ignored, so that a caller never reads an unfiltered
 // or unsorted answer as the one it asked for.
 func parseQuery(raw string) (query, *apiError) {
@@ -97,7 +100,11 @@ func parseQuery(raw string) (query, *apiError) {
 			if q.orderby, q.desc, err = parseOrderBy(val); err != nil {
 				return query{}, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery, message: err.Error()}
 			}
-		case "$expand", "$search", "$skip", "$format", "$apply", "$compute":
+		case "$search":
+			if q.search, err = parseSearch(val); err != nil {
+				return query{}, badRequest("Invalid $search: %s", err.Error())
+			}
+		case "$expand", "$skip", "$format", "$apply", "$compute":
 			return query{}, badRequest("Query option '%s' is not supported by this server.", k)
 		}
 	}
@@ -124,8 +131,8 @@ func parseOrderBy(s string) (property string, desc bool, err error) {
 // sortable lists, by type, the properties Graph sorts directory objects
 // by, each with whether it needs the advanced query parameters
 // (ConsistencyLevel: eventual and $count=true): Graph's "Support for
-// sorting by properties of directory objects". Sorting a filtered list
-// always needs them.
+// sorting by properties of directory objects". Sorting a filtered or
+// searched list always needs them.
 var sortable = map[string]map[string]bool{
 	"application":      {"displayname": true, "createddatetime": true},
 	"servicePrincipal": {"displayname": true},
@@ -148,7 +155,7 @@ func sortObjects(objs []map[string]any, q query, typeName string) *apiError {
 	case !ok:
 		return &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
 			message: fmt.Sprintf("Sorting by '%s' of resource '%s' is not supported.", q.orderby, typeName)}
-	case (advanced || len(q.filter) > 0) && !q.count:
+	case (advanced || len(q.filter) > 0 || len(q.search) > 0) && !q.count:
 		return errSortUnsupported
 	}
 	key := func(m map[string]any) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 	"github.com/google/uuid"
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	azauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
@@ -143,6 +144,16 @@ func TestProvisionWithGraphSDK(t *testing.T) {
 	check(t, "list with $filter", err)
 	if v := found.GetValue(); len(v) != 1 || deref(v[0].GetId()) != deref(created.GetId()) || len(v[0].GetAppRoles()) != 1 {
 		t.Fatalf("$filter=appId eq '%s' found %d applications; want the API with its role", apiAppID, len(v))
+	}
+	// And by a word of its name, with $search, which Graph serves only
+	// with the advanced-query header.
+	eventual := abstractions.NewRequestHeaders()
+	eventual.Add("ConsistencyLevel", "eventual")
+	searched, err := gc.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{Headers: eventual,
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Search: ptr(`"displayName:orders"`), Select: []string{"id", "displayName"}}})
+	check(t, "list with $search", err)
+	if v := searched.GetValue(); len(v) != 1 || deref(v[0].GetId()) != deref(created.GetId()) {
+		t.Fatalf(`$search="displayName:orders" found %d applications; want the API`, len(v))
 	}
 
 	// The daemon: a secret from addPassword, and the API's app role.
