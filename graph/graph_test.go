@@ -437,3 +437,24 @@ func TestMetadata(t *testing.T) {
 		})
 	}
 }
+
+// refusalCase is a GET Graph refuses with 400 and wantCode.
+type refusalCase struct {
+	name, path string
+	header     http.Header
+	wantCode   string
+}
+
+// wantRefusals runs each case as a subtest; spaces in a path are sent as
+// %20.
+func (e *env) wantRefusals(t *testing.T, cases []refusalCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, _ := e.callWith(t, tc.header, e.admin, "GET", strings.ReplaceAll(tc.path, " ", "%20"), "")
+			if status != 400 || errorCode(body) != tc.wantCode {
+				t.Errorf("GET %s = %d %s; want 400 %s (%v)", tc.path, status, errorCode(body), tc.wantCode, body)
+			}
+		})
+	}
+}
