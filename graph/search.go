@@ -55,7 +55,11 @@ func parseSearch(s string) ([][]searchTerm, error) {
 		if rest == "" {
 			return append(out, group), nil
 		}
-		op, after, _ := strings.Cut(rest, " ")
+		end := strings.IndexFunc(rest, unicode.IsSpace)
+		if end < 0 {
+			end = len(rest)
+		}
+		op, after := rest[:end], rest[end:]
 		switch op {
 		case "AND":
 		case "OR":

@@ -34,6 +34,7 @@ func TestSearch(t *testing.T) {
 		{"not a word's beginning", `/applications?$search="displayName:okka"`, nil},
 		{"every word of the term", `/applications?$search="displayName:quokka app"`, []string{"QuokkaWebApp42"}},
 		{"AND", `/applications?$search="displayName:quokka" AND "displayName:portal"`, []string{"Quokka Web Portal"}},
+		{"AND between tabs", `/applications?$search="displayName:quokka"%09AND%09"displayName:portal"`, []string{"Quokka Web Portal"}},
 		{"OR", `/applications?$search="displayName:payroll" OR "displayName:42"&$orderby=displayName%20desc&$count=true`, []string{"Wombat Payroll", "QuokkaWebApp42"}},
 		{"AND before OR", `/applications?$search="displayName:payroll" OR "displayName:quokka" AND "displayName:portal"&$orderby=displayName&$count=true`, []string{"Quokka Web Portal", "Wombat Payroll"}},
 		{"beside $filter", `/applications?$search="displayName:quokka"&$filter=startswith(displayName,'QuokkaW')`, []string{"QuokkaWebApp42"}},
