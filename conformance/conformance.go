@@ -71,6 +71,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"RefreshTokenRenew", testRefreshTokenRenew},
 		{"RefreshTokenPruneMany", testRefreshTokenPruneMany},
 		{"PasswordChangeRevokesMany", testPasswordChangeRevokesMany},
+		{"DeleteTenantOfManyApplications", testDeleteTenantOfManyApplications},
 	}, append(refreshTokenRevocationTests(), deleteManyRefreshTokensTests()...)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

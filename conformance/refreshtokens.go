@@ -493,3 +493,38 @@ func deleteManyRefreshTokensTests() []conformanceTest {
 	}
 	return out
 }
+
+// testDeleteTenantOfManyApplications: deleting a tenant deletes the
+// applications homed in it, however many (on a shared store, more than
+// one transaction's operations: each costs several), with their service
+// principals in other tenants; the other tenants' own objects stay.
+func testDeleteTenantOfManyApplications(t *testing.T, f *fixture) {
+	f.tenant(tenantA, "a.example")
+	f.tenant(tenantB, "b.example")
+	const n = 40
+	var homed []tenant.Application
+	for i := range n {
+		app := newApp(objectID("many", fmt.Sprint(i)), tenantA, fmt.Sprintf("api://many-%d", i))
+		f.app(app)
+		homed = append(homed, app)
+	}
+	f.sp(tenantB, homed[0])
+	f.user(tenantA, "alice@a.example")
+	other := newApp(appOther, tenantB)
+	otherSP := f.app(other)
+	f.must("deleting the tenant", f.b.DeleteTenant(f.ctx, tenantA))
+	for i, app := range homed {
+		if _, err := f.b.GetApplication(f.ctx, app.AppID); !errors.Is(err, tenant.ErrNotFound) {
+			t.Fatalf("application %d of the deleted tenant: %v; want ErrNotFound", i, err)
+		}
+	}
+	if _, err := f.b.GetServicePrincipal(f.ctx, tenantB, homed[0].AppID); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("its service principal in tenant B: %v; want ErrNotFound", err)
+	}
+	if _, err := f.b.GetTenant(f.ctx, tenantA); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("the deleted tenant: %v; want ErrNotFound", err)
+	}
+	got, err := f.b.GetServicePrincipal(f.ctx, tenantB, other.AppID)
+	f.must("tenant B's own service principal", err)
+	wantSame(t, "tenant B's own service principal", got, otherSP)
+}

@@ -405,6 +405,12 @@ func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
 // deletion, retried, finishes. A local file, and a seed's batch, keep the
 // one transaction.
 
+// splitsDeletions reports whether a deletion runs in several writes: on
+// a replica, outside a seed's batch.
+func (db *DB) splitsDeletions(ctx context.Context) bool {
+	return db.replica != nil && db.batchOf(ctx) == nil
+}
+
 // tokenSet names refresh tokens: those under prefix (see userTokensTx) for
 // which match is true.
 type tokenSet struct {
@@ -426,7 +432,7 @@ func clientTokens(appID string) func(tenant.RefreshToken) bool {
 // transaction; when it cannot (the object is missing), there is nothing to
 // drain, and the deletion reports it.
 func (db *DB) drainRefreshTokens(ctx context.Context, holder func(tx *bbolt.Tx) ([]tokenSet, error)) error {
-	if db.replica == nil || db.batchOf(ctx) != nil {
+	if !db.splitsDeletions(ctx) {
 		return nil
 	}
 	var hashes []string

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -133,6 +134,9 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	}); err != nil {
 		return err
 	}
+	if err := db.drainHomedApplications(ctx, id); err != nil {
+		return err
+	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		t, err := getTenantTx(tx, id)
 		if err != nil {
@@ -184,6 +188,45 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 		}
 		return deleteTenantBucketsTx(tx, id)
 	})
+}
+
+// drainHomedApplications deletes, on a replica, the applications homed in
+// tenant id, one write each, before the tenant's own write. However small,
+// an application costs a shared store several operations (its records and
+// index entries, its service principals in every tenant), so a tenant of
+// a dozen applications could not be deleted in one etcd transaction; the
+// tenant's bucket itself, users, grants and all, goes in one operation.
+// Each application goes whole, as DeleteApplication deletes it; a failure
+// between the writes leaves the tenant without some of its applications,
+// and the deletion, retried, finishes.
+func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
+	if !db.splitsDeletions(ctx) {
+		return nil
+	}
+	var homed []string
+	if err := db.view(ctx, func(tx *bbolt.Tx) error {
+		tb, err := tenantBucketsTx(tx, id)
+		if err != nil {
+			return nil // the deletion's own write reports it
+		}
+		return tb.apps.ForEach(func(k, _ []byte) error {
+			homed = append(homed, string(k))
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	for _, appID := range homed {
+		if err := db.update(ctx, func(tx *bbolt.Tx) error {
+			if err := deleteApplicationTx(tx, appID); !errors.Is(err, tenant.ErrNotFound) {
+				return err
+			}
+			return nil // deleted since the read
+		}); err != nil {
+			return fmt.Errorf("deleting application %s before its home tenant: %w", appID, err)
+		}
+	}
+	return nil
 }
 
 // tenantTokensTx names the refresh tokens deleting tenant id deletes: those
