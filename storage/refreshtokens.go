@@ -402,14 +402,12 @@ func pruneFamilyTx(tx *bbolt.Tx, familyID string, now time.Time) error {
 // no token outlives its holder, and none survives a holder created again
 // with the same id. A failure between the writes leaves the object in place
 // without some of its refresh tokens (its users sign in again), and the
-// deletion, retried, finishes. A local file, and a seed's batch, keep the
-// one transaction.
+// deletion, retried, finishes. A local file keeps the one transaction.
 
 // splitsDeletions reports whether a deletion runs in several writes: on
-// a replica, outside a seed's batch.
-func (db *DB) splitsDeletions(ctx context.Context) bool {
-	return db.replica != nil && db.batchOf(ctx) == nil
-}
+// a replica, whose shared store bounds a transaction (a batch is no
+// transaction there either: Batch).
+func (db *DB) splitsDeletions() bool { return db.replica != nil }
 
 // tokenSet names refresh tokens: those under prefix (see userTokensTx) for
 // which match is true.
@@ -432,7 +430,7 @@ func clientTokens(appID string) func(tenant.RefreshToken) bool {
 // transaction; when it cannot (the object is missing), there is nothing to
 // drain, and the deletion reports it.
 func (db *DB) drainRefreshTokens(ctx context.Context, holder func(tx *bbolt.Tx) ([]tokenSet, error)) error {
-	if !db.splitsDeletions(ctx) {
+	if !db.splitsDeletions() {
 		return nil
 	}
 	var hashes []string

@@ -200,7 +200,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 // between the writes leaves the tenant without some of its applications,
 // and the deletion, retried, finishes.
 func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
-	if !db.splitsDeletions(ctx) {
+	if !db.splitsDeletions() {
 		return nil
 	}
 	var homed []string

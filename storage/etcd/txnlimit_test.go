@@ -14,10 +14,13 @@ import (
 	"github.com/issuer-dev/issuer/tenant"
 )
 
-// TestTransactionLimit: removing a tenant that homes many applications is
-// one write of more operations than etcd's default --max-txn-ops. With
-// the default it is refused as ErrTooLarge and nothing is written; with
-// etcd's limit and MaxTxnOps raised together, it goes through.
+// TestTransactionLimit: removing an application instantiated in many
+// tenants is one write of more operations than etcd's default
+// --max-txn-ops (its service principal in each, several operations
+// apiece). With the default it is refused as ErrTooLarge and nothing is
+// written; with etcd's limit and MaxTxnOps raised together, it goes
+// through. (Removing a tenant of many applications no longer is one
+// write: conformance's DeleteTenantOfManyApplications.)
 func TestTransactionLimit(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -41,22 +44,30 @@ func TestTransactionLimit(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			dir := tenant.NewDirectory(s)
-			ten, err := dir.CreateTenant(ctx, tenant.TenantSpec{Name: "big"})
+			home, err := dir.CreateTenant(ctx, tenant.TenantSpec{Name: "home"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i := range 140 {
-				if _, err := dir.RegisterApplication(ctx, ten.ID, tenant.ApplicationSpec{DisplayName: fmt.Sprintf("app %d", i)}); err != nil {
+			app, err := dir.RegisterApplication(ctx, home.ID, tenant.ApplicationSpec{DisplayName: "everywhere", MultiTenant: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 60 {
+				other, err := dir.CreateTenant(ctx, tenant.TenantSpec{Name: fmt.Sprintf("guest%d", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := dir.AddServicePrincipal(ctx, other.ID, app.AppID); err != nil {
 					t.Fatal(err)
 				}
 			}
-			err = dir.RemoveTenant(ctx, ten.ID)
+			err = dir.RemoveApplication(ctx, app.AppID)
 			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("RemoveTenant = %v; want %v", err, tc.wantErr)
+				t.Fatalf("RemoveApplication = %v; want %v", err, tc.wantErr)
 			}
-			_, gerr := s.GetTenant(ctx, ten.ID)
+			_, gerr := s.GetApplication(ctx, app.AppID)
 			if tc.wantErr != nil && gerr != nil {
-				t.Errorf("the refused removal removed the tenant: %v", gerr)
+				t.Errorf("the refused removal removed the application: %v", gerr)
 			}
 			if tc.wantErr == nil && !errors.Is(gerr, tenant.ErrNotFound) {
 				t.Errorf("after the removal: %v; want ErrNotFound", gerr)
