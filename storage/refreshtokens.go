@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -297,14 +298,11 @@ func userTokensTx(tx *bbolt.Tx, prefix []byte) ([]tenant.RefreshToken, error) {
 // deleteRefreshTokensTx deletes the tokens of s: those of a deleted user,
 // tenant or client.
 func deleteRefreshTokensTx(tx *bbolt.Tx, s tokenSet) error {
-	tokens, err := userTokensTx(tx, s.prefix)
+	tokens, err := s.tokensTx(tx)
 	if err != nil {
 		return err
 	}
 	for _, rt := range tokens {
-		if !s.match(rt) {
-			continue
-		}
 		if err := deleteRefreshTokenTx(tx, rt); err != nil {
 			return err
 		}
@@ -416,6 +414,15 @@ type tokenSet struct {
 	match  func(tenant.RefreshToken) bool
 }
 
+// tokensTx reads the tokens of s.
+func (s tokenSet) tokensTx(tx *bbolt.Tx) ([]tenant.RefreshToken, error) {
+	tokens, err := userTokensTx(tx, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(tokens, func(rt tenant.RefreshToken) bool { return !s.match(rt) }), nil
+}
+
 // anyToken matches every token of a tokenSet's prefix.
 func anyToken(tenant.RefreshToken) bool { return true }
 
@@ -440,14 +447,12 @@ func (db *DB) drainRefreshTokens(ctx context.Context, holder func(tx *bbolt.Tx) 
 			return nil
 		}
 		for _, s := range sets {
-			tokens, err := userTokensTx(tx, s.prefix)
+			tokens, err := s.tokensTx(tx)
 			if err != nil {
 				return err
 			}
 			for _, rt := range tokens {
-				if s.match(rt) {
-					hashes = append(hashes, rt.Hash)
-				}
+				hashes = append(hashes, rt.Hash)
 			}
 		}
 		return nil
