@@ -121,11 +121,15 @@ func searchMatches(obj map[string]any, search [][]searchTerm, typeName string) (
 
 // termMatches applies one term to a property's value.
 func termMatches(value string, t searchTerm) bool {
-	if !tokenized[strings.ToLower(t.property)] {
+	words := searchTokens(t.value)
+	if !tokenized[strings.ToLower(t.property)] || len(words) == 0 {
+		// A term of symbols alone ("displayName:-") has no word to find:
+		// it is a prefix, as on other properties, rather than a term
+		// every name satisfies.
 		return strings.HasPrefix(strings.ToLower(value), strings.ToLower(t.value))
 	}
 	tokens := searchTokens(value)
-	for _, w := range searchTokens(t.value) {
+	for _, w := range words {
 		begins := false
 		for _, tok := range tokens {
 			if strings.HasPrefix(tok, w) {

@@ -31,6 +31,7 @@ func TestSearch(t *testing.T) {
 		{"a word's beginning", `/applications?$search="displayName:quok"&$orderby=displayName&$count=true`, []string{"Quokka Web Portal", "QuokkaWebApp42"}},
 		{"a word inside a name", `/applications?$search="displayName:web"&$orderby=displayName&$count=true`, []string{"Quokka Web Portal", "QuokkaWebApp42"}},
 		{"digits are a word", `/applications?$search="displayName:42"`, []string{"QuokkaWebApp42"}},
+		{"symbols alone are a prefix", `/applications?$search="displayName:-"`, nil},
 		{"not a word's beginning", `/applications?$search="displayName:okka"`, nil},
 		{"every word of the term", `/applications?$search="displayName:quokka app"`, []string{"QuokkaWebApp42"}},
 		{"AND", `/applications?$search="displayName:quokka" AND "displayName:portal"`, []string{"Quokka Web Portal"}},
