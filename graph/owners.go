@@ -124,6 +124,16 @@ func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
 		return result{}, fromDirectory(err, owner, dupOwner)
 	}
 	objs := make([]map[string]any, 0, len(apps)+len(sps))
+	if rq.caller.allowed(readApplications) != nil {
+		// Ids and types alone: nothing else is read for them.
+		for _, a := range apps {
+			objs = append(objs, typed(map[string]any{"id": a.ID}, "#microsoft.graph.application"))
+		}
+		for _, sp := range sps {
+			objs = append(objs, typed(map[string]any{"id": sp.ID}, "#microsoft.graph.servicePrincipal"))
+		}
+		return listDirectoryObjects(rq, objs)
+	}
 	for _, a := range apps {
 		objs = append(objs, typed(applicationShape(a), "#microsoft.graph.application"))
 	}
@@ -133,11 +143,6 @@ func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
 			return result{}, aerr
 		}
 		objs = append(objs, m)
-	}
-	if rq.caller.allowed(readApplications) != nil {
-		for i, m := range objs {
-			objs[i] = map[string]any{"@odata.type": m["@odata.type"], "id": m["id"]}
-		}
 	}
 	return listDirectoryObjects(rq, objs)
 }
