@@ -46,7 +46,6 @@ func (db *DB) CreateRefreshToken(ctx context.Context, rt tenant.RefreshToken) er
 func (db *DB) GetRefreshToken(ctx context.Context, hash string) (tenant.RefreshToken, error) {
 	var out tenant.RefreshToken
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
 		st, err := getRefreshTokenTx(tx, hash)
 		out = st.RefreshToken
 		return err

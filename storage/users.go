@@ -122,8 +122,8 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 // DeleteUser removes a user with the user's own consent grants, the app
 // role assignments it holds and its refresh tokens.
 func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
-	tokens := []tokenSet{{prefix: key(tenantID, id, ""), match: anyToken}}
-	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) { return tokens, nil }); err != nil {
+	tokens := tokenSet{prefix: key(tenantID, id, ""), match: anyToken}
+	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) { return []tokenSet{tokens}, nil }); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
@@ -147,7 +147,7 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool { return a.PrincipalID == id }); err != nil {
 			return err
 		}
-		if err := deleteRefreshTokensTx(tx, tokens[0]); err != nil {
+		if err := deleteRefreshTokensTx(tx, tokens); err != nil {
 			return err
 		}
 		return deleteGrantsTx(tb, func(g grantRecord) bool { return g.PrincipalID == id })
