@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/issuer-dev/issuer/issuer"
@@ -224,10 +223,13 @@ func (f *floorServer) token(now time.Time) (string, error) {
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
+// floorError answers an OAuth error. The floor answers only the bench's
+// own client, so it carries no AADSTS code: error_codes would have to be
+// made up.
 func floorError(w http.ResponseWriter, status int, code string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write([]byte(`{"error":"` + code + `","error_codes":[` + strconv.Itoa(status) + `]}`))
+	w.Write([]byte(`{"error":"` + code + `"}`))
 }
 
 // FloorCommand is the hidden command of the issuer binary that serves the
