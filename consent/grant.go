@@ -16,9 +16,13 @@ type AppRoleAssignment struct {
 	TenantID string `json:"tenantId"`
 	// AppRoleID is the role's id on the resource application.
 	AppRoleID string `json:"appRoleId"`
-	// PrincipalID is the object id of a client service principal or a user.
+	// PrincipalID is the object id of a client service principal, a user
+	// or a group. A role assigned to a group reaches the group's direct
+	// members only: Entra does not support nested groups in group-based
+	// assignment ("nested group memberships aren't supported for
+	// group-based assignment to applications").
 	PrincipalID          string    `json:"principalId"`
-	PrincipalType        string    `json:"principalType"` // "ServicePrincipal" or "User"
+	PrincipalType        string    `json:"principalType"` // "ServicePrincipal", "User" or "Group"
 	PrincipalDisplayName string    `json:"principalDisplayName"`
 	ResourceID           string    `json:"resourceId"` // the resource's service principal
 	ResourceDisplayName  string    `json:"resourceDisplayName"`
@@ -29,6 +33,7 @@ type AppRoleAssignment struct {
 const (
 	PrincipalServicePrincipal = "ServicePrincipal"
 	PrincipalUser             = "User"
+	PrincipalGroup            = "Group"
 )
 
 // PermissionGrant gives a client delegated scopes on a resource
@@ -68,7 +73,7 @@ type Store interface {
 	// CreateAppRoleAssignment fails with ErrExists when the id is taken or
 	// the principal already holds that role of that resource, and with
 	// ErrNotFound when the resource service principal or the principal (a
-	// service principal or user of the tenant, as PrincipalType says) is
+	// service principal, user or group of the tenant, as PrincipalType says) is
 	// not there.
 	CreateAppRoleAssignment(ctx context.Context, a AppRoleAssignment) error
 	// DeleteAppRoleAssignment fails with ErrNotFound for an unknown id.

@@ -3,6 +3,7 @@ package tenant
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,7 +53,11 @@ type Application struct {
 	// for the application and of the ID tokens issued to it; nil: Entra's
 	// defaults.
 	TokenLifetimePolicy *TokenLifetimePolicy `json:"tokenLifetimePolicy,omitempty"`
-	CreatedDateTime     time.Time            `json:"createdDateTime"`
+	// GroupMembershipClaims selects the groups claim of the tokens issued
+	// for the application as a resource, and of the ID tokens issued to it
+	// (Graph: groupMembershipClaims; see GroupClaims). Empty: none.
+	GroupMembershipClaims string    `json:"groupMembershipClaims,omitempty"`
+	CreatedDateTime       time.Time `json:"createdDateTime"`
 	// Owners are the object ids of the users and service principals of
 	// the home tenant that own the application. Graph serves them as a
 	// relationship (/applications/{id}/owners), not as a property. An
@@ -226,4 +231,67 @@ func (a Application) OptionalClaim(kind, name string) bool {
 		return HasOptionalClaim(a.OptionalClaims.IDToken, name)
 	}
 	return false
+}
+
+// GroupClaims is a parsed groupMembershipClaims: which memberships the
+// groups claim (and the wids claim) of an application's tokens carry.
+// Graph's values are None, SecurityGroup, DirectoryRole, ApplicationGroup
+// and All; the app manifest also takes a comma-separated list of them
+// ("SecurityGroup, DirectoryRole"), which is what the Entra portal's
+// checkboxes write.
+type GroupClaims struct {
+	// SecurityGroups: the security groups the user is in, transitively
+	// (SecurityGroup, All).
+	SecurityGroups bool
+	// AllGroups: every group, Microsoft 365 groups included (All).
+	AllGroups bool
+	// DirectoryRoles: the wids claim, the template ids of the user's
+	// directory roles. Entra's claims reference: "Setting it to All or
+	// DirectoryRole is required" for wids.
+	DirectoryRoles bool
+	// ApplicationGroups: only the groups assigned to the application
+	// (an app role assignment to the group on its service principal).
+	ApplicationGroups bool
+}
+
+// Any reports whether the claims carry any membership at all.
+func (c GroupClaims) Any() bool {
+	return c.SecurityGroups || c.AllGroups || c.DirectoryRoles || c.ApplicationGroups
+}
+
+// ParseGroupClaims reads a groupMembershipClaims value, in any case and
+// with any spaces around its commas. It returns the value in the spelling
+// Graph reports back ("" for None).
+func ParseGroupClaims(s string) (GroupClaims, string, error) {
+	var c GroupClaims
+	var names []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		var name string
+		switch strings.ToLower(part) {
+		case "", "none":
+			continue
+		case "securitygroup":
+			c.SecurityGroups, name = true, "SecurityGroup"
+		case "directoryrole":
+			c.DirectoryRoles, name = true, "DirectoryRole"
+		case "applicationgroup":
+			c.ApplicationGroups, name = true, "ApplicationGroup"
+		case "all":
+			c.SecurityGroups, c.AllGroups, c.DirectoryRoles, name = true, true, true, "All"
+		default:
+			return GroupClaims{}, "", fmt.Errorf("%w: groupMembershipClaims %q: want None, SecurityGroup, DirectoryRole, ApplicationGroup or All, or a comma-separated list of them", ErrInvalid, part)
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return c, strings.Join(names, ", "), nil
+}
+
+// GroupClaims returns the application's parsed groupMembershipClaims; a
+// stored value is valid, as ApplicationUpdate checked it.
+func (a Application) GroupClaims() GroupClaims {
+	c, _, _ := ParseGroupClaims(a.GroupMembershipClaims)
+	return c
 }

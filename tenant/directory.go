@@ -395,6 +395,9 @@ type ApplicationUpdate struct {
 	RequiredResourceAccess *[]RequiredResourceAccess
 	// KeyCredentials replaces the certificates when set.
 	KeyCredentials *[]KeyCredentialSpec
+	// GroupMembershipClaims sets the groups claim (ParseGroupClaims);
+	// empty or "None" removes it.
+	GroupMembershipClaims *string
 }
 
 // UpdateApplication applies the changes in u.
@@ -499,6 +502,13 @@ func (d *Directory) applyUpdate(a *Application, home Tenant, u ApplicationUpdate
 		if err := d.replaceKeyCredentials(a, *u.KeyCredentials); err != nil {
 			return err
 		}
+	}
+	if u.GroupMembershipClaims != nil {
+		_, v, err := ParseGroupClaims(*u.GroupMembershipClaims)
+		if err != nil {
+			return err
+		}
+		a.GroupMembershipClaims = v
 	}
 	if u.IdentifierURIs != nil {
 		return setIdentifierURIs(a, home, *u.IdentifierURIs)

@@ -92,8 +92,36 @@ type Store interface {
 	// UpdateUser keeps the UPN index in step and fails with ErrExists if
 	// the new UPN belongs to another user of the tenant.
 	UpdateUser(ctx context.Context, tenantID, id string, update func(*User) error) error
-	// DeleteUser also removes the user's grants and assignments.
+	// DeleteUser also removes the user's grants, assignments and group
+	// memberships.
 	DeleteUser(ctx context.Context, tenantID, id string) error
+
+	// CreateGroup fails with ErrExists if g.ID names another object of
+	// the tenant (a user, a service principal or a group).
+	CreateGroup(ctx context.Context, g Group) error
+	// ListGroups lists a tenant's groups, ordered by object id.
+	ListGroups(ctx context.Context, tenantID string) ([]Group, error)
+	UpdateGroup(ctx context.Context, tenantID, id string, update func(*Group) error) error
+	// DeleteGroup also removes the group's memberships, both its members'
+	// and its own in other groups, and the app role assignments it holds.
+	DeleteGroup(ctx context.Context, tenantID, id string) error
+	// AddGroupMember makes an object of the tenant (a user, a service
+	// principal or a group) a direct member of a group. It fails with
+	// ErrNotFound if the group or the object is not there, with ErrExists
+	// if the object is a member already, and with ErrInvalid if the
+	// object is a group and the container is a Microsoft 365 group (which
+	// cannot have groups as members), or if the membership would close a
+	// cycle (the group itself, or a group the container is in).
+	AddGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+	// RemoveGroupMember fails with ErrNotFound if the group is not there
+	// or the object is not its direct member.
+	RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+	// ListGroupMembers lists a group's direct members, ordered by id.
+	ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]GroupMember, error)
+	// GetObject says which object of the tenant has the id: a user, a
+	// service principal or a group (Graph's directoryObject), as a
+	// GroupMember. ErrNotFound if none has.
+	GetObject(ctx context.Context, tenantID, id string) (GroupMember, error)
 }
 
 // Reader is the read side of the directory that a token request needs: the
@@ -111,6 +139,12 @@ type Reader interface {
 	FindServicePrincipal(ctx context.Context, tenantID, name string) (ServicePrincipal, Application, error)
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+	GetGroup(ctx context.Context, tenantID, id string) (Group, error)
+	// MemberOf lists the ids of the groups an object is a direct member
+	// of, sorted. An object in no group, or none of that id, has none:
+	// it is not ErrNotFound (a token request asks about a user or client
+	// it has read already). TransitiveMemberOf walks it up.
+	MemberOf(ctx context.Context, tenantID, objectID string) ([]string, error)
 }
 
 // ResolveTenant finds a tenant by GUID or by any of its domains, in any
