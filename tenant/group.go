@@ -301,10 +301,35 @@ func (d *Directory) AddGroupMember(ctx context.Context, tenantRef, groupRef, mem
 	if err != nil {
 		return GroupMember{}, err
 	}
+	if err := d.memberAllowed(ctx, g, m); err != nil {
+		return GroupMember{}, err
+	}
 	if err := d.store.AddGroupMember(ctx, t.ID, g.ID, m.ID); err != nil {
 		return GroupMember{}, fmt.Errorf("adding %s to group %s: %w", m.ID, g.DisplayName, err)
 	}
 	return m, nil
+}
+
+// memberAllowed applies Graph's table of the objects each kind of group
+// may have as members (group-post-members, "Add members"): a Microsoft 365
+// group has users only; a security group has users, service principals
+// and security groups, never a Microsoft 365 group. The store refuses
+// cycles, which need its transaction.
+func (d *Directory) memberAllowed(ctx context.Context, g Group, m GroupMember) error {
+	if g.IsUnified() && m.Type != ObjectUser {
+		return fmt.Errorf("%w: the members of Microsoft 365 group %s are users; %s %s cannot be one, as in Graph", ErrInvalid, g.DisplayName, m.Type, m.ID)
+	}
+	if m.Type != ObjectGroup {
+		return nil
+	}
+	inner, err := d.store.GetGroup(ctx, g.TenantID, m.ID)
+	if err != nil {
+		return err
+	}
+	if inner.IsUnified() {
+		return fmt.Errorf("%w: Microsoft 365 group %s cannot be a member of another group, as in Graph", ErrInvalid, inner.DisplayName)
+	}
+	return nil
 }
 
 // RemoveGroupMember removes a direct member from a group.
