@@ -87,6 +87,7 @@ EXIT CODES
 			consentCommand(),
 			roleCommand(),
 			userCommand(),
+			groupCommand(),
 			identityCommand(),
 			tokenCommand(),
 			authorizeURLCommand(),

@@ -160,12 +160,21 @@ Entra's AccessTokenLifetime: the lifetime of the access tokens issued for
 the application as a resource and of the id_tokens issued to it, 10m to
 24h (0 removes the policy: tokens get the server's defaults).
 
+--group-membership-claims sets the application's groupMembershipClaims:
+which groups the groups claim of its tokens lists (the access tokens issued
+for it as a resource, the id_tokens issued to it). None (or ""), SecurityGroup
+(the user's security groups, nested ones included), All (every group, and
+the wids claim of directory roles), DirectoryRole (wids only) or
+ApplicationGroup (only the groups assigned to the application); a
+comma-separated list combines them, as the Entra portal's checkboxes do.
+
 EXAMPLES
    issuer app update APPID --token-version 2
    issuer app update APPID --identifier-uri api://orders --identifier-uri https://contoso.com/orders
    issuer app update APPID --enabled=false
    issuer app update APPID --optional-claim accessToken:idtyp --optional-claim idToken:email
-   issuer app update APPID --access-token-lifetime 4h`,
+   issuer app update APPID --access-token-lifetime 4h
+   issuer app update APPID --group-membership-claims SecurityGroup`,
 		Flags: append([]cli.Flag{
 			tokenVersionFlag(),
 			identifierURIFlag("App ID `URI`; the values given replace the list (repeatable)"),
@@ -175,6 +184,7 @@ EXAMPLES
 			&cli.BoolFlag{Name: "public-client", Usage: "allow public client flows (--public-client=false to stop)"},
 			&cli.StringSliceFlag{Name: "optional-claim", Usage: "optional claim `TOKENTYPE:NAME`, e.g. accessToken:idtyp; the values given replace the set (repeatable)"},
 			&cli.StringFlag{Name: "access-token-lifetime", Usage: "token lifetime policy: the `LIFETIME` (10m to 24h) of access tokens for the application and id_tokens to it; 0 removes it"},
+			&cli.StringFlag{Name: "group-membership-claims", Usage: "the groups claim (groupMembershipClaims): `VALUE` None, SecurityGroup, All, DirectoryRole, ApplicationGroup, or a comma-separated list"},
 		}, redirectURIFlags(`the values given replace the list ("" clears it)`)...),
 		Action: applicationUpdate,
 	}
@@ -192,6 +202,7 @@ func applicationUpdate(c *cli.Context) error {
 		WebRedirectURIs:          listPtr(c, "web-redirect-uri"),
 		SPARedirectURIs:          listPtr(c, "spa-redirect-uri"),
 		PublicClientRedirectURIs: listPtr(c, "public-client-redirect-uri"),
+		GroupMembershipClaims:    stringPtr(c, "group-membership-claims"),
 	}
 	if c.IsSet("token-version") {
 		v := tokenVersion(c)
@@ -223,7 +234,7 @@ func applicationUpdate(c *cli.Context) error {
 	}
 	enabled := boolPtr(c, "enabled")
 	if u == (tenant.ApplicationUpdate{}) && enabled == nil {
-		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client, --optional-claim, --access-token-lifetime or a --*-redirect-uri")
+		return usageError("app update: nothing to change; give --token-version, --identifier-uri, --enabled, --name, --multi-tenant, --public-client, --optional-claim, --access-token-lifetime, --group-membership-claims or a --*-redirect-uri")
 	}
 	return withDirectory(c, func(dir *tenant.Directory) error {
 		var app tenant.Application

@@ -155,6 +155,9 @@ func applicationFields(a tenant.Application, sp *tenant.ServicePrincipal) []fiel
 	if p := a.TokenLifetimePolicy; p != nil {
 		fs = append(fs, field{"tokenLifetimePolicy.accessTokenLifetime", p.AccessTokenLifetime.String()})
 	}
+	if a.GroupMembershipClaims != "" {
+		fs = append(fs, field{"groupMembershipClaims", a.GroupMembershipClaims})
+	}
 	if sp != nil {
 		fs = append(fs, field{"accountEnabled", strconv.FormatBool(sp.AccountEnabled)})
 	}
@@ -257,4 +260,29 @@ func endText(t *time.Time) string {
 		return "never"
 	}
 	return timeText(*t)
+}
+
+// objectView is a directory object (an owner, a group member) as the CLI
+// shows it: its id, Graph's @odata.type of a directoryObject, and the name
+// a person knows it by (a UPN, a display name).
+type objectView struct {
+	ID   string `json:"id"`
+	Type string `json:"@odata.type"`
+	Name string `json:"name"`
+}
+
+var objectHeader = []string{"OBJECT ID", "TYPE", "NAME"}
+
+func objectRow(v objectView) []string { return []string{v.ID, v.Type, v.Name} }
+
+func userObject(u tenant.User) objectView {
+	return objectView{ID: u.ID, Type: "#microsoft.graph.user", Name: u.UserPrincipalName}
+}
+
+func servicePrincipalObject(sp tenant.ServicePrincipal) objectView {
+	return objectView{ID: sp.ID, Type: "#microsoft.graph.servicePrincipal", Name: sp.DisplayName}
+}
+
+func groupObject(g tenant.Group) objectView {
+	return objectView{ID: g.ID, Type: "#microsoft.graph.group", Name: g.DisplayName}
 }

@@ -93,13 +93,10 @@ EXAMPLES
 				Action: func(c *cli.Context) error { return ownerChange(c, o, o.add) },
 			},
 			{
-				Name:  "list",
-				Usage: "list the owners",
-				Flags: o.flags,
-				Action: listAction(o.list, ownerJSONOf, []string{"OBJECT ID", "TYPE", "NAME"}, func(ow tenant.Owner) []string {
-					v := ownerJSONOf(ow)
-					return []string{v.ID, v.Type, v.Name}
-				}),
+				Name:   "list",
+				Usage:  "list the owners",
+				Flags:  o.flags,
+				Action: listAction(o.list, ownerView, objectHeader, func(ow tenant.Owner) []string { return objectRow(ownerView(ow)) }),
 			},
 			{
 				Name:   "remove",
@@ -140,17 +137,10 @@ func ownerChange(c *cli.Context, o ownedObject, change func(*cli.Context, *tenan
 	})
 }
 
-// ownerJSON is an owner as the CLI shows it: Graph's directoryObject type
-// and the name a person knows it by.
-type ownerJSON struct {
-	ID   string `json:"id"`
-	Type string `json:"@odata.type"`
-	Name string `json:"name"`
-}
-
-func ownerJSONOf(o tenant.Owner) ownerJSON {
+// ownerView is an owner as the CLI shows it.
+func ownerView(o tenant.Owner) objectView {
 	if o.User != nil {
-		return ownerJSON{ID: o.User.ID, Type: "#microsoft.graph.user", Name: o.User.UserPrincipalName}
+		return userObject(*o.User)
 	}
-	return ownerJSON{ID: o.ServicePrincipal.ID, Type: "#microsoft.graph.servicePrincipal", Name: o.ServicePrincipal.DisplayName}
+	return servicePrincipalObject(*o.ServicePrincipal)
 }

@@ -28,6 +28,7 @@ AADSTS50057. Give users app roles with issuer role assign --user.`,
 			userShowCommand(),
 			userUpdateCommand(),
 			userRemoveCommand(),
+			userGroupsCommand(),
 			userHashPasswordCommand(),
 		},
 	}
