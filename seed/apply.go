@@ -43,7 +43,8 @@ func Apply(ctx context.Context, dir *tenant.Directory, m *consent.Manager, s Doc
 		// any object may name an application of any tenant.
 		for _, phase := range []func(context.Context) error{
 			a.applyTenants, a.applyApplications, a.applyManagedIdentities, a.applyRequiredAccess, a.applyUsers,
-			a.applyServicePrincipals, a.applyOwners, a.applyConsents, a.applyRoleAssignments, a.applyDisabled,
+			a.applyServicePrincipals, a.applyGroups, a.applyOwners, a.applyConsents, a.applyGroupMembers,
+			a.applyRoleAssignments, a.applyDisabled,
 		} {
 			if err := phase(ctx); err != nil {
 				return err
@@ -75,6 +76,9 @@ type applier struct {
 	// apps indexes each tenant's applications by display name, by tenant
 	// id, once the first entry of the tenant is matched by name.
 	apps map[string]*appIndex
+	// groupIDs holds the object id of each seed group, by tenant index
+	// and group index, once applyGroups has made it exist.
+	groupIDs [][]string
 }
 
 // appIndex is one tenant's applications by display name while a seed is
@@ -288,11 +292,14 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 			AppID: sa.AppID, ObjectID: sa.ID, ServicePrincipalID: homeServicePrincipalID(st, sa),
 			WebRedirectURIs: sa.WebRedirectURIs, SPARedirectURIs: sa.SPARedirectURIs, PublicClientRedirectURIs: sa.PublicClientRedirectURIs,
 		})
-		if err == nil && (sa.OptionalClaims != nil || sa.AccessTokenLifetime != "") {
+		if err == nil && (sa.OptionalClaims != nil || sa.AccessTokenLifetime != "" || sa.GroupMembershipClaims != "") {
 			u := tenant.ApplicationUpdate{OptionalClaims: sa.OptionalClaims}
 			if sa.AccessTokenLifetime != "" {
 				d, _ := sa.accessTokenLifetime() // checked by validate
 				u.AccessTokenLifetime = &d
+			}
+			if sa.GroupMembershipClaims != "" {
+				u.GroupMembershipClaims = &sa.GroupMembershipClaims
 			}
 			app, err = a.dir.UpdateApplication(ctx, app.AppID, u)
 		}
@@ -331,6 +338,12 @@ func (a *applier) applyApplication(ctx context.Context, t tenant.Tenant, st Tena
 		}
 		if d != have {
 			u.AccessTokenLifetime = &d
+		}
+	}
+	if sa.GroupMembershipClaims != "" {
+		// Compared in Graph's spelling, which the store keeps.
+		if _, v, _ := tenant.ParseGroupClaims(sa.GroupMembershipClaims); v != app.GroupMembershipClaims {
+			u.GroupMembershipClaims = &v
 		}
 	}
 	if u == (tenant.ApplicationUpdate{}) {
@@ -983,7 +996,7 @@ func (a *applier) applyRoleAssignments(ctx context.Context) error {
 		t := a.tenants[i]
 		for j, r := range st.RoleAssignments {
 			p := fmt.Sprintf("%s.roleAssignments[%d]", tenantPath(i), j)
-			created, err := a.applyRoleAssignment(ctx, t, r)
+			created, err := a.applyRoleAssignment(ctx, i, t, r)
 			if err != nil {
 				return a.s.errorAt(p, err)
 			}
@@ -996,14 +1009,19 @@ func (a *applier) applyRoleAssignments(ctx context.Context) error {
 // applyRoleAssignment assigns the role unless the principal holds it. The
 // role's member types are checked; whether it is enabled is not, so that an
 // assignment of a role disabled since can be reproduced.
-func (a *applier) applyRoleAssignment(ctx context.Context, t tenant.Tenant, r RoleAssignment) (bool, error) {
+func (a *applier) applyRoleAssignment(ctx context.Context, i int, t tenant.Tenant, r RoleAssignment) (bool, error) {
 	resource, err := a.appRef(r.Resource, true)
 	if err != nil {
 		return false, err
 	}
 	who := consent.Assignee{User: r.User}
-	if r.Client != "" {
+	switch {
+	case r.Client != "":
 		if who.ClientAppID, err = a.appRef(r.Client, false); err != nil {
+			return false, err
+		}
+	case r.Group != "":
+		if who.Group, err = a.groupRef(ctx, i, r.Group); err != nil {
 			return false, err
 		}
 	}

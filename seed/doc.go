@@ -1,7 +1,7 @@
 // Package seed reads and writes seed files: a declarative description of
 // directory state (tenants, applications and what they expose and require,
-// secrets with known values, service principals, users, owners, consents
-// and role assignments) that `issuer apply`, `issuer serve --seed` and
+// secrets with known values, service principals, users, groups and their
+// members, owners, consents and role assignments) that `issuer apply`, `issuer serve --seed` and
 // issuertest.Seed apply, and `issuer export` writes.
 //
 // Parse reads a document with file:line errors (*Error), checks every rule

@@ -125,6 +125,9 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 		}
 		st.Users = append(st.Users, su)
 	}
+	if st.Groups, err = exportGroups(ctx, dir, t, users, sps); err != nil {
+		return st, err
+	}
 	l, err := m.List(ctx, t.ID, "")
 	if err != nil {
 		return st, err
@@ -145,9 +148,12 @@ func exportTenant(ctx context.Context, dir *tenant.Directory, m *consent.Manager
 			continue // the role is gone from the resource
 		}
 		r := RoleAssignment{Resource: a.ResourceAppID, Role: a.AppRoleValue}
-		if a.PrincipalType == consent.PrincipalUser {
+		switch a.PrincipalType {
+		case consent.PrincipalUser:
 			r.User = cmpOr(upns[a.PrincipalID], a.PrincipalID)
-		} else {
+		case consent.PrincipalGroup:
+			r.Group = a.PrincipalID
+		default:
 			r.Client = a.PrincipalAppID
 		}
 		st.RoleAssignments = append(st.RoleAssignments, r)
@@ -179,6 +185,7 @@ func exportApplication(ctx context.Context, dir *tenant.Directory, app tenant.Ap
 	if p := app.TokenLifetimePolicy; p != nil {
 		sa.AccessTokenLifetime = p.AccessTokenLifetime.String()
 	}
+	sa.GroupMembershipClaims = app.GroupMembershipClaims
 	for _, r := range app.AppRoles {
 		sr := AppRole{ID: r.ID, Value: r.Value, DisplayName: r.DisplayName, Description: r.Description,
 			AllowedMemberTypes: slices.Clone(r.AllowedMemberTypes)}
@@ -262,4 +269,46 @@ func ownerNames(users []tenant.User, sps []tenant.ServicePrincipal) func(ids []s
 		}
 		return out
 	}
+}
+
+// exportGroups describes the tenant's groups with their ids and direct
+// members: users by UPN, service principals by their application's appId
+// (client), groups by id, so that applying reproduces the nesting
+// whatever the order.
+func exportGroups(ctx context.Context, dir *tenant.Directory, t tenant.Tenant, users []tenant.User, sps []tenant.ServicePrincipal) ([]Group, error) {
+	groups, err := dir.ListGroups(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]Member{}
+	for _, u := range users {
+		names[u.ID] = Member{User: u.UserPrincipalName}
+	}
+	for _, sp := range sps {
+		names[sp.ID] = Member{Client: sp.AppID}
+	}
+	for _, g := range groups {
+		names[g.ID] = Member{Group: g.ID}
+	}
+	var out []Group
+	for _, g := range groups {
+		sg := Group{ID: g.ID, DisplayName: g.DisplayName, Description: g.Description, MailNickname: g.MailNickname}
+		if g.IsUnified() {
+			sg.GroupTypes = []string{tenant.GroupTypeUnified}
+			if g.SecurityEnabled {
+				sg.SecurityEnabled = ptr(true)
+			}
+		}
+		members, err := dir.ListGroupMembers(ctx, t.ID, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			if n, ok := names[m.ID]; ok {
+				sg.Members = append(sg.Members, n)
+			}
+		}
+		out = append(out, sg)
+	}
+	return out, nil
 }

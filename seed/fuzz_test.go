@@ -27,6 +27,10 @@ func FuzzSeed(f *testing.F) {
 		`{"tenants": [{"name": "a", "applications": [{"displayName": "x", "secrets": [{"value": "v", "expires": "-1d"}]}]}]}`,
 		"{\"$comment\": \"\xff\"}",
 		`{"tenants": [{"name": "a", "Applications": [{"DISPLAYNAME": "x"}]}]}`,
+		`{"tenants": [{"name": "a", "groups": [{"displayName": "G", "members": [{"group": "H"}, {"user": "u@a.onmicrosoft.com"}]}, {"displayName": "H", "groupTypes": ["Unified"]}]}]}`,
+		`{"tenants": [{"name": "a", "groups": [{"displayName": "A", "members": [{"group": "b"}]}, {"displayName": "B", "members": [{"group": "A"}]}]}]}`,
+		`{"tenants": [{"name": "a", "groups": [{"displayName": "G", "id": "0000f001-0000-4000-8000-000000000001", "securityEnabled": false, "mailNickname": "g;g"}], "roleAssignments": [{"resource": "r", "role": "R", "group": "G"}]}]}`,
+		`{"tenants": [{"name": "a", "applications": [{"displayName": "x", "groupMembershipClaims": "SecurityGroup, DirectoryRole"}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

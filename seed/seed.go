@@ -35,6 +35,7 @@ type Tenant struct {
 	ServicePrincipals []ServicePrincipal `json:"servicePrincipals,omitempty"`
 	Users             []User             `json:"users,omitempty"`
 	ManagedIdentities []ManagedIdentity  `json:"managedIdentities,omitempty"`
+	Groups            []Group            `json:"groups,omitempty"`
 	Consents          []Consent          `json:"consents,omitempty"`
 	RoleAssignments   []RoleAssignment   `json:"roleAssignments,omitempty"`
 }
@@ -77,6 +78,11 @@ type Application struct {
 	// Owners are added to the application's owners (users and service
 	// principals of its home tenant); owners not listed are kept.
 	Owners []Owner `json:"owners,omitempty"`
+	// GroupMembershipClaims is Graph's groupMembershipClaims (None,
+	// SecurityGroup, All, DirectoryRole, ApplicationGroup, or a
+	// comma-separated list): the groups claim of the application's
+	// tokens. Absent leaves it; "None" removes it.
+	GroupMembershipClaims string `json:"groupMembershipClaims,omitempty"`
 }
 
 // Owner names an owner of an application or a service principal, in the
@@ -284,13 +290,62 @@ type Consent struct {
 }
 
 // RoleAssignment assigns an app role of a resource to a client (its
-// service principal in the enclosing tenant) or a user.
+// service principal in the enclosing tenant), a user or a group.
 type RoleAssignment struct {
 	Comment  string `json:"$comment,omitempty"`
 	Resource string `json:"resource"` // appId, identifier URI or seed display name
 	Role     string `json:"role"`     // app role value
 	Client   string `json:"client,omitempty"`
 	User     string `json:"user,omitempty"` // UPN or object id
+	// Group is a group's object id or display name (of a group of the
+	// seed's tenant, or of the directory's when unique there). The role
+	// reaches the group's direct members, as in Entra.
+	Group string `json:"group,omitempty"`
+}
+
+// Group is a group of the enclosing tenant (Graph: group): a security
+// group, or a Microsoft 365 group with groupTypes ["Unified"]. It is
+// matched by id when one is given, else by display name in the tenant.
+// Its kind is fixed once created: a seed describing the other kind is a
+// conflict. Optional fields left out leave an existing group as it is.
+type Group struct {
+	Comment      string `json:"$comment,omitempty"`
+	ID           string `json:"id,omitempty"`
+	DisplayName  string `json:"displayName"`
+	Description  string `json:"description,omitempty"`
+	MailNickname string `json:"mailNickname,omitempty"` // default: made from the display name
+	// GroupTypes is empty for a security group, ["Unified"] for a
+	// Microsoft 365 group.
+	GroupTypes []string `json:"groupTypes,omitempty"`
+	// SecurityEnabled makes a Microsoft 365 group a security group too;
+	// a security group always is one.
+	SecurityEnabled *bool `json:"securityEnabled,omitempty"`
+	// Members are added to the group's direct members; members not
+	// listed are kept.
+	Members []Member `json:"members,omitempty"`
+}
+
+// Member names a direct member of a group, in the group's tenant: a user
+// (UPN or object id), a client (an application or managed identity by
+// appId or by the display name of one in the seed: its service principal
+// there), or, in a security group, a group (object id or display name, of
+// the seed's groups of the tenant first, so it may be described later in
+// the file).
+type Member struct {
+	Comment string `json:"$comment,omitempty"`
+	User    string `json:"user,omitempty"`
+	Client  string `json:"client,omitempty"`
+	Group   string `json:"group,omitempty"`
+}
+
+// unified reports whether the seed's group is a Microsoft 365 group.
+func (g Group) unified() bool {
+	for _, t := range g.GroupTypes {
+		if strings.EqualFold(strings.TrimSpace(t), tenant.GroupTypeUnified) {
+			return true
+		}
+	}
+	return false
 }
 
 // Count counts the objects of one kind an apply created, changed and
@@ -319,6 +374,8 @@ type Result struct {
 	ServicePrincipals Count `json:"servicePrincipals"`
 	Users             Count `json:"users"`
 	ManagedIdentities Count `json:"managedIdentities"`
+	Groups            Count `json:"groups"`
+	GroupMembers      Count `json:"groupMembers"`
 	Consents          Count `json:"consents"`
 	RoleAssignments   Count `json:"roleAssignments"`
 	Owners            Count `json:"owners"`
@@ -336,7 +393,8 @@ func (r Result) Kinds() []Kind {
 		{"tenants", r.Tenants}, {"applications", r.Applications}, {"appRoles", r.AppRoles},
 		{"scopes", r.Scopes}, {"requiredResourceAccess", r.Permissions}, {"secrets", r.Secrets},
 		{"certificates", r.Certificates}, {"federatedCredentials", r.Federated},
-		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"managedIdentities", r.ManagedIdentities}, {"consents", r.Consents},
+		{"servicePrincipals", r.ServicePrincipals}, {"users", r.Users}, {"managedIdentities", r.ManagedIdentities},
+		{"groups", r.Groups}, {"groupMembers", r.GroupMembers}, {"consents", r.Consents},
 		{"roleAssignments", r.RoleAssignments}, {"owners", r.Owners},
 	}
 }

@@ -159,8 +159,10 @@ func TestApplyTwice(t *testing.T) {
 		Federated:         seed.Count{Created: 1},
 		ServicePrincipals: seed.Count{Updated: 1}, // the API's home SP now requires assignment
 		Users:             seed.Count{Created: 3},
+		Groups:            seed.Count{Created: 3},
+		GroupMembers:      seed.Count{Created: 5},
 		Consents:          seed.Count{Created: 3},
-		RoleAssignments:   seed.Count{Created: 2},
+		RoleAssignments:   seed.Count{Created: 3},
 		Owners:            seed.Count{Created: 3},
 	}
 	if first != want {
@@ -184,6 +186,8 @@ func TestApplyTwice(t *testing.T) {
 	counts["contoso service principals"] = len(sps)
 	users, _ := e.dir.ListUsers(e.ctx, contoso)
 	counts["contoso users"] = len(users)
+	groups, _ := e.dir.ListGroups(e.ctx, contoso)
+	counts["contoso groups"] = len(groups)
 	as, _ := e.db.ListAppRoleAssignments(e.ctx, contoso)
 	counts["contoso assignments"] = len(as)
 	gs, _ := e.db.ListPermissionGrants(e.ctx, contoso)
@@ -197,8 +201,8 @@ func TestApplyTwice(t *testing.T) {
 	counts["API roles"], counts["API scopes"] = len(api.AppRoles), len(api.API.OAuth2PermissionScopes)
 	for k, want := range map[string]int{
 		"tenants": 2, "contoso applications": 3, "contoso service principals": 5, // and Microsoft Graph's "contoso users": 3,
-		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice: Approver.
-		"contoso assignments": 4, "contoso grants": 1, "API roles": 3, "API scopes": 2,
+		// Nightly Job: Orders.Read (consent) + Orders.Write; Partner: Orders.Read; alice and Order Approvers: Approver.
+		"contoso assignments": 5, "contoso grants": 1, "API roles": 3, "API scopes": 2, "contoso groups": 3,
 	} {
 		if counts[k] != want {
 			t.Errorf("%s = %d; want %d", k, counts[k], want)

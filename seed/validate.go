@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/issuer-dev/issuer/tenant"
 )
@@ -131,6 +132,9 @@ func (s Document) validate() error {
 				}
 			}
 		}
+		if err := s.validateGroups(tp, t); err != nil {
+			return err
+		}
 		for j, c := range t.Consents {
 			p := fmt.Sprintf("%s.consents[%d]", tp, j)
 			switch {
@@ -151,8 +155,13 @@ func (s Document) validate() error {
 				return bad(p+".resource", "resource is required")
 			case strings.TrimSpace(r.Role) == "":
 				return bad(p+".role", "role is required")
-			case (r.Client == "") == (r.User == ""):
-				return bad(p, `give either "client" or "user"`)
+			case countSet(r.Client, r.User, r.Group) != 1:
+				return bad(p, `give one of "client", "user" or "group"`)
+			}
+			if r.Group != "" {
+				if _, err := seedGroupRef(t, r.Group); err != nil {
+					return wrap(p+".group", err)
+				}
 			}
 		}
 	}
@@ -197,6 +206,11 @@ func (s Document) validateApplication(p string, a Application) error {
 		}
 		if err != nil {
 			return wrap(p+".accessTokenLifetime", err)
+		}
+	}
+	if a.GroupMembershipClaims != "" {
+		if _, _, err := tenant.ParseGroupClaims(a.GroupMembershipClaims); err != nil {
+			return wrap(p+".groupMembershipClaims", err)
 		}
 	}
 	if a.OptionalClaims != nil {
@@ -353,6 +367,175 @@ func (s Document) validateOwners(p string, owners []Owner) error {
 	for j, o := range owners {
 		if (strings.TrimSpace(o.Client) == "") == (strings.TrimSpace(o.User) == "") {
 			return s.errorAt(fmt.Sprintf("%s.owners[%d]", p, j), fmt.Errorf(`give either "client" or "user"`))
+		}
+	}
+	return nil
+}
+
+// countSet counts the values that are not blank.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Limits Graph puts on a group's names (tenant checks them again).
+const (
+	maxGroupDisplayName = 256
+	maxGroupDescription = 1024
+)
+
+// validateGroups checks the groups of the tenant at tp: their fields, that
+// each is described once, their members, and that the nesting the seed
+// describes has no cycle, which the store would refuse halfway through.
+func (s Document) validateGroups(tp string, t Tenant) error {
+	bad := func(path, format string, args ...any) error {
+		return s.errorAt(path, fmt.Errorf(format, args...))
+	}
+	ids := map[string]string{}
+	named := map[string]int{}
+	for _, g := range t.Groups {
+		named[nameKey(g.DisplayName)]++
+	}
+	for j, g := range t.Groups {
+		gp := fmt.Sprintf("%s.groups[%d]", tp, j)
+		switch n := strings.TrimSpace(g.DisplayName); {
+		case n == "":
+			return bad(gp+".displayName", "displayName is required")
+		case utf8.RuneCountInString(n) > maxGroupDisplayName:
+			return bad(gp+".displayName", "displayName is at most %d characters", maxGroupDisplayName)
+		case utf8.RuneCountInString(g.Description) > maxGroupDescription:
+			return bad(gp+".description", "description is at most %d characters", maxGroupDescription)
+		}
+		if g.ID != "" {
+			id, err := tenant.CanonicalGUID(g.ID)
+			if err != nil {
+				return s.errorAt(gp+".id", err)
+			}
+			if other, dup := ids[id]; dup {
+				return bad(gp+".id", "group %s is also described at %s", id, other)
+			}
+			ids[id] = gp
+		} else if named[nameKey(g.DisplayName)] > 1 {
+			// It is matched by name: the seed's other group of that
+			// name would make the match ambiguous once both exist.
+			return bad(gp, "another group of the seed is named %q: give each of them an id", g.DisplayName)
+		}
+		if g.MailNickname != "" {
+			if err := tenant.ValidateMailNickname(g.MailNickname); err != nil {
+				return s.errorAt(gp+".mailNickname", err)
+			}
+		}
+		for k, typ := range g.GroupTypes {
+			if !strings.EqualFold(strings.TrimSpace(typ), tenant.GroupTypeUnified) {
+				return bad(fmt.Sprintf("%s.groupTypes[%d]", gp, k), "groupTypes value %q is not supported: a Microsoft 365 group has [%q], a security group none (dynamic membership is not supported)", typ, tenant.GroupTypeUnified)
+			}
+		}
+		if g.SecurityEnabled != nil && !*g.SecurityEnabled && !g.unified() {
+			return bad(gp+".securityEnabled", "a security group is always securityEnabled; a group that is not, without groupTypes [\"Unified\"], would be a distribution list, which Graph cannot create")
+		}
+		for k, m := range g.Members {
+			mp := fmt.Sprintf("%s.members[%d]", gp, k)
+			if countSet(m.User, m.Client, m.Group) != 1 {
+				return bad(mp, `give one of "user", "client" or "group"`)
+			}
+			if g.unified() && m.User == "" {
+				return bad(mp, "the members of a Microsoft 365 group are users, as in Graph; put service principals and groups in security groups")
+			}
+			if m.Group == "" {
+				continue
+			}
+			switch k, err := seedGroupRef(t, m.Group); {
+			case err != nil:
+				return s.errorAt(mp+".group", err)
+			case k >= 0 && t.Groups[k].unified():
+				return bad(mp+".group", "Microsoft 365 group %q cannot be a member of another group, as in Graph", t.Groups[k].DisplayName)
+			}
+		}
+	}
+	if cycle := groupCycle(t); cycle != nil {
+		path := fmt.Sprintf("%s.groups[%d]", tp, cycle[0])
+		shown := make([]string, len(cycle))
+		for i, j := range cycle {
+			shown[i] = strconv.Quote(t.Groups[j].DisplayName)
+		}
+		return s.errorAt(path, fmt.Errorf("%w: the groups' members make a cycle (%s): a group cannot be its own member, directly or through others", tenant.ErrInvalid, strings.Join(shown, " contains ")))
+	}
+	return nil
+}
+
+// seedGroupRef finds the group of the seed's tenant that ref names: its
+// id or its display name (any case). -1 when no seed group has it: the
+// reference then names a group of the directory. A display name two of
+// the seed's groups share is ambiguous.
+func seedGroupRef(t Tenant, ref string) (int, error) {
+	ref = strings.TrimSpace(ref)
+	if tenant.IsGUID(ref) {
+		for j, g := range t.Groups {
+			if strings.EqualFold(strings.TrimSpace(g.ID), ref) {
+				return j, nil
+			}
+		}
+		return -1, nil
+	}
+	found := -1
+	for j, g := range t.Groups {
+		if nameKey(g.DisplayName) == nameKey(ref) {
+			if found >= 0 {
+				return -1, fmt.Errorf("%w: two groups of the seed are named %q; name the group by its id", tenant.ErrInvalid, ref)
+			}
+			found = j
+		}
+	}
+	return found, nil
+}
+
+// groupCycle returns the indexes of groups of t whose members, as the
+// seed describes them, nest in a cycle (the first index again at the
+// end), or nil when they do not.
+func groupCycle(t Tenant) []int {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]int, len(t.Groups))
+	var path []int
+	var visit func(j int) []int
+	visit = func(j int) []int {
+		state[j] = onPath
+		path = append(path, j)
+		for _, m := range t.Groups[j].Members {
+			if m.Group == "" {
+				continue
+			}
+			k, err := seedGroupRef(t, m.Group)
+			if err != nil || k < 0 {
+				continue
+			}
+			switch state[k] {
+			case onPath:
+				start := slices.Index(path, k)
+				return append(slices.Clone(path[start:]), k)
+			case unseen:
+				if c := visit(k); c != nil {
+					return c
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[j] = done
+		return nil
+	}
+	for j := range t.Groups {
+		if state[j] == unseen {
+			if c := visit(j); c != nil {
+				return c
+			}
 		}
 	}
 	return nil

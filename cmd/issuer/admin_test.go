@@ -687,7 +687,7 @@ func TestSeedCommands(t *testing.T) {
 	seed := filepath.Join("..", "..", "testdata", "seed", "example.json")
 	db := filepath.Join(t.TempDir(), "issuer.db")
 	first := runCLI(t, db, fixed(), "apply", "-f", seed)
-	if first.code != exitOK || !strings.HasPrefix(first.stdout, "applied "+seed+": 30 created, 1 updated, 0 unchanged\n") {
+	if first.code != exitOK || !strings.HasPrefix(first.stdout, "applied "+seed+": 39 created, 1 updated, 0 unchanged\n") {
 		t.Fatalf("first apply: exit %d\n%s%s", first.code, first.stdout, first.stderr)
 	}
 	second := runCLI(t, db, fixed(), "-o", "json", "apply", "-f", seed)
@@ -706,7 +706,7 @@ func TestSeedCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdin := func(e *env) { e.stdin = bytes.NewReader(raw) }
-	if r := runCLI(t, db, append(fixed(), stdin), "apply", "-f", "-"); r.code != exitOK || !strings.Contains(r.stdout, "0 created, 0 updated, 31 unchanged") {
+	if r := runCLI(t, db, append(fixed(), stdin), "apply", "-f", "-"); r.code != exitOK || !strings.Contains(r.stdout, "0 created, 0 updated, 40 unchanged") {
 		t.Errorf("apply -f - (stdin): exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
@@ -724,10 +724,10 @@ func TestSeedCommands(t *testing.T) {
 	served := filepath.Join(dir, "issuer.db")
 	base := "https://issuer.test:8443"
 	srv := startServe(t, served, "serve", "--addr", "127.0.0.1:0", "--base-url", base, "--seed", seed)
-	if !strings.Contains(srv.stderr.String(), "issuer: applied "+seed+": 30 created, 1 updated, 0 unchanged") {
+	if !strings.Contains(srv.stderr.String(), "issuer: applied "+seed+": 39 created, 1 updated, 0 unchanged") {
 		t.Errorf("serve --seed did not report the apply:\n%s", srv.stderr)
 	}
-	if r := runCLI(t, served, nil, "apply", "-f", seed); r.code != exitOK || !strings.Contains(r.stdout, ": 0 created, 0 updated, 31 unchanged") {
+	if r := runCLI(t, served, nil, "apply", "-f", seed); r.code != exitOK || !strings.Contains(r.stdout, ": 0 created, 0 updated, 40 unchanged") {
 		t.Errorf("apply through the socket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	exported := runCLI(t, served, nil, "export")

@@ -16,10 +16,11 @@ import (
 func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "apply",
-		Usage: "create or update tenants, applications, users and grants from a seed file",
+		Usage: "create or update tenants, applications, users, groups and grants from a seed file",
 		Description: `A seed file is JSON describing tenants, their applications (identifier
 URIs, app roles, scopes, required permissions, secrets with known values),
-service principals, users, consents and role assignments; see the README's
+service principals, users, groups and their members, consents and role
+assignments; see the README's
 "Seed files" and testdata/seed/example.json. Objects are matched by natural
 key (tenant id or initial domain, appId or display name, UPN, …), so applying
 a file twice changes nothing the second time. Applying adds and updates; it
@@ -75,8 +76,8 @@ func exportCommand() *cli.Command {
 		Usage: "print the directory (or one tenant) as a seed file",
 		Description: `Prints a seed file that issuer apply reproduces in an empty database: tenants,
 applications with their ids, roles, scopes and required permissions,
-service principals with their ids, users, grants and role assignments, so
-that tokens carry the same claims. Client secrets and user passwords are
+service principals with their ids, users, groups with their members, grants
+and role assignments, so that tokens carry the same claims. Client secrets and user passwords are
 not exported (only their hashes are stored); the document's $comment says
 so. The output is JSON whatever --output says.
 
