@@ -72,6 +72,13 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"RefreshTokenPruneMany", testRefreshTokenPruneMany},
 		{"PasswordChangeRevokesMany", testPasswordChangeRevokesMany},
 		{"DeleteTenantOfManyApplications", testDeleteTenantOfManyApplications},
+		{"Groups", testGroups},
+		{"GroupMembers", testGroupMembers},
+		{"GroupAssignments", testGroupAssignments},
+		{"CascadeDeleteMembers", testCascadeDeleteMembers},
+		{"GroupsView", testGroupsView},
+		{"ConcurrentNesting", testConcurrentNesting},
+		{"DeleteManyMemberships", testDeleteManyMemberships},
 	}, append(refreshTokenRevocationTests(), deleteManyRefreshTokensTests()...)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})
