@@ -3,10 +3,13 @@
 // constructor of fresh, empty backends, and the suite checks the contract
 // issuer.Backend documents: every method, the not-found / exists / invalid
 // errors, cascading deletes, the uniqueness of domains, appIds, identifier
-// URIs and user principal names, refresh-token rotation under concurrent
-// redemption (exactly one winner), atomicity of failed writes,
-// read-after-write across goroutines, and the read view consent.Resolve
-// reads a token request's facts from (one snapshot).
+// URIs and user principal names, object ids unique across a tenant's
+// users, service principals and groups, group memberships (no cycle, no
+// group in a Microsoft 365 group, even when two nestings race),
+// refresh-token rotation under concurrent redemption (exactly one
+// winner), atomicity of failed writes, read-after-write across
+// goroutines, and the read view consent.Resolve reads a token request's
+// facts from (one snapshot).
 //
 // It tests behaviour through the interface only. What is particular to one
 // store (bbolt's file layout, migrations, damaged files) stays in that
