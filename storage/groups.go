@@ -59,7 +59,6 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, update func(
 			return err
 		}
 		g := old
-		g.GroupTypes = cloneStringsOrNil(old.GroupTypes)
 		if err := update(&g); err != nil {
 			return err
 		}
@@ -201,10 +200,11 @@ func (db *DB) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([
 			return fmt.Errorf("group %s in tenant %s: %w", groupID, tenantID, tenant.ErrNotFound)
 		}
 		prefix := key(groupID, "")
-		return forEachPrefix(tb.groupMembers, prefix, func(id string) error {
-			out = append(out, tenant.GroupMember{ID: id, Type: string(tb.groupMembers.Get(key(groupID, id)))})
-			return nil
-		})
+		c := tb.groupMembers.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			out = append(out, tenant.GroupMember{ID: string(k[len(prefix):]), Type: string(v)})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
