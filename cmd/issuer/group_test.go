@@ -63,6 +63,8 @@ func TestGroupCommands(t *testing.T) {
 		{"user_groups_none", []string{"user", "groups", "--tenant", c, bobID}},
 		{"role_assign_group", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Approver", "--group", "approvers"}},
 		{"app_update_group_claims", []string{"app", "update", apiApp, "--group-membership-claims", "securitygroup, DirectoryRole"}},
+		{"app_show_group_claims_json", []string{"-o", "json", "app", "show", apiApp}},
+		{"consent_list_group", []string{"consent", "list", "--tenant", c}},
 		{"group_member_remove", []string{"group", "member", "remove", "--tenant", c, "Approvers", "ada@contoso.com"}},
 		{"role_unassign_group", []string{"role", "unassign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Approver", "--group", approversGroup}},
 		{"group_remove", []string{"group", "remove", "--tenant", c, "sales"}},
