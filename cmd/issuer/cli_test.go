@@ -377,6 +377,9 @@ func TestHelpTexts(t *testing.T) {
 		{[]string{"app", "update", "--help"}, []string{"--enabled", "--token-version VERSION"}, []string{"(default:"}},
 		{[]string{"sp", "update", "--help"}, []string{"--assignment-required"}, []string{"(default:"}},
 		{[]string{"user", "update", "--help"}, []string{"--enabled"}, []string{"(default:"}},
+		{[]string{"group", "--help"}, []string{"issuer group COMMAND [command options]"}, nil},
+		{[]string{"group", "update", "--help"}, []string{"--security-enabled", "--mail-nickname NICKNAME"}, []string{"(default:"}},
+		{[]string{"group", "member", "add", "--help"}, []string{"GROUP MEMBER"}, nil},
 		{[]string{"app", "add", "--help"}, []string{"(default: 1)", "(default: false)"}, nil},
 		{[]string{"serve", "--help"}, []string{"every DURATION (default: never)"}, nil},
 	} {

@@ -285,14 +285,7 @@ func (x nameIndex) view(m tenant.GroupMember) objectView {
 	if v, ok := x[m.ID]; ok {
 		return v
 	}
-	return objectView{ID: m.ID, Type: "#microsoft.graph." + lowerFirst(m.Type), Name: "-"}
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]|0x20) + s[1:]
+	return objectView{ID: m.ID, Type: odataTypes[m.Type], Name: "-"}
 }
 
 // ---- a user's groups ----

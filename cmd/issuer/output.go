@@ -275,14 +275,21 @@ var objectHeader = []string{"OBJECT ID", "TYPE", "NAME"}
 
 func objectRow(v objectView) []string { return []string{v.ID, v.Type, v.Name} }
 
+// odataTypes is Graph's @odata.type of each kind of directory object.
+var odataTypes = map[string]string{
+	tenant.ObjectUser:             "#microsoft.graph.user",
+	tenant.ObjectServicePrincipal: "#microsoft.graph.servicePrincipal",
+	tenant.ObjectGroup:            "#microsoft.graph.group",
+}
+
 func userObject(u tenant.User) objectView {
-	return objectView{ID: u.ID, Type: "#microsoft.graph.user", Name: u.UserPrincipalName}
+	return objectView{ID: u.ID, Type: odataTypes[tenant.ObjectUser], Name: u.UserPrincipalName}
 }
 
 func servicePrincipalObject(sp tenant.ServicePrincipal) objectView {
-	return objectView{ID: sp.ID, Type: "#microsoft.graph.servicePrincipal", Name: sp.DisplayName}
+	return objectView{ID: sp.ID, Type: odataTypes[tenant.ObjectServicePrincipal], Name: sp.DisplayName}
 }
 
 func groupObject(g tenant.Group) objectView {
-	return objectView{ID: g.ID, Type: "#microsoft.graph.group", Name: g.DisplayName}
+	return objectView{ID: g.ID, Type: odataTypes[tenant.ObjectGroup], Name: g.DisplayName}
 }
