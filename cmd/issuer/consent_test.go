@@ -189,7 +189,7 @@ func TestConsentRefusals(t *testing.T) {
 		{"consent in unknown tenant", []string{"consent", "grant", "--tenant", "nosuch.com", "--client", webApp, "--admin"}, exitError, `tenant "nosuch.com": not found`},
 		{"consent of unknown client", []string{"consent", "grant", "--tenant", c, "--client", unknownGUID, "--admin"}, exitError, `application "` + unknownGUID + `": not found`},
 		{"revoke for an unprovisioned client", []string{"consent", "revoke", "--tenant", c, "--client", partnerApp}, exitError, "no service principal in tenant Contoso"},
-		{"role to nobody", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Read"}, exitUsage, "either --client APPID or --user UPN"},
+		{"role to nobody", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Read"}, exitUsage, "give one of --client APPID, --user UPN or --group GROUP"},
 		{"User role to a client", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Approver", "--client", daemonApp}, exitUsage, "not Application"},
 		{"role to an unprovisioned client", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Orders.Read", "--client", partnerApp}, exitError, "not provisioned implicitly"},
 		{"unknown role", []string{"role", "assign", "--tenant", c, "--resource", "api://orders", "--role", "Nope", "--client", daemonApp}, exitError, `app role "Nope"`},
