@@ -278,6 +278,13 @@ func testGroupMembers(t *testing.T, f *fixture) {
 	if _, err := f.b.GetObject(f.ctx, tenantA, s.bob.ID); err != nil {
 		t.Errorf("removing a membership touched the member: %v", err)
 	}
+	// A deletion given the id of another kind of object deletes nothing,
+	// memberships included.
+	wantErr(t, "DeleteUser of a group's id", f.b.DeleteUser(f.ctx, tenantA, backend.ID), tenant.ErrNotFound)
+	wantErr(t, "DeleteGroup of a user's id", f.b.DeleteGroup(f.ctx, tenantA, s.alice.ID), tenant.ErrNotFound)
+	f.wantMembers("backend after a refused DeleteUser", tenantA, backend.ID, member(s.bob.ID, tenant.ObjectUser))
+	f.wantMemberOf("backend after a refused DeleteUser", tenantA, backend.ID, eng.ID)
+	f.wantMemberOf("alice after a refused DeleteGroup", tenantA, s.alice.ID, eng.ID, oncall.ID, all.ID)
 	// Updating a group keeps its memberships.
 	f.must("UpdateGroup", f.b.UpdateGroup(f.ctx, tenantA, backend.ID, func(g *tenant.Group) error { g.DisplayName = "Back end"; return nil }))
 	f.wantMembers("backend after its update", tenantA, backend.ID, member(s.bob.ID, tenant.ObjectUser))
