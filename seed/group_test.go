@@ -221,6 +221,13 @@ func TestParseGroupErrors(t *testing.T) {
 func TestApplyGroupRefusals(t *testing.T) {
 	e := newSeedEnv(t)
 	e.apply(t, loadExample(t))
+	// Entra lets two groups share a name; a seed's group without an id
+	// cannot then say which it describes.
+	for range 2 {
+		if _, err := e.dir.AddGroup(e.ctx, contosoID, tenant.GroupSpec{DisplayName: "Twins"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := e.snapshot(t)
 	for _, tc := range []struct {
 		name     string
@@ -228,6 +235,10 @@ func TestApplyGroupRefusals(t *testing.T) {
 		wantPath string
 		wantIs   error
 	}{
+		{"a name two groups of the directory share", seed.Tenant{Name: "Contoso", Groups: []seed.Group{{DisplayName: "twins"}}},
+			"tenants[0].groups[0]", tenant.ErrInvalid},
+		{"a member named by a name two groups of the directory share", seed.Tenant{Name: "Contoso", Groups: []seed.Group{{DisplayName: "G", Members: []seed.Member{{Group: "Twins"}}}}},
+			"tenants[0].groups[0].members[0]", tenant.ErrInvalid},
 		{"a security group described as a Microsoft 365 group", seed.Tenant{Name: "Contoso", Groups: []seed.Group{{ID: approversID, DisplayName: "Order Approvers", GroupTypes: []string{"Unified"}}}},
 			"tenants[0].groups[0]", seed.ErrConflict},
 		{"a Microsoft 365 group described as a security group", seed.Tenant{Name: "Contoso", Groups: []seed.Group{{DisplayName: "Sales"}}},
