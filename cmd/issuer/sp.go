@@ -112,7 +112,7 @@ func spUpdate(c *cli.Context) error {
 func spRemoveCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "remove",
-		Usage:  "delete an application's service principal in a tenant, with its grants and assignments",
+		Usage:  "delete an application's service principal in a tenant, with its grants, assignments and group memberships",
 		Flags:  []cli.Flag{tenantFlag("tenant"), appFlag("application")},
 		Action: spRemove,
 	}

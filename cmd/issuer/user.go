@@ -189,7 +189,7 @@ func userUpdate(c *cli.Context) error {
 func userRemoveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "remove",
-		Usage:     "delete a user with the user's consents and app role assignments",
+		Usage:     "delete a user with the user's consents, app role assignments and group memberships",
 		ArgsUsage: "USER",
 		Flags:     []cli.Flag{tenantFlag("tenant")},
 		Action:    userRemove,
