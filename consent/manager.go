@@ -475,6 +475,13 @@ func userPrincipal(u tenant.User) principal {
 	return principal{u.ID, PrincipalUser, u.DisplayName, tenant.MemberTypeUser}
 }
 
+// groupPrincipal: a role of member type User may be assigned to a group as
+// to a user (Entra's allowedMemberTypes "User" means "Users/Groups"), and
+// reaches the group's direct members.
+func groupPrincipal(g tenant.Group) principal {
+	return principal{g.ID, PrincipalGroup, g.DisplayName, tenant.MemberTypeUser}
+}
+
 // assign creates an app role assignment; created is false when the principal
 // already held the role, and the assignment returned is then the stored one.
 func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.ServicePrincipal, r tenant.AppRole, p principal) (AppRoleAssignment, bool, error) {
@@ -504,10 +511,25 @@ func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.Serv
 }
 
 // Assignee names who receives an app role: a client application (through
-// its service principal in the tenant) or a user. Exactly one is set.
+// its service principal in the tenant), a user or a group. Exactly one is
+// set.
 type Assignee struct {
 	ClientAppID string
 	User        string // UPN or object id
+	// Group is a group's object id, or its display name when no other
+	// group of the tenant has it (tenant.Directory.FindGroup).
+	Group string
+}
+
+// count is how many principals who names; an assignment needs one.
+func (who Assignee) count() int {
+	n := 0
+	for _, v := range []string{who.ClientAppID, who.User, who.Group} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // AssignRole assigns an app role of a resource to a client or a user, as an
@@ -568,8 +590,8 @@ func (m *Manager) roleTarget(ctx context.Context, tenantRef, resourceName, roleV
 		role  tenant.AppRole
 		p     principal
 	)
-	if (who.ClientAppID == "") == (who.User == "") {
-		return t, resSP, role, p, fmt.Errorf("%w: name either a client application or a user to assign", tenant.ErrInvalid)
+	if who.count() != 1 {
+		return t, resSP, role, p, fmt.Errorf("%w: name one client application, user or group to assign", tenant.ErrInvalid)
 	}
 	t, err := m.dir.ResolveTenant(ctx, tenantRef)
 	if err != nil {
@@ -601,6 +623,13 @@ func (m *Manager) principal(ctx context.Context, t tenant.Tenant, who Assignee) 
 			return principal{}, fmt.Errorf("user %s in tenant %s: %w", who.User, t.DisplayName, err)
 		}
 		return userPrincipal(u), nil
+	}
+	if who.Group != "" {
+		g, err := m.dir.FindGroup(ctx, t.ID, who.Group)
+		if err != nil {
+			return principal{}, fmt.Errorf("group %s in tenant %s: %w", who.Group, t.DisplayName, err)
+		}
+		return groupPrincipal(g), nil
 	}
 	sp, err := m.clientSP(ctx, t, who.ClientAppID)
 	if err != nil {
