@@ -159,11 +159,16 @@ func (db *DB) UpdateApplication(ctx context.Context, appID string, update func(*
 }
 
 // DeleteApplication removes the application, its service principals in
-// every tenant, and every grant or assignment naming one of them (as client,
-// principal or resource).
+// every tenant with their group memberships, and every grant or assignment
+// naming one of them (as client, principal or resource).
 func (db *DB) DeleteApplication(ctx context.Context, appID string) error {
 	if err := db.drainRefreshTokens(ctx, func(tx *bbolt.Tx) ([]tokenSet, error) {
 		return applicationTokensTx(tx, appID)
+	}); err != nil {
+		return err
+	}
+	if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+		return applicationObjectsTx(tx, appID)
 	}); err != nil {
 		return err
 	}

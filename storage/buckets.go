@@ -56,6 +56,9 @@ var (
 	bucketPermissionGrants      = []byte("permission_grants")
 	bucketGrantByClient         = []byte("grant_by_client")
 	bucketGrantByKey            = []byte("grant_by_key")
+	bucketGroups                = []byte("groups")
+	bucketGroupMembers          = []byte("group_members")
+	bucketMemberOf              = []byte("member_of")
 )
 
 // Keys of the meta bucket.
@@ -79,6 +82,9 @@ type tenantBuckets struct {
 	grants                *bbolt.Bucket
 	grantByClient         *bbolt.Bucket
 	grantByKey            *bbolt.Bucket
+	groups                *bbolt.Bucket
+	groupMembers          *bbolt.Bucket
+	memberOf              *bbolt.Bucket
 }
 
 // subBuckets pairs each tenant sub-bucket name with its field, so that
@@ -102,6 +108,9 @@ func (tb *tenantBuckets) subBuckets() []struct {
 		{bucketPermissionGrants, &tb.grants},
 		{bucketGrantByClient, &tb.grantByClient},
 		{bucketGrantByKey, &tb.grantByKey},
+		{bucketGroups, &tb.groups},
+		{bucketGroupMembers, &tb.groupMembers},
+		{bucketMemberOf, &tb.memberOf},
 	}
 }
 
@@ -124,7 +133,7 @@ func tenantBucketsTx(tx *bbolt.Tx, tenantID string) (*tenantBuckets, error) {
 
 // someTenantBucketsTx opens only the named sub-buckets of a tenant, for
 // reads on the token path: opening a sub-bucket allocates, and a read needs
-// two or three of the eleven. The other fields stay nil.
+// two or three of the fourteen. The other fields stay nil.
 func someTenantBucketsTx(tx *bbolt.Tx, tenantID string, names ...[]byte) (*tenantBuckets, error) {
 	root, err := tenantRootTx(tx, tenantID)
 	if err != nil {

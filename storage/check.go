@@ -301,6 +301,7 @@ func (c *checker) tenantTx(tx *bbolt.Tx, id string) {
 	for _, sp := range sps {
 		spIDs[sp.ID] = true
 	}
+	groups := c.groupsTx(tb, where)
 
 	assignments := map[string]assignmentRecord{}
 	c.forEach(where("app_role_assignments"), tb.assignments, func(k, v []byte) {
@@ -315,7 +316,7 @@ func (c *checker) tenantTx(tx *bbolt.Tx, id string) {
 		if !spIDs[rec.ResourceID] {
 			c.problem("%s %s: resource service principal %s is missing", where("app role assignment"), k, rec.ResourceID)
 		}
-		if !spIDs[rec.PrincipalID] && !users[rec.PrincipalID] {
+		if !spIDs[rec.PrincipalID] && !users[rec.PrincipalID] && !groups[rec.PrincipalID] {
 			c.problem("%s %s: principal %s is missing", where("app role assignment"), k, rec.PrincipalID)
 		}
 		if tb.assignmentByPrincipal.Get(key(rec.PrincipalID, rec.ResourceID, rec.ID)) == nil {
@@ -371,6 +372,54 @@ func (c *checker) tenantTx(tx *bbolt.Tx, id string) {
 			c.problem("%s %q names grant %q, which is missing or has another key", where("grant_by_key"), k, v)
 		}
 	})
+}
+
+// groupsTx checks a tenant's groups and the two membership indexes, which
+// must hold the same memberships, each of a group and an object of the
+// tenant of the type recorded; it returns the tenant's group ids.
+func (c *checker) groupsTx(tb *tenantBuckets, where func(string) string) map[string]bool {
+	groups := map[string]bool{}
+	c.forEach(where("groups"), tb.groups, func(k, v []byte) {
+		var rec groupRecord
+		if !c.decode(where("group"), k, v, &rec) {
+			return
+		}
+		if rec.ID != string(k) || rec.TenantID != tb.id {
+			c.problem("%s %q: stored as %q of tenant %q", where("group"), k, rec.ID, rec.TenantID)
+		}
+		groups[string(k)] = true
+		if tb.users.Get(k) != nil || tb.sps.Get(k) != nil {
+			c.problem("%s %s: a user or service principal has the same object id", where("group"), k)
+		}
+	})
+	c.forEach(where("group_members"), tb.groupMembers, func(k, v []byte) {
+		parts := bytes.Split(k, []byte{0})
+		if len(parts) != 2 {
+			c.problem("%s %q: not group and member", where("group_members"), k)
+			return
+		}
+		group, member := string(parts[0]), string(parts[1])
+		if !groups[group] {
+			c.problem("%s %q: group %s is missing", where("group_members"), k, group)
+		}
+		if t := objectTypeTx(tb, member); t == "" || t != string(v) {
+			c.problem("%s %q: member %s is missing or not a %q", where("group_members"), k, member, v)
+		}
+		if tb.memberOf.Get(key(member, group)) == nil {
+			c.problem("%s %q: not in member_of", where("group_members"), k)
+		}
+	})
+	c.forEach(where("member_of"), tb.memberOf, func(k, _ []byte) {
+		parts := bytes.Split(k, []byte{0})
+		if len(parts) != 2 {
+			c.problem("%s %q: not member and group", where("member_of"), k)
+			return
+		}
+		if tb.groupMembers.Get(key(string(parts[1]), string(parts[0]))) == nil {
+			c.problem("%s %q: not in group_members", where("member_of"), k)
+		}
+	})
+	return groups
 }
 
 // applicationIndexesTx checks the global application indexes: app_home,

@@ -48,8 +48,13 @@
 //	      ├── assignment_by_principal  ╘══ <principalID>\x00<resourceSPID>\x00<id> : <empty>
 //	      ├── permission_grants        ╘══ <id>         : grantRecord JSON
 //	      ├── grant_by_client          ╘══ <clientSPID>\x00<resourceSPID>\x00<id> : <empty>
-//	      └── grant_by_key             ╘══ <clientSPID>\x00<resourceSPID>\x00<consentType>\x00<principalID> : <id>
-//	                                       (principalID empty for AllPrincipals)
+//	      ├── grant_by_key             ╘══ <clientSPID>\x00<resourceSPID>\x00<consentType>\x00<principalID> : <id>
+//	      │                                (principalID empty for AllPrincipals)
+//	      ├── groups        (schema 3) ╘══ <groupID>    : groupRecord JSON
+//	      ├── group_members (schema 3) ╘══ <groupID>\x00<memberID> : <member type: "User"|"ServicePrincipal"|"Group">
+//	      └── member_of     (schema 3) ╘══ <memberID>\x00<groupID> : <empty>
+//	                                       (each direct membership is in both; a group's
+//	                                       members are ordered by id, an object's groups too)
 //
 // Names used as keys are normalised by one function per kind, used for both
 // writing and looking up: domainKey and upnKey are tenant.NormalizeName,
@@ -88,6 +93,11 @@
 // CreateBulk writes many new tenants and applications in one transaction,
 // with the checks of CreateTenant and CreateApplication: the seeding path of
 // large directories (tenant.Directory.BulkCreate).
+// Object ids are unique across a tenant's users, service principals and
+// groups (Entra's directory objects). Group memberships are indexed both
+// ways, since the token path reads an object's groups (member_of) and
+// Graph a group's members (group_members); deleting an object or a group
+// removes its memberships from both.
 // Cascading deletes scan the tenant's grants and assignments instead of
 // keeping reverse indexes. They delete refresh tokens through
 // refresh_token_by_user: a user's, a tenant's, and, for a service
@@ -107,7 +117,9 @@
 // putRecord, del and the tenant bucket helpers, the only writers), the local
 // transaction is rolled back, and the Replica commits them, or reports a
 // conflict and the transaction runs again on a newer copy. Apply and Reset
-// bring the copy up to the shared store's revision (replica.go).
+// bring the copy up to the shared store's revision (replica.go). The
+// shared store is not migrated: the copy creates the group sub-buckets
+// (schema 3) that a tenant written by an older issuer lacks (replica.go).
 //
 // # Checks and backups
 //

@@ -13,7 +13,7 @@ import (
 // CreateAppRoleAssignment stores an assignment in a.TenantID. It fails with
 // ErrExists when the id is taken or the principal already holds that role of
 // that resource, and with ErrNotFound when the tenant, the resource service
-// principal or the principal (a service principal or user of the tenant) is
+// principal or the principal (a service principal, user or group of the tenant) is
 // missing: cascading deletes rely on assignments naming existing objects.
 func (db *DB) CreateAppRoleAssignment(ctx context.Context, a consent.AppRoleAssignment) error {
 	for _, p := range []struct{ what, v string }{
@@ -196,16 +196,15 @@ func checkGrant(g consent.PermissionGrant) error {
 
 // checkPrincipalTx checks that an assignment's principal exists in the
 // tenant: a user for principal type User, a service principal for
-// ServicePrincipal, either when the type is empty.
+// ServicePrincipal, a group for Group (a role assigned to a group reaches
+// its direct members), a user or service principal when the type is empty.
 func checkPrincipalTx(tb *tenantBuckets, id, principalType string) error {
-	isSP := tb.sps.Get([]byte(id)) != nil
-	isUser := tb.users.Get([]byte(id)) != nil
-	ok := isSP || isUser
-	switch principalType {
-	case consent.PrincipalServicePrincipal:
-		ok = isSP
-	case consent.PrincipalUser:
-		ok = isUser
+	var ok bool
+	switch objectType := objectTypeTx(tb, id); principalType {
+	case "":
+		ok = objectType == tenant.ObjectUser || objectType == tenant.ObjectServicePrincipal
+	default:
+		ok = objectType == principalType
 	}
 	if !ok {
 		what := "principal"

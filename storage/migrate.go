@@ -27,6 +27,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, migrate: initialLayoutTx},
 	{version: 2, migrate: indexRefreshTokensByUserTx},
+	{version: 3, migrate: addGroupBucketsTx},
 }
 
 // initialLayoutTx creates the version 1 root buckets. The names are spelled
@@ -67,6 +68,47 @@ func indexRefreshTokensByUserTx(tx *bbolt.Tx) error {
 		}
 		return put(index, key(rec.TenantID, rec.UserID, string(k)), []byte{})
 	})
+}
+
+// groupSubBuckets are the sub-buckets of a tenant that version 3 added,
+// spelled out for the same reason as initialLayoutTx's names.
+var groupSubBuckets = []string{"groups", "group_members", "member_of"}
+
+// addGroupBucketsTx gives every tenant the group sub-buckets of version 3
+// (no group exists before, so they start empty).
+func addGroupBucketsTx(tx *bbolt.Tx) error {
+	tenants := tx.Bucket([]byte("tenant"))
+	if tenants == nil {
+		return fmt.Errorf("bucket tenant is missing")
+	}
+	var ids [][]byte
+	if err := tenants.ForEachBucket(func(k []byte) error {
+		ids = append(ids, clone(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	return addGroupBucketsOfTx(tx, ids)
+}
+
+// addGroupBucketsOfTx creates the group sub-buckets the named tenants'
+// buckets lack; a tenant without a bucket is skipped. A replica's copy
+// calls it too (replica.go): a shared store is never migrated, so a
+// directory that an older issuer created there lacks them.
+func addGroupBucketsOfTx(tx *bbolt.Tx, tenantIDs [][]byte) error {
+	tenants := tx.Bucket([]byte("tenant"))
+	for _, id := range tenantIDs {
+		root := tenants.Bucket(id)
+		if root == nil {
+			continue
+		}
+		for _, name := range groupSubBuckets {
+			if _, err := root.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("creating bucket %s of tenant %s: %w", name, id, err)
+			}
+		}
+	}
+	return nil
 }
 
 // errUpToDate rolls Open's transaction back when there is nothing to write.

@@ -394,6 +394,33 @@ func (r userRecord) toUser() tenant.User {
 		Mail:                       r.Mail, GivenName: r.GivenName, Surname: r.Surname, Country: r.Country}
 }
 
+// groupRecord is a group; its members are not in it but in the tenant's
+// group_members and member_of indexes (a group may have thousands).
+type groupRecord struct {
+	ID              string    `json:"id"`
+	TenantID        string    `json:"tenantId"`
+	DisplayName     string    `json:"displayName"`
+	Description     string    `json:"description,omitempty"`
+	MailNickname    string    `json:"mailNickname"`
+	MailEnabled     bool      `json:"mailEnabled,omitempty"`
+	SecurityEnabled bool      `json:"securityEnabled,omitempty"`
+	GroupTypes      []string  `json:"groupTypes,omitempty"`
+	Mail            string    `json:"mail,omitempty"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+}
+
+func fromGroup(g tenant.Group) groupRecord {
+	return groupRecord{ID: g.ID, TenantID: g.TenantID, DisplayName: g.DisplayName, Description: g.Description,
+		MailNickname: g.MailNickname, MailEnabled: g.MailEnabled, SecurityEnabled: g.SecurityEnabled,
+		GroupTypes: cloneStringsOrNil(g.GroupTypes), Mail: g.Mail, CreatedDateTime: g.CreatedDateTime.UTC()}
+}
+
+func (r groupRecord) toGroup() tenant.Group {
+	return tenant.Group{ID: r.ID, TenantID: r.TenantID, DisplayName: r.DisplayName, Description: r.Description,
+		MailNickname: r.MailNickname, MailEnabled: r.MailEnabled, SecurityEnabled: r.SecurityEnabled,
+		GroupTypes: cloneStringsOrNil(r.GroupTypes), Mail: r.Mail, CreatedDateTime: r.CreatedDateTime}
+}
+
 type assignmentRecord struct {
 	ID                   string    `json:"id"`
 	TenantID             string    `json:"tenantId"`

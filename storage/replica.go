@@ -121,7 +121,12 @@ func (db *DB) Apply(rev int64, changes []Change) error {
 		db.revision.Store(rev)
 		return nil
 	}
-	err := db.boltUpdate(changesKind(changes), func(tx *bbolt.Tx) error { return applyTx(tx, changes) })
+	err := db.boltUpdate(changesKind(changes), func(tx *bbolt.Tx) error {
+		if err := applyTx(tx, changes); err != nil {
+			return err
+		}
+		return addGroupBucketsOfTx(tx, createdTenants(changes))
+	})
 	if err != nil {
 		return fmt.Errorf("storage: applying revision %d: %w", rev, err)
 	}
@@ -140,6 +145,30 @@ func changesKind(changes []Change) writeKind {
 		}
 	}
 	return refreshTokenWrite
+}
+
+// A shared store is never migrated: Open migrates the copy's empty file,
+// which Reset then replaces by the store's content, whatever schema wrote
+// it. Layout changes since the shared store appeared are additive so far,
+// and the copy makes up for them itself: schema 3's group sub-buckets,
+// which a directory created by an older issuer lacks in its tenants (and
+// which an older replica still running beside newer ones omits from the
+// tenants it creates), are created in the copy by Reset for every tenant
+// and by Apply for every tenant a change creates. They are empty there,
+// and a write to them reaches the shared store as keys under their path,
+// which every copy's applyTx places, creating the bucket on the way; so
+// no replicated migration (a write of three keys per tenant, beyond one
+// etcd transaction for a directory of fifty tenants) is needed.
+
+// createdTenants returns the ids of the tenant buckets changes create.
+func createdTenants(changes []Change) [][]byte {
+	var ids [][]byte
+	for _, c := range changes {
+		if c.Kind == ChangeCreateBucket && len(c.Bucket) == 2 && c.Bucket[0] == string(bucketTenant) {
+			ids = append(ids, []byte(c.Bucket[1]))
+		}
+	}
+	return ids
 }
 
 // Reset replaces the whole local copy by snapshot, the shared store's
@@ -163,7 +192,10 @@ func (db *DB) Reset(rev int64, snapshot []Change) error {
 		if err := applyTx(tx, snapshot); err != nil {
 			return err
 		}
-		return checkLayoutTx(tx, db.path)
+		if err := checkLayoutTx(tx, db.path); err != nil {
+			return err
+		}
+		return addGroupBucketsTx(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: loading revision %d: %w", rev, err)

@@ -101,11 +101,21 @@ func (db *DB) UpdateServicePrincipal(ctx context.Context, tenantID, appID string
 }
 
 // DeleteServicePrincipal removes the application's service principal in a
-// tenant and the grants and assignments of that tenant naming it as client,
-// principal or resource. The application itself stays.
+// tenant, its group memberships and the grants and assignments of that
+// tenant naming it as client, principal or resource. The application
+// itself stays.
 func (db *DB) DeleteServicePrincipal(ctx context.Context, tenantID, appID string) error {
 	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) {
 		return []tokenSet{{prefix: key(tenantID, ""), match: clientTokens(appID)}}, nil
+	}); err != nil {
+		return err
+	}
+	if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+		spID := tx.Bucket(bucketAppSPs).Get(key(appID, tenantID))
+		if spID == nil {
+			return nil, nil
+		}
+		return []directoryObject{{tenantID, string(spID)}}, nil
 	}); err != nil {
 		return err
 	}
@@ -196,7 +206,7 @@ func createServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.Service
 	if tb.spByApp.Get([]byte(sp.AppID)) != nil {
 		return fmt.Errorf("service principal of application %s in tenant %s: %w", sp.AppID, tb.id, tenant.ErrExists)
 	}
-	if tb.sps.Get([]byte(sp.ID)) != nil || tb.users.Get([]byte(sp.ID)) != nil {
+	if objectTypeTx(tb, sp.ID) != "" {
 		return fmt.Errorf("object %s in tenant %s: %w", sp.ID, tb.id, tenant.ErrExists)
 	}
 	if err := putSPURIsTx(tb, sp.AppID, uris); err != nil {
@@ -260,8 +270,8 @@ func getServicePrincipalTx(tb *tenantBuckets, appID string) (tenant.ServicePrinc
 }
 
 // deleteServicePrincipalTx removes a service principal, its index entries
-// (uris are its application's URI keys), the grants and assignments of its
-// tenant that name it, and the refresh tokens its application holds as a
+// (uris are its application's URI keys), its group memberships, the grants
+// and assignments of its tenant that name it, and the refresh tokens its application holds as a
 // client there (DeleteApplication comes through here for every tenant).
 func deleteServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.ServicePrincipal, uris []string) error {
 	if err := del(tb.sps, []byte(sp.ID)); err != nil {
@@ -276,6 +286,9 @@ func deleteServicePrincipalTx(tx *bbolt.Tx, tb *tenantBuckets, sp tenant.Service
 		}
 	}
 	if err := del(tx.Bucket(bucketAppSPs), key(sp.AppID, tb.id)); err != nil {
+		return err
+	}
+	if err := deleteMembershipsTx(tb, sp.ID, -1); err != nil {
 		return err
 	}
 	if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool {

@@ -196,7 +196,8 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 // index entries, its service principals in every tenant), so a tenant of
 // a dozen applications could not be deleted in one etcd transaction; the
 // tenant's bucket itself, users, grants and all, goes in one operation.
-// Each application goes whole, as DeleteApplication deletes it; a failure
+// Each application goes whole, as DeleteApplication deletes it (the group
+// memberships of its service principals drained first); a failure
 // between the writes leaves the tenant without some of its applications,
 // and the deletion, retried, finishes.
 func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
@@ -217,6 +218,11 @@ func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
 		return err
 	}
 	for _, appID := range homed {
+		if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+			return applicationObjectsTx(tx, appID)
+		}); err != nil {
+			return err
+		}
 		if err := db.update(ctx, func(tx *bbolt.Tx) error {
 			if err := deleteApplicationTx(tx, appID); !errors.Is(err, tenant.ErrNotFound) {
 				return err

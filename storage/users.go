@@ -23,7 +23,7 @@ func (db *DB) CreateUser(ctx context.Context, u tenant.User) error {
 		if err != nil {
 			return err
 		}
-		if tb.users.Get([]byte(u.ID)) != nil || tb.sps.Get([]byte(u.ID)) != nil {
+		if objectTypeTx(tb, u.ID) != "" {
 			return fmt.Errorf("object %s in tenant %s: %w", u.ID, u.TenantID, tenant.ErrExists)
 		}
 		if tb.userByUPN.Get([]byte(upn)) != nil {
@@ -120,10 +120,13 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, update func(*
 }
 
 // DeleteUser removes a user with the user's own consent grants, the app
-// role assignments it holds and its refresh tokens.
+// role assignments it holds, its group memberships and its refresh tokens.
 func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 	tokens := tokenSet{prefix: key(tenantID, id, ""), match: anyToken}
 	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) { return []tokenSet{tokens}, nil }); err != nil {
+		return err
+	}
+	if err := db.drainMemberships(ctx, oneObject(tenantID, id)); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
@@ -145,6 +148,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 			}
 		}
 		if err := deleteAssignmentsTx(tb, func(a assignmentRecord) bool { return a.PrincipalID == id }); err != nil {
+			return err
+		}
+		if err := deleteMembershipsTx(tb, id, -1); err != nil {
 			return err
 		}
 		if err := deleteRefreshTokensTx(tx, tokens); err != nil {
