@@ -213,6 +213,10 @@ type need struct {
 	// administrator role.
 	ownerRoles []string
 	ownerUsers bool
+	// also is a second need the call must meet as well, where Graph
+	// documents a permission pair ("User.Read.All and
+	// GroupMember.Read.All").
+	also *need
 }
 
 // has reports whether have holds one of want, case aside.
@@ -248,12 +252,20 @@ func (c caller) allowed(n need) *apiError {
 		if !has(c.token.Roles, n.roles) {
 			return errDenied
 		}
-		return nil
+		return c.allowedAlso(n)
 	}
 	if !has(c.token.Scopes, n.scopes) || len(n.adminRoles) > 0 && !has(c.user.DirectoryRoles, n.adminRoles) {
 		return errDenied
 	}
-	return nil
+	return c.allowedAlso(n)
+}
+
+// allowedAlso checks n.also, the second permission a call needs.
+func (c caller) allowedAlso(n need) *apiError {
+	if n.also == nil {
+		return nil
+	}
+	return c.allowed(*n.also)
 }
 
 // result is what an operation answers: a status, and an object, a
@@ -264,6 +276,10 @@ type result struct {
 	object   any
 	list     []any
 	location string // an object's URL, for 201
+	// whole: the list is an action's answer (getMemberGroups), sent
+	// whole: Graph does not page it, and a nextLink to a POST could not
+	// be followed.
+	whole bool
 }
 
 // respond writes res, applying $select and paging.
@@ -273,6 +289,10 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 		return res.status
 	}
 	ctxURL := h.serviceRoot(rq) + "$metadata#" + res.context
+	if res.whole {
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": ctxURL, "value": res.list})
+		return http.StatusOK
+	}
 	if res.list != nil || res.object == nil {
 		end := min(rq.q.skip+rq.q.top, len(res.list))
 		page := []any{}
