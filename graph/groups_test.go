@@ -336,6 +336,7 @@ func TestGroupRefusals(t *testing.T) {
 		{"removing a malformed id", tok, "DELETE", "/groups/" + sec + "/members/nope/$ref", "", 400, "Request_BadRequest", ""},
 		{"members by POST without $ref", tok, "POST", "/groups/" + sec + "/members", refTo(ada.ID), 405, "Request_BadRequest", ""},
 		{"an unknown type cast", tok, "GET", "/groups/" + sec + "/members/microsoft.graph.device", "", 400, "BadRequest", "Resource not found for the segment 'microsoft.graph.device'."},
+		{"an unknown type cast by alias", tok, "GET", "/groups/" + sec + "/members/graph.device", "", 400, "BadRequest", "Resource not found for the segment 'graph.device'."},
 		{"a type cast of a group", tok, "GET", "/groups/" + sec + "/microsoft.graph.user", "", 400, "BadRequest", ""},
 		{"memberOf of an unknown user", tok, "GET", "/users/" + unknown + "/memberOf", "", 404, "Request_ResourceNotFound", ""},
 		{"/me/memberOf without a user", tok, "GET", "/me/memberOf", "", 400, "BadRequest", "/me request is only valid with delegated authentication flow."},
@@ -399,6 +400,7 @@ func TestGroupMembers(t *testing.T) {
 		{"users among members", "/groups/" + outer + "/members/microsoft.graph.user", map[string]string{ada.ID: user}, "users"},
 		{"users among transitiveMembers", "/groups/" + outer + "/transitiveMembers/microsoft.graph.user", map[string]string{ada.ID: user, bo.ID: user}, "users"},
 		{"service principals among members", "/groups/" + outer + "/members/microsoft.graph.servicePrincipal", map[string]string{daemon: sp}, "servicePrincipals"},
+		{"by the namespace alias", "/groups/" + outer + "/members/graph.servicePrincipal", map[string]string{daemon: sp}, "servicePrincipals"},
 		{"groups among members", "/groups/" + outer + "/members/microsoft.graph.group", map[string]string{inner: group}, "groups"},
 		{"filtered", "/groups/" + outer + "/members?$filter=displayName%20eq%20'Ada'", map[string]string{ada.ID: user}, "directoryObjects"},
 	} {

@@ -149,6 +149,17 @@ var castable = map[string]bool{
 	"serviceprincipals/{id}/memberof": true, "serviceprincipals/{id}/transitivememberof": true,
 }
 
+// castOf reads a type-cast segment: a qualified type name,
+// "microsoft.graph.user", or with Graph's namespace alias, "graph.user",
+// which the Graph SDKs send.
+func castOf(seg string) (string, bool) {
+	seg = strings.ToLower(seg)
+	if rest, ok := strings.CutPrefix(seg, "graph."); ok {
+		return "microsoft.graph." + rest, true
+	}
+	return seg, strings.HasPrefix(seg, "microsoft.graph.")
+}
+
 // errSegment is Graph's answer to a path segment it does not know.
 func errSegment(seg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Resource not found for the segment '" + seg + "'."}
@@ -157,11 +168,11 @@ func errSegment(seg string) *apiError {
 // route finds the operations of a path.
 func route(segs []string) (map[string]operation, key, *apiError) {
 	var k key
-	if last := strings.ToLower(segs[len(segs)-1]); len(segs) > 2 && strings.HasPrefix(last, "microsoft.graph.") {
-		if _, ok := casts[last]; !ok {
+	if cast, ok := castOf(segs[len(segs)-1]); ok && len(segs) > 2 {
+		if _, ok := casts[cast]; !ok {
 			return nil, k, errSegment(segs[len(segs)-1])
 		}
-		k.cast, segs = last, segs[:len(segs)-1]
+		k.cast, segs = cast, segs[:len(segs)-1]
 	}
 	pattern := make([]string, 0, len(segs))
 	for i, s := range segs {
