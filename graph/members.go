@@ -121,14 +121,7 @@ func listMembers(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	var members []tenant.GroupMember
-	if strings.EqualFold(rq.segs[2], "transitiveMembers") {
-		members, aerr = h.transitiveMembers(rq, g)
-	} else {
-		var err error
-		members, err = h.Directory.ListGroupMembers(rq.ctx, rq.caller.tenant.ID, g.ID)
-		aerr = fromDirectoryOrNil(err, g.ID)
-	}
+	members, aerr := h.groupMembers(rq, g, strings.EqualFold(rq.segs[2], "transitiveMembers"))
 	if aerr != nil {
 		return result{}, aerr
 	}
@@ -144,17 +137,11 @@ func listMembers(h *Handler, rq *request, k key) (result, *apiError) {
 	return listDirectoryObjects(rq, k.cast, objs)
 }
 
-func fromDirectoryOrNil(err error, id string) *apiError {
-	if err == nil {
-		return nil
-	}
-	return fromDirectory(err, id, dupMember)
-}
-
-// transitiveMembers is every object in g, directly or through the groups
-// in it (nested groups included), ordered by id. The store refuses a
-// membership that closes a cycle; the walk visits each group once anyway.
-func (h *Handler) transitiveMembers(rq *request, g tenant.Group) ([]tenant.GroupMember, *apiError) {
+// groupMembers lists g's direct members or, with transitive, every object
+// in g directly or through the groups in it (those groups included),
+// ordered by id. The store refuses a membership that closes a cycle; the
+// walk visits each group once anyway.
+func (h *Handler) groupMembers(rq *request, g tenant.Group, transitive bool) ([]tenant.GroupMember, *apiError) {
 	seen := map[string]bool{g.ID: true}
 	var out []tenant.GroupMember
 	for frontier := []string{g.ID}; len(frontier) > 0; {
@@ -170,7 +157,7 @@ func (h *Handler) transitiveMembers(rq *request, g tenant.Group) ([]tenant.Group
 				}
 				seen[m.ID] = true
 				out = append(out, m)
-				if m.Type == tenant.ObjectGroup {
+				if transitive && m.Type == tenant.ObjectGroup {
 					next = append(next, m.ID)
 				}
 			}
