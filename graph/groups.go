@@ -230,6 +230,9 @@ func createGroup(h *Handler, rq *request, _ key) (result, *apiError) {
 			if aerr != nil {
 				return result{}, aerr
 			}
+			if aerr := h.mayAddMember(rq, id); aerr != nil {
+				return result{}, aerr
+			}
 			members = append(members, id)
 		}
 	}

@@ -264,6 +264,7 @@ func TestGroupRefusals(t *testing.T) {
 	readOnly := e.appToken(t, "Group Reader", "Group.Read.All")
 	memberReader := e.appToken(t, "Member Reader", "GroupMember.Read.All")
 	membersOnly := e.appToken(t, "Member Writer", "GroupMember.ReadWrite.All", "User.Read.All")
+	groupsOnly := e.appToken(t, "Group Writer", "Group.ReadWrite.All")
 	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada"})
 	api := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "API"})
 	role := e.srv.AddAppRole(api.AppID, "Orders.Read", tenant.MemberTypeUser)
@@ -311,6 +312,7 @@ func TestGroupRefusals(t *testing.T) {
 		{"a member role cannot change a group", membersOnly, "PATCH", "/groups/" + sec, `{"displayName":"y"}`, 403, "Authorization_RequestDenied", ""},
 		{"a read role cannot delete", readOnly, "DELETE", "/groups/" + sec, "", 403, "Authorization_RequestDenied", ""},
 		{"a read role cannot add members", memberReader, "POST", "/groups/" + sec + "/members/$ref", refTo(ada.ID), 403, "Authorization_RequestDenied", ""},
+		{"a bound service principal needs Application.ReadWrite.All", groupsOnly, "POST", "/groups", `{"displayName":"x","mailEnabled":false,"mailNickname":"x","securityEnabled":true,"members@odata.bind":["https://graph.microsoft.com/v1.0/servicePrincipals/` + apiSP + `"]}`, 403, "Authorization_RequestDenied", ""},
 		{"a service principal member needs Application.ReadWrite.All", membersOnly, "POST", "/groups/" + sec + "/members/$ref", refTo(apiSP), 403, "Authorization_RequestDenied", ""},
 		{"an unknown group", tok, "GET", "/groups/" + unknown, "", 404, "Request_ResourceNotFound", "Resource '" + unknown + "' does not exist or one of its queried reference-property objects are not present."},
 		{"a group by display name", tok, "GET", "/groups/Readers", "", 400, "Request_BadRequest", ""},

@@ -184,15 +184,26 @@ func addMember(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	// Graph's group-post-members: a service principal member also needs
-	// Application.ReadWrite.All (or Directory.ReadWrite.All).
-	if _, _, e := h.servicePrincipalByID(rq, id, false); e == nil && rq.caller.allowed(addServicePrincipalMembers) != nil {
-		return result{}, errDenied
+	if aerr := h.mayAddMember(rq, id); aerr != nil {
+		return result{}, aerr
 	}
 	if _, err := h.Directory.AddGroupMember(rq.ctx, rq.caller.tenant.ID, g.ID, id); err != nil {
 		return result{}, fromDirectory(err, id, dupMember)
 	}
 	return result{status: http.StatusNoContent}, nil
+}
+
+// mayAddMember refuses a service principal member to a caller without
+// Application.ReadWrite.All (or Directory.ReadWrite.All): Graph's
+// group-post-members asks it besides GroupMember.ReadWrite.All.
+func (h *Handler) mayAddMember(rq *request, id string) *apiError {
+	if rq.caller.allowed(addServicePrincipalMembers) == nil {
+		return nil
+	}
+	if _, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
+		return errDenied
+	}
+	return nil
 }
 
 func removeMember(h *Handler, rq *request, k key) (result, *apiError) {
