@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -140,9 +141,16 @@ func refuseFirstParty(what string) error {
 // writes can leave tenants without Graph, and the check looks at every
 // tenant: in one read of index keys where the store can
 // (servicePrincipalGaps), else by reading each tenant's service principal
-// (BenchmarkEnsureMicrosoftGraph). Each missing object is one write.
+// (BenchmarkEnsureMicrosoftGraph). Each missing object is one write. The
+// check of a start also gives a stored application the permissions this
+// binary serves (refreshGraphPermissions).
 func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string) error {
-	_, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	stored, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	if err == nil && tenantIDs == nil {
+		if err := d.refreshGraphPermissions(ctx, stored); err != nil {
+			return err
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && tenantIDs == nil:
 		return d.Batch(ctx, func(ctx context.Context) error {
@@ -161,6 +169,26 @@ func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string
 		return nil
 	}
 	return d.ensureGraphServicePrincipals(ctx, tenantIDs)
+}
+
+// refreshGraphPermissions gives a stored Graph application the
+// permissions of graphPermissions when they differ: a directory written by
+// an older binary lacks those served since (the group permissions), and
+// an app role or scope Graph has could not be assigned or granted there.
+// It is one write, at the first start of a newer binary only.
+func (d *Directory) refreshGraphPermissions(ctx context.Context, stored Application) error {
+	graph := MicrosoftGraph()
+	if reflect.DeepEqual(stored.AppRoles, graph.AppRoles) && reflect.DeepEqual(stored.API.OAuth2PermissionScopes, graph.API.OAuth2PermissionScopes) {
+		return nil
+	}
+	err := d.store.UpdateApplication(ctx, MicrosoftGraphAppID, func(a *Application) error {
+		a.AppRoles, a.API.OAuth2PermissionScopes = graph.AppRoles, graph.API.OAuth2PermissionScopes
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("refreshing Microsoft Graph's permissions: %w", err)
+	}
+	return nil
 }
 
 // ensureGraphServicePrincipals writes the Graph service principal of each
