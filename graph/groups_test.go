@@ -650,3 +650,47 @@ func TestGroupsDelegated(t *testing.T) {
 		})
 	}
 }
+
+// TestApplicationGroupMembershipClaims: an application's
+// groupMembershipClaims, which drives the groups claim, is set by POST and
+// PATCH as Terraform's group_membership_claims sets it, read back in
+// Graph's spelling (null when none), and a value Graph does not know is
+// refused.
+func TestApplicationGroupMembershipClaims(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate(t, e.admin, "/applications", `{"displayName":"Grouped","groupMembershipClaims":"securitygroup"}`)
+	read := func() any {
+		t.Helper()
+		_, a, _ := e.call(t, e.admin, "GET", "/applications/"+id+"?$select=groupMembershipClaims", "")
+		v, ok := a["groupMembershipClaims"]
+		if !ok {
+			t.Fatalf("no groupMembershipClaims in %v", a)
+		}
+		return v
+	}
+	if got := read(); got != "SecurityGroup" {
+		t.Errorf("after POST: %v; want SecurityGroup", got)
+	}
+	for _, tc := range []struct {
+		name, value string
+		want        any
+	}{
+		{"All", `"All"`, "All"},
+		{"a list", `"SecurityGroup, ApplicationGroup"`, "SecurityGroup, ApplicationGroup"},
+		{"None", `"None"`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.mustNoContent(t, e.admin, "PATCH", "/applications/"+id, `{"groupMembershipClaims":`+tc.value+`}`)
+			if got := read(); got != tc.want {
+				t.Errorf("groupMembershipClaims = %v; want %v", got, tc.want)
+			}
+		})
+	}
+	before := e.snapshot(t)
+	if status, body, _ := e.call(t, e.admin, "PATCH", "/applications/"+id, `{"groupMembershipClaims":"Everything"}`); status != 400 || errorCode(body) != "Request_BadRequest" {
+		t.Errorf("PATCH an unknown value = %d %v; want 400", status, body)
+	}
+	if e.snapshot(t) != before {
+		t.Error("a refused PATCH changed the directory")
+	}
+}
