@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"io"
 	"maps"
 	"net/http"
 	"reflect"
@@ -692,5 +693,63 @@ func TestApplicationGroupMembershipClaims(t *testing.T) {
 	}
 	if e.snapshot(t) != before {
 		t.Error("a refused PATCH changed the directory")
+	}
+}
+
+// TestCountSegment: /$count answers a collection's size as text, after
+// $filter and type casts, with ConsistencyLevel: eventual only (it is an
+// advanced query), and not on an object.
+func TestCountSegment(t *testing.T) {
+	e := newEnv(t)
+	tok := e.groupsToken(t)
+	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada"})
+	outer := e.mustCreate(t, tok, "/groups", securityGroup("Outer"))
+	inner := e.mustCreate(t, tok, "/groups", securityGroup("Inner"))
+	e.mustCreate(t, tok, "/groups", unifiedGroup("Team"))
+	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(ada.ID))
+	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(inner))
+	count := func(method, path string, eventual bool) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, e.srv.GraphURL()+strings.ReplaceAll(path, " ", "%20"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if eventual {
+			req.Header.Set("ConsistencyLevel", "eventual")
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == 200 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Errorf("Content-Type %q; want text/plain", resp.Header.Get("Content-Type"))
+		}
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name, method, path string
+		eventual           bool
+		wantStatus         int
+		want               string // the body of a 200, or a code in the error
+	}{
+		{"groups", "GET", "/groups/$count", true, 200, "3"},
+		{"filtered", "GET", "/groups/$count?$filter=securityEnabled eq true", true, 200, "2"},
+		{"members", "GET", "/groups/" + outer + "/members/$count", true, 200, "2"},
+		{"members by cast", "GET", "/groups/" + outer + "/members/graph.user/$count", true, 200, "1"},
+		{"memberOf", "GET", "/users/" + ada.ID + "/transitiveMemberOf/$count", true, 200, "1"},
+		{"users", "GET", "/users/$count", true, 200, "1"},
+		{"without ConsistencyLevel", "GET", "/groups/$count", false, 400, "Request_UnsupportedQuery"},
+		{"of an object", "GET", "/groups/" + outer + "/$count", true, 400, "Request_UnsupportedQuery"},
+		{"by POST", "POST", "/groups/$count", true, 400, "Request_UnsupportedQuery"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := count(tc.method, tc.path, tc.eventual)
+			if status != tc.wantStatus || tc.wantStatus == 200 && body != tc.want || tc.wantStatus != 200 && !strings.Contains(body, `"code":"`+tc.want+`"`) {
+				t.Errorf("%s %s = %d %s; want %d %s", tc.method, tc.path, status, body, tc.wantStatus, tc.want)
+			}
+		})
 	}
 }

@@ -141,6 +141,11 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	if !ok {
 		return 0, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed, message: "Specified HTTP method is not allowed for the request uri."}
 	}
+	if key.count && (rq.r.Method != http.MethodGet || !eventual) {
+		// The $count segment is an advanced query too.
+		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
+			message: "The $count segment is only supported on collections, with the ConsistencyLevel header set to eventual."}
+	}
 	if err := rq.caller.allowed(op.need); err != nil {
 		if !rq.caller.mayOwn(op.need) {
 			return 0, err
@@ -156,6 +161,9 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	res, err := op.run(h, rq, key)
 	if err != nil {
 		return 0, err
+	}
+	if key.count {
+		return countOf(w, res)
 	}
 	return h.respond(w, rq, res), nil
 }
@@ -318,6 +326,19 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 	}
 	writeJSON(w, cmpStatus(res.status), obj)
 	return cmpStatus(res.status)
+}
+
+// countOf answers a /$count path: the size of the collection (after
+// $filter and $search), as text, the way Graph answers it.
+func countOf(w http.ResponseWriter, res result) (int, *apiError) {
+	if res.list == nil || res.whole {
+		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
+			message: "The $count segment is only supported on collections, with the ConsistencyLevel header set to eventual."}
+	}
+	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, strconv.Itoa(len(res.list)))
+	return http.StatusOK, nil
 }
 
 func (h *Handler) prefix() string {

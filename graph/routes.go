@@ -21,6 +21,9 @@ type operation struct {
 // sub-object.
 type key struct {
 	coll, id, appID, sub string
+	// count: the path ends in /$count, which asks for the size of the
+	// collection before it.
+	count bool
 	// cast is a type-cast segment ending the path, lowercased
 	// ("microsoft.graph.user"): the type a directoryObject collection
 	// is narrowed to.
@@ -168,6 +171,9 @@ func errSegment(seg string) *apiError {
 // route finds the operations of a path.
 func route(segs []string) (map[string]operation, key, *apiError) {
 	var k key
+	if len(segs) > 1 && segs[len(segs)-1] == "$count" {
+		k.count, segs = true, segs[:len(segs)-1]
+	}
 	if cast, ok := castOf(segs[len(segs)-1]); ok && len(segs) > 2 {
 		if _, ok := casts[cast]; !ok {
 			return nil, k, errSegment(segs[len(segs)-1])
