@@ -157,8 +157,9 @@ type groupBody struct {
 	MailEnabled     *bool     `json:"mailEnabled"`
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	GroupTypes      *[]string `json:"groupTypes"`
-	// Members are added on create, as Graph's group-post-groups does
-	// with members@odata.bind.
+	// Members are added on create and update, as Graph's
+	// group-post-groups and group-post-members do with
+	// members@odata.bind.
 	Members *[]string `json:"members@odata.bind"`
 }
 
@@ -181,8 +182,6 @@ func (b groupBody) spec() (tenant.GroupSpec, *apiError) {
 		return tenant.GroupSpec{}, missingProperty("securityEnabled")
 	case tenant.ValidateMailNickname(*b.MailNickname) != nil:
 		return tenant.GroupSpec{}, invalidProperty("mailNickname")
-	case b.Members != nil && len(*b.Members) > maxBoundMembers:
-		return tenant.GroupSpec{}, badRequest("At most %d members can be added in one request.", maxBoundMembers)
 	}
 	unified := false
 	if b.GroupTypes != nil {
@@ -223,18 +222,9 @@ func createGroup(h *Handler, rq *request, _ key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	var members []string
-	if b.Members != nil {
-		for _, ref := range *b.Members {
-			id, aerr := referencedID(ref)
-			if aerr != nil {
-				return result{}, aerr
-			}
-			if aerr := h.mayAddMember(rq, id); aerr != nil {
-				return result{}, aerr
-			}
-			members = append(members, id)
-		}
+	members, aerr := h.boundMembers(rq, b)
+	if aerr != nil {
+		return result{}, aerr
 	}
 	t := rq.caller.tenant.ID
 	var g tenant.Group
@@ -245,12 +235,7 @@ func createGroup(h *Handler, rq *request, _ key) (result, *apiError) {
 		if g, err = h.Directory.AddGroup(ctx, t, spec); err != nil {
 			return err
 		}
-		for _, id := range members {
-			if _, err := h.Directory.AddGroupMember(ctx, t, g.ID, id); err != nil {
-				return &memberError{id: id, err: err}
-			}
-		}
-		return nil
+		return h.addMembers(ctx, g, members)
 	})
 	if me := (*memberError)(nil); errors.As(err, &me) {
 		// Over a store without transactional batches the group exists
@@ -264,7 +249,40 @@ func createGroup(h *Handler, rq *request, _ key) (result, *apiError) {
 	return result{status: http.StatusCreated, context: "groups/$entity", object: groupShape(g), location: "groups/" + g.ID}, nil
 }
 
-// memberError is a bound member a new group could not take.
+// boundMembers reads members@odata.bind: the object ids to add, each one
+// the caller may add.
+func (h *Handler) boundMembers(rq *request, b groupBody) ([]string, *apiError) {
+	if b.Members == nil {
+		return nil, nil
+	}
+	if len(*b.Members) > maxBoundMembers {
+		return nil, badRequest("At most %d members can be added in one request.", maxBoundMembers)
+	}
+	ids := make([]string, 0, len(*b.Members))
+	for _, ref := range *b.Members {
+		id, aerr := referencedID(ref)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if aerr := h.mayAddMember(rq, id); aerr != nil {
+			return nil, aerr
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// addMembers adds bound members to g.
+func (h *Handler) addMembers(ctx context.Context, g tenant.Group, ids []string) error {
+	for _, id := range ids {
+		if _, err := h.Directory.AddGroupMember(ctx, g.TenantID, g.ID, id); err != nil {
+			return &memberError{id: id, err: err}
+		}
+	}
+	return nil
+}
+
+// memberError is a bound member a group could not take.
 type memberError struct {
 	id  string
 	err error
@@ -292,8 +310,6 @@ func updateGroup(h *Handler, rq *request, k key) (result, *apiError) {
 		return result{}, invalidProperty("mailEnabled")
 	case b.GroupTypes != nil && !sameGroupTypes(*b.GroupTypes, g.GroupTypes):
 		return result{}, invalidProperty("groupTypes")
-	case b.Members != nil:
-		return result{}, badRequest("Members are changed through /groups/%s/members/$ref.", g.ID)
 	case b.DisplayName != nil && strings.TrimSpace(*b.DisplayName) == "":
 		return result{}, missingProperty("displayName")
 	case b.MailNickname != nil && tenant.ValidateMailNickname(*b.MailNickname) != nil:
@@ -301,8 +317,24 @@ func updateGroup(h *Handler, rq *request, k key) (result, *apiError) {
 	case b.SecurityEnabled != nil && !*b.SecurityEnabled && !g.IsUnified():
 		return result{}, invalidProperty("securityEnabled")
 	}
+	members, aerr := h.boundMembers(rq, b)
+	if aerr != nil {
+		return result{}, aerr
+	}
 	up := tenant.GroupUpdate{DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname, SecurityEnabled: b.SecurityEnabled}
-	if _, err := h.Directory.UpdateGroup(rq.ctx, rq.caller.tenant.ID, g.ID, up); err != nil {
+	// members@odata.bind adds up to 20 members at once (Graph's
+	// group-post-members), in the batch of the update: a member that
+	// cannot be added fails the whole PATCH.
+	err := h.Directory.Batch(rq.ctx, func(ctx context.Context) error {
+		if _, err := h.Directory.UpdateGroup(ctx, g.TenantID, g.ID, up); err != nil {
+			return err
+		}
+		return h.addMembers(ctx, g, members)
+	})
+	if me := (*memberError)(nil); errors.As(err, &me) {
+		return result{}, fromDirectory(me.err, me.id, dupMember)
+	}
+	if err != nil {
 		return result{}, fromDirectory(err, g.ID, dupGroup)
 	}
 	return result{status: http.StatusNoContent}, nil

@@ -232,6 +232,13 @@ func TestGroupLifecycle(t *testing.T) {
 	e.mustNoContent(t, tok, "POST", "/groups/"+parent+"/members/$ref", refTo(id))
 
 	e.mustNoContent(t, tok, "PATCH", "/groups/"+id, `{"displayName":"Payroll Readers","description":"Reads payroll","mailNickname":"payroll"}`)
+	// Up to 20 members at once, as Graph's group-post-members adds them.
+	bo := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "bo@contoso.onmicrosoft.com", DisplayName: "Bo"})
+	cy := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "cy@contoso.onmicrosoft.com", DisplayName: "Cy"})
+	e.mustNoContent(t, tok, "PATCH", "/groups/"+unified, `{"members@odata.bind":["https://graph.microsoft.com/v1.0/directoryObjects/`+bo.ID+`","https://graph.microsoft.com/v1.0/users/`+cy.ID+`"]}`)
+	if _, body, _ := e.call(t, tok, "GET", "/groups/"+unified+"/members", ""); !maps.Equal(ids(t, body), map[string]string{bo.ID: "#microsoft.graph.user", cy.ID: "#microsoft.graph.user"}) {
+		t.Errorf("members after PATCH with members@odata.bind = %v; want Bo and Cy", body)
+	}
 	// Sending the kind back unchanged, as a client that PATCHes a whole
 	// object does, is no change.
 	e.mustNoContent(t, tok, "PATCH", "/groups/"+id, `{"mailEnabled":false,"groupTypes":[],"securityEnabled":true}`)
@@ -325,7 +332,10 @@ func TestGroupRefusals(t *testing.T) {
 		{"PATCH a bad mailNickname", tok, "PATCH", "/groups/" + sec, `{"mailNickname":"a:b"}`, 400, "Request_BadRequest", "Invalid value specified for property 'mailNickname' of resource 'Group'."},
 		{"PATCH an empty displayName", tok, "PATCH", "/groups/" + sec, `{"displayName":""}`, 400, "Request_BadRequest", "A value is required for property 'displayName' of resource 'Group'."},
 		{"PATCH the id", tok, "PATCH", "/groups/" + sec, `{"id":"` + unknown + `"}`, 400, "Request_BadRequest", ""},
-		{"PATCH members", tok, "PATCH", "/groups/" + sec, `{"members@odata.bind":[]}`, 400, "Request_BadRequest", ""},
+		{"PATCH a bound member twice", tok, "PATCH", "/groups/" + sec, `{"displayName":"Renamed","members@odata.bind":["https://graph.microsoft.com/v1.0/users/` + ada.ID + `"]}`, 400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."},
+		{"PATCH an unknown bound member", tok, "PATCH", "/groups/" + parent, `{"displayName":"Renamed","members@odata.bind":["https://graph.microsoft.com/v1.0/users/` + ada.ID + `","https://graph.microsoft.com/v1.0/users/` + unknown + `"]}`, 404, "Request_ResourceNotFound", ""},
+		{"PATCH 21 bound members", tok, "PATCH", "/groups/" + parent, `{"members@odata.bind":[` + strings.Join(tooMany, ",") + `]}`, 400, "Request_BadRequest", ""},
+		{"PATCH a bound service principal without Application.ReadWrite.All", groupsOnly, "PATCH", "/groups/" + parent, `{"members@odata.bind":["https://graph.microsoft.com/v1.0/servicePrincipals/` + apiSP + `"]}`, 403, "Authorization_RequestDenied", ""},
 		{"a member twice", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(ada.ID), 400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."},
 		{"an unknown member", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(unknown), 404, "Request_ResourceNotFound", ""},
 		{"a member of an unknown group", tok, "POST", "/groups/" + unknown + "/members/$ref", refTo(ada.ID), 404, "Request_ResourceNotFound", ""},
