@@ -32,6 +32,9 @@ type applicationBody struct {
 	KeyCredentials         *[]keyCredentialBody                  `json:"keyCredentials"`
 	OptionalClaims         *tenant.OptionalClaims                `json:"optionalClaims"`
 	FederatedCredentials   *[]tenant.FederatedIdentityCredential `json:"federatedIdentityCredentials"`
+	// GroupMembershipClaims selects the groups claim, as Terraform's
+	// group_membership_claims sets it: "SecurityGroup", "All", "None", …
+	GroupMembershipClaims *string `json:"groupMembershipClaims"`
 }
 
 type apiBody struct {
@@ -130,6 +133,7 @@ func (b applicationBody) update(existing *tenant.Application) (tenant.Applicatio
 	u.IdentifierURIs = b.IdentifierURIs
 	u.PublicClient = b.IsFallbackPublicClient
 	u.OptionalClaims = b.OptionalClaims
+	u.GroupMembershipClaims = b.GroupMembershipClaims
 	if b.SignInAudience != nil {
 		switch *b.SignInAudience {
 		case tenant.AudienceMyOrg:
@@ -187,6 +191,8 @@ func applicationShape(a tenant.Application) map[string]any {
 	if a.FederatedIdentityCredentials == nil {
 		delete(m, "federatedIdentityCredentials")
 	}
+	// Graph shows an application that never set it with null.
+	m["groupMembershipClaims"] = nullIfEmpty(a.GroupMembershipClaims)
 	return m
 }
 

@@ -1,7 +1,7 @@
 // Package graph serves a subset of Microsoft Graph v1.0 over the directory:
 // the calls that register applications, instantiate them as service
 // principals, assign app roles, grant delegated permissions and manage
-// users, so that provisioning code written for Entra (the Graph SDKs,
+// users and groups and their memberships, so that provisioning code written for Entra (the Graph SDKs,
 // Terraform's azuread provider, az ad) runs unchanged against issuer.
 //
 // It is a protocol edge like package issuer: requests are authorized by

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/issuer-dev/issuer/tenant"
@@ -74,6 +75,7 @@ func FuzzReferencedID(f *testing.F) {
 		"https://graph.microsoft.com/v1.0/directoryObjects/5f7e0a56-0000-4000-8000-000000000001",
 		"https://graph.microsoft.com/v1.0/users/5f7e0a56-0000-4000-8000-000000000001",
 		"/servicePrincipals/5f7e0a56-0000-4000-8000-000000000001", "directoryObjects", "%zz", "https://x/applications/1",
+		"https://graph.microsoft.com/v1.0/groups/5f7e0a56-0000-4000-8000-000000000001",
 	} {
 		f.Add(s)
 	}
@@ -87,6 +89,62 @@ func FuzzReferencedID(f *testing.F) {
 		}
 		if !tenant.IsGUID(id) {
 			t.Fatalf("referencedID(%q) = %q, not an object id", ref, id)
+		}
+	})
+}
+
+// FuzzGroupBody: any body of POST /groups decodes or is refused with a
+// 400, and a decoded one becomes a GroupSpec the directory accepts, or a
+// 400.
+func FuzzGroupBody(f *testing.F) {
+	for _, s := range []string{
+		`{"displayName":"x","mailEnabled":false,"mailNickname":"x","securityEnabled":true}`,
+		`{"displayName":"x","mailEnabled":true,"mailNickname":"x","securityEnabled":false,"groupTypes":["Unified"],"description":"d"}`,
+		`{"displayName":"x","mailEnabled":true,"mailNickname":"x","securityEnabled":true}`,
+		`{"displayName":"x","mailEnabled":false,"mailNickname":"a b","securityEnabled":true,"groupTypes":["DynamicMembership"]}`,
+		`{"displayName":"x","mailEnabled":false,"mailNickname":"x","securityEnabled":true,"members@odata.bind":["https://graph.microsoft.com/v1.0/users/5f7e0a56-0000-4000-8000-000000000001"]}`,
+		`{"visibility":"Private"}`, `{"groupTypes":null}`, `[]`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b groupBody
+		if err := decodeStrict(body, &b, "group"); err != nil {
+			if err.status != 400 {
+				t.Fatalf("decode status %d; want 400", err.status)
+			}
+			return
+		}
+		spec, err := b.spec()
+		if err != nil {
+			if err.status != 400 {
+				t.Fatalf("spec status %d; want 400", err.status)
+			}
+			return
+		}
+		if strings.TrimSpace(spec.DisplayName) == "" || tenant.ValidateMailNickname(spec.MailNickname) != nil {
+			t.Fatalf("spec(%s) = %+v, which the directory refuses", body, spec)
+		}
+	})
+}
+
+// FuzzMembershipBodies: any body of getMemberGroups or checkMemberGroups
+// decodes or is refused with a 400.
+func FuzzMembershipBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"securityEnabledOnly":true}`, `{"securityEnabledOnly":"yes"}`,
+		`{"groupIds":["5f7e0a56-0000-4000-8000-000000000001"]}`, `{"groupIds":null}`, `{"groupIds":[1]}`, `{}`, `[`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var g memberGroupsBody
+		if err := decodeStrict(body, &g, "directoryObject"); err != nil && err.status != 400 {
+			t.Fatalf("getMemberGroups body: status %d; want 400", err.status)
+		}
+		var c checkMemberGroupsBody
+		if err := decodeStrict(body, &c, "directoryObject"); err != nil && err.status != 400 {
+			t.Fatalf("checkMemberGroups body: status %d; want 400", err.status)
 		}
 	})
 }

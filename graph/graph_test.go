@@ -173,7 +173,7 @@ func TestRefusals(t *testing.T) {
 		{name: "a read role cannot read users", token: e.reader, method: "GET", path: "/users", wantStatus: 403, wantCode: "Authorization_RequestDenied"},
 		{name: "unknown application", token: e.admin, method: "GET", path: "/applications/5f7e0a56-0000-4000-8000-000000000001", wantStatus: 404, wantCode: "Request_ResourceNotFound"},
 		{name: "malformed object id", token: e.admin, method: "GET", path: "/applications/nope", wantStatus: 400, wantCode: "Request_BadRequest"},
-		{name: "unknown segment", token: e.admin, method: "GET", path: "/groups", wantStatus: 400, wantCode: "BadRequest"},
+		{name: "unknown segment", token: e.admin, method: "GET", path: "/devices", wantStatus: 400, wantCode: "BadRequest"},
 		{name: "method not allowed", token: e.admin, method: "PUT", path: "/applications", wantStatus: 405, wantCode: "Request_BadRequest"},
 		{name: "malformed JSON", token: e.admin, method: "POST", path: "/applications", body: `{"displayName":`, wantStatus: 400, wantCode: "Request_BadRequest"},
 		{name: "unknown property", token: e.admin, method: "POST", path: "/applications", body: `{"displayName":"x","colour":"red"}`, wantStatus: 400, wantCode: "Request_BadRequest"},

@@ -141,6 +141,11 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	if !ok {
 		return 0, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed, message: "Specified HTTP method is not allowed for the request uri."}
 	}
+	if key.count && (rq.r.Method != http.MethodGet || !eventual) {
+		// The $count segment is an advanced query too.
+		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
+			message: "The $count segment is only supported on collections, with the ConsistencyLevel header set to eventual."}
+	}
 	if err := rq.caller.allowed(op.need); err != nil {
 		if !rq.caller.mayOwn(op.need) {
 			return 0, err
@@ -156,6 +161,9 @@ func (h *Handler) serve(w http.ResponseWriter, rq *request) (int, *apiError) {
 	res, err := op.run(h, rq, key)
 	if err != nil {
 		return 0, err
+	}
+	if key.count {
+		return countOf(w, res)
 	}
 	return h.respond(w, rq, res), nil
 }
@@ -213,6 +221,10 @@ type need struct {
 	// administrator role.
 	ownerRoles []string
 	ownerUsers bool
+	// also is a second need the call must meet as well, where Graph
+	// documents a permission pair ("User.Read.All and
+	// GroupMember.Read.All").
+	also *need
 }
 
 // has reports whether have holds one of want, case aside.
@@ -248,12 +260,20 @@ func (c caller) allowed(n need) *apiError {
 		if !has(c.token.Roles, n.roles) {
 			return errDenied
 		}
-		return nil
+		return c.allowedAlso(n)
 	}
 	if !has(c.token.Scopes, n.scopes) || len(n.adminRoles) > 0 && !has(c.user.DirectoryRoles, n.adminRoles) {
 		return errDenied
 	}
-	return nil
+	return c.allowedAlso(n)
+}
+
+// allowedAlso checks n.also, the second permission a call needs.
+func (c caller) allowedAlso(n need) *apiError {
+	if n.also == nil {
+		return nil
+	}
+	return c.allowed(*n.also)
 }
 
 // result is what an operation answers: a status, and an object, a
@@ -264,6 +284,10 @@ type result struct {
 	object   any
 	list     []any
 	location string // an object's URL, for 201
+	// whole: the list is an action's answer (getMemberGroups), sent
+	// whole: Graph does not page it, and a nextLink to a POST could not
+	// be followed.
+	whole bool
 }
 
 // respond writes res, applying $select and paging.
@@ -273,6 +297,10 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 		return res.status
 	}
 	ctxURL := h.serviceRoot(rq) + "$metadata#" + res.context
+	if res.whole {
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": ctxURL, "value": res.list})
+		return http.StatusOK
+	}
 	if res.list != nil || res.object == nil {
 		end := min(rq.q.skip+rq.q.top, len(res.list))
 		page := []any{}
@@ -298,6 +326,19 @@ func (h *Handler) respond(w http.ResponseWriter, rq *request, res result) int {
 	}
 	writeJSON(w, cmpStatus(res.status), obj)
 	return cmpStatus(res.status)
+}
+
+// countOf answers a /$count path: the size of the collection (after
+// $filter and $search), as text, the way Graph answers it.
+func countOf(w http.ResponseWriter, res result) (int, *apiError) {
+	if res.list == nil || res.whole {
+		return 0, &apiError{status: http.StatusBadRequest, code: codeUnsupportedQuery,
+			message: "The $count segment is only supported on collections, with the ConsistencyLevel header set to eventual."}
+	}
+	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, strconv.Itoa(len(res.list)))
+	return http.StatusOK, nil
 }
 
 func (h *Handler) prefix() string {

@@ -135,6 +135,7 @@ func parseOrderBy(s string) (property string, desc bool, err error) {
 // searched list always needs them.
 var sortable = map[string]map[string]bool{
 	"application":      {"displayname": true, "createddatetime": true},
+	"group":            {"displayname": false},
 	"servicePrincipal": {"displayname": true},
 	"user":             {"displayname": false, "userprincipalname": false, "createddatetime": true},
 }

@@ -90,7 +90,7 @@ func listOwners(h *Handler, rq *request, k key) (result, *apiError) {
 		}
 		objs = append(objs, m)
 	}
-	return listDirectoryObjects(rq, objs)
+	return listDirectoryObjects(rq, "", objs)
 }
 
 // listOwnedObjects is GET /users/{id}/ownedObjects, /me/ownedObjects and
@@ -132,7 +132,7 @@ func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
 		for _, sp := range sps {
 			objs = append(objs, typed(map[string]any{"id": sp.ID}, "#microsoft.graph.servicePrincipal"))
 		}
-		return listDirectoryObjects(rq, objs)
+		return listDirectoryObjects(rq, "", objs)
 	}
 	for _, a := range apps {
 		objs = append(objs, typed(applicationShape(a), "#microsoft.graph.application"))
@@ -144,7 +144,7 @@ func listOwnedObjects(h *Handler, rq *request, k key) (result, *apiError) {
 		}
 		objs = append(objs, m)
 	}
-	return listDirectoryObjects(rq, objs)
+	return listDirectoryObjects(rq, "", objs)
 }
 
 // typed is m, a member of a directoryObject collection, with its
@@ -162,13 +162,6 @@ func (h *Handler) servicePrincipalObject(rq *request, sp tenant.ServicePrincipal
 		return nil, fromDirectory(err, sp.AppID, dupOwner)
 	}
 	return typed(servicePrincipalShape(sp, app), "#microsoft.graph.servicePrincipal"), nil
-}
-
-// listDirectoryObjects lists objs, the members of a directoryObject
-// collection, as the query asks.
-func listDirectoryObjects(rq *request, objs []map[string]any) (result, *apiError) {
-	list, aerr := collect(rq, objs, "directoryObject", func(m map[string]any) map[string]any { return m })
-	return result{context: "directoryObjects", list: list}, aerr
 }
 
 // refBody is the body of a POST to a $ref collection.
@@ -215,7 +208,7 @@ func removeOwner(h *Handler, rq *request, k key) (result, *apiError) {
 // referencedID is the object id an @odata.id names: an absolute URL (or
 // a path) whose last two segments are a directory collection and the id,
 // as the SDKs send it ("https://graph.microsoft.com/v1.0/directoryObjects/
-// {id}", or users/{id} and servicePrincipals/{id}).
+// {id}", or users/{id}, servicePrincipals/{id} and groups/{id}).
 func referencedID(ref string) (string, *apiError) {
 	invalid := badRequest("Invalid object identifier '%s'.", ref)
 	u, err := url.Parse(ref)
@@ -227,7 +220,7 @@ func referencedID(ref string) (string, *apiError) {
 		return "", invalid
 	}
 	switch strings.ToLower(segs[len(segs)-2]) {
-	case "directoryobjects", "users", "serviceprincipals":
+	case "directoryobjects", "users", "serviceprincipals", "groups":
 	default:
 		return "", invalid
 	}

@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // operation is one method on one path: what it needs and what it does.
@@ -18,6 +21,13 @@ type operation struct {
 // sub-object.
 type key struct {
 	coll, id, appID, sub string
+	// count: the path ends in /$count, which asks for the size of the
+	// collection before it.
+	count bool
+	// cast is a type-cast segment ending the path, lowercased
+	// ("microsoft.graph.user"): the type a directoryObject collection
+	// is narrowed to.
+	cast string
 }
 
 // routes maps a path pattern (collections lowercased, ids as {id} and
@@ -78,18 +88,98 @@ func init() {
 			http.MethodPatch:  {writeUsers, updateUser},
 			http.MethodDelete: {writeUsers, deleteUser},
 		},
-		"organization":                        {http.MethodGet: {readOrganization, listOrganization}},
-		"organization/{id}":                   {http.MethodGet: {readOrganization, getOrganization}},
-		"me":                                  {http.MethodGet: {readMe, getMe}},
-		"me/ownedobjects":                     {http.MethodGet: {readMe, listOwnedObjects}},
-		"users/{id}/ownedobjects":             {http.MethodGet: {readUsersDelegated, listOwnedObjects}},
-		"serviceprincipals/{id}/ownedobjects": {http.MethodGet: {readApplications, listOwnedObjects}},
+		"groups": {
+			http.MethodGet:  {readGroups, listGroups},
+			http.MethodPost: {createGroups, createGroup},
+		},
+		"groups/{id}": {
+			http.MethodGet:    {readGroups, getGroup},
+			http.MethodPatch:  {writeGroups, updateGroup},
+			http.MethodDelete: {writeGroups, deleteGroup},
+		},
+		"groups/{id}/members":                       {http.MethodGet: {readGroups, listMembers}},
+		"groups/{id}/transitivemembers":             {http.MethodGet: {readGroups, listMembers}},
+		"groups/{id}/members/$ref":                  {http.MethodPost: {writeMembers, addMember}},
+		"groups/{id}/members/{sub}/$ref":            {http.MethodDelete: {writeMembers, removeMember}},
+		"groups/{id}/memberof":                      {http.MethodGet: {readGroups, listMemberOf}},
+		"groups/{id}/transitivememberof":            {http.MethodGet: {readGroups, listMemberOf}},
+		"groups/{id}/approleassignments":            {http.MethodGet: {readGroupAssignments, listGroupAssignments}, http.MethodPost: {assignRoles, createGroupAssignment}},
+		"groups/{id}/approleassignments/{sub}":      {http.MethodDelete: {assignRoles, deleteGroupAssignment}},
+		"users/{id}/memberof":                       {http.MethodGet: {readUserGroups, listMemberOf}},
+		"users/{id}/transitivememberof":             {http.MethodGet: {readUserGroups, listMemberOf}},
+		"me/memberof":                               {http.MethodGet: {readMe, listMemberOf}},
+		"me/transitivememberof":                     {http.MethodGet: {readMe, listMemberOf}},
+		"serviceprincipals/{id}/memberof":           {http.MethodGet: {readApplications, listMemberOf}},
+		"serviceprincipals/{id}/transitivememberof": {http.MethodGet: {readApplications, listMemberOf}},
+		"organization":                              {http.MethodGet: {readOrganization, listOrganization}},
+		"organization/{id}":                         {http.MethodGet: {readOrganization, getOrganization}},
+		"me":                                        {http.MethodGet: {readMe, getMe}},
+		"me/ownedobjects":                           {http.MethodGet: {readMe, listOwnedObjects}},
+		"users/{id}/ownedobjects":                   {http.MethodGet: {readUsersDelegated, listOwnedObjects}},
+		"serviceprincipals/{id}/ownedobjects":       {http.MethodGet: {readApplications, listOwnedObjects}},
 	}
+}
+
+// The membership actions (members.go), on each object Graph serves them
+// for: what a client calls on a groups-claim overage.
+func init() {
+	actions := map[string]func(h *Handler, rq *request, k key) (result, *apiError){
+		"getmembergroups":   getMemberGroups,
+		"getmemberobjects":  getMemberGroups,
+		"checkmembergroups": checkMemberGroups,
+	}
+	subjects := map[string]need{
+		"users/{id}":             userMemberships,
+		"me":                     readMe,
+		"groups/{id}":            readGroups,
+		"serviceprincipals/{id}": readApplications,
+		"directoryobjects/{id}":  readDirectory,
+	}
+	for subject, n := range subjects {
+		for action, run := range actions {
+			routes[subject+"/"+action] = map[string]operation{http.MethodPost: {n, run}}
+		}
+	}
+}
+
+// castable are the paths that end in a type cast: the directoryObject
+// collections of memberships.
+var castable = map[string]bool{
+	"groups/{id}/members": true, "groups/{id}/transitivemembers": true,
+	"groups/{id}/memberof": true, "groups/{id}/transitivememberof": true,
+	"users/{id}/memberof": true, "users/{id}/transitivememberof": true,
+	"me/memberof": true, "me/transitivememberof": true,
+	"serviceprincipals/{id}/memberof": true, "serviceprincipals/{id}/transitivememberof": true,
+}
+
+// castOf reads a type-cast segment: a qualified type name,
+// "microsoft.graph.user", or with Graph's namespace alias, "graph.user",
+// which the Graph SDKs send.
+func castOf(seg string) (string, bool) {
+	seg = strings.ToLower(seg)
+	if rest, ok := strings.CutPrefix(seg, "graph."); ok {
+		return "microsoft.graph." + rest, true
+	}
+	return seg, strings.HasPrefix(seg, "microsoft.graph.")
+}
+
+// errSegment is Graph's answer to a path segment it does not know.
+func errSegment(seg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Resource not found for the segment '" + seg + "'."}
 }
 
 // route finds the operations of a path.
 func route(segs []string) (map[string]operation, key, *apiError) {
 	var k key
+	if len(segs) > 1 && segs[len(segs)-1] == "$count" {
+		k.count, segs = true, segs[:len(segs)-1]
+	}
+	if cast, ok := castOf(segs[len(segs)-1]); ok && len(segs) > 2 {
+		if _, ok := casts[cast]; !ok {
+			return nil, k, errSegment(segs[len(segs)-1])
+		}
+		k.cast, segs = cast, segs[:len(segs)-1]
+	}
 	pattern := make([]string, 0, len(segs))
 	for i, s := range segs {
 		switch {
@@ -114,10 +204,13 @@ func route(segs []string) (map[string]operation, key, *apiError) {
 			pattern = append(pattern, strings.ToLower(s))
 		}
 	}
-	ops, ok := routes[strings.Join(pattern, "/")]
-	if !ok {
-		last := segs[len(segs)-1]
-		return nil, k, &apiError{status: http.StatusBadRequest, code: codeSegment, message: "Resource not found for the segment '" + last + "'."}
+	p := strings.Join(pattern, "/")
+	ops, ok := routes[p]
+	switch {
+	case !ok:
+		return nil, k, errSegment(segs[len(segs)-1])
+	case k.cast != "" && !castable[p]:
+		return nil, k, errSegment(k.cast)
 	}
 	return ops, k, nil
 }
@@ -233,6 +326,68 @@ var (
 	readOrganization = need{
 		roles:  []string{"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 		scopes: []string{"User.Read", "Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	// Groups (Graph's group-list, group-get, group-list-members,
+	// group-list-memberof: GroupMember.Read.All is the least, the
+	// Group.*, GroupMember.ReadWrite.All and Directory.* permissions
+	// higher).
+	readGroups = need{
+		roles:  []string{"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	// createGroups: Group.Create is an app's least (group-post-groups).
+	// A delegated caller needs no administrator role: Entra's default
+	// lets every member create security and Microsoft 365 groups.
+	createGroups = need{
+		roles:  []string{"Group.Create", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		scopes: []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"},
+	}
+	// Changing a group or its members is a Groups or User
+	// Administrator's work in Entra (or the group's owners', which this
+	// directory does not model); of the roles it knows, only the Global
+	// Administrator holds it.
+	writeGroups = need{
+		roles:      []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		scopes:     []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		adminRoles: []string{tenant.RoleGlobalAdministrator},
+	}
+	writeMembers = need{
+		roles:      []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		scopes:     []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		adminRoles: writeGroups.adminRoles,
+	}
+	// addServicePrincipalMembers is what a service principal member
+	// needs besides writeMembers (group-post-members: "GroupMember.
+	// ReadWrite.All and Application.ReadWrite.All").
+	addServicePrincipalMembers = need{
+		roles:  []string{"Application.ReadWrite.All", "Directory.ReadWrite.All"},
+		scopes: []string{"Application.ReadWrite.All", "Directory.ReadWrite.All"},
+	}
+	// readUserGroups reads another user's memberOf and
+	// transitiveMemberOf (user-list-memberof: User.Read.All and higher,
+	// the group permissions among them); the groups themselves show only
+	// to a caller that may read groups (objectReader).
+	readUserGroups = need{
+		roles:  append(slices.Clone(readUsers.roles), "GroupMember.Read.All", "Group.Read.All"),
+		scopes: append(slices.Clone(readUsers.scopes), "GroupMember.Read.All", "Group.Read.All"),
+	}
+	// userMemberships is getMemberGroups, getMemberObjects and
+	// checkMemberGroups of a user: Graph's user-getmembergroups asks a
+	// user permission and a group one ("User.Read.All and
+	// GroupMember.Read.All"), or Directory.Read.All, which is both.
+	userMemberships = need{roles: readUsers.roles, scopes: readUsers.scopes, also: &readGroups}
+	// readDirectory is the directoryObjects calls' (directoryobject-
+	// getmembergroups: Directory.Read.All).
+	readDirectory = need{
+		roles:  []string{"Directory.Read.All", "Directory.ReadWrite.All"},
+		scopes: []string{"Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	// readGroupAssignments lists a group's app role assignments
+	// (group-list-approleassignments: the group permissions, or
+	// AppRoleAssignment.ReadWrite.All).
+	readGroupAssignments = need{
+		roles:  append(slices.Clone(readGroups.roles), "AppRoleAssignment.ReadWrite.All"),
+		scopes: append(slices.Clone(readGroups.scopes), "AppRoleAssignment.ReadWrite.All"),
 	}
 	// readUsersDelegated is readUsers for calls Graph serves delegated
 	// only (user-list-ownedobjects: "Application: Not supported").

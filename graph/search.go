@@ -29,7 +29,7 @@ type searchTerm struct {
 // searchable lists the types whose lists take $search here: Graph's
 // directory objects of this subset. Grants and role assignments are not
 // directory objects, and Graph refuses $search on them.
-var searchable = map[string]bool{"application": true, "servicePrincipal": true, "user": true}
+var searchable = map[string]bool{"application": true, "servicePrincipal": true, "user": true, "group": true}
 
 // tokenized are the properties Graph searches by token.
 var tokenized = map[string]bool{"displayname": true, "description": true}

@@ -268,8 +268,8 @@ type assignmentBody struct {
 }
 
 // createAssignment assigns an app role: the resource is the service
-// principal named by resourceId, the principal a service principal or a
-// user of the tenant. On appRoleAssignedTo the path names the resource,
+// principal named by resourceId, the principal a service principal, a
+// user or a group of the tenant. On appRoleAssignedTo the path names the resource,
 // on appRoleAssignments the principal; the body must agree.
 func createAssignment(h *Handler, rq *request, k key) (result, *apiError) {
 	pathSP, _, aerr := h.servicePrincipal(rq, k)
@@ -289,21 +289,9 @@ func createAssignment(h *Handler, rq *request, k key) (result, *apiError) {
 	case !assignedTo && !strings.EqualFold(b.PrincipalID, pathSP.ID):
 		return result{}, badRequest("Property principalId must be the service principal of the path, %s.", pathSP.ID)
 	}
-	resSP, resApp, aerr := h.servicePrincipalByID(rq, b.ResourceID, false)
+	a, aerr := h.assign(rq, b)
 	if aerr != nil {
 		return result{}, aerr
-	}
-	i := slices.IndexFunc(resApp.AppRoles, func(r tenant.AppRole) bool { return strings.EqualFold(r.ID, b.AppRoleID) })
-	if i < 0 {
-		return result{}, badRequest("Permission (appRoleId %s) does not exist on the resource service principal %s.", b.AppRoleID, resSP.ID)
-	}
-	who, aerr := h.assignee(rq, b.PrincipalID)
-	if aerr != nil {
-		return result{}, aerr
-	}
-	a, err := h.Consent.AssignRole(rq.ctx, rq.caller.tenant.ID, resSP.AppID, resApp.AppRoles[i].Value, who)
-	if err != nil {
-		return result{}, fromDirectory(err, b.PrincipalID, dupAssignment)
 	}
 	nav := "appRoleAssignments"
 	if assignedTo {
@@ -313,14 +301,46 @@ func createAssignment(h *Handler, rq *request, k key) (result, *apiError) {
 		object: assignmentShape(consent.AssignmentEntry{AppRoleAssignment: a}), location: "servicePrincipals/" + pathSP.ID + "/" + nav + "/" + a.ID}, nil
 }
 
+// assign makes the assignment b asks for, its ids checked: of the app
+// role appRoleId of the resource service principal resourceId to the
+// principal principalId.
+func (h *Handler) assign(rq *request, b assignmentBody) (consent.AppRoleAssignment, *apiError) {
+	resSP, resApp, aerr := h.servicePrincipalByID(rq, b.ResourceID, false)
+	if aerr != nil {
+		return consent.AppRoleAssignment{}, aerr
+	}
+	i := slices.IndexFunc(resApp.AppRoles, func(r tenant.AppRole) bool { return strings.EqualFold(r.ID, b.AppRoleID) })
+	if i < 0 {
+		return consent.AppRoleAssignment{}, badRequest("Permission (appRoleId %s) does not exist on the resource service principal %s.", b.AppRoleID, resSP.ID)
+	}
+	who, aerr := h.assignee(rq, b.PrincipalID)
+	if aerr != nil {
+		return consent.AppRoleAssignment{}, aerr
+	}
+	a, err := h.Consent.AssignRole(rq.ctx, rq.caller.tenant.ID, resSP.AppID, resApp.AppRoles[i].Value, who)
+	if err != nil {
+		return consent.AppRoleAssignment{}, fromDirectory(err, b.PrincipalID, dupAssignment)
+	}
+	return a, nil
+}
+
 // assignee is the principal of an assignment: a service principal of the
-// tenant (by object id) or a user.
+// tenant (by object id), a user or a security group.
 func (h *Handler) assignee(rq *request, id string) (consent.Assignee, *apiError) {
 	if sp, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
 		return consent.Assignee{ClientAppID: sp.AppID}, nil
 	}
 	if u, err := h.Directory.FindUser(rq.ctx, rq.caller.tenant.ID, id); err == nil {
 		return consent.Assignee{User: u.ID}, nil
+	}
+	if g, err := h.Directory.FindGroup(rq.ctx, rq.caller.tenant.ID, id); err == nil {
+		// Entra assigns apps to security groups and to security-enabled
+		// Microsoft 365 groups only (group-post-approleassignments: "assign
+		// an app role to a security group").
+		if !g.SecurityEnabled {
+			return consent.Assignee{}, badRequest("App roles can be assigned to security-enabled groups only; group %s is not security-enabled.", g.ID)
+		}
+		return consent.Assignee{Group: g.ID}, nil
 	}
 	return consent.Assignee{}, notFound(id)
 }

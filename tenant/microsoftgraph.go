@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -65,6 +66,13 @@ var graphPermissions = []graphPermission{
 	{"DelegatedPermissionGrant.ReadWrite.All", "41ce6ca6-6826-4807-84f1-1c82854f7ee5", "8e8e4742-1d95-4f68-9d56-6ee75648c72a", true, "Manage all delegated permission grants"},
 	{"Directory.Read.All", "06da0dbc-49e2-44d2-8312-53f166ab848a", "7ab1d382-f21e-4acd-a863-ba3e13f7da61", true, "Read directory data"},
 	{"Directory.ReadWrite.All", "c5366453-9fb0-48a5-a156-24f0c49a4b84", "19dbc75e-c2e2-444c-a770-ec69d8559fc7", true, "Read and write directory data"},
+	// Groups: Group.Create is the least an app needs to create a group,
+	// GroupMember.* read and change memberships only.
+	{"Group.Read.All", "5f8c59db-677d-491f-a6b8-5f174b11ec1d", "5b567255-7703-4780-807c-7be8301ae99b", true, "Read all groups"},
+	{"Group.ReadWrite.All", "4e46008b-f24c-477d-8fff-7bb4ec7aafe0", "62a82d76-70ea-41e2-9197-370581804d09", true, "Read and write all groups"},
+	{"Group.Create", "", "bf7b1a76-6e77-406b-b258-bf5c7720e98f", true, "Create groups"},
+	{"GroupMember.Read.All", "bc024368-1153-4739-b217-4326f2e966d0", "98830695-27a2-44f7-8c18-0c3ebc9698f6", true, "Read all group memberships"},
+	{"GroupMember.ReadWrite.All", "f81125ac-d3b7-4573-a3b2-7099cc39df9e", "dbaae8cf-10b5-4b86-a4a1-f871c94c6695", true, "Read and write all group memberships"},
 	{"Organization.Read.All", "4908d5b9-3fb2-4b1e-9336-1888b7937185", "498476ce-e0fe-48b0-b801-37ba7e2685c6", true, "Read organization information"},
 }
 
@@ -133,9 +141,16 @@ func refuseFirstParty(what string) error {
 // writes can leave tenants without Graph, and the check looks at every
 // tenant: in one read of index keys where the store can
 // (servicePrincipalGaps), else by reading each tenant's service principal
-// (BenchmarkEnsureMicrosoftGraph). Each missing object is one write.
+// (BenchmarkEnsureMicrosoftGraph). Each missing object is one write. The
+// check of a start also gives a stored application the permissions this
+// binary serves (refreshGraphPermissions).
 func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string) error {
-	_, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	stored, err := d.store.GetApplication(ctx, MicrosoftGraphAppID)
+	if err == nil && tenantIDs == nil {
+		if err := d.refreshGraphPermissions(ctx, stored); err != nil {
+			return err
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && tenantIDs == nil:
 		return d.Batch(ctx, func(ctx context.Context) error {
@@ -154,6 +169,26 @@ func (d *Directory) EnsureMicrosoftGraph(ctx context.Context, tenantIDs []string
 		return nil
 	}
 	return d.ensureGraphServicePrincipals(ctx, tenantIDs)
+}
+
+// refreshGraphPermissions gives a stored Graph application the
+// permissions of graphPermissions when they differ: a directory written by
+// an older binary lacks those served since (the group permissions), and
+// an app role or scope Graph has could not be assigned or granted there.
+// It is one write, at the first start of a newer binary only.
+func (d *Directory) refreshGraphPermissions(ctx context.Context, stored Application) error {
+	graph := MicrosoftGraph()
+	if reflect.DeepEqual(stored.AppRoles, graph.AppRoles) && reflect.DeepEqual(stored.API.OAuth2PermissionScopes, graph.API.OAuth2PermissionScopes) {
+		return nil
+	}
+	err := d.store.UpdateApplication(ctx, MicrosoftGraphAppID, func(a *Application) error {
+		a.AppRoles, a.API.OAuth2PermissionScopes = graph.AppRoles, graph.API.OAuth2PermissionScopes
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("refreshing Microsoft Graph's permissions: %w", err)
+	}
+	return nil
 }
 
 // ensureGraphServicePrincipals writes the Graph service principal of each

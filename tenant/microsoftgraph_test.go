@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -326,6 +329,53 @@ func BenchmarkEnsureMicrosoftGraph(b *testing.B) {
 				if err := bc.dir.EnsureMicrosoftGraph(ctx, nil); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestMicrosoftGraphPermissionsRefresh: a directory whose Graph
+// application was written by an older binary, without the permissions
+// served since (the group ones), gets them at the next start, and a
+// directory that has them is left as it is.
+func TestMicrosoftGraphPermissionsRefresh(t *testing.T) {
+	want := tenant.MicrosoftGraph()
+	for _, tc := range []struct {
+		name string
+		old  func(a *tenant.Application) // what the older binary wrote
+	}{
+		{"up to date", func(*tenant.Application) {}},
+		{"without the group permissions", func(a *tenant.Application) {
+			a.AppRoles = slices.DeleteFunc(a.AppRoles, func(r tenant.AppRole) bool { return strings.HasPrefix(r.Value, "Group") })
+			a.API.OAuth2PermissionScopes = slices.DeleteFunc(a.API.OAuth2PermissionScopes, func(s tenant.PermissionScope) bool { return strings.HasPrefix(s.Value, "Group") })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			// Stored as written, so that a start of an up-to-date
+			// directory finds nothing to refresh and writes nothing.
+			if stored, err := e.db.GetApplication(e.ctx, tenant.MicrosoftGraphAppID); err != nil || !reflect.DeepEqual(stored.AppRoles, want.AppRoles) ||
+				!reflect.DeepEqual(stored.API.OAuth2PermissionScopes, want.API.OAuth2PermissionScopes) {
+				t.Fatalf("Graph as stored differs from tenant.MicrosoftGraph() (%v)", err)
+			}
+			if err := e.db.UpdateApplication(e.ctx, tenant.MicrosoftGraphAppID, func(a *tenant.Application) error { tc.old(a); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.dir.EnsureMicrosoftGraph(e.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.db.GetApplication(e.ctx, tenant.MicrosoftGraphAppID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.AppRoles, want.AppRoles) || !reflect.DeepEqual(got.API.OAuth2PermissionScopes, want.API.OAuth2PermissionScopes) {
+				t.Errorf("Graph after the start has %d roles and %d scopes; want %d and %d", len(got.AppRoles), len(got.API.OAuth2PermissionScopes), len(want.AppRoles), len(want.API.OAuth2PermissionScopes))
+			}
+			if _, ok := got.AppRoleByValue("GroupMember.Read.All"); !ok {
+				t.Error("GroupMember.Read.All is not an app role of Graph after the start")
 			}
 		})
 	}

@@ -62,6 +62,30 @@ describe("Microsoft Graph JavaScript SDK", () => {
     });
   });
 
+  test("creates a group, adds a member by $ref, and reads memberOf and getMemberGroups", async () => {
+    const gc = client(await graphToken());
+    const job = await gc.api("/applications").post({ displayName: "Group Member Job" });
+    const jobSP = await gc.api("/servicePrincipals").post({ appId: job.appId });
+    const group = await gc.api("/groups").post({ displayName: "Inventory Readers", mailEnabled: false, mailNickname: "inventory-readers", securityEnabled: true });
+    assert.deepEqual(group.groupTypes, []);
+    await gc.api(`/groups/${group.id}/members/$ref`).post({ "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${jobSP.id}` });
+    const members = await gc.api(`/groups/${group.id}/members`).get();
+    assert.deepEqual(members.value.map((m) => [m.id, m["@odata.type"]]), [[jobSP.id, "#microsoft.graph.servicePrincipal"]]);
+    const memberOf = await gc.api(`/servicePrincipals/${jobSP.id}/memberOf`).get();
+    assert.deepEqual(memberOf.value.map((g) => [g.id, g.displayName]), [[group.id, "Inventory Readers"]]);
+    const ids = await gc.api(`/servicePrincipals/${jobSP.id}/getMemberGroups`).post({ securityEnabledOnly: true });
+    assert.deepEqual(ids.value, [group.id]);
+    await assert.rejects(gc.api(`/groups/${group.id}/members/$ref`).post({ "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${jobSP.id}` }), (err) => {
+      assert.equal(err.statusCode, 400);
+      assert.equal(err.code, "Request_BadRequest");
+      assert.equal(err.message, "One or more added object references already exist for the following modified properties: 'members'.");
+      return true;
+    });
+    await gc.api(`/groups/${group.id}/members/${jobSP.id}/$ref`).delete();
+    await gc.api(`/groups/${group.id}`).delete();
+    await gc.api(`/applications/${job.id}`).delete();
+  });
+
   test("refusals carry Graph's error code and status", async () => {
     const gc = client(await graphToken());
     await assert.rejects(gc.api("/applications").post({ displayName: "x", colour: "red" }), (err) => {

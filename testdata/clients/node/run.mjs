@@ -116,7 +116,7 @@ function seed() {
   // Microsoft Graph (graph.test.mjs): a provisioner holding Graph's
   // application permissions, the one step outside Graph.
   const provisioner = daemon("Provisioner");
-  for (const role of ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "User.ReadWrite.All"]) {
+  for (const role of ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All"]) {
     cli("role", "assign", "--tenant", domain, "--resource", "https://graph.microsoft.com", "--role", role, "--client", provisioner.appId);
   }
 
