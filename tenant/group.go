@@ -382,16 +382,23 @@ func (d *Directory) MemberOf(ctx context.Context, tenantRef, memberRef string, t
 	if err != nil {
 		return nil, err
 	}
-	ids, err := d.store.MemberOf(ctx, t.ID, m.ID)
-	if transitive && err == nil {
+	var ids []string
+	if transitive {
 		ids, err = TransitiveMemberOf(ctx, d.store, t.ID, m.ID)
+	} else {
+		ids, err = d.store.MemberOf(ctx, t.ID, m.ID)
 	}
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Group, 0, len(ids))
 	for _, id := range ids {
+		// Each read is its own transaction: a group deleted since the
+		// walk is no longer one the object is in.
 		g, err := d.store.GetGroup(ctx, t.ID, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
