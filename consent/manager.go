@@ -467,6 +467,17 @@ type principal struct {
 	id, typ, displayName, memberType string
 }
 
+// countSet is how many of names are not empty.
+func countSet(names ...string) int {
+	n := 0
+	for _, s := range names {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
 func principalOf(sp tenant.ServicePrincipal) principal {
 	return principal{sp.ID, PrincipalServicePrincipal, sp.DisplayName, tenant.MemberTypeApplication}
 }
@@ -504,10 +515,15 @@ func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.Serv
 }
 
 // Assignee names who receives an app role: a client application (through
-// its service principal in the tenant) or a user. Exactly one is set.
+// its service principal in the tenant), a user, or a group. Exactly one is
+// set.
 type Assignee struct {
 	ClientAppID string
 	User        string // UPN or object id
+	// Group is a group's object id or display name. Its direct members
+	// hold the role (user-type roles only: Entra gives no roles to the
+	// service principals in a group).
+	Group string
 }
 
 // AssignRole assigns an app role of a resource to a client or a user, as an
@@ -568,8 +584,8 @@ func (m *Manager) roleTarget(ctx context.Context, tenantRef, resourceName, roleV
 		role  tenant.AppRole
 		p     principal
 	)
-	if (who.ClientAppID == "") == (who.User == "") {
-		return t, resSP, role, p, fmt.Errorf("%w: name either a client application or a user to assign", tenant.ErrInvalid)
+	if n := countSet(who.ClientAppID, who.User, who.Group); n != 1 {
+		return t, resSP, role, p, fmt.Errorf("%w: name one of a client application, a user or a group to assign", tenant.ErrInvalid)
 	}
 	t, err := m.dir.ResolveTenant(ctx, tenantRef)
 	if err != nil {
@@ -601,6 +617,17 @@ func (m *Manager) principal(ctx context.Context, t tenant.Tenant, who Assignee) 
 			return principal{}, fmt.Errorf("user %s in tenant %s: %w", who.User, t.DisplayName, err)
 		}
 		return userPrincipal(u), nil
+	}
+	if who.Group != "" {
+		g, err := m.dir.FindGroup(ctx, t.ID, who.Group)
+		if err != nil {
+			return principal{}, fmt.Errorf("group %s in tenant %s: %w", who.Group, t.DisplayName, err)
+		}
+		if !g.SecurityEnabled {
+			// Graph: "assign an app role to a security group".
+			return principal{}, fmt.Errorf("%w: group %s (%s) is not security-enabled: only security groups can be assigned app roles", tenant.ErrInvalid, g.DisplayName, g.ID)
+		}
+		return principal{g.ID, PrincipalGroup, g.DisplayName, tenant.MemberTypeUser}, nil
 	}
 	sp, err := m.clientSP(ctx, t, who.ClientAppID)
 	if err != nil {
