@@ -69,8 +69,11 @@ type applicationRecord struct {
 	OptionalClaims *optionalClaimsRecord `json:"optionalClaims,omitempty"`
 	// AccessTokenLifetimeSeconds is the token lifetime policy's setting;
 	// absent (no policy) in records written before policies existed.
-	AccessTokenLifetimeSeconds int64     `json:"accessTokenLifetimeSeconds,omitempty"`
-	CreatedDateTime            time.Time `json:"createdDateTime,omitzero"`
+	AccessTokenLifetimeSeconds int64 `json:"accessTokenLifetimeSeconds,omitempty"`
+	// GroupMembershipClaims is absent in records written before groups
+	// existed, which decode as none: no migration.
+	GroupMembershipClaims string    `json:"groupMembershipClaims,omitempty"`
+	CreatedDateTime       time.Time `json:"createdDateTime,omitzero"`
 	// Owners is absent in records written before owners existed, which
 	// decode as none: no migration.
 	Owners []string `json:"owners,omitempty"`
@@ -207,6 +210,7 @@ func fromApplication(a tenant.Application) applicationRecord {
 		PublicClient:                 cloneStringsOrNil(a.PublicClient.RedirectURIs),
 		OptionalClaims:               fromOptionalClaims(a.OptionalClaims),
 		AccessTokenLifetimeSeconds:   accessTokenLifetimeSeconds(a.TokenLifetimePolicy),
+		GroupMembershipClaims:        a.GroupMembershipClaims,
 		CreatedDateTime:              a.CreatedDateTime.UTC(),
 		Owners:                       cloneStringsOrNil(a.Owners),
 	}
@@ -238,6 +242,7 @@ func (r applicationRecord) toApplication() tenant.Application {
 		PublicClient:                 tenant.RedirectURIs{RedirectURIs: cloneStrings(r.PublicClient)},
 		OptionalClaims:               r.OptionalClaims.toOptionalClaims(),
 		TokenLifetimePolicy:          tokenLifetimePolicy(r.AccessTokenLifetimeSeconds),
+		GroupMembershipClaims:        r.GroupMembershipClaims,
 		CreatedDateTime:              r.CreatedDateTime,
 		Owners:                       cloneStringsOrNil(r.Owners),
 	}
