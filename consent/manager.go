@@ -467,23 +467,19 @@ type principal struct {
 	id, typ, displayName, memberType string
 }
 
-// countSet is how many of names are not empty.
-func countSet(names ...string) int {
-	n := 0
-	for _, s := range names {
-		if s != "" {
-			n++
-		}
-	}
-	return n
-}
-
 func principalOf(sp tenant.ServicePrincipal) principal {
 	return principal{sp.ID, PrincipalServicePrincipal, sp.DisplayName, tenant.MemberTypeApplication}
 }
 
 func userPrincipal(u tenant.User) principal {
 	return principal{u.ID, PrincipalUser, u.DisplayName, tenant.MemberTypeUser}
+}
+
+// groupPrincipal: a role of member type User may be assigned to a group as
+// to a user (Entra's allowedMemberTypes "User" means "Users/Groups"), and
+// reaches the group's direct members.
+func groupPrincipal(g tenant.Group) principal {
+	return principal{g.ID, PrincipalGroup, g.DisplayName, tenant.MemberTypeUser}
 }
 
 // assign creates an app role assignment; created is false when the principal
@@ -515,15 +511,25 @@ func (m *Manager) assign(ctx context.Context, t tenant.Tenant, resSP tenant.Serv
 }
 
 // Assignee names who receives an app role: a client application (through
-// its service principal in the tenant), a user, or a group. Exactly one is
+// its service principal in the tenant), a user or a group. Exactly one is
 // set.
 type Assignee struct {
 	ClientAppID string
 	User        string // UPN or object id
-	// Group is a group's object id or display name. Its direct members
-	// hold the role (user-type roles only: Entra gives no roles to the
-	// service principals in a group).
+	// Group is a group's object id, or its display name when no other
+	// group of the tenant has it (tenant.Directory.FindGroup).
 	Group string
+}
+
+// count is how many principals who names; an assignment needs one.
+func (who Assignee) count() int {
+	n := 0
+	for _, v := range []string{who.ClientAppID, who.User, who.Group} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // AssignRole assigns an app role of a resource to a client or a user, as an
@@ -584,8 +590,8 @@ func (m *Manager) roleTarget(ctx context.Context, tenantRef, resourceName, roleV
 		role  tenant.AppRole
 		p     principal
 	)
-	if n := countSet(who.ClientAppID, who.User, who.Group); n != 1 {
-		return t, resSP, role, p, fmt.Errorf("%w: name one of a client application, a user or a group to assign", tenant.ErrInvalid)
+	if who.count() != 1 {
+		return t, resSP, role, p, fmt.Errorf("%w: name one client application, user or group to assign", tenant.ErrInvalid)
 	}
 	t, err := m.dir.ResolveTenant(ctx, tenantRef)
 	if err != nil {
@@ -623,11 +629,7 @@ func (m *Manager) principal(ctx context.Context, t tenant.Tenant, who Assignee) 
 		if err != nil {
 			return principal{}, fmt.Errorf("group %s in tenant %s: %w", who.Group, t.DisplayName, err)
 		}
-		if !g.SecurityEnabled {
-			// Graph: "assign an app role to a security group".
-			return principal{}, fmt.Errorf("%w: group %s (%s) is not security-enabled: only security groups can be assigned app roles", tenant.ErrInvalid, g.DisplayName, g.ID)
-		}
-		return principal{g.ID, PrincipalGroup, g.DisplayName, tenant.MemberTypeUser}, nil
+		return groupPrincipal(g), nil
 	}
 	sp, err := m.clientSP(ctx, t, who.ClientAppID)
 	if err != nil {
