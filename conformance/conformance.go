@@ -3,10 +3,13 @@
 // constructor of fresh, empty backends, and the suite checks the contract
 // issuer.Backend documents: every method, the not-found / exists / invalid
 // errors, cascading deletes, the uniqueness of domains, appIds, identifier
-// URIs and user principal names, refresh-token rotation under concurrent
-// redemption (exactly one winner), atomicity of failed writes,
-// read-after-write across goroutines, and the read view consent.Resolve
-// reads a token request's facts from (one snapshot).
+// URIs and user principal names, object ids unique across a tenant's
+// users, service principals and groups, group memberships (no cycle, no
+// group in a Microsoft 365 group, even when two nestings race),
+// refresh-token rotation under concurrent redemption (exactly one
+// winner), atomicity of failed writes, read-after-write across
+// goroutines, and the read view consent.Resolve reads a token request's
+// facts from (one snapshot).
 //
 // It tests behaviour through the interface only. What is particular to one
 // store (bbolt's file layout, migrations, damaged files) stays in that
@@ -72,6 +75,13 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"RefreshTokenPruneMany", testRefreshTokenPruneMany},
 		{"PasswordChangeRevokesMany", testPasswordChangeRevokesMany},
 		{"DeleteTenantOfManyApplications", testDeleteTenantOfManyApplications},
+		{"Groups", testGroups},
+		{"GroupMembers", testGroupMembers},
+		{"GroupAssignments", testGroupAssignments},
+		{"CascadeDeleteMembers", testCascadeDeleteMembers},
+		{"GroupsView", testGroupsView},
+		{"ConcurrentNesting", testConcurrentNesting},
+		{"DeleteManyMemberships", testDeleteManyMemberships},
 	}, append(refreshTokenRevocationTests(), deleteManyRefreshTokensTests()...)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

@@ -38,6 +38,17 @@ import (
 //     identifier URIs by tenant.IdentifierKey.
 //   - A done context fails the call with an error wrapping ctx.Err()
 //     before it changes anything.
+//   - An object id names at most one directory object of a tenant: a user,
+//     a service principal or a group (tenant.ErrExists for a second).
+//     Group memberships are direct and name objects of the group's
+//     tenant; AddGroupMember refuses a group inside a Microsoft 365 group
+//     and a membership that closes a cycle (tenant.ErrInvalid), checking
+//     in its own transaction, so that concurrent additions cannot make a
+//     cycle between them. Deleting a user, a service principal (and so an
+//     application, in every tenant) or a group removes its memberships,
+//     both its members' and its own, and a group's deletion the app role
+//     assignments it holds; MemberOf (sorted ids, none for an object in no
+//     group) and GetGroup read through a View as through the store.
 type Backend interface {
 	tenant.Store
 	tenant.BulkStore

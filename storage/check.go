@@ -380,6 +380,9 @@ func (c *checker) tenantTx(tx *bbolt.Tx, id string) {
 func (c *checker) groupsTx(tb *tenantBuckets, where func(string) string) map[string]bool {
 	groups := map[string]bool{}
 	c.forEach(where("groups"), tb.groups, func(k, v []byte) {
+		// An undecodable group is reported once, not again by every
+		// membership of it.
+		groups[string(k)] = true
 		var rec groupRecord
 		if !c.decode(where("group"), k, v, &rec) {
 			return
@@ -387,7 +390,6 @@ func (c *checker) groupsTx(tb *tenantBuckets, where func(string) string) map[str
 		if rec.ID != string(k) || rec.TenantID != tb.id {
 			c.problem("%s %q: stored as %q of tenant %q", where("group"), k, rec.ID, rec.TenantID)
 		}
-		groups[string(k)] = true
 		if tb.users.Get(k) != nil || tb.sps.Get(k) != nil {
 			c.problem("%s %s: a user or service principal has the same object id", where("group"), k)
 		}

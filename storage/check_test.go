@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/issuer-dev/issuer/consent"
+	"github.com/issuer-dev/issuer/tenant"
 )
 
 // checkFixture builds the world the Check tests damage: two tenants, an
@@ -31,7 +33,42 @@ func checkFixture(t *testing.T, db *DB) (orders, client, aliceID string, a conse
 	if err := db.CreateRefreshToken(context.Background(), newRefreshToken("hash-1", "family-1")); err != nil {
 		t.Fatal(err)
 	}
+	// Groups: alice in eng, the client in inner, inner in eng; eng holds
+	// a role.
+	ctx := context.Background()
+	for _, err := range []error{
+		db.CreateGroup(ctx, checkGroup(engID)),
+		db.CreateGroup(ctx, checkGroup(innerID)),
+		db.AddGroupMember(ctx, tenantA, engID, alice.ID),
+		db.AddGroupMember(ctx, tenantA, innerID, c.ID),
+		db.AddGroupMember(ctx, tenantA, engID, innerID),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.assign(tenantA, engID, consent.PrincipalGroup, o.ID, objectID("role"))
 	return o.ID, c.ID, alice.ID, a, g
+}
+
+// The groups of checkFixture.
+var (
+	engID   = objectID("group", "eng")
+	innerID = objectID("group", "inner")
+)
+
+func checkGroup(id string) tenant.Group {
+	return tenant.Group{ID: id, TenantID: tenantA, DisplayName: "Group", MailNickname: "group", SecurityEnabled: true, CreatedDateTime: t0}
+}
+
+// groupJSON is a group's stored form.
+func groupJSON(t *testing.T, g tenant.Group) []byte {
+	t.Helper()
+	v, err := json.Marshal(fromGroup(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // TestCheck damages a consistent file in one place at a time, the way a
@@ -134,6 +171,35 @@ func TestCheck(t *testing.T) {
 		{"family entry from before entries held the expiry", func(ids) func(*bbolt.Tx) error {
 			return inRoot(bucketRTByFamily, key("family-1", "hash-1"), []byte{})
 		}, ""},
+		{"group stored under another id", func(ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroups, []byte(objectID("group", "ghost")), groupJSON(t, checkGroup(engID)))
+		}, "stored as \"" + engID + "\""},
+		{"undecodable group", func(ids) func(*bbolt.Tx) error { return inTenant(bucketGroups, []byte(engID), []byte("{")) }, "decode tenant " + tenantA + ": group " + engID},
+		{"group with a user's id", func(f ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroups, []byte(f.alice), groupJSON(t, checkGroup(f.alice)))
+		}, "a user or service principal has the same object id"},
+		{"membership missing from member_of", func(f ids) func(*bbolt.Tx) error {
+			return delTenant(bucketMemberOf, key(f.alice, engID))
+		}, "group_members \"" + engID + "\\x00" + objectID("user", tenantA, "alice@contoso.onmicrosoft.com") + "\": not in member_of"},
+		{"membership missing from group_members", func(f ids) func(*bbolt.Tx) error {
+			return delTenant(bucketGroupMembers, key(innerID, f.client))
+		}, "not in group_members"},
+		{"member of a missing group", func(f ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroupMembers, key(objectID("group", "ghost"), f.alice), []byte("User"))
+		}, "group " + objectID("group", "ghost") + " is missing"},
+		{"missing member", func(ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroupMembers, key(engID, objectID("gone")), []byte("User"))
+		}, "member " + objectID("gone") + " is missing"},
+		{"member of another type than stored", func(f ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroupMembers, key(engID, f.alice), []byte("Group"))
+		}, "is missing or not a \"Group\""},
+		{"group_members key of one part", func(ids) func(*bbolt.Tx) error {
+			return inTenant(bucketGroupMembers, []byte(engID), []byte("User"))
+		}, "not group and member"},
+		{"member_of key of three parts", func(ids) func(*bbolt.Tx) error {
+			return inTenant(bucketMemberOf, key("a", "b", "c"), []byte{})
+		}, "not member and group"},
+		{"assignment of a missing group", func(ids) func(*bbolt.Tx) error { return delTenant(bucketGroups, []byte(engID)) }, "principal " + engID + " is missing"},
 		{"undecodable signing key", func(ids) func(*bbolt.Tx) error { return inRoot(bucketKeys, []byte("kid"), []byte("{}")) }, "signing key \"kid\""},
 		{"root bucket missing", func(ids) func(*bbolt.Tx) error {
 			return func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketAppSPs) }

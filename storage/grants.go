@@ -199,6 +199,7 @@ func checkGrant(g consent.PermissionGrant) error {
 // ServicePrincipal, a group for Group (a role assigned to a group reaches
 // its direct members), a user or service principal when the type is empty.
 func checkPrincipalTx(tb *tenantBuckets, id, principalType string) error {
+	// consent's principal types are spelled as tenant's object types.
 	var ok bool
 	switch objectType := objectTypeTx(tb, id); principalType {
 	case "":

@@ -59,7 +59,6 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, update func(
 			return err
 		}
 		g := old
-		g.GroupTypes = cloneStringsOrNil(old.GroupTypes)
 		if err := update(&g); err != nil {
 			return err
 		}
@@ -74,7 +73,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, update func(
 // its own in other groups, and the app role assignments it holds. Its
 // members stay (Entra deletes the group, not the objects in it).
 func (db *DB) DeleteGroup(ctx context.Context, tenantID, id string) error {
-	if err := db.drainMemberships(ctx, oneObject(tenantID, id)); err != nil {
+	if err := db.drainMemberships(ctx, oneObject(tenantID, id, tenant.ObjectGroup)); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
@@ -201,10 +200,11 @@ func (db *DB) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([
 			return fmt.Errorf("group %s in tenant %s: %w", groupID, tenantID, tenant.ErrNotFound)
 		}
 		prefix := key(groupID, "")
-		return forEachPrefix(tb.groupMembers, prefix, func(id string) error {
-			out = append(out, tenant.GroupMember{ID: id, Type: string(tb.groupMembers.Get(key(groupID, id)))})
-			return nil
-		})
+		c := tb.groupMembers.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			out = append(out, tenant.GroupMember{ID: string(k[len(prefix):]), Type: string(v)})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -346,8 +346,9 @@ func membershipsLeftTx(tb *tenantBuckets, id string) bool {
 	return false
 }
 
-// directoryObject names an object of a tenant.
-type directoryObject struct{ tenantID, id string }
+// directoryObject names an object of a tenant and its type (a
+// tenant.GroupMember Type).
+type directoryObject struct{ tenantID, id, kind string }
 
 // maxMembershipsPerWrite is how many memberships a drain removes in one
 // write: two keys each, well inside etcd's default 128 operations a
@@ -377,9 +378,12 @@ func (db *DB) drainMemberships(ctx context.Context, objects func(tx *bbolt.Tx) (
 		for more := true; more; {
 			if err := db.update(ctx, func(tx *bbolt.Tx) error {
 				more = false
-				tb, err := someTenantBucketsTx(tx, o.tenantID, bucketGroupMembers, bucketMemberOf)
-				if err != nil {
-					return nil // deleted meanwhile: the deletion reports it
+				tb, err := tenantBucketsTx(tx, o.tenantID)
+				if err != nil || objectTypeTx(tb, o.id) != o.kind {
+					// Missing, deleted meanwhile, or another kind of
+					// object (DeleteUser given a group's id): the
+					// deletion reports it, and nothing is removed.
+					return nil
 				}
 				if err := deleteMembershipsTx(tb, o.id, maxMembershipsPerWrite); err != nil {
 					return err
@@ -395,8 +399,8 @@ func (db *DB) drainMemberships(ctx context.Context, objects func(tx *bbolt.Tx) (
 }
 
 // oneObject is drainMemberships' argument for one object known by id.
-func oneObject(tenantID, id string) func(*bbolt.Tx) ([]directoryObject, error) {
-	return func(*bbolt.Tx) ([]directoryObject, error) { return []directoryObject{{tenantID, id}}, nil }
+func oneObject(tenantID, id, kind string) func(*bbolt.Tx) ([]directoryObject, error) {
+	return func(*bbolt.Tx) ([]directoryObject, error) { return []directoryObject{{tenantID, id, kind}}, nil }
 }
 
 // applicationObjectsTx names the service principals of an application in
@@ -404,7 +408,8 @@ func oneObject(tenantID, id string) func(*bbolt.Tx) ([]directoryObject, error) {
 func applicationObjectsTx(tx *bbolt.Tx, appID string) ([]directoryObject, error) {
 	var out []directoryObject
 	err := forEachPrefix(tx.Bucket(bucketAppSPs), key(appID, ""), func(tenantID string) error {
-		out = append(out, directoryObject{tenantID, string(tx.Bucket(bucketAppSPs).Get(key(appID, tenantID)))})
+		spID := string(tx.Bucket(bucketAppSPs).Get(key(appID, tenantID)))
+		out = append(out, directoryObject{tenantID, spID, tenant.ObjectServicePrincipal})
 		return nil
 	})
 	return out, err

@@ -369,7 +369,28 @@ func fsck(t testing.TB, db *DB) {
 				}
 				return nil
 			})
-			isPrincipal := func(id string) bool { _, sp := sps[id]; _, u := users[id]; return sp || u }
+			isPrincipal := func(id string) bool {
+				_, sp := sps[id]
+				_, u := users[id]
+				return sp || u || tb.groups.Get([]byte(id)) != nil
+			}
+			tb.groupMembers.ForEach(func(k, v []byte) error {
+				group, member, ok := bytes.Cut(k, []byte{0})
+				if !ok || tb.groups.Get(group) == nil || !isPrincipal(string(member)) {
+					bad("tenant %s group_members %q names a missing group or member", tenantID, k)
+				}
+				if tb.memberOf.Get(key(string(member), string(group))) == nil {
+					bad("tenant %s group_members %q has no member_of entry", tenantID, k)
+				}
+				return nil
+			})
+			tb.memberOf.ForEach(func(k, _ []byte) error {
+				member, group, _ := bytes.Cut(k, []byte{0})
+				if tb.groupMembers.Get(key(string(group), string(member))) == nil {
+					bad("tenant %s member_of %q has no group_members entry", tenantID, k)
+				}
+				return nil
+			})
 
 			assignments := map[string]assignmentRecord{}
 			tb.assignments.ForEach(func(k, v []byte) error {

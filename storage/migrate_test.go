@@ -285,3 +285,83 @@ func TestMigration2(t *testing.T) {
 		}
 	}
 }
+
+// TestMigration3 builds a version 2 file with two tenants, laid out as
+// version 2 did (eleven sub-buckets each, a user in one), opens it, and
+// checks that every tenant gained the group sub-buckets, that the file
+// checks clean, and that groups now work there.
+func TestMigration3(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "issuer.db")
+	userID := objectID("user", "alice")
+	writeRaw(t, path, func(tx *bbolt.Tx) error {
+		if err := initialLayoutTx(tx); err != nil {
+			return err
+		}
+		if err := indexRefreshTokensByUserTx(tx); err != nil {
+			return err
+		}
+		for _, id := range []string{tenantA, tenantB} {
+			domain := id[:8] + ".example"
+			rec := fmt.Sprintf(`{"id":%q,"displayName":"T","domains":[%q]}`, id, domain)
+			if err := tx.Bucket([]byte("tenants")).Put([]byte(id), []byte(rec)); err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte("tenant_by_domain")).Put([]byte(domain), []byte(id)); err != nil {
+				return err
+			}
+			root, err := tx.Bucket([]byte("tenant")).CreateBucket([]byte(id))
+			if err != nil {
+				return err
+			}
+			for _, name := range []string{"applications", "service_principals", "sp_by_app", "sp_by_uri", "users", "user_by_upn",
+				"app_role_assignments", "assignment_by_principal", "permission_grants", "grant_by_client", "grant_by_key"} {
+				if _, err := root.CreateBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
+		}
+		users := tx.Bucket([]byte("tenant")).Bucket([]byte(tenantA))
+		rec := fmt.Sprintf(`{"id":%q,"tenantId":%q,"userPrincipalName":"alice@aaaaaaaa.example","displayName":"Alice","accountEnabled":true}`, userID, tenantA)
+		if err := users.Bucket([]byte("users")).Put([]byte(userID), []byte(rec)); err != nil {
+			return err
+		}
+		if err := users.Bucket([]byte("user_by_upn")).Put([]byte("alice@aaaaaaaa.example"), []byte(userID)); err != nil {
+			return err
+		}
+		return setVersion("2")(tx)
+	})
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		if got := string(tx.Bucket(bucketMeta).Get(metaSchemaVersion)); got != "3" {
+			t.Errorf("schema_version = %q; want 3", got)
+		}
+		for _, id := range []string{tenantA, tenantB} {
+			for _, name := range []string{"groups", "group_members", "member_of"} {
+				if tx.Bucket(bucketTenant).Bucket([]byte(id)).Bucket([]byte(name)) == nil {
+					t.Errorf("tenant %s has no %s bucket after migrating", id, name)
+				}
+			}
+		}
+		return nil
+	})
+	if err := db.Check(t.Context()); err != nil {
+		t.Errorf("Check after migrating: %v", err)
+	}
+	g := tenant.Group{ID: objectID("group", "eng"), TenantID: tenantA, DisplayName: "Eng", MailNickname: "eng", SecurityEnabled: true}
+	if err := db.CreateGroup(t.Context(), g); err != nil {
+		t.Fatalf("CreateGroup after migrating: %v", err)
+	}
+	if err := db.AddGroupMember(t.Context(), tenantA, g.ID, userID); err != nil {
+		t.Fatalf("AddGroupMember after migrating: %v", err)
+	}
+	if ids, err := db.MemberOf(t.Context(), tenantA, userID); err != nil || !slices.Equal(ids, []string{g.ID}) {
+		t.Errorf("MemberOf after migrating = %v, %v; want [%s]", ids, err, g.ID)
+	}
+	if err := db.Check(t.Context()); err != nil {
+		t.Errorf("Check after adding a group: %v", err)
+	}
+}

@@ -115,7 +115,7 @@ func (db *DB) DeleteServicePrincipal(ctx context.Context, tenantID, appID string
 		if spID == nil {
 			return nil, nil
 		}
-		return []directoryObject{{tenantID, string(spID)}}, nil
+		return []directoryObject{{tenantID, string(spID), tenant.ObjectServicePrincipal}}, nil
 	}); err != nil {
 		return err
 	}
