@@ -71,11 +71,12 @@ type Facts struct {
 	// AccessGroups is the groups claim of the access token: the ids of
 	// the groups of its subject (the user; in app-only flows the
 	// client's service principal) that the resource's
-	// groupMembershipClaims selects, sorted. Nil when it selects none.
+	// groupMembershipClaims selects, sorted; nil when it selects none or
+	// the subject has none of them.
 	AccessGroups []string
 	// IDGroups is the groups claim of the ID token the client receives
 	// (delegated flows): the user's groups that the client's
-	// groupMembershipClaims selects, sorted. Nil when it selects none.
+	// groupMembershipClaims selects, sorted; nil as for AccessGroups.
 	IDGroups []string
 }
 
@@ -103,7 +104,8 @@ func Resolve(ctx context.Context, v Viewer, req Request) (Facts, error) {
 // service principals exist, and of those only what the flow can use: the
 // client's roles for app-only flows; for delegated ones the client's grants,
 // the user's groups and the roles of the user and its groups on the
-// resource and, when the client requires assignment, on the client. The
+// resource and, when the client requires assignment or lists the groups
+// assigned to it in its ID tokens, on the client. The
 // groups claims are read only for an application whose
 // groupMembershipClaims asks for them, so that a request to one that does
 // not costs no read of groups but the user's direct ones, which roles need.
