@@ -108,6 +108,7 @@ type idTokenClaimsV2 struct {
 	FamilyName        string        `json:"family_name,omitempty"`
 	GivenName         string        `json:"given_name,omitempty"`
 	Groups            []string      `json:"groups,omitempty"`
+	HasGroups         bool          `json:"hasgroups,omitempty"`
 	LoginHint         string        `json:"login_hint,omitempty"`
 	Name              string        `json:"name"`
 	Nonce             string        `json:"nonce,omitempty"`
@@ -126,11 +127,12 @@ type idTokenClaimsV2 struct {
 // (alg none; protocol.md §3.3). family_name and given_name are sent when
 // the user has them, as in v1 access tokens; ipaddr is left out for the
 // reason given on userAccessClaimsV1; the other claims with omitempty are
-// the client's optional claims. It carries no groups and no wids whatever
-// the client's groupMembershipClaims: Microsoft's developer support team
-// notes that ID tokens from the v1 token endpoint (/oauth2/token) do not
-// contain the groups claim (aaddevsup, "Using groups claim in Azure Active
-// Directory", 2019), and this is the only v1 id_token issuer hands out.
+// the client's optional claims. From the token endpoint it carries no
+// groups whatever the client's groupMembershipClaims: Microsoft's developer
+// support team notes that ID tokens from the v1 token endpoint
+// (/oauth2/token) do not contain the groups claim (aaddevsup, "Using
+// groups claim in Azure Active Directory", 2019); the authorization
+// endpoint's carries them as a front-channel token does (idToken.groups).
 type idTokenClaimsV1 struct {
 	Aud        string   `json:"aud"`
 	Iss        string   `json:"iss"`
@@ -144,6 +146,8 @@ type idTokenClaimsV1 struct {
 	Email      string   `json:"email,omitempty"`
 	FamilyName string   `json:"family_name,omitempty"`
 	GivenName  string   `json:"given_name,omitempty"`
+	Groups     []string `json:"groups,omitempty"`
+	HasGroups  bool     `json:"hasgroups,omitempty"`
 	LoginHint  string   `json:"login_hint,omitempty"`
 	Name       string   `json:"name"`
 	Nonce      string   `json:"nonce,omitempty"`
@@ -276,31 +280,62 @@ type idToken struct {
 	Nonce, CHash string
 	// Groups and WIDs are the user's groups and directory roles that the
 	// client's groupMembershipClaims selects (consent.Facts.IDGroups,
-	// wids); v2 id_tokens only.
+	// wids); see groups for where they go.
 	Groups, WIDs []string
+	// FrontChannel: the authorization endpoint sends the id_token through
+	// the browser, in the redirect (response_type=code id_token).
+	FrontChannel bool
+}
+
+// maxGroupsFrontChannel is how many groups an id_token sent through the
+// browser lists; with more it says "hasgroups": true instead, for the
+// client to ask Graph. Entra's group claims guide: "Group claims have a
+// five-group limit if the token is issued through the implicit flow", and
+// such tokens have "hasgroups": true "only if the user is in more than five
+// groups", which keeps the URL within its length limit.
+const maxGroupsFrontChannel = 5
+
+// groups returns the groups claims of an id_token of version, hasgroups,
+// and its wids: through the browser, at most maxGroupsFrontChannel groups
+// (else hasgroups) and no wids, which Entra documents as possibly absent
+// from implicit-flow tokens for their length; from the token endpoint, the
+// groups (or the overage claims) and wids of v2, and nothing in v1
+// (idTokenClaimsV1).
+func (t idToken) groups(version int) (g groupsClaims, hasGroups bool, wids []string) {
+	switch {
+	case t.FrontChannel && len(t.Groups) > maxGroupsFrontChannel:
+		return groupsClaims{}, true, nil
+	case t.FrontChannel:
+		return groupsClaims{groups: t.Groups}, false, nil
+	case version == 1:
+		return groupsClaims{}, false, nil
+	}
+	return newGroupsClaims(t.Groups, version, t.TenantID, userObjects, t.User.ID), false, t.WIDs
 }
 
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
-	g := newGroupsClaims(t.Groups, 2, t.TenantID, userObjects, t.User.ID)
+	g, hasGroups, wids := t.groups(2)
 	return idTokenClaimsV2{
 		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources,
-		Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, LoginHint: o.loginHint,
+		Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash, Ctry: o.ctry, Email: o.email, FamilyName: o.familyName,
+		GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups, LoginHint: o.loginHint,
 		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
-		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0", WIDs: t.WIDs,
+		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0", WIDs: wids,
 	}
 }
 
 func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
+	g, hasGroups, _ := t.groups(1)
 	return idTokenClaimsV1{
 		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR, CHash: t.CHash,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
-		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups,
+		LoginHint: o.loginHint,
+		Name:      t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}
 }

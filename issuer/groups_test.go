@@ -416,3 +416,68 @@ func checkClaimOrder(t *testing.T, name string, payload []byte) {
 		t.Errorf("%s claims in order %s; want %s, then sorted", name, strings.Join(names, " "), strings.Join(head, " "))
 	}
 }
+
+// TestGroupsFrontChannel: the id_token the authorization endpoint sends
+// through the browser (response_type=code id_token) lists at most five
+// groups of the client's groupMembershipClaims, and "hasgroups": true past
+// that (Entra's implicit-flow limit); it carries no wids, and the code
+// still redeems for tokens with every group.
+func TestGroupsFrontChannel(t *testing.T) {
+	w := newIxWorld(t)
+	ctx := context.Background()
+	claims := "All"
+	_, err := w.Directory.UpdateApplication(ctx, ixShop, tenant.ApplicationUpdate{GroupMembershipClaims: &claims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Consent.PutGrant(ctx, w.contoso, ixShop, "api://orders", "", []string{"Orders.Read"})
+	var groups []string
+	for _, tc := range []struct {
+		name      string
+		groups    int
+		hasGroups bool
+	}{{"five groups", 5, false}, {"six groups", 6, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			for len(groups) < tc.groups {
+				g, err := w.Directory.AddGroup(ctx, "contoso.com", tenant.GroupSpec{DisplayName: fmt.Sprintf("G%d", len(groups))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Directory.AddGroupMember(ctx, "contoso.com", g.ID, "ada@contoso.com"); err != nil {
+					t.Fatal(err)
+				}
+				groups = append(groups, g.ID)
+			}
+			b := w.browserFor(t)
+			p := b.signIn(b.get(authorizeURL("contoso.com", shopRequest(map[string]string{"response_mode": "form_post", "response_type": "code id_token"}))), "ada@contoso.com")
+			fields := map[string]string{}
+			for _, h := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
+				fields[h[1]] = h[2]
+			}
+			if fields["id_token"] == "" || fields["code"] == "" {
+				t.Fatalf("form_post page %d without id_token and code:\n%s", p.status, p.body)
+			}
+			c := jwtClaims(t, fields["id_token"])
+			got := stringsClaim(t, c, "groups")
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(groups))
+			if tc.hasGroups {
+				want = nil
+			}
+			if !slices.Equal(got, want) || (c["hasgroups"] == true) != tc.hasGroups {
+				t.Errorf("front-channel id_token groups %v, hasgroups %v; want %v, %v", got, c["hasgroups"], want, tc.hasGroups)
+			}
+			if v, ok := c["wids"]; ok {
+				t.Errorf("front-channel id_token wids = %v; want none", v)
+			}
+			status, body := w.redeem(t, "contoso.com", codeForm(fields["code"], map[string]string{"client_secret": w.shopSecret}), "")
+			if status != http.StatusOK {
+				t.Fatalf("redeem: %d %v", status, body)
+			}
+			idt := jwtClaims(t, body["id_token"].(string))
+			if got := stringsClaim(t, idt, "groups"); len(got) != tc.groups || idt["hasgroups"] != nil || idt["wids"] == nil {
+				t.Errorf("the token endpoint's id_token: groups %v, hasgroups %v, wids %v; want %d groups and wids", got, idt["hasgroups"], idt["wids"], tc.groups)
+			}
+		})
+	}
+}
