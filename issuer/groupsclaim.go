@@ -76,8 +76,8 @@ func newGroupsClaims(ids []string, version int, tenantID, objects, subjectID str
 // than follow the claim, which is what a client configured with issuer's
 // Graph base URL does. A service principal's overage (an app-only token of
 // a client in more than 200 groups) is not documented; its endpoint is the
-// same call on Graph's servicePrincipals collection, which both Graphs
-// serve.
+// same call on the servicePrincipals collection, where Microsoft Graph
+// serves it too (directoryObject: getMemberObjects).
 func overageEndpoint(version int, tenantID, objects, subjectID string) string {
 	if version == 1 {
 		return "https://graph.windows.net/" + tenantID + "/" + objects + "/" + subjectID + "/getMemberObjects"
