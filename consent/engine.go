@@ -156,18 +156,20 @@ func decideDelegated(req Request, f Facts) (Decision, error) {
 	// application requires assignment. We enforce it on the resource (the
 	// issue's OBO rule) and, for sign-ins to the client itself, on the client.
 	// A user is assigned when it or a group it is a direct member of holds
-	// an app role assignment (Resolve reads both; nested groups do not
-	// count, as in Entra's group-based assignment).
+	// an app role assignment (Resolve reads both into UserAssignments;
+	// nested groups do not count, as in Entra's group-based assignment,
+	// whose AADSTS50105 message says "not a direct member of a group with
+	// access").
 	if len(f.UserAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
 		d := deny(req, f, ReasonUserNotAssigned,
-			"resource %s requires assignment and neither user %s nor a group it is a direct member of holds an app role assignment on it",
+			"resource %s requires assignment and user %s holds no app role assignment on it",
 			f.ResourceApp.AppID, f.User.UserPrincipalName)
 		d.AssignmentAppID, d.AssignmentAppName = f.ResourceApp.AppID, f.ResourceApp.DisplayName
 		return Decision{}, d
 	}
 	if req.Flow.signsInToClient() && f.ClientSP.AppRoleAssignmentRequired && len(f.UserClientAssignments) == 0 {
 		d := deny(req, f, ReasonUserNotAssigned,
-			"client %s requires assignment and neither user %s nor a group it is a direct member of holds an app role assignment on it",
+			"client %s requires assignment and user %s holds no app role assignment on it",
 			f.ClientApp.AppID, f.User.UserPrincipalName)
 		d.AssignmentAppID, d.AssignmentAppName = f.ClientApp.AppID, f.ClientApp.DisplayName
 		return Decision{}, d
