@@ -89,6 +89,8 @@ func Decide(req Request, f Facts) (Decision, error) {
 // decideAppOnly: roles are the resource's enabled Application roles assigned
 // to the client's service principal. With none, Entra still issues a token
 // without roles, unless the resource requires assignment (AADSTS501051).
+// Roles assigned to a group the service principal is in count for neither
+// (see Facts.readAppOnly).
 func decideAppOnly(req Request, f Facts) (Decision, error) {
 	if len(f.ClientAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
 		return Decision{}, deny(req, f, ReasonClientNotAssigned,
@@ -153,6 +155,11 @@ func decideDelegated(req Request, f Facts) (Decision, error) {
 	// Entra refuses an unassigned user with AADSTS50105 when the
 	// application requires assignment. We enforce it on the resource (the
 	// issue's OBO rule) and, for sign-ins to the client itself, on the client.
+	// A user is assigned when it or a group it is a direct member of holds
+	// an app role assignment (Resolve reads both into UserAssignments;
+	// nested groups do not count, as in Entra's group-based assignment,
+	// whose AADSTS50105 message says "not a direct member of a group with
+	// access").
 	if len(f.UserAssignments) == 0 && f.ResourceSP.AppRoleAssignmentRequired {
 		d := deny(req, f, ReasonUserNotAssigned,
 			"resource %s requires assignment and user %s holds no app role assignment on it",

@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -276,14 +277,27 @@ func (ex *Explanation) describeFacts(req Request, f Facts) {
 		}
 	}
 	for _, a := range f.UserAssignments {
-		ex.AppRoleAssignments = append(ex.AppRoleAssignments, assignmentFact(res, a, tenant.MemberTypeUser))
+		fact := assignmentFact(res, a, tenant.MemberTypeUser)
+		if a.PrincipalType == PrincipalGroup && fact.Note == "" {
+			fact.Note = viaGroup(a)
+		}
+		ex.AppRoleAssignments = append(ex.AppRoleAssignments, fact)
 	}
 	if req.Flow.signsInToClient() && f.ClientSP.AppRoleAssignmentRequired && f.ClientSP.ID != f.ResourceSP.ID {
 		for _, a := range f.UserClientAssignments {
+			note := "assignment to the client, which requires assignment"
+			if a.PrincipalType == PrincipalGroup {
+				note += "; " + viaGroup(a)
+			}
 			ex.AppRoleAssignments = append(ex.AppRoleAssignments, AssignmentFact{AppRoleAssignment: a,
-				AppRoleValue: roleValue(*f.ClientApp, a.AppRoleID), Note: "assignment to the client, which requires assignment"})
+				AppRoleValue: roleValue(*f.ClientApp, a.AppRoleID), Note: note})
 		}
 	}
+}
+
+// viaGroup says why a group's assignment counts for the user.
+func viaGroup(a AppRoleAssignment) string {
+	return "held by group " + cmp.Or(a.PrincipalDisplayName, a.PrincipalID) + ", of which the user is a direct member"
 }
 
 // assignmentFact says whether an assignment's role is issued to a principal

@@ -52,13 +52,32 @@ type Facts struct {
 	// Grants are the client's delegated permission grants on the
 	// resource, of every consent type (delegated flows).
 	Grants []PermissionGrant
-	// UserAssignments are the user's app role assignments on the resource
-	// (delegated flows).
+	// UserGroups are the ids of the groups the user is a direct member
+	// of, sorted (delegated flows). The app roles assigned to them count
+	// as the user's: Entra gives a group's app roles to its direct
+	// members only ("nested group memberships aren't supported for
+	// group-based assignment to applications"), so the groups those
+	// groups are in are not read for roles.
+	UserGroups []string
+	// UserAssignments are the app role assignments on the resource of
+	// the user and of its UserGroups (PrincipalType Group) (delegated
+	// flows).
 	UserAssignments []AppRoleAssignment
-	// UserClientAssignments are the user's app role assignments on the
-	// client, read when the client's service principal requires
-	// assignment (delegated flows).
+	// UserClientAssignments are the same on the client, read when the
+	// client's service principal requires assignment or its ID tokens
+	// list the groups assigned to it (delegated flows).
 	UserClientAssignments []AppRoleAssignment
+
+	// AccessGroups is the groups claim of the access token: the ids of
+	// the groups of its subject (the user; in app-only flows the
+	// client's service principal) that the resource's
+	// groupMembershipClaims selects, sorted; nil when it selects none or
+	// the subject has none of them.
+	AccessGroups []string
+	// IDGroups is the groups claim of the ID token the client receives
+	// (delegated flows): the user's groups that the client's
+	// groupMembershipClaims selects, sorted; nil as for AccessGroups.
+	IDGroups []string
 }
 
 // Resolve reads the facts of req in one view of the store, so that they
@@ -84,8 +103,12 @@ func Resolve(ctx context.Context, v Viewer, req Request) (Facts, error) {
 // read fills f from r. It reads the grants and assignments only where both
 // service principals exist, and of those only what the flow can use: the
 // client's roles for app-only flows; for delegated ones the client's grants,
-// the user's roles on the resource and, when the client requires
-// assignment, on the client.
+// the user's groups and the roles of the user and its groups on the
+// resource and, when the client requires assignment or lists the groups
+// assigned to it in its ID tokens, on the client. The
+// groups claims are read only for an application whose
+// groupMembershipClaims asks for them, so that a request to one that does
+// not costs no read of groups but the user's direct ones, which roles need.
 func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 	t, err := tenant.ResolveTenant(ctx, r, req.TenantRef)
 	if err != nil {
@@ -117,11 +140,7 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 		return nil
 	}
 	if !req.Flow.Delegated() {
-		f.ClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.ClientSP.ID, f.ResourceSP.ID)
-		if err != nil {
-			return fmt.Errorf("reading app role assignments: %w", err)
-		}
-		return nil
+		return f.readAppOnly(ctx, r)
 	}
 	if f.Grants, err = r.PermissionGrantsOf(ctx, t.ID, f.ClientSP.ID, f.ResourceSP.ID); err != nil {
 		return fmt.Errorf("reading permission grants: %w", err)
@@ -129,15 +148,66 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 	if f.User == nil {
 		return nil
 	}
-	if f.UserAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.User.ID, f.ResourceSP.ID); err != nil {
-		return fmt.Errorf("reading app role assignments: %w", err)
+	if f.UserGroups, err = r.MemberOf(ctx, t.ID, f.User.ID); err != nil {
+		return fmt.Errorf("reading the groups of user %s: %w", f.User.ID, err)
 	}
-	if f.ClientSP.AppRoleAssignmentRequired {
-		if f.UserClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t.ID, f.User.ID, f.ClientSP.ID); err != nil {
-			return fmt.Errorf("reading app role assignments: %w", err)
+	if f.UserAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ResourceSP.ID); err != nil {
+		return err
+	}
+	idClaims := groupClaimsOf(f.ClientApp)
+	if f.ClientSP.AppRoleAssignmentRequired || idClaims.ApplicationGroups {
+		if f.UserClientAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ClientSP.ID); err != nil {
+			return err
 		}
 	}
+	g := groupReader{r: r, tenantID: t.ID, subjectID: f.User.ID}
+	if f.AccessGroups, err = g.claim(ctx, groupClaimsOf(f.ResourceApp), f.UserAssignments); err != nil {
+		return err
+	}
+	if f.IDGroups, err = g.claim(ctx, idClaims, f.UserClientAssignments); err != nil {
+		return err
+	}
 	return nil
+}
+
+// readAppOnly reads the client's app role assignments on the resource and,
+// when the resource's groupMembershipClaims asks for them, the client's
+// groups.
+//
+// A service principal's groups give it no app roles, and do not satisfy
+// appRoleAssignmentRequired either: Microsoft's app roles guide
+// (howto-add-app-roles-in-apps) says that if you add a service principal
+// to a group and assign an app role to that group, Entra does not add the
+// roles claim to the tokens it issues. They do go into the groups claim:
+// the claim lists "the group memberships of the subject" (access token
+// claims reference), which in an app-only token is the client's service
+// principal, and a client credentials token for a resource with
+// groupMembershipClaims carries the groups its service principal is in
+// (kvaes.wordpress.com, "Group integration for daemon / server applications
+// (aka Service Principals)", 2017).
+func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
+	t := f.Tenant.ID
+	var err error
+	if f.ClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t, f.ClientSP.ID, f.ResourceSP.ID); err != nil {
+		return fmt.Errorf("reading app role assignments: %w", err)
+	}
+	claims := groupClaimsOf(f.ResourceApp)
+	if !selectsGroups(claims) {
+		return nil
+	}
+	var assigned []AppRoleAssignment
+	if claims.ApplicationGroups {
+		direct, err := r.MemberOf(ctx, t, f.ClientSP.ID)
+		if err != nil {
+			return fmt.Errorf("reading the groups of service principal %s: %w", f.ClientSP.ID, err)
+		}
+		if assigned, err = assignmentsOf(ctx, r, t, "", direct, f.ResourceSP.ID); err != nil {
+			return err
+		}
+	}
+	g := groupReader{r: r, tenantID: t, subjectID: f.ClientSP.ID}
+	f.AccessGroups, err = g.claim(ctx, claims, assigned)
+	return err
 }
 
 // resolveClient finds the client application and its service principal in

@@ -16,48 +16,56 @@ const appIDACRSecret = "1"
 
 // accessClaimsV1 is an app-only v1.0 access token. Members are declared in
 // Entra's order, aud, iss, iat, nbf, exp, then alphabetical (protocol.md
-// §3.3); encoding/json follows the declaration order.
+// §3.3); encoding/json follows the declaration order. groups, or past the
+// overage limit _claim_names and _claim_sources, list the client's groups
+// when the resource asks for them (groupsClaims).
 type accessClaimsV1 struct {
-	Aud      string   `json:"aud"`
-	Iss      string   `json:"iss"`
-	Iat      int64    `json:"iat"`
-	Nbf      int64    `json:"nbf"`
-	Exp      int64    `json:"exp"`
-	AIO      string   `json:"aio"`
-	AppID    string   `json:"appid"`
-	AppIDACR string   `json:"appidacr"`
-	IDP      string   `json:"idp"`
-	Idtyp    string   `json:"idtyp,omitempty"`
-	OID      string   `json:"oid"`
-	RH       string   `json:"rh"`
-	Roles    []string `json:"roles,omitempty"`
-	Sub      string   `json:"sub"`
-	TID      string   `json:"tid"`
-	UTI      string   `json:"uti"`
-	Ver      string   `json:"ver"`
-	XMSMirid string   `json:"xms_mirid,omitempty"`
+	Aud          string        `json:"aud"`
+	Iss          string        `json:"iss"`
+	Iat          int64         `json:"iat"`
+	Nbf          int64         `json:"nbf"`
+	Exp          int64         `json:"exp"`
+	ClaimNames   *claimNames   `json:"_claim_names,omitempty"`
+	ClaimSources *claimSources `json:"_claim_sources,omitempty"`
+	AIO          string        `json:"aio"`
+	AppID        string        `json:"appid"`
+	AppIDACR     string        `json:"appidacr"`
+	Groups       []string      `json:"groups,omitempty"`
+	IDP          string        `json:"idp"`
+	Idtyp        string        `json:"idtyp,omitempty"`
+	OID          string        `json:"oid"`
+	RH           string        `json:"rh"`
+	Roles        []string      `json:"roles,omitempty"`
+	Sub          string        `json:"sub"`
+	TID          string        `json:"tid"`
+	UTI          string        `json:"uti"`
+	Ver          string        `json:"ver"`
+	XMSMirid     string        `json:"xms_mirid,omitempty"`
 }
 
 // accessClaimsV2 is an app-only v2.0 access token, in Entra's order. idtyp
 // ("app") is sent only when the resource configured that optional claim,
 // as Entra does; APIs read it to tell app-only tokens from user tokens.
 type accessClaimsV2 struct {
-	Aud    string   `json:"aud"`
-	Iss    string   `json:"iss"`
-	Iat    int64    `json:"iat"`
-	Nbf    int64    `json:"nbf"`
-	Exp    int64    `json:"exp"`
-	AIO    string   `json:"aio"`
-	AZP    string   `json:"azp"`
-	AZPACR string   `json:"azpacr"`
-	Idtyp  string   `json:"idtyp,omitempty"`
-	OID    string   `json:"oid"`
-	RH     string   `json:"rh"`
-	Roles  []string `json:"roles,omitempty"`
-	Sub    string   `json:"sub"`
-	TID    string   `json:"tid"`
-	UTI    string   `json:"uti"`
-	Ver    string   `json:"ver"`
+	Aud          string        `json:"aud"`
+	Iss          string        `json:"iss"`
+	Iat          int64         `json:"iat"`
+	Nbf          int64         `json:"nbf"`
+	Exp          int64         `json:"exp"`
+	ClaimNames   *claimNames   `json:"_claim_names,omitempty"`
+	ClaimSources *claimSources `json:"_claim_sources,omitempty"`
+	AIO          string        `json:"aio"`
+	AZP          string        `json:"azp"`
+	AZPACR       string        `json:"azpacr"`
+	Groups       []string      `json:"groups,omitempty"`
+	Idtyp        string        `json:"idtyp,omitempty"`
+	OID          string        `json:"oid"`
+	RH           string        `json:"rh"`
+	Roles        []string      `json:"roles,omitempty"`
+	Sub          string        `json:"sub"`
+	TID          string        `json:"tid"`
+	UTI          string        `json:"uti"`
+	Ver          string        `json:"ver"`
 	// XMSMirid is a managed identity's Azure resource id, which Entra
 	// puts in the identity's tokens.
 	XMSMirid string `json:"xms_mirid,omitempty"`
@@ -67,16 +75,19 @@ type accessClaimsV2 struct {
 // resolved directory values and the policy decision, never raw request
 // input (DESIGN §5).
 type access struct {
-	Version       int       // token version, from the resource
-	TenantID      string    // tid
-	ClientAppID   string    // appid / azp (the middle tier in OBO)
-	ResourceAppID string    // v2 aud; also the audience of a user's pairwise sub
-	ResourceName  string    // v1 aud: the resource identifier as requested
-	Roles         []string  // the principal's app roles on the resource
-	ACR           string    // appidacr / azpacr: how the client authenticated
-	Issued        time.Time // the request time
-	Lifetime      time.Duration
-	ID            string // a GUID; uti and aio derive from it
+	Version       int      // token version, from the resource
+	TenantID      string   // tid
+	ClientAppID   string   // appid / azp (the middle tier in OBO)
+	ResourceAppID string   // v2 aud; also the audience of a user's pairwise sub
+	ResourceName  string   // v1 aud: the resource identifier as requested
+	Roles         []string // the principal's app roles on the resource
+	// Groups are the ids of the subject's groups the resource's
+	// groupMembershipClaims selects (consent.Facts.AccessGroups).
+	Groups   []string
+	ACR      string    // appidacr / azpacr: how the client authenticated
+	Issued   time.Time // the request time
+	Lifetime time.Duration
+	ID       string // a GUID; uti and aio derive from it
 }
 
 func (a access) base() access { return a }
@@ -101,9 +112,10 @@ func tokenTimes(issued time.Time, lifetime time.Duration) (iat, exp int64) {
 // claimsV1 builds the v1.0 claims; iss and idp are the same v1 issuer.
 func (t appToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	g := newGroupsClaims(t.Groups, 1, t.TenantID, servicePrincipalObjects, t.ClientSPID)
 	return accessClaimsV1{
-		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, IDP: iss, Idtyp: t.Idtyp,
+		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources,
+		AIO: aio(t.ID), AppID: t.ClientAppID, AppIDACR: t.ACR, Groups: g.groups, IDP: iss, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "1.0", XMSMirid: t.MIResource,
 	}
@@ -112,9 +124,10 @@ func (t appToken) claimsV1(iss string) any {
 // claimsV2 builds the v2.0 claims; aud is always the resource's appId.
 func (t appToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
+	g := newGroupsClaims(t.Groups, 2, t.TenantID, servicePrincipalObjects, t.ClientSPID)
 	return accessClaimsV2{
-		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp,
-		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Idtyp: t.Idtyp,
+		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources,
+		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR, Groups: g.groups, Idtyp: t.Idtyp,
 		OID: t.ClientSPID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Sub: t.ClientSPID, TID: t.TenantID, UTI: uti(t.ID), Ver: "2.0", XMSMirid: t.MIResource,
 	}

@@ -19,33 +19,37 @@ import (
 // loopback addresses only. The other claims with omitempty are the
 // resource's optional claims (optionalClaims).
 type userAccessClaimsV1 struct {
-	Aud        string   `json:"aud"`
-	Iss        string   `json:"iss"`
-	Iat        int64    `json:"iat"`
-	Nbf        int64    `json:"nbf"`
-	Exp        int64    `json:"exp"`
-	Acct       *int     `json:"acct,omitempty"`
-	ACR        string   `json:"acr"`
-	AIO        string   `json:"aio"`
-	AMR        []string `json:"amr"`
-	AppID      string   `json:"appid"`
-	AppIDACR   string   `json:"appidacr"`
-	Ctry       string   `json:"ctry,omitempty"`
-	Email      string   `json:"email,omitempty"`
-	FamilyName string   `json:"family_name,omitempty"`
-	GivenName  string   `json:"given_name,omitempty"`
-	Idtyp      string   `json:"idtyp,omitempty"`
-	Name       string   `json:"name"`
-	OID        string   `json:"oid"`
-	RH         string   `json:"rh"`
-	Roles      []string `json:"roles,omitempty"`
-	Scp        string   `json:"scp"`
-	Sub        string   `json:"sub"`
-	TID        string   `json:"tid"`
-	UniqueName string   `json:"unique_name"`
-	UPN        string   `json:"upn"`
-	UTI        string   `json:"uti"`
-	Ver        string   `json:"ver"`
+	Aud          string        `json:"aud"`
+	Iss          string        `json:"iss"`
+	Iat          int64         `json:"iat"`
+	Nbf          int64         `json:"nbf"`
+	Exp          int64         `json:"exp"`
+	ClaimNames   *claimNames   `json:"_claim_names,omitempty"`
+	ClaimSources *claimSources `json:"_claim_sources,omitempty"`
+	Acct         *int          `json:"acct,omitempty"`
+	ACR          string        `json:"acr"`
+	AIO          string        `json:"aio"`
+	AMR          []string      `json:"amr"`
+	AppID        string        `json:"appid"`
+	AppIDACR     string        `json:"appidacr"`
+	Ctry         string        `json:"ctry,omitempty"`
+	Email        string        `json:"email,omitempty"`
+	FamilyName   string        `json:"family_name,omitempty"`
+	GivenName    string        `json:"given_name,omitempty"`
+	Groups       []string      `json:"groups,omitempty"`
+	Idtyp        string        `json:"idtyp,omitempty"`
+	Name         string        `json:"name"`
+	OID          string        `json:"oid"`
+	RH           string        `json:"rh"`
+	Roles        []string      `json:"roles,omitempty"`
+	Scp          string        `json:"scp"`
+	Sub          string        `json:"sub"`
+	TID          string        `json:"tid"`
+	UniqueName   string        `json:"unique_name"`
+	UPN          string        `json:"upn"`
+	UTI          string        `json:"uti"`
+	Ver          string        `json:"ver"`
+	WIDs         []string      `json:"wids,omitempty"`
 }
 
 // userAccessClaimsV2 is a delegated v2.0 access token, in Entra's order
@@ -53,67 +57,82 @@ type userAccessClaimsV1 struct {
 // preferred_username carries the UPN. The claims with omitempty are the
 // resource's optional claims (optionalClaims), upn among them.
 type userAccessClaimsV2 struct {
-	Aud               string   `json:"aud"`
-	Iss               string   `json:"iss"`
-	Iat               int64    `json:"iat"`
-	Nbf               int64    `json:"nbf"`
-	Exp               int64    `json:"exp"`
-	Acct              *int     `json:"acct,omitempty"`
-	AIO               string   `json:"aio"`
-	AZP               string   `json:"azp"`
-	AZPACR            string   `json:"azpacr"`
-	Ctry              string   `json:"ctry,omitempty"`
-	Email             string   `json:"email,omitempty"`
-	FamilyName        string   `json:"family_name,omitempty"`
-	GivenName         string   `json:"given_name,omitempty"`
-	Idtyp             string   `json:"idtyp,omitempty"`
-	Name              string   `json:"name"`
-	OID               string   `json:"oid"`
-	PreferredUsername string   `json:"preferred_username"`
-	RH                string   `json:"rh"`
-	Roles             []string `json:"roles,omitempty"`
-	Scp               string   `json:"scp"`
-	Sub               string   `json:"sub"`
-	TID               string   `json:"tid"`
-	UPN               string   `json:"upn,omitempty"`
-	UTI               string   `json:"uti"`
-	Ver               string   `json:"ver"`
+	Aud               string        `json:"aud"`
+	Iss               string        `json:"iss"`
+	Iat               int64         `json:"iat"`
+	Nbf               int64         `json:"nbf"`
+	Exp               int64         `json:"exp"`
+	ClaimNames        *claimNames   `json:"_claim_names,omitempty"`
+	ClaimSources      *claimSources `json:"_claim_sources,omitempty"`
+	Acct              *int          `json:"acct,omitempty"`
+	AIO               string        `json:"aio"`
+	AZP               string        `json:"azp"`
+	AZPACR            string        `json:"azpacr"`
+	Ctry              string        `json:"ctry,omitempty"`
+	Email             string        `json:"email,omitempty"`
+	FamilyName        string        `json:"family_name,omitempty"`
+	GivenName         string        `json:"given_name,omitempty"`
+	Groups            []string      `json:"groups,omitempty"`
+	Idtyp             string        `json:"idtyp,omitempty"`
+	Name              string        `json:"name"`
+	OID               string        `json:"oid"`
+	PreferredUsername string        `json:"preferred_username"`
+	RH                string        `json:"rh"`
+	Roles             []string      `json:"roles,omitempty"`
+	Scp               string        `json:"scp"`
+	Sub               string        `json:"sub"`
+	TID               string        `json:"tid"`
+	UPN               string        `json:"upn,omitempty"`
+	UTI               string        `json:"uti"`
+	Ver               string        `json:"ver"`
+	WIDs              []string      `json:"wids,omitempty"`
 }
 
 // idTokenClaimsV2 is the v2 endpoint's id_token: signed, aud = the client
 // (protocol.md §3.3). The claims with omitempty are the client's optional
-// claims (optionalClaims.idToken).
+// claims (optionalClaims.idToken) and, from its groupMembershipClaims,
+// groups (or the overage claims) and wids.
 type idTokenClaimsV2 struct {
-	Aud               string `json:"aud"`
-	Iss               string `json:"iss"`
-	Iat               int64  `json:"iat"`
-	Nbf               int64  `json:"nbf"`
-	Exp               int64  `json:"exp"`
-	Acct              *int   `json:"acct,omitempty"`
-	AIO               string `json:"aio"`
-	CHash             string `json:"c_hash,omitempty"`
-	Ctry              string `json:"ctry,omitempty"`
-	Email             string `json:"email,omitempty"`
-	FamilyName        string `json:"family_name,omitempty"`
-	GivenName         string `json:"given_name,omitempty"`
-	LoginHint         string `json:"login_hint,omitempty"`
-	Name              string `json:"name"`
-	Nonce             string `json:"nonce,omitempty"`
-	OID               string `json:"oid"`
-	PreferredUsername string `json:"preferred_username"`
-	RH                string `json:"rh"`
-	Sub               string `json:"sub"`
-	TID               string `json:"tid"`
-	UPN               string `json:"upn,omitempty"`
-	UTI               string `json:"uti"`
-	Ver               string `json:"ver"`
+	Aud               string        `json:"aud"`
+	Iss               string        `json:"iss"`
+	Iat               int64         `json:"iat"`
+	Nbf               int64         `json:"nbf"`
+	Exp               int64         `json:"exp"`
+	ClaimNames        *claimNames   `json:"_claim_names,omitempty"`
+	ClaimSources      *claimSources `json:"_claim_sources,omitempty"`
+	Acct              *int          `json:"acct,omitempty"`
+	AIO               string        `json:"aio"`
+	CHash             string        `json:"c_hash,omitempty"`
+	Ctry              string        `json:"ctry,omitempty"`
+	Email             string        `json:"email,omitempty"`
+	FamilyName        string        `json:"family_name,omitempty"`
+	GivenName         string        `json:"given_name,omitempty"`
+	Groups            []string      `json:"groups,omitempty"`
+	HasGroups         bool          `json:"hasgroups,omitempty"`
+	LoginHint         string        `json:"login_hint,omitempty"`
+	Name              string        `json:"name"`
+	Nonce             string        `json:"nonce,omitempty"`
+	OID               string        `json:"oid"`
+	PreferredUsername string        `json:"preferred_username"`
+	RH                string        `json:"rh"`
+	Sub               string        `json:"sub"`
+	TID               string        `json:"tid"`
+	UPN               string        `json:"upn,omitempty"`
+	UTI               string        `json:"uti"`
+	Ver               string        `json:"ver"`
+	WIDs              []string      `json:"wids,omitempty"`
 }
 
 // idTokenClaimsV1 is the v1 endpoint's id_token, which Entra does not sign
 // (alg none; protocol.md §3.3). family_name and given_name are sent when
 // the user has them, as in v1 access tokens; ipaddr is left out for the
 // reason given on userAccessClaimsV1; the other claims with omitempty are
-// the client's optional claims.
+// the client's optional claims. From the token endpoint it carries no
+// groups whatever the client's groupMembershipClaims: Microsoft's developer
+// support team notes that ID tokens from the v1 token endpoint
+// (/oauth2/token) do not contain the groups claim (aaddevsup, "Using
+// groups claim in Azure Active Directory", 2019); the authorization
+// endpoint's carries them as a front-channel token does (idToken.groups).
 type idTokenClaimsV1 struct {
 	Aud        string   `json:"aud"`
 	Iss        string   `json:"iss"`
@@ -127,6 +146,8 @@ type idTokenClaimsV1 struct {
 	Email      string   `json:"email,omitempty"`
 	FamilyName string   `json:"family_name,omitempty"`
 	GivenName  string   `json:"given_name,omitempty"`
+	Groups     []string `json:"groups,omitempty"`
+	HasGroups  bool     `json:"hasgroups,omitempty"`
 	LoginHint  string   `json:"login_hint,omitempty"`
 	Name       string   `json:"name"`
 	Nonce      string   `json:"nonce,omitempty"`
@@ -211,31 +232,35 @@ type userToken struct {
 	User     tenant.User
 	Scopes   []string // scp
 	Optional userClaims
+	WIDs     []string // the user's directory roles, when the resource asks (wids)
 }
 
 func (t userToken) claimsV1(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
+	g := newGroupsClaims(t.Groups, 1, t.TenantID, userObjects, t.User.ID)
 	return userAccessClaimsV1{
-		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct,
+		Aud: t.ResourceName, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources, Acct: o.acct,
 		ACR: userACR, AIO: aio(t.ID), AMR: passwordAMR, AppID: t.ClientAppID, AppIDACR: t.ACR,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Idtyp: o.idtyp,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, Idtyp: o.idtyp,
 		Name: t.User.DisplayName, OID: t.User.ID, RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles,
 		Scp: strings.Join(t.Scopes, " "), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ResourceAppID), TID: t.TenantID,
-		UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, UTI: uti(t.ID), Ver: "1.0",
+		UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, UTI: uti(t.ID), Ver: "1.0", WIDs: t.WIDs,
 	}
 }
 
 func (t userToken) claimsV2(iss string) any {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
+	g := newGroupsClaims(t.Groups, 2, t.TenantID, userObjects, t.User.ID)
 	return userAccessClaimsV2{
-		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct,
+		Aud: t.ResourceAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources, Acct: o.acct,
 		AIO: aio(t.ID), AZP: t.ClientAppID, AZPACR: t.ACR,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Idtyp: o.idtyp,
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, Idtyp: o.idtyp,
 		Name: t.User.DisplayName, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ResourceAppID), Roles: t.Roles, Scp: strings.Join(t.Scopes, " "),
 		Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ResourceAppID), TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0",
+		WIDs: t.WIDs,
 	}
 }
 
@@ -253,27 +278,64 @@ type idToken struct {
 	// to check (OpenID Connect Core §3.1.3.7); CHash is c_hash of the
 	// code an id_token travels with (response_type=code id_token).
 	Nonce, CHash string
+	// Groups and WIDs are the user's groups and directory roles that the
+	// client's groupMembershipClaims selects (consent.Facts.IDGroups,
+	// wids); see groups for where they go.
+	Groups, WIDs []string
+	// FrontChannel: the authorization endpoint sends the id_token through
+	// the browser, in the redirect (response_type=code id_token).
+	FrontChannel bool
+}
+
+// maxGroupsFrontChannel is how many groups an id_token sent through the
+// browser lists; with more it says "hasgroups": true instead, for the
+// client to ask Graph. Entra's group claims guide: "Group claims have a
+// five-group limit if the token is issued through the implicit flow", and
+// such tokens have "hasgroups": true "only if the user is in more than five
+// groups", which keeps the URL within its length limit.
+const maxGroupsFrontChannel = 5
+
+// groups returns the groups claims of an id_token of version, hasgroups,
+// and its wids: through the browser, at most maxGroupsFrontChannel groups
+// (else hasgroups) and no wids, which Entra documents as possibly absent
+// from implicit-flow tokens for their length; from the token endpoint, the
+// groups (or the overage claims) and wids of v2, and nothing in v1
+// (idTokenClaimsV1).
+func (t idToken) groups(version int) (g groupsClaims, hasGroups bool, wids []string) {
+	switch {
+	case t.FrontChannel && len(t.Groups) > maxGroupsFrontChannel:
+		return groupsClaims{}, true, nil
+	case t.FrontChannel:
+		return groupsClaims{groups: t.Groups}, false, nil
+	case version == 1:
+		return groupsClaims{}, false, nil
+	}
+	return newGroupsClaims(t.Groups, version, t.TenantID, userObjects, t.User.ID), false, t.WIDs
 }
 
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
+	g, hasGroups, wids := t.groups(2)
 	return idTokenClaimsV2{
-		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
+		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources,
+		Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash, Ctry: o.ctry, Email: o.email, FamilyName: o.familyName,
+		GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups, LoginHint: o.loginHint,
 		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
 		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
-		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0",
+		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0", WIDs: wids,
 	}
 }
 
 func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
+	g, hasGroups, _ := t.groups(1)
 	return idTokenClaimsV1{
 		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR, CHash: t.CHash,
-		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, LoginHint: o.loginHint,
-		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups,
+		LoginHint: o.loginHint,
+		Name:      t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}
 }

@@ -54,6 +54,7 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 			TenantID: r.facts.Tenant.ID, ClientAppID: r.facts.ClientApp.AppID, User: user,
 			Optional: optionalUserClaims(r.facts.ClientApp, tenant.TokenTypeID, r.endpoint, user),
 			Issued:   c.now, Lifetime: policyLifetime(r.facts.ClientApp, s.cfg.TokenLifetime), ID: s.cfg.NewID(), Nonce: r.nonce,
+			Groups: r.facts.IDGroups, WIDs: wids(r.facts.ClientApp, user),
 		}); err != nil {
 			return issued{}, err
 		}
@@ -80,7 +81,8 @@ func (s *Server) decideAndSign(now time.Time, creq consent.Request, f consent.Fa
 	acc := s.newAccess(creq, f, dec, acr, now)
 	acc.Lifetime = policyLifetime(f.ResourceApp, s.cfg.userTokenLifetime()) // 60 to 90 minutes, unlike app-only tokens
 	out, err := s.signAccess(userToken{access: acc, User: *f.User, Scopes: dec.Scopes,
-		Optional: optionalUserClaims(f.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *f.User)})
+		Optional: optionalUserClaims(f.ResourceApp, tenant.TokenTypeAccess, dec.TokenVersion, *f.User),
+		WIDs:     wids(f.ResourceApp, *f.User)})
 	if err != nil {
 		return issued{}, consent.Decision{}, err
 	}

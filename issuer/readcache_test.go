@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +273,82 @@ func BenchmarkReadCacheGet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// tokenGroups returns the groups claim of the access token in a token
+// answer.
+func tokenGroups(t *testing.T, answer map[string]any) []string {
+	t.Helper()
+	parts := strings.Split(answer["access_token"].(string), ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Groups []string `json:"groups"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims.Groups
+}
+
+// TestReadCacheSeesGroupWrites: the client's groups, which an app-only
+// token lists when the resource asks, are read with the cached facts, and
+// every change of them is seen by the very next request, as any other
+// write is (TestReadCacheSeesEveryWrite).
+func TestReadCacheSeesGroupWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newHotFixture(t, signing.GoBackend())
+	d := tenant.NewDirectory(f.db)
+	claims := "SecurityGroup"
+	if _, err := d.UpdateApplication(ctx, f.api.AppID, tenant.ApplicationUpdate{GroupMembershipClaims: &claims}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := d.AddGroup(ctx, f.tenant.ID, tenant.GroupSpec{DisplayName: "Daemons"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := d.AddGroup(ctx, f.tenant.ID, tenant.GroupSpec{DisplayName: "Services"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := func(group, ref string) func() error {
+		return func() error { _, err := d.AddGroupMember(ctx, f.tenant.ID, group, ref); return err }
+	}
+	for _, step := range []struct {
+		name  string
+		write func() error
+		want  []string
+	}{
+		{"in no group", nil, nil},
+		{"added to a group", member(g.ID, f.daemon.AppID), []string{g.ID}},
+		{"the group added to another", member(outer.ID, g.ID), sorted(g.ID, outer.ID)},
+		{"removed from the first", func() error { return d.RemoveGroupMember(ctx, f.tenant.ID, g.ID, f.daemon.AppID) }, nil},
+		{"added to the second", member(outer.ID, f.daemon.AppID), []string{outer.ID}},
+		{"the second deleted", func() error { return d.RemoveGroup(ctx, f.tenant.ID, outer.ID) }, nil},
+	} {
+		if step.write != nil {
+			if err := step.write(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+		}
+		for i := range 2 { // the second answer comes from the cache
+			status, answer := f.post(t, "")
+			if status != http.StatusOK {
+				t.Fatalf("%s: %d %v", step.name, status, answer)
+			}
+			if got := tokenGroups(t, answer); !slices.Equal(got, step.want) {
+				t.Errorf("%s, token %d: groups %v; want %v", step.name, i+1, got, step.want)
+			}
+		}
+		if n := f.srv.facts.len(); n != 1 {
+			t.Errorf("%s: %d facts cached; want 1", step.name, n)
+		}
+	}
+}
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
 }

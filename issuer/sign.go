@@ -26,6 +26,7 @@ func (s *Server) newAccess(creq consent.Request, f consent.Facts, dec consent.De
 		ResourceAppID: f.ResourceApp.AppID,
 		ResourceName:  creq.ResourceName,
 		Roles:         dec.Roles,
+		Groups:        f.AccessGroups,
 		ACR:           acr,
 		Issued:        now,
 		Lifetime:      policyLifetime(f.ResourceApp, s.cfg.TokenLifetime),

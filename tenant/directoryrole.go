@@ -22,6 +22,34 @@ var directoryRoles = []string{
 	RoleCloudApplicationAdministrator, RoleApplicationAdministrator,
 }
 
+// directoryRoleTemplateIDs are the roleTemplateId of each known role, as
+// Microsoft's built-in roles reference lists them: the wids claim names a
+// user's roles by them.
+var directoryRoleTemplateIDs = map[string]string{
+	RoleGlobalAdministrator:           "62e90394-69f5-4237-9190-012177145e10",
+	RolePrivilegedRoleAdministrator:   "e8611ab8-c189-46e8-94e1-60213ab1f814",
+	RoleCloudApplicationAdministrator: "158c047a-c907-4556-b7ef-446551a6b5f7",
+	RoleApplicationAdministrator:      "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+}
+
+// UserRoleTemplateID is the roleTemplateId of User, the directory role
+// every member of a tenant holds without an assignment; Entra's wids claim
+// lists it, after the user's other roles.
+const UserRoleTemplateID = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+
+// DirectoryRoleTemplateIDs returns what the wids claim lists for the user:
+// the roleTemplateIds of its directory roles, in the order of privilege,
+// then User's (every user here is a member of its tenant).
+func (u User) DirectoryRoleTemplateIDs() []string {
+	out := make([]string, 0, len(u.DirectoryRoles)+1)
+	for _, r := range directoryRoles {
+		if slices.Contains(u.DirectoryRoles, r) {
+			out = append(out, directoryRoleTemplateIDs[r])
+		}
+	}
+	return append(out, UserRoleTemplateID)
+}
+
 // DirectoryRoles returns the names of the directory roles this issuer knows.
 func DirectoryRoles() []string { return slices.Clone(directoryRoles) }
 

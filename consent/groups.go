@@ -1,0 +1,137 @@
+package consent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/issuer-dev/issuer/tenant"
+)
+
+// assignmentsOf reads the app role assignments on the service principal
+// resourceID held by the principal and by the groups it is a direct member
+// of (principalID empty: the groups' alone). A group's assignment counts
+// for its direct members only: Entra does not support nested groups in
+// group-based assignment to applications, so the groups of those groups
+// are not asked.
+func assignmentsOf(ctx context.Context, r Reader, tenantID, principalID string, groups []string, resourceID string) ([]AppRoleAssignment, error) {
+	var out []AppRoleAssignment
+	for i := -1; i < len(groups); i++ {
+		id := principalID
+		if i >= 0 {
+			id = groups[i]
+		}
+		if id == "" {
+			continue
+		}
+		as, err := r.AppRoleAssignmentsOf(ctx, tenantID, id, resourceID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the app role assignments of %s: %w", id, err)
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+// groupClaimsOf is app's parsed groupMembershipClaims; most applications
+// have none, which costs no parsing on the token path.
+func groupClaimsOf(app *tenant.Application) tenant.GroupClaims {
+	if app.GroupMembershipClaims == "" {
+		return tenant.GroupClaims{}
+	}
+	return app.GroupClaims()
+}
+
+// selectsGroups reports whether groupMembershipClaims asks for the groups
+// claim (DirectoryRole alone asks for wids only).
+func selectsGroups(c tenant.GroupClaims) bool {
+	return c.SecurityGroups || c.AllGroups || c.ApplicationGroups
+}
+
+// groupReader reads what the groups claims of one request need, each
+// thing once: the subject's groups, transitively, and which of them are
+// security groups.
+type groupReader struct {
+	r                   Reader
+	tenantID, subjectID string
+
+	transitive []string // nil until read
+	security   map[string]bool
+}
+
+// claim returns the groups claim that c selects for the subject; assigned
+// are the app role assignments on the application's service principal that
+// the subject's direct groups hold (with the subject's own, which are
+// skipped). Each groupMembershipClaims value adds the groups it names, as
+// the portal's checkboxes do:
+//
+//   - SecurityGroup: the security-enabled groups the subject is in,
+//     directly or through nested groups (Entra's groups claim includes
+//     nested groups);
+//   - All: every group the subject is in, Microsoft 365 groups too;
+//   - ApplicationGroup: the groups assigned to the application that the
+//     subject is a direct member of. Microsoft's group claims guide: "With
+//     this option, nested groups are not included and the user must be a
+//     direct member of the group assigned to the application."
+//
+// The result is sorted; nil when c selects no groups or the subject has
+// none of them.
+func (g *groupReader) claim(ctx context.Context, c tenant.GroupClaims, assigned []AppRoleAssignment) ([]string, error) {
+	var out []string
+	if c.AllGroups || c.SecurityGroups {
+		all, err := g.transitiveGroups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range all {
+			ok := c.AllGroups
+			if !ok {
+				if ok, err = g.securityEnabled(ctx, id); err != nil {
+					return nil, err
+				}
+			}
+			if ok {
+				out = append(out, id)
+			}
+		}
+	}
+	if c.ApplicationGroups {
+		for _, a := range assigned {
+			if a.PrincipalType == PrincipalGroup {
+				out = append(out, a.PrincipalID)
+			}
+		}
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out, nil
+}
+
+// transitiveGroups is every group the subject is in (tenant.TransitiveMemberOf).
+func (g *groupReader) transitiveGroups(ctx context.Context) ([]string, error) {
+	if g.transitive == nil {
+		ids, err := tenant.TransitiveMemberOf(ctx, g.r, g.tenantID, g.subjectID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the groups of %s: %w", g.subjectID, err)
+		}
+		g.transitive = append(make([]string, 0, len(ids)), ids...)
+	}
+	return g.transitive, nil
+}
+
+// securityEnabled reports whether a group is a security group: a security
+// group, or a Microsoft 365 group with securityEnabled set.
+func (g *groupReader) securityEnabled(ctx context.Context, id string) (bool, error) {
+	if ok, seen := g.security[id]; seen {
+		return ok, nil
+	}
+	grp, err := g.r.GetGroup(ctx, g.tenantID, id)
+	if err != nil {
+		return false, fmt.Errorf("reading group %s: %w", id, err)
+	}
+	if g.security == nil {
+		g.security = map[string]bool{}
+	}
+	g.security[id] = grp.SecurityEnabled
+	return grp.SecurityEnabled, nil
+}
