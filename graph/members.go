@@ -173,14 +173,7 @@ func addMember(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	var b refBody
-	if err := readBody(rq, &b, "directoryObject"); err != nil {
-		return result{}, err
-	}
-	if b.ID == nil {
-		return result{}, badRequest("Property '@odata.id' is required.")
-	}
-	id, aerr := referencedID(*b.ID)
+	id, aerr := readReference(rq)
 	if aerr != nil {
 		return result{}, aerr
 	}

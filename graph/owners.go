@@ -169,19 +169,25 @@ type refBody struct {
 	ID *string `json:"@odata.id"`
 }
 
+// readReference reads a $ref POST body (owners, members) and returns the
+// id of the object its @odata.id names.
+func readReference(rq *request) (string, *apiError) {
+	var b refBody
+	if err := readBody(rq, &b, "directoryObject"); err != nil {
+		return "", err
+	}
+	if b.ID == nil {
+		return "", badRequest("Property '@odata.id' is required.")
+	}
+	return referencedID(*b.ID)
+}
+
 func addOwner(h *Handler, rq *request, k key) (result, *apiError) {
 	o, aerr := h.owned(rq, k)
 	if aerr != nil {
 		return result{}, aerr
 	}
-	var b refBody
-	if err := readBody(rq, &b, "directoryObject"); err != nil {
-		return result{}, err
-	}
-	if b.ID == nil {
-		return result{}, badRequest("Property '@odata.id' is required.")
-	}
-	id, aerr := referencedID(*b.ID)
+	id, aerr := readReference(rq)
 	if aerr != nil {
 		return result{}, aerr
 	}
