@@ -42,10 +42,13 @@ func groupClaimsOf(app *tenant.Application) tenant.GroupClaims {
 	return app.GroupClaims()
 }
 
-// selectsGroups reports whether groupMembershipClaims asks for the groups
-// claim (DirectoryRole alone asks for wids only).
-func selectsGroups(c tenant.GroupClaims) bool {
-	return c.SecurityGroups || c.AllGroups || c.ApplicationGroups
+// groupsFormatOf is how app's tokens of kind list their groups (the groups
+// optional claim); none for most applications, at no cost.
+func groupsFormatOf(app *tenant.Application, kind string) tenant.GroupsFormat {
+	if app.OptionalClaims == nil {
+		return tenant.GroupsFormat{}
+	}
+	return app.GroupsFormat(kind)
 }
 
 // groupReader reads what the groups claims of one request need, each
@@ -55,8 +58,8 @@ type groupReader struct {
 	r                   Reader
 	tenantID, subjectID string
 
-	transitive []string // nil until read
-	security   map[string]bool
+	transitive []string                // nil until read
+	groups     map[string]tenant.Group // the groups read so far
 }
 
 // claim returns the groups claim that c selects for the subject; assigned
@@ -75,8 +78,27 @@ type groupReader struct {
 //     direct member of the group assigned to the application."
 //
 // The result is sorted; nil when c selects no groups or the subject has
-// none of them.
-func (g *groupReader) claim(ctx context.Context, c tenant.GroupClaims, assigned []AppRoleAssignment) ([]string, error) {
+// none of them. With the display names of format (cloud_displayname) and
+// ApplicationGroup, it lists the groups' display names in that order
+// instead: Entra offers the names only for the groups assigned to the
+// application, where they are few and known to its administrator.
+func (g *groupReader) claim(ctx context.Context, c tenant.GroupClaims, format tenant.GroupsFormat, assigned []AppRoleAssignment) ([]string, error) {
+	ids, err := g.ids(ctx, c, assigned)
+	if err != nil || !format.DisplayNames || !c.ApplicationGroups {
+		return ids, err
+	}
+	for i, id := range ids {
+		grp, err := g.group(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = grp.DisplayName
+	}
+	return ids, nil
+}
+
+// ids is the groups claim that c selects, as object ids (claim).
+func (g *groupReader) ids(ctx context.Context, c tenant.GroupClaims, assigned []AppRoleAssignment) ([]string, error) {
 	var out []string
 	if c.AllGroups || c.SecurityGroups {
 		all, err := g.transitiveGroups(ctx)
@@ -84,15 +106,16 @@ func (g *groupReader) claim(ctx context.Context, c tenant.GroupClaims, assigned 
 			return nil, err
 		}
 		for _, id := range all {
-			ok := c.AllGroups
-			if !ok {
-				if ok, err = g.securityEnabled(ctx, id); err != nil {
+			if !c.AllGroups {
+				grp, err := g.group(ctx, id)
+				if err != nil {
 					return nil, err
 				}
+				if !grp.SecurityEnabled {
+					continue
+				}
 			}
-			if ok {
-				out = append(out, id)
-			}
+			out = append(out, id)
 		}
 	}
 	if c.ApplicationGroups {
@@ -119,19 +142,19 @@ func (g *groupReader) transitiveGroups(ctx context.Context) ([]string, error) {
 	return g.transitive, nil
 }
 
-// securityEnabled reports whether a group is a security group: a security
-// group, or a Microsoft 365 group with securityEnabled set.
-func (g *groupReader) securityEnabled(ctx context.Context, id string) (bool, error) {
-	if ok, seen := g.security[id]; seen {
-		return ok, nil
+// group reads a group once per request: the security filter and the
+// display names may both ask for it.
+func (g *groupReader) group(ctx context.Context, id string) (tenant.Group, error) {
+	if grp, ok := g.groups[id]; ok {
+		return grp, nil
 	}
 	grp, err := g.r.GetGroup(ctx, g.tenantID, id)
 	if err != nil {
-		return false, fmt.Errorf("reading group %s: %w", id, err)
+		return tenant.Group{}, fmt.Errorf("reading group %s: %w", id, err)
 	}
-	if g.security == nil {
-		g.security = map[string]bool{}
+	if g.groups == nil {
+		g.groups = map[string]tenant.Group{}
 	}
-	g.security[id] = grp.SecurityEnabled
-	return grp.SecurityEnabled, nil
+	g.groups[id] = grp
+	return grp, nil
 }

@@ -161,10 +161,10 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 		}
 	}
 	g := groupReader{r: r, tenantID: t.ID, subjectID: f.User.ID}
-	if f.AccessGroups, err = g.claim(ctx, groupClaimsOf(f.ResourceApp), f.UserAssignments); err != nil {
+	if f.AccessGroups, err = g.claim(ctx, groupClaimsOf(f.ResourceApp), groupsFormatOf(f.ResourceApp, tenant.TokenTypeAccess), f.UserAssignments); err != nil {
 		return err
 	}
-	if f.IDGroups, err = g.claim(ctx, idClaims, f.UserClientAssignments); err != nil {
+	if f.IDGroups, err = g.claim(ctx, idClaims, groupsFormatOf(f.ClientApp, tenant.TokenTypeID), f.UserClientAssignments); err != nil {
 		return err
 	}
 	return nil
@@ -192,7 +192,7 @@ func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
 		return fmt.Errorf("reading app role assignments: %w", err)
 	}
 	claims := groupClaimsOf(f.ResourceApp)
-	if !selectsGroups(claims) {
+	if !claims.SelectsGroups() {
 		return nil
 	}
 	var assigned []AppRoleAssignment
@@ -206,7 +206,7 @@ func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
 		}
 	}
 	g := groupReader{r: r, tenantID: t, subjectID: f.ClientSP.ID}
-	f.AccessGroups, err = g.claim(ctx, claims, assigned)
+	f.AccessGroups, err = g.claim(ctx, claims, groupsFormatOf(f.ResourceApp, tenant.TokenTypeAccess), assigned)
 	return err
 }
 

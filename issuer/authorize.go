@@ -533,7 +533,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call, id st
 			TenantID: t.ID, ClientAppID: f.client.AppID, User: u, Issued: c.now,
 			Lifetime: policyLifetime(&f.client, s.cfg.TokenLifetime), ID: s.cfg.NewID(),
 			Nonce: f.req.Nonce, CHash: base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]),
-			Groups: groups, FrontChannel: true,
+			Groups: groups, GroupsAsRoles: groupsAsRoles(&f.client, tenant.TokenTypeID), FrontChannel: true,
 		})
 		if err != nil {
 			s.redirectError(w, c, &f, err)

@@ -115,6 +115,7 @@ type idTokenClaimsV2 struct {
 	OID               string        `json:"oid"`
 	PreferredUsername string        `json:"preferred_username"`
 	RH                string        `json:"rh"`
+	Roles             []string      `json:"roles,omitempty"`
 	Sub               string        `json:"sub"`
 	TID               string        `json:"tid"`
 	UPN               string        `json:"upn,omitempty"`
@@ -152,6 +153,7 @@ type idTokenClaimsV1 struct {
 	Name       string   `json:"name"`
 	Nonce      string   `json:"nonce,omitempty"`
 	OID        string   `json:"oid"`
+	Roles      []string `json:"roles,omitempty"`
 	Sub        string   `json:"sub"`
 	TID        string   `json:"tid"`
 	UniqueName string   `json:"unique_name"`
@@ -282,6 +284,9 @@ type idToken struct {
 	// client's groupMembershipClaims selects (consent.Facts.IDGroups,
 	// wids); see groups for where they go.
 	Groups, WIDs []string
+	// GroupsAsRoles: the client's groups optional claim says
+	// emit_as_roles, so the groups go into roles (asRoles).
+	GroupsAsRoles bool
 	// FrontChannel: the authorization endpoint sends the id_token through
 	// the browser, in the redirect (response_type=code id_token).
 	FrontChannel bool
@@ -313,16 +318,27 @@ func (t idToken) groups(version int) (g groupsClaims, hasGroups bool, wids []str
 	return newGroupsClaims(t.Groups, version, t.TenantID, userObjects, t.User.ID), false, t.WIDs
 }
 
+// groupsAndRoles is groups with the roles claim: the groups themselves
+// when the client lists them as roles (emit_as_roles), unless hasgroups or
+// the overage claims stand for them.
+func (t idToken) groupsAndRoles(version int) (g groupsClaims, hasGroups bool, roles, wids []string) {
+	g, hasGroups, wids = t.groups(version)
+	if t.GroupsAsRoles && !hasGroups {
+		roles, g.groups = asRoles(g.groups)
+	}
+	return g, hasGroups, roles, wids
+}
+
 func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
-	g, hasGroups, wids := t.groups(2)
+	g, hasGroups, roles, wids := t.groupsAndRoles(2)
 	return idTokenClaimsV2{
 		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, ClaimNames: g.names, ClaimSources: g.sources,
 		Acct: o.acct, AIO: aio(t.ID), CHash: t.CHash, Ctry: o.ctry, Email: o.email, FamilyName: o.familyName,
 		GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups, LoginHint: o.loginHint,
 		Name: t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, PreferredUsername: t.User.UserPrincipalName,
-		RH: rh(t.TenantID, t.ClientAppID), Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		RH: rh(t.TenantID, t.ClientAppID), Roles: roles, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UPN: o.upn, UTI: uti(t.ID), Ver: "2.0", WIDs: wids,
 	}
 }
@@ -330,12 +346,12 @@ func (t idToken) claimsV2(iss string) idTokenClaimsV2 {
 func (t idToken) claimsV1(iss string) idTokenClaimsV1 {
 	iat, exp := tokenTimes(t.Issued, t.Lifetime)
 	o := t.Optional
-	g, hasGroups, _ := t.groups(1)
+	g, hasGroups, roles, _ := t.groupsAndRoles(1)
 	return idTokenClaimsV1{
 		Aud: t.ClientAppID, Iss: iss, Iat: iat, Nbf: iat, Exp: exp, Acct: o.acct, AMR: passwordAMR, CHash: t.CHash,
 		Ctry: o.ctry, Email: o.email, FamilyName: o.familyName, GivenName: o.givenName, Groups: g.groups, HasGroups: hasGroups,
 		LoginHint: o.loginHint,
-		Name:      t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
+		Name:      t.User.DisplayName, Nonce: t.Nonce, OID: t.User.ID, Roles: roles, Sub: pairwiseSubject(t.TenantID, t.User.ID, t.ClientAppID),
 		TID: t.TenantID, UniqueName: t.User.UserPrincipalName, UPN: t.User.UserPrincipalName, Ver: "1.0",
 	}
 }

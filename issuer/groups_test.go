@@ -481,3 +481,83 @@ func TestGroupsFrontChannel(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupsOptionalClaim: the groups optional claim formats the groups
+// claim of its token type. emit_as_roles moves the groups into roles, in
+// place of the app roles; cloud_displayname names the groups assigned to
+// the application; the sam_account_name forms leave cloud groups' ids; and
+// without groupMembershipClaims the entry changes nothing.
+func TestGroupsOptionalClaim(t *testing.T) {
+	w := newGroupsWorld(t)
+	ctx := context.Background()
+	_, err := w.Directory.AddAppRole(ctx, middleID, tenant.AppRoleSpec{Value: "Middle.User", AllowedMemberTypes: []string{"User"}})
+	w.must(err)
+	m := w.manager()
+	_, err = m.AssignRole(ctx, tenantA, "api://middle", "Middle.User", consent.Assignee{Group: salesID})
+	w.must(err)
+	security := []string{salesID, europeID}
+	slices.Sort(security)
+	tests := []struct {
+		name       string
+		resource   string   // Middle Tier's groupMembershipClaims
+		access     []string // additionalProperties of its accessToken groups entry; nil: no entry
+		client     string   // Native's groupMembershipClaims
+		id         []string // of Native's idToken groups entry
+		wantGroups []string // the access token's
+		wantRoles  []string
+		wantIDGrp  []string
+		wantIDRole []string
+	}{
+		{name: "an entry without properties", resource: "SecurityGroup", access: []string{},
+			wantGroups: security, wantRoles: []string{"Middle.User"}},
+		{name: "emit_as_roles in the access token", resource: "SecurityGroup", access: []string{"emit_as_roles"},
+			wantRoles: security},
+		{name: "emit_as_roles in the id_token", client: "SecurityGroup", id: []string{"Emit_As_Roles"},
+			wantRoles: []string{"Middle.User"}, wantIDRole: security},
+		{name: "emit_as_roles without groupMembershipClaims", access: []string{"emit_as_roles"},
+			wantRoles: []string{"Middle.User"}},
+		{name: "cloud_displayname of the groups assigned", resource: "ApplicationGroup", access: []string{"cloud_displayname"},
+			wantGroups: []string{"Sales"}, wantRoles: []string{"Middle.User"}},
+		{name: "cloud_displayname of security groups keeps ids", resource: "SecurityGroup", access: []string{"cloud_displayname"},
+			wantGroups: security, wantRoles: []string{"Middle.User"}},
+		{name: "sam_account_name keeps a cloud group's id", resource: "SecurityGroup", access: []string{"sam_account_name", "dns_domain_and_sam_account_name"},
+			wantGroups: security, wantRoles: []string{"Middle.User"}},
+	}
+	entry := func(props []string) []tenant.OptionalClaim {
+		if props == nil {
+			return nil
+		}
+		return []tenant.OptionalClaim{{Name: "groups", AdditionalProperties: props}}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w.setGroupClaims(middleID, tc.resource)
+			w.setGroupClaims(nativeID, tc.client)
+			for appID, oc := range map[string]tenant.OptionalClaims{
+				middleID: {AccessToken: entry(tc.access)},
+				nativeID: {IDToken: entry(tc.id)},
+			} {
+				_, err := w.Directory.UpdateApplication(ctx, appID, tenant.ApplicationUpdate{OptionalClaims: &oc})
+				w.must(err)
+			}
+			answer := w.tokenOK(t, "/"+tenantA+"/oauth2/v2.0/token", pwForm())
+			access, id := answerClaims(t, answer, "access_token"), answerClaims(t, answer, "id_token")
+			for _, c := range []struct {
+				token, claim string
+				claims       map[string]any
+				want         []string
+			}{
+				{"access token", "groups", access, tc.wantGroups},
+				{"access token", "roles", access, tc.wantRoles},
+				{"id_token", "groups", id, tc.wantIDGrp},
+				{"id_token", "roles", id, tc.wantIDRole},
+			} {
+				got := stringsClaim(t, c.claims, c.claim)
+				slices.Sort(got)
+				if !slices.Equal(got, c.want) {
+					t.Errorf("%s %s = %v; want %v", c.token, c.claim, got, c.want)
+				}
+			}
+		})
+	}
+}

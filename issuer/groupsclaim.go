@@ -85,6 +85,27 @@ func overageEndpoint(version int, tenantID, objects, subjectID string) string {
 	return "https://graph.microsoft.com/v1.0/" + objects + "/" + subjectID + "/getMemberObjects"
 }
 
+// groupsAsRoles reports whether app's tokens of kind list their groups in
+// roles instead of groups: the groups optional claim of that token type
+// says emit_as_roles, and groupMembershipClaims selects groups.
+func groupsAsRoles(app *tenant.Application, kind string) bool {
+	return app != nil && app.OptionalClaims != nil && app.GroupMembershipClaims != "" &&
+		app.GroupClaims().SelectsGroups() && app.GroupsFormat(kind).AsRoles
+}
+
+// asRoles returns the roles and groups claims of a token that lists its
+// groups as roles: the groups in roles, and the app roles gone (Entra: "If
+// emit_as_roles is used, any application roles configured that the user is
+// assigned to won't appear in the role claim"). Past the overage limit
+// roles is empty and the groups stay, for their overage claims to point
+// to Graph.
+func asRoles(groups []string) (roles, rest []string) {
+	if len(groups) > maxGroupsInJWT {
+		return nil, groups
+	}
+	return groups, nil
+}
+
 // wids is the wids claim of a user's token for app: the template ids of
 // the user's directory roles, when app's groupMembershipClaims is
 // DirectoryRole or All (access token claims reference: "Set the claim to

@@ -19,14 +19,18 @@ type accessClaims interface {
 // dec on the facts f: the one place app-only and delegated tokens take it
 // from the request, the facts and the decision.
 func (s *Server) newAccess(creq consent.Request, f consent.Facts, dec consent.Decision, acr string, now time.Time) access {
+	roles, groups := dec.Roles, f.AccessGroups
+	if groupsAsRoles(f.ResourceApp, tenant.TokenTypeAccess) {
+		roles, groups = asRoles(groups)
+	}
 	return access{
 		Version:       dec.TokenVersion,
 		TenantID:      f.Tenant.ID,
 		ClientAppID:   f.ClientApp.AppID,
 		ResourceAppID: f.ResourceApp.AppID,
 		ResourceName:  creq.ResourceName,
-		Roles:         dec.Roles,
-		Groups:        f.AccessGroups,
+		Roles:         roles,
+		Groups:        groups,
 		ACR:           acr,
 		Issued:        now,
 		Lifetime:      policyLifetime(f.ResourceApp, s.cfg.TokenLifetime),

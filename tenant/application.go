@@ -254,6 +254,12 @@ type GroupClaims struct {
 	ApplicationGroups bool
 }
 
+// SelectsGroups reports whether the claims ask for the groups claim
+// (DirectoryRole alone asks for wids only).
+func (c GroupClaims) SelectsGroups() bool {
+	return c.SecurityGroups || c.AllGroups || c.ApplicationGroups
+}
+
 // Any reports whether the claims carry any membership at all.
 func (c GroupClaims) Any() bool {
 	return c.SecurityGroups || c.AllGroups || c.DirectoryRoles || c.ApplicationGroups

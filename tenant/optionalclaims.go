@@ -42,8 +42,61 @@ const (
 // xms_tpl and tenant_ctry are not offered: every client of this issuer is
 // on loopback, and the directory keeps no multi-geo data locations, tenant
 // languages or tenant countries, so those claims could only carry invented
-// values.
-var SupportedOptionalClaims = []string{"acct", "ctry", "email", "family_name", "given_name", "idtyp", "login_hint", "upn"}
+// values. groups is the entry the portal's "Add groups claim" writes
+// beside groupMembershipClaims: that property selects the groups, the entry
+// formats the claim in one token type (GroupsFormat).
+var SupportedOptionalClaims = []string{"acct", "ctry", "email", "family_name", "given_name", "groups", "idtyp", "login_hint", "upn"}
+
+// groupsClaimProperties are the additionalProperties of the groups optional
+// claim (Entra's "Configure group claims for applications"). The three
+// sam_account_name forms replace the object ids of groups synchronised
+// from Active Directory; every group here is cloud-only, whose claim keeps
+// its object id, so they are accepted and change nothing.
+var groupsClaimProperties = []string{
+	GroupsEmitAsRoles, GroupsCloudDisplayName,
+	"sam_account_name", "dns_domain_and_sam_account_name", "netbios_domain_and_sam_account_name",
+}
+
+// Additional properties of the groups optional claim that change a token.
+const (
+	// GroupsEmitAsRoles puts the groups in the roles claim instead of
+	// groups. Entra: "If emit_as_roles is used, any application roles
+	// configured that the user is assigned to won't appear in the role
+	// claim."
+	GroupsEmitAsRoles = "emit_as_roles"
+	// GroupsCloudDisplayName lists cloud-only groups by display name
+	// instead of object id, for the groups assigned to the application
+	// (groupMembershipClaims ApplicationGroup) only.
+	GroupsCloudDisplayName = "cloud_displayname"
+)
+
+// GroupsFormat is how one token type lists its groups, from the groups
+// entry of that type's optional claims.
+type GroupsFormat struct {
+	AsRoles      bool // emit_as_roles
+	DisplayNames bool // cloud_displayname
+}
+
+// GroupsFormat reads the groups entry of the optional claims of kind
+// (TokenTypeAccess or TokenTypeID); the zero value when there is none.
+func (a Application) GroupsFormat(kind string) GroupsFormat {
+	if a.OptionalClaims == nil {
+		return GroupsFormat{}
+	}
+	list := a.OptionalClaims.AccessToken
+	if kind == TokenTypeID {
+		list = a.OptionalClaims.IDToken
+	}
+	var f GroupsFormat
+	for _, c := range list {
+		if c.Name != "groups" {
+			continue
+		}
+		f.AsRoles = slices.Contains(c.AdditionalProperties, GroupsEmitAsRoles)
+		f.DisplayNames = slices.Contains(c.AdditionalProperties, GroupsCloudDisplayName)
+	}
+	return f
+}
 
 // HasOptionalClaim reports whether the list names the claim (case-insensitively, as
 // Entra matches claim names).
@@ -77,6 +130,11 @@ func (o *OptionalClaims) Validate() error {
 			seen[c.Name] = true
 			if c.Source != nil && *c.Source != "" && !strings.EqualFold(*c.Source, "user") {
 				return fmt.Errorf("%w: optional claim %q: source %q; want none or user", ErrInvalid, c.Name, *c.Source)
+			}
+			if c.Name == "groups" {
+				if err := normalizeGroupsProperties(c, l.kind); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -112,4 +170,17 @@ func (o *OptionalClaims) Add(kind string, c OptionalClaim) {
 	case TokenTypeSAML2:
 		o.SAML2Token = append(o.SAML2Token, c)
 	}
+}
+
+// normalizeGroupsProperties lowercases the groups entry's additional
+// properties and refuses one Entra does not define.
+func normalizeGroupsProperties(c *OptionalClaim, kind string) error {
+	for i, p := range c.AdditionalProperties {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if !slices.Contains(groupsClaimProperties, p) {
+			return fmt.Errorf("%w: optional claim groups (%s): additional property %q; want %s", ErrInvalid, kind, c.AdditionalProperties[i], strings.Join(groupsClaimProperties, ", "))
+		}
+		c.AdditionalProperties[i] = p
+	}
+	return nil
 }

@@ -20,6 +20,8 @@ func TestOptionalClaimsValidate(t *testing.T) {
 		{"twice", OptionalClaims{AccessToken: []OptionalClaim{{Name: "email"}, {Name: "Email"}}}, true},
 		{"other source", OptionalClaims{AccessToken: []OptionalClaim{{Name: "email", Source: &other}}}, true},
 		{"saml2 checked too", OptionalClaims{SAML2Token: []OptionalClaim{{Name: "xms_pdl"}}}, true},
+		{"groups with its properties", OptionalClaims{IDToken: []OptionalClaim{{Name: "groups", AdditionalProperties: []string{"Emit_As_Roles", "cloud_displayname", "netbios_domain_and_sam_account_name"}}}}, false},
+		{"groups with an unknown property", OptionalClaims{IDToken: []OptionalClaim{{Name: "groups", AdditionalProperties: []string{"emit_as_groups"}}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.oc.Validate()
@@ -28,6 +30,35 @@ func TestOptionalClaimsValidate(t *testing.T) {
 			}
 			if err == nil && len(tc.oc.AccessToken) > 0 && tc.oc.AccessToken[0].Name != "idtyp" {
 				t.Errorf("name = %q; want it lowercased", tc.oc.AccessToken[0].Name)
+			}
+		})
+	}
+}
+
+// TestGroupsFormat: the groups entry of one token type, its properties
+// lowercased by Validate, formats that type's groups claim only.
+func TestGroupsFormat(t *testing.T) {
+	oc := OptionalClaims{
+		AccessToken: []OptionalClaim{{Name: "email"}, {Name: "Groups", AdditionalProperties: []string{"EMIT_AS_ROLES"}}},
+		IDToken:     []OptionalClaim{{Name: "groups", AdditionalProperties: []string{"cloud_displayname", "sam_account_name"}}},
+	}
+	if err := oc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	app := Application{OptionalClaims: &oc}
+	for _, tc := range []struct {
+		name string
+		app  Application
+		kind string
+		want GroupsFormat
+	}{
+		{"access token", app, TokenTypeAccess, GroupsFormat{AsRoles: true}},
+		{"id_token", app, TokenTypeID, GroupsFormat{DisplayNames: true}},
+		{"no optional claims", Application{}, TokenTypeAccess, GroupsFormat{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.app.GroupsFormat(tc.kind); got != tc.want {
+				t.Errorf("GroupsFormat(%s) = %+v; want %+v", tc.kind, got, tc.want)
 			}
 		})
 	}
