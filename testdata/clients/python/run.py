@@ -111,8 +111,10 @@ def seed(iss):
     and a certificate; Idle Job, granted nothing, with its own certificate;
     Orphan Job, whose service principal was removed; Partner Job, a
     multi-tenant daemon granted Orders.Read.All; the delegated chain Native
-    -> Middle Tier -> Downstream API with a user, Ada. Fabrikam, a second
-    tenant, consents to Partner Job.
+    -> Middle Tier -> Downstream API with a user, Ada, who is in the security
+    group Engineering, itself in Everyone; Engineering holds Middle Tier's
+    role Middle.Reader, and Middle Tier and Native ask for the groups claim.
+    Fabrikam, a second tenant, consents to Partner Job.
     """
     tenant = iss.cli("tenant", "add", "--name", "contoso")
     domain = tenant["domains"][0]
@@ -166,6 +168,15 @@ def seed(iss):
     iss.cli("consent", "grant", "--tenant", domain, "--client", native, "--admin")
     iss.cli("consent", "grant", "--tenant", domain, "--client", middle, "--admin")
 
+    engineering = iss.cli("group", "add", "--tenant", domain, "--name", "Engineering")
+    everyone = iss.cli("group", "add", "--tenant", domain, "--name", "Everyone")
+    iss.cli("group", "member", "add", "--tenant", domain, "Engineering", ada["userPrincipalName"])
+    iss.cli("group", "member", "add", "--tenant", domain, "Everyone", engineering["id"])
+    iss.cli("app", "role", "add", "--app", middle, "--value", "Middle.Reader", "--member-types", "User")
+    iss.cli("role", "assign", "--tenant", domain, "--resource", "api://middle", "--role", "Middle.Reader", "--group", "Engineering")
+    iss.cli("app", "update", middle, "--group-membership-claims", "SecurityGroup")
+    iss.cli("app", "update", native, "--group-membership-claims", "SecurityGroup")
+
     return {
         "tenant": {"id": tenant["id"], "domain": domain},
         "tenant2": {"id": fabrikam["id"], "domain": fabrikam["domains"][0]},
@@ -176,7 +187,8 @@ def seed(iss):
         },
         "daemons": {"nightly": nightly, "idle": idle, "orphan": orphan, "partner": partner},
         "delegated": {
-            "user": {"id": ada["id"], "upn": ada["userPrincipalName"], "password": PASSWORD},
+            "user": {"id": ada["id"], "upn": ada["userPrincipalName"], "password": PASSWORD,
+                     "groups": sorted([engineering["id"], everyone["id"]])},
             "native": {"appId": native},
             "middle": {"appId": middle, "uri": "api://middle", "secret": middle_secret, "cert": middle_cert},
             "downstream": {"appId": downstream, "uri": "api://downstream"},

@@ -253,6 +253,17 @@ class UserFlows(unittest.TestCase):
         # (they would be Microsoft Graph's), and MSAL Python accepts that.
         self.assertEqual(r["scope"], "api://middle/access_as_user")
 
+    def test_groups(self):
+        # Ada is in Engineering, and through it in Everyone: the groups
+        # claim of the access token (Middle Tier's groupMembershipClaims)
+        # and of the id_token MSAL Python parses (Native's) lists both, and
+        # the role Engineering holds reaches her token.
+        r = self.password()
+        c = validate(r["access_token"], DELEGATED["middle"]["appId"])
+        self.assertEqual(sorted(c["groups"]), ADA["groups"])
+        self.assertEqual(c["roles"], ["Middle.Reader"])
+        self.assertEqual(sorted(r["id_token_claims"]["groups"]), ADA["groups"])
+
     def test_refresh_token(self):
         r = self.password()
         app, _ = public()
