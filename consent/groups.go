@@ -33,15 +33,6 @@ func assignmentsOf(ctx context.Context, r Reader, tenantID, principalID string, 
 	return out, nil
 }
 
-// groupClaimsOf is app's parsed groupMembershipClaims; most applications
-// have none, which costs no parsing on the token path.
-func groupClaimsOf(app *tenant.Application) tenant.GroupClaims {
-	if app.GroupMembershipClaims == "" {
-		return tenant.GroupClaims{}
-	}
-	return app.GroupClaims()
-}
-
 // selectsGroups reports whether groupMembershipClaims asks for the groups
 // claim (DirectoryRole alone asks for wids only).
 func selectsGroups(c tenant.GroupClaims) bool {

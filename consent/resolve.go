@@ -154,14 +154,14 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 	if f.UserAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ResourceSP.ID); err != nil {
 		return err
 	}
-	idClaims := groupClaimsOf(f.ClientApp)
+	idClaims := f.ClientApp.GroupClaims()
 	if f.ClientSP.AppRoleAssignmentRequired || idClaims.ApplicationGroups {
 		if f.UserClientAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ClientSP.ID); err != nil {
 			return err
 		}
 	}
 	g := groupReader{r: r, tenantID: t.ID, subjectID: f.User.ID}
-	if f.AccessGroups, err = g.claim(ctx, groupClaimsOf(f.ResourceApp), f.UserAssignments); err != nil {
+	if f.AccessGroups, err = g.claim(ctx, f.ResourceApp.GroupClaims(), f.UserAssignments); err != nil {
 		return err
 	}
 	if f.IDGroups, err = g.claim(ctx, idClaims, f.UserClientAssignments); err != nil {
@@ -191,7 +191,7 @@ func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
 	if f.ClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t, f.ClientSP.ID, f.ResourceSP.ID); err != nil {
 		return fmt.Errorf("reading app role assignments: %w", err)
 	}
-	claims := groupClaimsOf(f.ResourceApp)
+	claims := f.ResourceApp.GroupClaims()
 	if !selectsGroups(claims) {
 		return nil
 	}

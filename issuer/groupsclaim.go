@@ -91,7 +91,7 @@ func overageEndpoint(version int, tenantID, objects, subjectID string) string {
 // All or DirectoryRole"); nil otherwise. Service principals hold no
 // directory roles here, so app-only tokens never carry it.
 func wids(app *tenant.Application, u tenant.User) []string {
-	if app == nil || app.GroupMembershipClaims == "" || !app.GroupClaims().DirectoryRoles {
+	if app == nil || !app.GroupClaims().DirectoryRoles {
 		return nil
 	}
 	return u.DirectoryRoleTemplateIDs()
