@@ -308,24 +308,21 @@ func deleteMembershipTx(tb *tenantBuckets, groupID, memberID string) error {
 // deleteMembershipsTx removes the memberships of object id, of both
 // kinds: its members' (when it is a group) and its own in groups; at most
 // limit of them, or all when limit is negative (a drain's write). The keys
-// are read first, since bbolt forbids deleting under a cursor.
+// are read first, since bbolt forbids deleting under a cursor, and no
+// further than limit: a drain of a group of n members reads each key
+// once, not n/limit times.
 func deleteMembershipsTx(tb *tenantBuckets, id string, limit int) error {
 	type pair struct{ group, member string }
 	var pairs []pair
-	collect := func(b *bbolt.Bucket, pairOf func(other string) pair) error {
-		return forEachPrefix(b, key(id, ""), func(other string) error {
-			if limit < 0 || len(pairs) < limit {
-				pairs = append(pairs, pairOf(other))
-			}
-			return nil
-		})
+	prefix := key(id, "")
+	collect := func(b *bbolt.Bucket, pairOf func(other string) pair) {
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit < 0 || len(pairs) < limit); k, _ = c.Next() {
+			pairs = append(pairs, pairOf(string(k[len(prefix):])))
+		}
 	}
-	if err := collect(tb.groupMembers, func(member string) pair { return pair{id, member} }); err != nil {
-		return err
-	}
-	if err := collect(tb.memberOf, func(group string) pair { return pair{group, id} }); err != nil {
-		return err
-	}
+	collect(tb.groupMembers, func(member string) pair { return pair{id, member} })
+	collect(tb.memberOf, func(group string) pair { return pair{group, id} })
 	for _, p := range pairs {
 		if err := deleteMembershipTx(tb, p.group, p.member); err != nil {
 			return err
