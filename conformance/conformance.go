@@ -82,6 +82,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) issuer.Backend) {
 		{"GroupsView", testGroupsView},
 		{"ConcurrentNesting", testConcurrentNesting},
 		{"DeleteManyMemberships", testDeleteManyMemberships},
+		{"DeletePrincipalOfManyAssignments", testDeletePrincipalOfManyAssignments},
 	}, append(refreshTokenRevocationTests(), deleteManyRefreshTokensTests()...)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, &fixture{t: t, b: newBackend(t), ctx: t.Context()})

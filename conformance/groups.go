@@ -534,3 +534,20 @@ func testDeleteManyMemberships(t *testing.T, f *fixture) {
 		t.Errorf("GetGroup after deleting a big group: %v; want ErrNotFound", err)
 	}
 }
+
+// testDeletePrincipalOfManyAssignments deletes a group and a user that
+// hold more app role assignments than a shared store takes in one
+// transaction: a group such as "All employees" is commonly assigned to
+// dozens of applications, and the store deletes it all the same.
+func testDeletePrincipalOfManyAssignments(t *testing.T, f *fixture) {
+	const n = 70
+	s := newScene(f)
+	everyone := f.group(tenantA, "Everyone", false)
+	for i := range n {
+		f.assign(tenantA, everyone.ID, consent.PrincipalGroup, s.api.ID, objectID("role", fmt.Sprint(i)))
+		f.assign(tenantA, s.bob.ID, consent.PrincipalUser, s.api.ID, objectID("role", fmt.Sprint(i)))
+	}
+	f.must("DeleteUser", f.b.DeleteUser(f.ctx, tenantA, s.bob.ID))
+	f.must("DeleteGroup", f.b.DeleteGroup(f.ctx, tenantA, everyone.ID))
+	f.wantAssignments("after deleting the group and bob", tenantA, s.clientRead, s.aliceWrite, s.multiRead)
+}

@@ -33,24 +33,6 @@ func assignmentsOf(ctx context.Context, r Reader, tenantID, principalID string, 
 	return out, nil
 }
 
-// groupClaimsOf is app's parsed groupMembershipClaims; most applications
-// have none, which costs no parsing on the token path.
-func groupClaimsOf(app *tenant.Application) tenant.GroupClaims {
-	if app.GroupMembershipClaims == "" {
-		return tenant.GroupClaims{}
-	}
-	return app.GroupClaims()
-}
-
-// groupsFormatOf is how app's tokens of kind list their groups (the groups
-// optional claim); none for most applications, at no cost.
-func groupsFormatOf(app *tenant.Application, kind string) tenant.GroupsFormat {
-	if app.OptionalClaims == nil {
-		return tenant.GroupsFormat{}
-	}
-	return app.GroupsFormat(kind)
-}
-
 // groupReader reads what the groups claims of one request need, each
 // thing once: the subject's groups, transitively, and which of them are
 // security groups.

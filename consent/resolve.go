@@ -154,17 +154,17 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 	if f.UserAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ResourceSP.ID); err != nil {
 		return err
 	}
-	idClaims := groupClaimsOf(f.ClientApp)
+	idClaims := f.ClientApp.GroupClaims()
 	if f.ClientSP.AppRoleAssignmentRequired || idClaims.ApplicationGroups {
 		if f.UserClientAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ClientSP.ID); err != nil {
 			return err
 		}
 	}
 	g := groupReader{r: r, tenantID: t.ID, subjectID: f.User.ID}
-	if f.AccessGroups, err = g.claim(ctx, groupClaimsOf(f.ResourceApp), groupsFormatOf(f.ResourceApp, tenant.TokenTypeAccess), f.UserAssignments); err != nil {
+	if f.AccessGroups, err = g.claim(ctx, f.ResourceApp.GroupClaims(), f.ResourceApp.GroupsFormat(tenant.TokenTypeAccess), f.UserAssignments); err != nil {
 		return err
 	}
-	if f.IDGroups, err = g.claim(ctx, idClaims, groupsFormatOf(f.ClientApp, tenant.TokenTypeID), f.UserClientAssignments); err != nil {
+	if f.IDGroups, err = g.claim(ctx, idClaims, f.ClientApp.GroupsFormat(tenant.TokenTypeID), f.UserClientAssignments); err != nil {
 		return err
 	}
 	return nil
@@ -191,7 +191,7 @@ func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
 	if f.ClientAssignments, err = r.AppRoleAssignmentsOf(ctx, t, f.ClientSP.ID, f.ResourceSP.ID); err != nil {
 		return fmt.Errorf("reading app role assignments: %w", err)
 	}
-	claims := groupClaimsOf(f.ResourceApp)
+	claims := f.ResourceApp.GroupClaims()
 	if !claims.SelectsGroups() {
 		return nil
 	}
@@ -206,7 +206,7 @@ func (f *Facts) readAppOnly(ctx context.Context, r Reader) error {
 		}
 	}
 	g := groupReader{r: r, tenantID: t, subjectID: f.ClientSP.ID}
-	f.AccessGroups, err = g.claim(ctx, claims, groupsFormatOf(f.ResourceApp, tenant.TokenTypeAccess), assigned)
+	f.AccessGroups, err = g.claim(ctx, claims, f.ResourceApp.GroupsFormat(tenant.TokenTypeAccess), assigned)
 	return err
 }
 

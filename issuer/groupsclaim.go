@@ -89,8 +89,7 @@ func overageEndpoint(version int, tenantID, objects, subjectID string) string {
 // roles instead of groups: the groups optional claim of that token type
 // says emit_as_roles, and groupMembershipClaims selects groups.
 func groupsAsRoles(app *tenant.Application, kind string) bool {
-	return app != nil && app.OptionalClaims != nil && app.GroupMembershipClaims != "" &&
-		app.GroupClaims().SelectsGroups() && app.GroupsFormat(kind).AsRoles
+	return app != nil && app.GroupsFormat(kind).AsRoles && app.GroupClaims().SelectsGroups()
 }
 
 // asRoles returns the roles and groups claims of a token that lists its
@@ -112,7 +111,7 @@ func asRoles(groups []string) (roles, rest []string) {
 // All or DirectoryRole"); nil otherwise. Service principals hold no
 // directory roles here, so app-only tokens never carry it.
 func wids(app *tenant.Application, u tenant.User) []string {
-	if app == nil || app.GroupMembershipClaims == "" || !app.GroupClaims().DirectoryRoles {
+	if app == nil || !app.GroupClaims().DirectoryRoles {
 		return nil
 	}
 	return u.DirectoryRoleTemplateIDs()

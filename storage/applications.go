@@ -167,7 +167,7 @@ func (db *DB) DeleteApplication(ctx context.Context, appID string) error {
 	}); err != nil {
 		return err
 	}
-	if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+	if err := db.drainObjects(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
 		return applicationObjectsTx(tx, appID)
 	}); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -242,6 +243,33 @@ func deleteAssignmentTx(tb *tenantBuckets, rec assignmentRecord) error {
 		return err
 	}
 	return del(tb.assignmentByPrincipal, key(rec.PrincipalID, rec.ResourceID, rec.ID))
+}
+
+// deleteHeldAssignmentsTx removes at most limit of the app role
+// assignments that principal id holds, found through
+// assignment_by_principal (a drain's write, drainObjects), and reports
+// whether it holds more.
+func deleteHeldAssignmentsTx(tb *tenantBuckets, id string, limit int) (more bool, err error) {
+	prefix := key(id, "")
+	var ids []string
+	c := tb.assignmentByPrincipal.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(ids) == limit {
+			more = true
+			break
+		}
+		ids = append(ids, string(k[bytes.LastIndexByte(k, 0)+1:]))
+	}
+	for _, aid := range ids {
+		var rec assignmentRecord
+		if err := getRecord(tb.assignments, "app role assignment", aid, &rec); err != nil {
+			return false, err
+		}
+		if err := deleteAssignmentTx(tb, rec); err != nil {
+			return false, err
+		}
+	}
+	return more, nil
 }
 
 // deleteAssignmentsTx removes the tenant's assignments that match.

@@ -73,7 +73,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, update func(
 // its own in other groups, and the app role assignments it holds. Its
 // members stay (Entra deletes the group, not the objects in it).
 func (db *DB) DeleteGroup(ctx context.Context, tenantID, id string) error {
-	if err := db.drainMemberships(ctx, oneObject(tenantID, id, tenant.ObjectGroup)); err != nil {
+	if err := db.drainObjects(ctx, oneObject(tenantID, id, tenant.ObjectGroup)); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
@@ -308,24 +308,21 @@ func deleteMembershipTx(tb *tenantBuckets, groupID, memberID string) error {
 // deleteMembershipsTx removes the memberships of object id, of both
 // kinds: its members' (when it is a group) and its own in groups; at most
 // limit of them, or all when limit is negative (a drain's write). The keys
-// are read first, since bbolt forbids deleting under a cursor.
+// are read first, since bbolt forbids deleting under a cursor, and no
+// further than limit: a drain of a group of n members reads each key
+// once, not n/limit times.
 func deleteMembershipsTx(tb *tenantBuckets, id string, limit int) error {
 	type pair struct{ group, member string }
 	var pairs []pair
-	collect := func(b *bbolt.Bucket, pairOf func(other string) pair) error {
-		return forEachPrefix(b, key(id, ""), func(other string) error {
-			if limit < 0 || len(pairs) < limit {
-				pairs = append(pairs, pairOf(other))
-			}
-			return nil
-		})
+	prefix := key(id, "")
+	collect := func(b *bbolt.Bucket, pairOf func(other string) pair) {
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit < 0 || len(pairs) < limit); k, _ = c.Next() {
+			pairs = append(pairs, pairOf(string(k[len(prefix):])))
+		}
 	}
-	if err := collect(tb.groupMembers, func(member string) pair { return pair{id, member} }); err != nil {
-		return err
-	}
-	if err := collect(tb.memberOf, func(group string) pair { return pair{group, id} }); err != nil {
-		return err
-	}
+	collect(tb.groupMembers, func(member string) pair { return pair{id, member} })
+	collect(tb.memberOf, func(group string) pair { return pair{group, id} })
 	for _, p := range pairs {
 		if err := deleteMembershipTx(tb, p.group, p.member); err != nil {
 			return err
@@ -350,20 +347,22 @@ func membershipsLeftTx(tb *tenantBuckets, id string) bool {
 // tenant.GroupMember Type).
 type directoryObject struct{ tenantID, id, kind string }
 
-// maxMembershipsPerWrite is how many memberships a drain removes in one
-// write: two keys each, well inside etcd's default 128 operations a
-// transaction.
-const maxMembershipsPerWrite = 32
+// maxDrainedPerWrite is how many memberships, or app role assignments, a
+// drain removes in one write: two keys each, well inside etcd's default
+// 128 operations a transaction.
+const maxDrainedPerWrite = 32
 
-// drainMemberships removes, on a replica, the memberships of the objects
-// that objects names (read in one read transaction; an error there means
-// nothing to drain, and the deletion reports it) in writes of
-// maxMembershipsPerWrite, before the deletion's own write: a user in a
-// hundred groups, or a group of a thousand members, could not go in one
-// etcd transaction. A failure between the writes leaves the object with
-// fewer memberships, and the deletion, retried, finishes. A plain file
-// removes them all in the deletion's one transaction.
-func (db *DB) drainMemberships(ctx context.Context, objects func(tx *bbolt.Tx) ([]directoryObject, error)) error {
+// drainObjects removes, on a replica, the group memberships of the
+// objects that objects names (read in one read transaction; an error
+// there means nothing to drain, and the deletion reports it), then the
+// app role assignments they hold, in writes of maxDrainedPerWrite, before
+// the deletion's own write: a user in a hundred groups, a group of a
+// thousand members, or a group assigned to dozens of applications could
+// not go in one etcd transaction. A failure between the writes leaves the
+// object with fewer memberships or assignments, and the deletion, retried,
+// finishes. A plain file removes them all in the deletion's one
+// transaction.
+func (db *DB) drainObjects(ctx context.Context, objects func(tx *bbolt.Tx) ([]directoryObject, error)) error {
 	if !db.splitsDeletions() {
 		return nil
 	}
@@ -385,26 +384,27 @@ func (db *DB) drainMemberships(ctx context.Context, objects func(tx *bbolt.Tx) (
 					// deletion reports it, and nothing is removed.
 					return nil
 				}
-				if err := deleteMembershipsTx(tb, o.id, maxMembershipsPerWrite); err != nil {
-					return err
+				if membershipsLeftTx(tb, o.id) {
+					more = true
+					return deleteMembershipsTx(tb, o.id, maxDrainedPerWrite)
 				}
-				more = membershipsLeftTx(tb, o.id)
-				return nil
+				more, err = deleteHeldAssignmentsTx(tb, o.id, maxDrainedPerWrite)
+				return err
 			}); err != nil {
-				return fmt.Errorf("removing the group memberships of %s before deleting it: %w", o.id, err)
+				return fmt.Errorf("removing the group memberships and app role assignments of %s before deleting it: %w", o.id, err)
 			}
 		}
 	}
 	return nil
 }
 
-// oneObject is drainMemberships' argument for one object known by id.
+// oneObject is drainObjects' argument for one object known by id.
 func oneObject(tenantID, id, kind string) func(*bbolt.Tx) ([]directoryObject, error) {
 	return func(*bbolt.Tx) ([]directoryObject, error) { return []directoryObject{{tenantID, id, kind}}, nil }
 }
 
 // applicationObjectsTx names the service principals of an application in
-// every tenant, for drainMemberships.
+// every tenant, for drainObjects.
 func applicationObjectsTx(tx *bbolt.Tx, appID string) ([]directoryObject, error) {
 	var out []directoryObject
 	err := forEachPrefix(tx.Bucket(bucketAppSPs), key(appID, ""), func(tenantID string) error {

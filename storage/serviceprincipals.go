@@ -110,7 +110,7 @@ func (db *DB) DeleteServicePrincipal(ctx context.Context, tenantID, appID string
 	}); err != nil {
 		return err
 	}
-	if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+	if err := db.drainObjects(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
 		spID := tx.Bucket(bucketAppSPs).Get(key(appID, tenantID))
 		if spID == nil {
 			return nil, nil

@@ -197,7 +197,8 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 // a dozen applications could not be deleted in one etcd transaction; the
 // tenant's bucket itself, users, grants and all, goes in one operation.
 // Each application goes whole, as DeleteApplication deletes it (the group
-// memberships of its service principals drained first); a failure
+// memberships of its service principals and the app role assignments
+// they hold drained first); a failure
 // between the writes leaves the tenant without some of its applications,
 // and the deletion, retried, finishes.
 func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
@@ -218,7 +219,7 @@ func (db *DB) drainHomedApplications(ctx context.Context, id string) error {
 		return err
 	}
 	for _, appID := range homed {
-		if err := db.drainMemberships(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
+		if err := db.drainObjects(ctx, func(tx *bbolt.Tx) ([]directoryObject, error) {
 			return applicationObjectsTx(tx, appID)
 		}); err != nil {
 			return err

@@ -126,7 +126,7 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 	if err := db.drainRefreshTokens(ctx, func(*bbolt.Tx) ([]tokenSet, error) { return []tokenSet{tokens}, nil }); err != nil {
 		return err
 	}
-	if err := db.drainMemberships(ctx, oneObject(tenantID, id, tenant.ObjectUser)); err != nil {
+	if err := db.drainObjects(ctx, oneObject(tenantID, id, tenant.ObjectUser)); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {

@@ -296,8 +296,12 @@ func ParseGroupClaims(s string) (GroupClaims, string, error) {
 }
 
 // GroupClaims returns the application's parsed groupMembershipClaims; a
-// stored value is valid, as ApplicationUpdate checked it.
+// stored value is valid, as ApplicationUpdate checked it. Most
+// applications have none, which the token path asks about without parsing.
 func (a Application) GroupClaims() GroupClaims {
+	if a.GroupMembershipClaims == "" {
+		return GroupClaims{}
+	}
 	c, _, _ := ParseGroupClaims(a.GroupMembershipClaims)
 	return c
 }

@@ -407,22 +407,17 @@ func (d *Directory) MemberOf(ctx context.Context, tenantRef, memberRef string, t
 	return out, nil
 }
 
-// maxGroupDepth bounds the walk up nested groups. The store refuses a
-// membership that closes a cycle, so the bound only guards against a
-// damaged directory; Entra documents no depth limit.
-const maxGroupDepth = 64
-
 // TransitiveMemberOf returns the ids of every group the object is in,
 // directly or through nested groups, sorted: the groups claim's source
 // (Entra's groups claim lists transitive memberships). It reads through
-// r, so a token request's view sees one state.
+// r, so a token request's view sees one state. Entra sets no depth limit
+// on nesting, and neither does the walk: each group is read once, so it
+// ends, even on a damaged directory with a cycle, after at most one read
+// per group the object is in.
 func TransitiveMemberOf(ctx context.Context, r Reader, tenantID, objectID string) ([]string, error) {
 	seen := map[string]bool{}
 	frontier := []string{objectID}
-	for depth := 0; len(frontier) > 0; depth++ {
-		if depth > maxGroupDepth {
-			return nil, fmt.Errorf("groups of %s in tenant %s nest deeper than %d", objectID, tenantID, maxGroupDepth)
-		}
+	for len(frontier) > 0 {
 		var next []string
 		for _, id := range frontier {
 			parents, err := r.MemberOf(ctx, tenantID, id)

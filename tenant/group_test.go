@@ -2,6 +2,7 @@ package tenant_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -483,5 +484,32 @@ func TestUpdateGroupMembershipClaims(t *testing.T) {
 		if gerr != nil || stored.GroupMembershipClaims != tc.want || err == nil && app.GroupMembershipClaims != tc.want {
 			t.Errorf("after groupMembershipClaims %q: stored %q, %v; want %q", tc.in, stored.GroupMembershipClaims, gerr, tc.want)
 		}
+	}
+}
+
+// TestTransitiveMemberOfDeepNesting: Entra sets no depth limit on nested
+// groups and the store lets a chain of any length be built, so the walk
+// lists every group of a long chain rather than failing (which the token
+// path turned into a server_error for the chain's members).
+func TestTransitiveMemberOfDeepNesting(t *testing.T) {
+	e, f := newGroupsEnv(t)
+	c := f.contoso.ID
+	const depth = 80
+	var want []string
+	inner := f.ada.ID
+	for i := range depth {
+		g := e.group(c, tenant.GroupSpec{DisplayName: fmt.Sprintf("Level %d", i)})
+		e.member(c, g.ID, inner)
+		want = append(want, g.ID)
+		inner = g.ID
+	}
+	slices.Sort(want)
+	got, err := tenant.TransitiveMemberOf(e.ctx, e.db, c, f.ada.ID)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("TransitiveMemberOf(ada) in a chain of %d groups = %d groups, %v; want %d", depth, len(got), err, depth)
+	}
+	groups, err := e.dir.MemberOf(e.ctx, c, f.ada.ID, true)
+	if err != nil || len(groups) != depth {
+		t.Fatalf("MemberOf(ada, transitive) = %d groups, %v; want %d", len(groups), err, depth)
 	}
 }
