@@ -718,6 +718,9 @@ func TestCountSegment(t *testing.T) {
 	e.mustCreate(t, tok, "/groups", unifiedGroup("Team"))
 	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(ada.ID))
 	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(inner))
+	// bo is in inner only: one group directly, two transitively.
+	bo := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "bo@contoso.onmicrosoft.com", DisplayName: "Bo"})
+	e.mustNoContent(t, tok, "POST", "/groups/"+inner+"/members/$ref", refTo(bo.ID))
 	count := func(method, path string, eventual bool) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), method, e.srv.GraphURL()+strings.ReplaceAll(path, " ", "%20"), nil)
@@ -750,7 +753,10 @@ func TestCountSegment(t *testing.T) {
 		{"members", "GET", "/groups/" + outer + "/members/$count", true, 200, "2"},
 		{"members by cast", "GET", "/groups/" + outer + "/members/graph.user/$count", true, 200, "1"},
 		{"memberOf", "GET", "/users/" + ada.ID + "/transitiveMemberOf/$count", true, 200, "1"},
-		{"users", "GET", "/users/$count", true, 200, "1"},
+		{"direct memberOf", "GET", "/users/" + bo.ID + "/memberOf/$count", true, 200, "1"},
+		{"transitive memberOf", "GET", "/users/" + bo.ID + "/transitiveMemberOf/$count", true, 200, "2"},
+		{"transitive memberOf by cast", "GET", "/users/" + bo.ID + "/transitiveMemberOf/microsoft.graph.group/$count", true, 200, "2"},
+		{"users", "GET", "/users/$count", true, 200, "2"},
 		{"without ConsistencyLevel", "GET", "/groups/$count", false, 400, "Request_UnsupportedQuery"},
 		{"of an object", "GET", "/groups/" + outer + "/$count", true, 400, "Request_UnsupportedQuery"},
 		{"by POST", "POST", "/groups/$count", true, 400, "Request_UnsupportedQuery"},

@@ -116,25 +116,29 @@ func listDirectoryObjects(rq *request, cast string, objs []map[string]any) (resu
 	return result{context: c.context, list: list}, aerr
 }
 
-func listMembers(h *Handler, rq *request, k key) (result, *apiError) {
-	g, aerr := h.group(rq, k.id)
-	if aerr != nil {
-		return result{}, aerr
-	}
-	members, aerr := h.groupMembers(rq, g, strings.EqualFold(rq.segs[2], "transitiveMembers"))
-	if aerr != nil {
-		return result{}, aerr
-	}
-	o := h.objectReader(rq)
-	objs := make([]map[string]any, 0, len(members))
-	for _, m := range members {
-		obj, aerr := o.member(m)
+// listMembers is GET /groups/{id}/members or, with transitive,
+// …/transitiveMembers.
+func listMembers(transitive bool) func(h *Handler, rq *request, k key) (result, *apiError) {
+	return func(h *Handler, rq *request, k key) (result, *apiError) {
+		g, aerr := h.group(rq, k.id)
 		if aerr != nil {
 			return result{}, aerr
 		}
-		objs = append(objs, obj)
+		members, aerr := h.groupMembers(rq, g, transitive)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		o := h.objectReader(rq)
+		objs := make([]map[string]any, 0, len(members))
+		for _, m := range members {
+			obj, aerr := o.member(m)
+			if aerr != nil {
+				return result{}, aerr
+			}
+			objs = append(objs, obj)
+		}
+		return listDirectoryObjects(rq, k.cast, objs)
 	}
-	return listDirectoryObjects(rq, k.cast, objs)
 }
 
 // groupMembers lists g's direct members or, with transitive, every object
@@ -254,22 +258,22 @@ func (h *Handler) memberOf(rq *request, k key, transitive bool) ([]tenant.Group,
 	return gs, nil
 }
 
-// listMemberOf is GET …/memberOf and …/transitiveMemberOf.
-func listMemberOf(h *Handler, rq *request, k key) (result, *apiError) {
-	nav := rq.segs[len(rq.segs)-1]
-	if k.cast != "" {
-		nav = rq.segs[len(rq.segs)-2]
+// listMemberOf is GET …/memberOf or, with transitive,
+// …/transitiveMemberOf. The route says which, not the path's last
+// segment: a type cast or /$count may follow.
+func listMemberOf(transitive bool) func(h *Handler, rq *request, k key) (result, *apiError) {
+	return func(h *Handler, rq *request, k key) (result, *apiError) {
+		gs, aerr := h.memberOf(rq, k, transitive)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		o := h.objectReader(rq)
+		objs := make([]map[string]any, len(gs))
+		for i, g := range gs {
+			objs[i] = o.group(g)
+		}
+		return listDirectoryObjects(rq, k.cast, objs)
 	}
-	gs, aerr := h.memberOf(rq, k, strings.EqualFold(nav, "transitiveMemberOf"))
-	if aerr != nil {
-		return result{}, aerr
-	}
-	o := h.objectReader(rq)
-	objs := make([]map[string]any, len(gs))
-	for i, g := range gs {
-		objs[i] = o.group(g)
-	}
-	return listDirectoryObjects(rq, k.cast, objs)
 }
 
 // maxMemberGroups is where Graph's getMemberGroups and getMemberObjects
