@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -440,6 +441,25 @@ func TestGroupMembers(t *testing.T) {
 		delete(obj, "@odata.type")
 		if !reflect.DeepEqual(obj, own) {
 			t.Errorf("member %s =\n%v\nwant, as GET %s shows it,\n%v", obj["id"], obj, path, own)
+		}
+	}
+	// $select of one type's property over members of several keeps
+	// every member's @odata.type and leaves the property out of the
+	// others, as Graph does.
+	_, selected, _ := e.call(t, tok, "GET", "/groups/"+outer+"/members?$select=id,userPrincipalName", "")
+	want := map[string]map[string]any{
+		ada.ID: {"@odata.type": user, "id": ada.ID, "userPrincipalName": "ada@contoso.onmicrosoft.com"},
+		daemon: {"@odata.type": sp, "id": daemon},
+		inner:  {"@odata.type": group, "id": inner},
+	}
+	if v, _ := selected["value"].([]any); len(v) != len(want) {
+		t.Errorf("members?$select=id,userPrincipalName = %v; want %d members", selected, len(want))
+	} else {
+		for _, m := range v {
+			obj := m.(map[string]any)
+			if w := want[fmt.Sprint(obj["id"])]; !reflect.DeepEqual(obj, w) {
+				t.Errorf("members?$select=id,userPrincipalName: %v; want %v", obj, w)
+			}
 		}
 	}
 	// A caller that may not read a member's type sees its id and type.
