@@ -274,6 +274,7 @@ func TestGroupRefusals(t *testing.T) {
 	memberReader := e.appToken(t, "Member Reader", "GroupMember.Read.All")
 	membersOnly := e.appToken(t, "Member Writer", "GroupMember.ReadWrite.All", "User.Read.All")
 	groupsOnly := e.appToken(t, "Group Writer", "Group.ReadWrite.All")
+	directoryReader := e.appToken(t, "Directory Reader", "Directory.Read.All")
 	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada"})
 	api := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "API"})
 	role := e.srv.AddAppRole(api.AppID, "Orders.Read", tenant.MemberTypeUser)
@@ -337,6 +338,10 @@ func TestGroupRefusals(t *testing.T) {
 		{"PATCH an unknown bound member", tok, "PATCH", "/groups/" + parent, `{"displayName":"Renamed","members@odata.bind":["https://graph.microsoft.com/v1.0/users/` + ada.ID + `","https://graph.microsoft.com/v1.0/users/` + unknown + `"]}`, 404, "Request_ResourceNotFound", ""},
 		{"PATCH 21 bound members", tok, "PATCH", "/groups/" + parent, `{"members@odata.bind":[` + strings.Join(tooMany, ",") + `]}`, 400, "Request_BadRequest", ""},
 		{"PATCH a bound service principal without Application.ReadWrite.All", groupsOnly, "PATCH", "/groups/" + parent, `{"members@odata.bind":["https://graph.microsoft.com/v1.0/servicePrincipals/` + apiSP + `"]}`, 403, "Authorization_RequestDenied", ""},
+		{"a service principal member by its appId", membersOnly, "POST", "/groups/" + sec + "/members/$ref", refTo(api.AppID), 404, "Request_ResourceNotFound", ""},
+		{"a bound service principal by its appId", groupsOnly, "POST", "/groups", `{"displayName":"x","mailEnabled":false,"mailNickname":"x","securityEnabled":true,"members@odata.bind":["https://graph.microsoft.com/v1.0/directoryObjects/` + api.AppID + `"]}`, 404, "Request_ResourceNotFound", ""},
+		{"getMemberGroups of an appId", directoryReader, "POST", "/directoryObjects/" + api.AppID + "/getMemberGroups", `{"securityEnabledOnly":false}`, 404, "Request_ResourceNotFound", ""},
+		{"getMemberGroups of an unknown object", directoryReader, "POST", "/directoryObjects/" + unknown + "/getMemberGroups", `{"securityEnabledOnly":false}`, 404, "Request_ResourceNotFound", ""},
 		{"a member twice", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(ada.ID), 400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."},
 		{"an unknown member", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(unknown), 404, "Request_ResourceNotFound", ""},
 		{"a member of an unknown group", tok, "POST", "/groups/" + unknown + "/members/$ref", refTo(ada.ID), 404, "Request_ResourceNotFound", ""},
@@ -373,7 +378,8 @@ func TestGroupRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.groupSnapshot(t)
 			status, body, _ := e.call(t, tc.token, tc.method, tc.path, tc.body)
-			msg, _ := body["error"].(map[string]any)["message"].(string)
+			errBody, _ := body["error"].(map[string]any)
+			msg, _ := errBody["message"].(string)
 			if status != tc.wantStatus || errorCode(body) != tc.wantCode || tc.wantMessage != "" && msg != tc.wantMessage {
 				t.Errorf("%s %s = %d %s %q; want %d %s %q", tc.method, tc.path, status, errorCode(body), msg, tc.wantStatus, tc.wantCode, tc.wantMessage)
 			}

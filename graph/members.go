@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -190,17 +191,46 @@ func addMember(h *Handler, rq *request, k key) (result, *apiError) {
 	return result{status: http.StatusNoContent}, nil
 }
 
-// mayAddMember refuses a service principal member to a caller without
+// mayAddMember checks that id names an object of the tenant, and refuses
+// a service principal member to a caller without
 // Application.ReadWrite.All (or Directory.ReadWrite.All): Graph's
 // group-post-members asks it besides GroupMember.ReadWrite.All.
 func (h *Handler) mayAddMember(rq *request, id string) *apiError {
-	if rq.caller.allowed(addServicePrincipalMembers) == nil {
-		return nil
+	kind, aerr := h.directoryObject(rq, id)
+	if aerr != nil {
+		return aerr
 	}
-	if _, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
-		return errDenied
+	if kind == tenant.ObjectServicePrincipal {
+		return rq.caller.allowed(addServicePrincipalMembers)
 	}
 	return nil
+}
+
+// directoryObject says which kind of object of the tenant id names, by
+// object id alone, as Graph's directoryObjects/{id} does. The directory's
+// member lookups also take an application's appId for its service
+// principal (the CLI's convenience); Graph knows no object by it, and a
+// caller checked for a service principal's object id must not add one by
+// its appId.
+func (h *Handler) directoryObject(rq *request, id string) (string, *apiError) {
+	if !tenant.IsGUID(id) {
+		return "", badRequest("Invalid object identifier '%s'.", id)
+	}
+	if _, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
+		return tenant.ObjectServicePrincipal, nil
+	}
+	t := rq.caller.tenant.ID
+	_, err := h.Directory.FindUser(rq.ctx, t, id)
+	if err == nil {
+		return tenant.ObjectUser, nil
+	}
+	if errors.Is(err, tenant.ErrNotFound) {
+		_, err = h.Directory.FindGroup(rq.ctx, t, id)
+		if err == nil {
+			return tenant.ObjectGroup, nil
+		}
+	}
+	return "", fromDirectory(err, id, dupMember)
 }
 
 func removeMember(h *Handler, rq *request, k key) (result, *apiError) {
@@ -239,8 +269,8 @@ func (h *Handler) subject(rq *request, k key) (string, *apiError) {
 		return sp.ID, aerr
 	}
 	// directoryObjects/{id}: any object of the tenant.
-	if !tenant.IsGUID(k.id) {
-		return "", badRequest("Invalid object identifier '%s'.", k.id)
+	if _, aerr := h.directoryObject(rq, k.id); aerr != nil {
+		return "", aerr
 	}
 	return strings.ToLower(k.id), nil
 }
