@@ -84,9 +84,8 @@ func (m *Manager) PutRoleAssignment(ctx context.Context, tenantRef, resourceName
 	if err != nil {
 		return false, err
 	}
-	if !role.Allows(p.memberType) {
-		return false, fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
-			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
+	if err := p.mayHold(role, resSP); err != nil {
+		return false, err
 	}
 	_, created, err = m.assign(ctx, t, resSP, role, p)
 	return created, err

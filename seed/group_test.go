@@ -259,6 +259,8 @@ func TestApplyGroupRefusals(t *testing.T) {
 			"tenants[0].groups[0].members[0]", tenant.ErrInvalid},
 		{"an application permission to a group", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Orders.Read", Group: "Managers"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrInvalid},
+		{"a role to a Microsoft 365 group that is not security-enabled", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Orders.Approver", Group: "Sales"}}},
+			"tenants[0].roleAssignments[0]", tenant.ErrInvalid},
 		{"a role to an unknown group", seed.Tenant{Name: "Contoso", RoleAssignments: []seed.RoleAssignment{{Resource: "api://orders", Role: "Orders.Approver", Group: "Nobody"}}},
 			"tenants[0].roleAssignments[0]", tenant.ErrNotFound},
 	} {
