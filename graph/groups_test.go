@@ -284,6 +284,7 @@ func TestGroupRefusals(t *testing.T) {
 	unified := e.mustCreate(t, tok, "/groups", unifiedGroup("Team"))
 	e.mustNoContent(t, tok, "POST", "/groups/"+sec+"/members/$ref", refTo(ada.ID))
 	e.mustNoContent(t, tok, "POST", "/groups/"+parent+"/members/$ref", refTo(sec))
+	e.mustNoContent(t, tok, "POST", "/groups/"+parent+"/members/$ref", refTo(apiSP))
 	const unknown = "5f7e0a56-0000-4000-8000-000000000009"
 	tooMany := make([]string, 21)
 	for i := range tooMany {
@@ -352,6 +353,7 @@ func TestGroupRefusals(t *testing.T) {
 		{"an @odata.id of no directory collection", tok, "POST", "/groups/" + sec + "/members/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/applications/` + ada.ID + `"}`, 400, "Request_BadRequest", ""},
 		{"a member body of the wrong type", tok, "POST", "/groups/" + sec + "/members/$ref", `[]`, 400, "Request_BadRequest", ""},
 		{"removing a non-member", tok, "DELETE", "/groups/" + sec + "/members/" + parent + "/$ref", "", 404, "Request_ResourceNotFound", ""},
+		{"removing a service principal member by its appId", tok, "DELETE", "/groups/" + parent + "/members/" + api.AppID + "/$ref", "", 404, "Request_ResourceNotFound", ""},
 		{"removing a malformed id", tok, "DELETE", "/groups/" + sec + "/members/nope/$ref", "", 400, "Request_BadRequest", ""},
 		{"members by POST without $ref", tok, "POST", "/groups/" + sec + "/members", refTo(ada.ID), 405, "Request_BadRequest", ""},
 		{"an unknown type cast", tok, "GET", "/groups/" + sec + "/members/microsoft.graph.device", "", 400, "BadRequest", "Resource not found for the segment 'microsoft.graph.device'."},

@@ -238,8 +238,8 @@ func removeMember(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	if !tenant.IsGUID(k.sub) {
-		return result{}, badRequest("Invalid object identifier '%s'.", k.sub)
+	if _, aerr := h.directoryObject(rq, k.sub); aerr != nil {
+		return result{}, aerr
 	}
 	if err := h.Directory.RemoveGroupMember(rq.ctx, rq.caller.tenant.ID, g.ID, k.sub); err != nil {
 		return result{}, fromDirectory(err, k.sub, dupMember)
