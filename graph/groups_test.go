@@ -103,11 +103,11 @@ func TestGroupShape(t *testing.T) {
 	}{
 		{"a security group", `{"displayName":"Payroll Readers","description":"Reads payroll","mailEnabled":false,"mailNickname":"payroll-readers","securityEnabled":true}`,
 			map[string]any{"displayName": "Payroll Readers", "description": "Reads payroll", "mailNickname": "payroll-readers",
-				"mailEnabled": false, "securityEnabled": true, "groupTypes": []any{}, "mail": nil, "proxyAddresses": []any{}}},
+				"mailEnabled": false, "securityEnabled": true, "groupTypes": []any{}, "mail": nil, "proxyAddresses": []any{}, "visibility": nil}},
 		{"a Microsoft 365 group", `{"displayName":"Design","mailEnabled":true,"mailNickname":"design","securityEnabled":false,"groupTypes":["Unified"]}`,
 			map[string]any{"displayName": "Design", "description": nil, "mailNickname": "design",
 				"mailEnabled": true, "securityEnabled": false, "groupTypes": []any{"Unified"},
-				"mail": "design@contoso.onmicrosoft.com", "proxyAddresses": []any{"SMTP:design@contoso.onmicrosoft.com"}}},
+				"mail": "design@contoso.onmicrosoft.com", "proxyAddresses": []any{"SMTP:design@contoso.onmicrosoft.com"}, "visibility": "Public"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, created, hdr := e.call(t, tok, "POST", "/groups", tc.body)
