@@ -425,6 +425,7 @@ func TestGroupMembers(t *testing.T) {
 		{"by the namespace alias", "/groups/" + outer + "/members/graph.servicePrincipal", map[string]string{daemon: sp}, "servicePrincipals"},
 		{"groups among members", "/groups/" + outer + "/members/microsoft.graph.group", map[string]string{inner: group}, "groups"},
 		{"filtered", "/groups/" + outer + "/members?$filter=displayName%20eq%20'Ada'", map[string]string{ada.ID: user}, "directoryObjects"},
+		{"filtered by a user's property", "/groups/" + outer + "/members?$filter=startswith(userPrincipalName,'ada')", map[string]string{ada.ID: user}, "directoryObjects"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body, _ := e.call(t, tok, "GET", tc.path, "")

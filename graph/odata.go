@@ -332,10 +332,15 @@ func (l *lexer) clause() (clause, error) {
 
 // matches reports whether the object (its Graph JSON as a map) satisfies
 // every clause. Directory string comparisons are case-insensitive, as
-// Entra's are. A clause on a property the object type lacks is an error.
+// Entra's are. A clause on a property the object type lacks is an error,
+// except on a member of a directoryObject collection (project says why):
+// one without the property does not match.
 func matches(obj map[string]any, cs []clause, typeName string) (bool, *apiError) {
 	for _, c := range cs {
 		v, ok := property(obj, c.property)
+		if _, member := obj["@odata.type"]; !ok && member {
+			return false, nil
+		}
 		if !ok {
 			return false, badRequest("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.", c.property, typeName)
 		}
