@@ -465,8 +465,8 @@ func (m *Manager) putGrant(ctx context.Context, g PermissionGrant, scopes []stri
 // principal is the holder of an app role assignment.
 type principal struct {
 	id, typ, displayName, memberType string
-	// unassignable says why no app role may be assigned to the
-	// principal any more, or is empty.
+	// unassignable says why no new app role may be assigned to the
+	// principal, or is empty.
 	unassignable string
 }
 
@@ -488,19 +488,17 @@ func groupPrincipal(g tenant.Group) principal {
 		// security-enabled Microsoft 365 groups only
 		// (group-post-approleassignments: "assign an app role to a
 		// security group"). One assigned before the group stopped being
-		// security-enabled can still be removed.
+		// security-enabled stays, and can be removed or exported and
+		// applied again (PutRoleAssignment).
 		p.unassignable = "app roles are assigned to security-enabled groups only; Microsoft 365 group " + g.DisplayName + " is not security-enabled"
 	}
 	return p
 }
 
-// mayHold refuses an assignment of role to p: a role whose member types
-// leave p out, or a principal no role may be assigned to.
+// mayHold refuses an assignment of role to p when the role's member types
+// leave p out.
 func (p principal) mayHold(role tenant.AppRole, resSP tenant.ServicePrincipal) error {
-	switch {
-	case p.unassignable != "":
-		return fmt.Errorf("%w: %s", tenant.ErrInvalid, p.unassignable)
-	case !role.Allows(p.memberType):
+	if !role.Allows(p.memberType) {
 		return fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
 			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
 	}
@@ -568,8 +566,11 @@ func (m *Manager) AssignRole(ctx context.Context, tenantRef, resourceName, roleV
 	if err != nil {
 		return AppRoleAssignment{}, err
 	}
-	if !role.IsEnabled {
+	switch {
+	case !role.IsEnabled:
 		return AppRoleAssignment{}, fmt.Errorf("%w: app role %q of %s is disabled", tenant.ErrInvalid, role.Value, resSP.DisplayName)
+	case p.unassignable != "":
+		return AppRoleAssignment{}, fmt.Errorf("%w: %s", tenant.ErrInvalid, p.unassignable)
 	}
 	if err := p.mayHold(role, resSP); err != nil {
 		return AppRoleAssignment{}, err
