@@ -327,6 +327,7 @@ func TestAssignRoleToGroup(t *testing.T) {
 	}{
 		{"a security group by name", "Orders.Approver", consent.Assignee{Group: "sales"}, nil},
 		{"a security-enabled Microsoft 365 group by id", "Orders.Approver", consent.Assignee{Group: g.teamSec}, nil},
+		{"a Microsoft 365 group that is not security-enabled", "Orders.Approver", consent.Assignee{Group: g.team}, tenant.ErrInvalid},
 		{"a role for applications only", "Orders.Read", consent.Assignee{Group: "Sales"}, tenant.ErrInvalid},
 		{"an unknown group", "Orders.Approver", consent.Assignee{Group: "Nobody"}, tenant.ErrNotFound},
 		{"a group and a user", "Orders.Approver", consent.Assignee{Group: "Audit", User: alice}, tenant.ErrInvalid},

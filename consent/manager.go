@@ -465,21 +465,44 @@ func (m *Manager) putGrant(ctx context.Context, g PermissionGrant, scopes []stri
 // principal is the holder of an app role assignment.
 type principal struct {
 	id, typ, displayName, memberType string
+	// unassignable says why no new app role may be assigned to the
+	// principal, or is empty.
+	unassignable string
 }
 
 func principalOf(sp tenant.ServicePrincipal) principal {
-	return principal{sp.ID, PrincipalServicePrincipal, sp.DisplayName, tenant.MemberTypeApplication}
+	return principal{id: sp.ID, typ: PrincipalServicePrincipal, displayName: sp.DisplayName, memberType: tenant.MemberTypeApplication}
 }
 
 func userPrincipal(u tenant.User) principal {
-	return principal{u.ID, PrincipalUser, u.DisplayName, tenant.MemberTypeUser}
+	return principal{id: u.ID, typ: PrincipalUser, displayName: u.DisplayName, memberType: tenant.MemberTypeUser}
 }
 
 // groupPrincipal: a role of member type User may be assigned to a group as
 // to a user (Entra's allowedMemberTypes "User" means "Users/Groups"), and
 // reaches the group's direct members.
 func groupPrincipal(g tenant.Group) principal {
-	return principal{g.ID, PrincipalGroup, g.DisplayName, tenant.MemberTypeUser}
+	p := principal{id: g.ID, typ: PrincipalGroup, displayName: g.DisplayName, memberType: tenant.MemberTypeUser}
+	if !g.SecurityEnabled {
+		// Entra assigns app roles to security groups and to
+		// security-enabled Microsoft 365 groups only
+		// (group-post-approleassignments: "assign an app role to a
+		// security group"). One assigned before the group stopped being
+		// security-enabled stays, and can be removed or exported and
+		// applied again (PutRoleAssignment).
+		p.unassignable = "app roles are assigned to security-enabled groups only; Microsoft 365 group " + g.DisplayName + " is not security-enabled"
+	}
+	return p
+}
+
+// mayHold refuses an assignment of role to p when the role's member types
+// leave p out.
+func (p principal) mayHold(role tenant.AppRole, resSP tenant.ServicePrincipal) error {
+	if !role.Allows(p.memberType) {
+		return fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
+			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
+	}
+	return nil
 }
 
 // assign creates an app role assignment; created is false when the principal
@@ -546,9 +569,11 @@ func (m *Manager) AssignRole(ctx context.Context, tenantRef, resourceName, roleV
 	switch {
 	case !role.IsEnabled:
 		return AppRoleAssignment{}, fmt.Errorf("%w: app role %q of %s is disabled", tenant.ErrInvalid, role.Value, resSP.DisplayName)
-	case !role.Allows(p.memberType):
-		return AppRoleAssignment{}, fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
-			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
+	case p.unassignable != "":
+		return AppRoleAssignment{}, fmt.Errorf("%w: %s", tenant.ErrInvalid, p.unassignable)
+	}
+	if err := p.mayHold(role, resSP); err != nil {
+		return AppRoleAssignment{}, err
 	}
 	a, created, err := m.assign(ctx, t, resSP, role, p)
 	if err != nil {

@@ -74,19 +74,19 @@ func (m *Manager) PutGrant(ctx context.Context, t tenant.Tenant, clientAppID, re
 	return changed && !had, changed && had, nil
 }
 
-// PutRoleAssignment assigns an app role of a resource to a client or a user
-// unless the principal holds it; created says whether it did. The role's
-// member types are checked; whether it is enabled is not (unlike
-// AssignRole), so that an assignment of a role disabled since can be
+// PutRoleAssignment assigns an app role of a resource to a client, a user
+// or a group unless the principal holds it; created says whether it did.
+// The role's member types are checked; whether it is enabled, or a group
+// security-enabled, is not (unlike AssignRole), so that an assignment of a
+// role disabled since, or to a group no longer security-enabled, can be
 // reproduced.
 func (m *Manager) PutRoleAssignment(ctx context.Context, tenantRef, resourceName, roleValue string, who Assignee) (created bool, err error) {
 	t, resSP, role, p, err := m.roleTarget(ctx, tenantRef, resourceName, roleValue, who)
 	if err != nil {
 		return false, err
 	}
-	if !role.Allows(p.memberType) {
-		return false, fmt.Errorf("%w: app role %q of %s allows member types %s, not %s",
-			tenant.ErrInvalid, role.Value, resSP.DisplayName, strings.Join(role.AllowedMemberTypes, ","), p.memberType)
+	if err := p.mayHold(role, resSP); err != nil {
+		return false, err
 	}
 	_, created, err = m.assign(ctx, t, resSP, role, p)
 	return created, err

@@ -38,6 +38,12 @@ func groupShape(g tenant.Group) map[string]any {
 		m["proxyAddresses"] = []any{"SMTP:" + g.Mail}
 	}
 	m["securityIdentifier"] = securityIdentifier(g.ID)
+	// A Microsoft 365 group created without a visibility is Public
+	// (group-post-groups); a security group shows none.
+	m["visibility"] = nil
+	if g.IsUnified() {
+		m["visibility"] = "Public"
+	}
 	m["renewedDateTime"] = m["createdDateTime"]
 	for _, p := range []string{"deletedDateTime", "classification", "expirationDateTime", "isAssignableToRole",
 		"membershipRule", "membershipRuleProcessingState", "onPremisesDomainName", "onPremisesLastSyncDateTime",

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -102,11 +103,11 @@ func TestGroupShape(t *testing.T) {
 	}{
 		{"a security group", `{"displayName":"Payroll Readers","description":"Reads payroll","mailEnabled":false,"mailNickname":"payroll-readers","securityEnabled":true}`,
 			map[string]any{"displayName": "Payroll Readers", "description": "Reads payroll", "mailNickname": "payroll-readers",
-				"mailEnabled": false, "securityEnabled": true, "groupTypes": []any{}, "mail": nil, "proxyAddresses": []any{}}},
+				"mailEnabled": false, "securityEnabled": true, "groupTypes": []any{}, "mail": nil, "proxyAddresses": []any{}, "visibility": nil}},
 		{"a Microsoft 365 group", `{"displayName":"Design","mailEnabled":true,"mailNickname":"design","securityEnabled":false,"groupTypes":["Unified"]}`,
 			map[string]any{"displayName": "Design", "description": nil, "mailNickname": "design",
 				"mailEnabled": true, "securityEnabled": false, "groupTypes": []any{"Unified"},
-				"mail": "design@contoso.onmicrosoft.com", "proxyAddresses": []any{"SMTP:design@contoso.onmicrosoft.com"}}},
+				"mail": "design@contoso.onmicrosoft.com", "proxyAddresses": []any{"SMTP:design@contoso.onmicrosoft.com"}, "visibility": "Public"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, created, hdr := e.call(t, tok, "POST", "/groups", tc.body)
@@ -273,6 +274,7 @@ func TestGroupRefusals(t *testing.T) {
 	memberReader := e.appToken(t, "Member Reader", "GroupMember.Read.All")
 	membersOnly := e.appToken(t, "Member Writer", "GroupMember.ReadWrite.All", "User.Read.All")
 	groupsOnly := e.appToken(t, "Group Writer", "Group.ReadWrite.All")
+	directoryReader := e.appToken(t, "Directory Reader", "Directory.Read.All")
 	ada := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "ada@contoso.onmicrosoft.com", DisplayName: "Ada"})
 	api := e.srv.AddApp(e.tenant.ID, tenant.ApplicationSpec{DisplayName: "API"})
 	role := e.srv.AddAppRole(api.AppID, "Orders.Read", tenant.MemberTypeUser)
@@ -282,6 +284,7 @@ func TestGroupRefusals(t *testing.T) {
 	unified := e.mustCreate(t, tok, "/groups", unifiedGroup("Team"))
 	e.mustNoContent(t, tok, "POST", "/groups/"+sec+"/members/$ref", refTo(ada.ID))
 	e.mustNoContent(t, tok, "POST", "/groups/"+parent+"/members/$ref", refTo(sec))
+	e.mustNoContent(t, tok, "POST", "/groups/"+parent+"/members/$ref", refTo(apiSP))
 	const unknown = "5f7e0a56-0000-4000-8000-000000000009"
 	tooMany := make([]string, 21)
 	for i := range tooMany {
@@ -336,6 +339,10 @@ func TestGroupRefusals(t *testing.T) {
 		{"PATCH an unknown bound member", tok, "PATCH", "/groups/" + parent, `{"displayName":"Renamed","members@odata.bind":["https://graph.microsoft.com/v1.0/users/` + ada.ID + `","https://graph.microsoft.com/v1.0/users/` + unknown + `"]}`, 404, "Request_ResourceNotFound", ""},
 		{"PATCH 21 bound members", tok, "PATCH", "/groups/" + parent, `{"members@odata.bind":[` + strings.Join(tooMany, ",") + `]}`, 400, "Request_BadRequest", ""},
 		{"PATCH a bound service principal without Application.ReadWrite.All", groupsOnly, "PATCH", "/groups/" + parent, `{"members@odata.bind":["https://graph.microsoft.com/v1.0/servicePrincipals/` + apiSP + `"]}`, 403, "Authorization_RequestDenied", ""},
+		{"a service principal member by its appId", membersOnly, "POST", "/groups/" + sec + "/members/$ref", refTo(api.AppID), 404, "Request_ResourceNotFound", ""},
+		{"a bound service principal by its appId", groupsOnly, "POST", "/groups", `{"displayName":"x","mailEnabled":false,"mailNickname":"x","securityEnabled":true,"members@odata.bind":["https://graph.microsoft.com/v1.0/directoryObjects/` + api.AppID + `"]}`, 404, "Request_ResourceNotFound", ""},
+		{"getMemberGroups of an appId", directoryReader, "POST", "/directoryObjects/" + api.AppID + "/getMemberGroups", `{"securityEnabledOnly":false}`, 404, "Request_ResourceNotFound", ""},
+		{"getMemberGroups of an unknown object", directoryReader, "POST", "/directoryObjects/" + unknown + "/getMemberGroups", `{"securityEnabledOnly":false}`, 404, "Request_ResourceNotFound", ""},
 		{"a member twice", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(ada.ID), 400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."},
 		{"an unknown member", tok, "POST", "/groups/" + sec + "/members/$ref", refTo(unknown), 404, "Request_ResourceNotFound", ""},
 		{"a member of an unknown group", tok, "POST", "/groups/" + unknown + "/members/$ref", refTo(ada.ID), 404, "Request_ResourceNotFound", ""},
@@ -346,6 +353,7 @@ func TestGroupRefusals(t *testing.T) {
 		{"an @odata.id of no directory collection", tok, "POST", "/groups/" + sec + "/members/$ref", `{"@odata.id":"https://graph.microsoft.com/v1.0/applications/` + ada.ID + `"}`, 400, "Request_BadRequest", ""},
 		{"a member body of the wrong type", tok, "POST", "/groups/" + sec + "/members/$ref", `[]`, 400, "Request_BadRequest", ""},
 		{"removing a non-member", tok, "DELETE", "/groups/" + sec + "/members/" + parent + "/$ref", "", 404, "Request_ResourceNotFound", ""},
+		{"removing a service principal member by its appId", tok, "DELETE", "/groups/" + parent + "/members/" + api.AppID + "/$ref", "", 404, "Request_ResourceNotFound", ""},
 		{"removing a malformed id", tok, "DELETE", "/groups/" + sec + "/members/nope/$ref", "", 400, "Request_BadRequest", ""},
 		{"members by POST without $ref", tok, "POST", "/groups/" + sec + "/members", refTo(ada.ID), 405, "Request_BadRequest", ""},
 		{"an unknown type cast", tok, "GET", "/groups/" + sec + "/members/microsoft.graph.device", "", 400, "BadRequest", "Resource not found for the segment 'microsoft.graph.device'."},
@@ -372,7 +380,8 @@ func TestGroupRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.groupSnapshot(t)
 			status, body, _ := e.call(t, tc.token, tc.method, tc.path, tc.body)
-			msg, _ := body["error"].(map[string]any)["message"].(string)
+			errBody, _ := body["error"].(map[string]any)
+			msg, _ := errBody["message"].(string)
 			if status != tc.wantStatus || errorCode(body) != tc.wantCode || tc.wantMessage != "" && msg != tc.wantMessage {
 				t.Errorf("%s %s = %d %s %q; want %d %s %q", tc.method, tc.path, status, errorCode(body), msg, tc.wantStatus, tc.wantCode, tc.wantMessage)
 			}
@@ -416,6 +425,7 @@ func TestGroupMembers(t *testing.T) {
 		{"by the namespace alias", "/groups/" + outer + "/members/graph.servicePrincipal", map[string]string{daemon: sp}, "servicePrincipals"},
 		{"groups among members", "/groups/" + outer + "/members/microsoft.graph.group", map[string]string{inner: group}, "groups"},
 		{"filtered", "/groups/" + outer + "/members?$filter=displayName%20eq%20'Ada'", map[string]string{ada.ID: user}, "directoryObjects"},
+		{"filtered by a user's property", "/groups/" + outer + "/members?$filter=startswith(userPrincipalName,'ada')", map[string]string{ada.ID: user}, "directoryObjects"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body, _ := e.call(t, tok, "GET", tc.path, "")
@@ -440,6 +450,25 @@ func TestGroupMembers(t *testing.T) {
 		delete(obj, "@odata.type")
 		if !reflect.DeepEqual(obj, own) {
 			t.Errorf("member %s =\n%v\nwant, as GET %s shows it,\n%v", obj["id"], obj, path, own)
+		}
+	}
+	// $select of one type's property over members of several keeps
+	// every member's @odata.type and leaves the property out of the
+	// others, as Graph does.
+	_, selected, _ := e.call(t, tok, "GET", "/groups/"+outer+"/members?$select=id,userPrincipalName", "")
+	want := map[string]map[string]any{
+		ada.ID: {"@odata.type": user, "id": ada.ID, "userPrincipalName": "ada@contoso.onmicrosoft.com"},
+		daemon: {"@odata.type": sp, "id": daemon},
+		inner:  {"@odata.type": group, "id": inner},
+	}
+	if v, _ := selected["value"].([]any); len(v) != len(want) {
+		t.Errorf("members?$select=id,userPrincipalName = %v; want %d members", selected, len(want))
+	} else {
+		for _, m := range v {
+			obj := m.(map[string]any)
+			if w := want[fmt.Sprint(obj["id"])]; !reflect.DeepEqual(obj, w) {
+				t.Errorf("members?$select=id,userPrincipalName: %v; want %v", obj, w)
+			}
 		}
 	}
 	// A caller that may not read a member's type sees its id and type.
@@ -718,6 +747,9 @@ func TestCountSegment(t *testing.T) {
 	e.mustCreate(t, tok, "/groups", unifiedGroup("Team"))
 	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(ada.ID))
 	e.mustNoContent(t, tok, "POST", "/groups/"+outer+"/members/$ref", refTo(inner))
+	// bo is in inner only: one group directly, two transitively.
+	bo := e.srv.AddUser(e.tenant.ID, tenant.UserSpec{UserPrincipalName: "bo@contoso.onmicrosoft.com", DisplayName: "Bo"})
+	e.mustNoContent(t, tok, "POST", "/groups/"+inner+"/members/$ref", refTo(bo.ID))
 	count := func(method, path string, eventual bool) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), method, e.srv.GraphURL()+strings.ReplaceAll(path, " ", "%20"), nil)
@@ -750,7 +782,10 @@ func TestCountSegment(t *testing.T) {
 		{"members", "GET", "/groups/" + outer + "/members/$count", true, 200, "2"},
 		{"members by cast", "GET", "/groups/" + outer + "/members/graph.user/$count", true, 200, "1"},
 		{"memberOf", "GET", "/users/" + ada.ID + "/transitiveMemberOf/$count", true, 200, "1"},
-		{"users", "GET", "/users/$count", true, 200, "1"},
+		{"direct memberOf", "GET", "/users/" + bo.ID + "/memberOf/$count", true, 200, "1"},
+		{"transitive memberOf", "GET", "/users/" + bo.ID + "/transitiveMemberOf/$count", true, 200, "2"},
+		{"transitive memberOf by cast", "GET", "/users/" + bo.ID + "/transitiveMemberOf/microsoft.graph.group/$count", true, 200, "2"},
+		{"users", "GET", "/users/$count", true, 200, "2"},
 		{"without ConsistencyLevel", "GET", "/groups/$count", false, 400, "Request_UnsupportedQuery"},
 		{"of an object", "GET", "/groups/" + outer + "/$count", true, 400, "Request_UnsupportedQuery"},
 		{"by POST", "POST", "/groups/$count", true, 400, "Request_UnsupportedQuery"},

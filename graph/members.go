@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,25 +117,29 @@ func listDirectoryObjects(rq *request, cast string, objs []map[string]any) (resu
 	return result{context: c.context, list: list}, aerr
 }
 
-func listMembers(h *Handler, rq *request, k key) (result, *apiError) {
-	g, aerr := h.group(rq, k.id)
-	if aerr != nil {
-		return result{}, aerr
-	}
-	members, aerr := h.groupMembers(rq, g, strings.EqualFold(rq.segs[2], "transitiveMembers"))
-	if aerr != nil {
-		return result{}, aerr
-	}
-	o := h.objectReader(rq)
-	objs := make([]map[string]any, 0, len(members))
-	for _, m := range members {
-		obj, aerr := o.member(m)
+// listMembers is GET /groups/{id}/members or, with transitive,
+// …/transitiveMembers.
+func listMembers(transitive bool) func(h *Handler, rq *request, k key) (result, *apiError) {
+	return func(h *Handler, rq *request, k key) (result, *apiError) {
+		g, aerr := h.group(rq, k.id)
 		if aerr != nil {
 			return result{}, aerr
 		}
-		objs = append(objs, obj)
+		members, aerr := h.groupMembers(rq, g, transitive)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		o := h.objectReader(rq)
+		objs := make([]map[string]any, 0, len(members))
+		for _, m := range members {
+			obj, aerr := o.member(m)
+			if aerr != nil {
+				return result{}, aerr
+			}
+			objs = append(objs, obj)
+		}
+		return listDirectoryObjects(rq, k.cast, objs)
 	}
-	return listDirectoryObjects(rq, k.cast, objs)
 }
 
 // groupMembers lists g's direct members or, with transitive, every object
@@ -186,17 +191,46 @@ func addMember(h *Handler, rq *request, k key) (result, *apiError) {
 	return result{status: http.StatusNoContent}, nil
 }
 
-// mayAddMember refuses a service principal member to a caller without
+// mayAddMember checks that id names an object of the tenant, and refuses
+// a service principal member to a caller without
 // Application.ReadWrite.All (or Directory.ReadWrite.All): Graph's
 // group-post-members asks it besides GroupMember.ReadWrite.All.
 func (h *Handler) mayAddMember(rq *request, id string) *apiError {
-	if rq.caller.allowed(addServicePrincipalMembers) == nil {
-		return nil
+	kind, aerr := h.directoryObject(rq, id)
+	if aerr != nil {
+		return aerr
 	}
-	if _, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
-		return errDenied
+	if kind == tenant.ObjectServicePrincipal {
+		return rq.caller.allowed(addServicePrincipalMembers)
 	}
 	return nil
+}
+
+// directoryObject says which kind of object of the tenant id names, by
+// object id alone, as Graph's directoryObjects/{id} does. The directory's
+// member lookups also take an application's appId for its service
+// principal (the CLI's convenience); Graph knows no object by it, and a
+// caller checked for a service principal's object id must not add one by
+// its appId.
+func (h *Handler) directoryObject(rq *request, id string) (string, *apiError) {
+	if !tenant.IsGUID(id) {
+		return "", badRequest("Invalid object identifier '%s'.", id)
+	}
+	if _, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
+		return tenant.ObjectServicePrincipal, nil
+	}
+	t := rq.caller.tenant.ID
+	_, err := h.Directory.FindUser(rq.ctx, t, id)
+	if err == nil {
+		return tenant.ObjectUser, nil
+	}
+	if errors.Is(err, tenant.ErrNotFound) {
+		_, err = h.Directory.FindGroup(rq.ctx, t, id)
+		if err == nil {
+			return tenant.ObjectGroup, nil
+		}
+	}
+	return "", fromDirectory(err, id, dupMember)
 }
 
 func removeMember(h *Handler, rq *request, k key) (result, *apiError) {
@@ -204,8 +238,8 @@ func removeMember(h *Handler, rq *request, k key) (result, *apiError) {
 	if aerr != nil {
 		return result{}, aerr
 	}
-	if !tenant.IsGUID(k.sub) {
-		return result{}, badRequest("Invalid object identifier '%s'.", k.sub)
+	if _, aerr := h.directoryObject(rq, k.sub); aerr != nil {
+		return result{}, aerr
 	}
 	if err := h.Directory.RemoveGroupMember(rq.ctx, rq.caller.tenant.ID, g.ID, k.sub); err != nil {
 		return result{}, fromDirectory(err, k.sub, dupMember)
@@ -235,8 +269,8 @@ func (h *Handler) subject(rq *request, k key) (string, *apiError) {
 		return sp.ID, aerr
 	}
 	// directoryObjects/{id}: any object of the tenant.
-	if !tenant.IsGUID(k.id) {
-		return "", badRequest("Invalid object identifier '%s'.", k.id)
+	if _, aerr := h.directoryObject(rq, k.id); aerr != nil {
+		return "", aerr
 	}
 	return strings.ToLower(k.id), nil
 }
@@ -254,22 +288,22 @@ func (h *Handler) memberOf(rq *request, k key, transitive bool) ([]tenant.Group,
 	return gs, nil
 }
 
-// listMemberOf is GET …/memberOf and …/transitiveMemberOf.
-func listMemberOf(h *Handler, rq *request, k key) (result, *apiError) {
-	nav := rq.segs[len(rq.segs)-1]
-	if k.cast != "" {
-		nav = rq.segs[len(rq.segs)-2]
+// listMemberOf is GET …/memberOf or, with transitive,
+// …/transitiveMemberOf. The route says which, not the path's last
+// segment: a type cast or /$count may follow.
+func listMemberOf(transitive bool) func(h *Handler, rq *request, k key) (result, *apiError) {
+	return func(h *Handler, rq *request, k key) (result, *apiError) {
+		gs, aerr := h.memberOf(rq, k, transitive)
+		if aerr != nil {
+			return result{}, aerr
+		}
+		o := h.objectReader(rq)
+		objs := make([]map[string]any, len(gs))
+		for i, g := range gs {
+			objs[i] = o.group(g)
+		}
+		return listDirectoryObjects(rq, k.cast, objs)
 	}
-	gs, aerr := h.memberOf(rq, k, strings.EqualFold(nav, "transitiveMemberOf"))
-	if aerr != nil {
-		return result{}, aerr
-	}
-	o := h.objectReader(rq)
-	objs := make([]map[string]any, len(gs))
-	for i, g := range gs {
-		objs[i] = o.group(g)
-	}
-	return listDirectoryObjects(rq, k.cast, objs)
 }
 
 // maxMemberGroups is where Graph's getMemberGroups and getMemberObjects

@@ -332,10 +332,15 @@ func (l *lexer) clause() (clause, error) {
 
 // matches reports whether the object (its Graph JSON as a map) satisfies
 // every clause. Directory string comparisons are case-insensitive, as
-// Entra's are. A clause on a property the object type lacks is an error.
+// Entra's are. A clause on a property the object type lacks is an error,
+// except on a member of a directoryObject collection (project says why):
+// one without the property does not match.
 func matches(obj map[string]any, cs []clause, typeName string) (bool, *apiError) {
 	for _, c := range cs {
 		v, ok := property(obj, c.property)
+		if _, member := obj["@odata.type"]; !ok && member {
+			return false, nil
+		}
 		if !ok {
 			return false, badRequest("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.", c.property, typeName)
 		}
@@ -389,12 +394,22 @@ func scalar(v any) string {
 }
 
 // project keeps the selected properties of obj; an unknown one is
-// Graph's 400.
+// Graph's 400. A member of a directoryObject collection (members,
+// memberOf, owners) carries its @odata.type, which it keeps, as OData's
+// minimal metadata does for a derived type: the SDKs pick the class to
+// decode by it. Such a collection mixes types, and Graph takes $select of
+// any of their properties (members?$select=id,userPrincipalName over users
+// and groups): a member without one, of another type or shown with
+// limited information, leaves it out.
 func project(obj map[string]any, sel []string, typeName string) (map[string]any, *apiError) {
 	if len(sel) == 0 {
 		return obj, nil
 	}
-	out := make(map[string]any, len(sel))
+	out := make(map[string]any, len(sel)+1)
+	odataType, member := obj["@odata.type"]
+	if member {
+		out["@odata.type"] = odataType
+	}
 	for _, p := range sel {
 		found := false
 		for k, v := range obj {
@@ -402,7 +417,7 @@ func project(obj map[string]any, sel []string, typeName string) (map[string]any,
 				out[k], found = v, true
 			}
 		}
-		if !found {
+		if !found && !member {
 			return nil, badRequest("Could not find a property named '%s' on type 'microsoft.graph.%s'.", p, typeName)
 		}
 	}

@@ -325,7 +325,7 @@ func (h *Handler) assign(rq *request, b assignmentBody) (consent.AppRoleAssignme
 }
 
 // assignee is the principal of an assignment: a service principal of the
-// tenant (by object id), a user or a security group.
+// tenant (by object id), a user or a group.
 func (h *Handler) assignee(rq *request, id string) (consent.Assignee, *apiError) {
 	if sp, _, aerr := h.servicePrincipalByID(rq, id, false); aerr == nil {
 		return consent.Assignee{ClientAppID: sp.AppID}, nil
@@ -334,12 +334,7 @@ func (h *Handler) assignee(rq *request, id string) (consent.Assignee, *apiError)
 		return consent.Assignee{User: u.ID}, nil
 	}
 	if g, err := h.Directory.FindGroup(rq.ctx, rq.caller.tenant.ID, id); err == nil {
-		// Entra assigns apps to security groups and to security-enabled
-		// Microsoft 365 groups only (group-post-approleassignments: "assign
-		// an app role to a security group").
-		if !g.SecurityEnabled {
-			return consent.Assignee{}, badRequest("App roles can be assigned to security-enabled groups only; group %s is not security-enabled.", g.ID)
-		}
+		// The consent manager refuses a group that is not security-enabled.
 		return consent.Assignee{Group: g.ID}, nil
 	}
 	return consent.Assignee{}, notFound(id)

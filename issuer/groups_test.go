@@ -223,6 +223,10 @@ func TestGroupsApplicationGroup(t *testing.T) {
 	w.must(err)
 	_, err = w.Directory.AddAppRole(ctx, nativeID, tenant.AppRoleSpec{Value: "Native.User", AllowedMemberTypes: []string{"User"}})
 	w.must(err)
+	// An app role goes to a security-enabled group only.
+	securityEnabled := true
+	_, err = w.Directory.UpdateGroup(ctx, tenantA, teamID, tenant.GroupUpdate{SecurityEnabled: &securityEnabled})
+	w.must(err)
 	m := w.manager()
 	for _, a := range []struct{ resource, role, group string }{
 		{"api://middle", "Middle.User", salesID},  // Ada's direct group

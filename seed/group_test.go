@@ -274,3 +274,39 @@ func TestApplyGroupRefusals(t *testing.T) {
 		t.Errorf("refused seeds changed the directory:\n--- before\n%s\n--- after\n%s", before, after)
 	}
 }
+
+// TestExportAssignmentToFormerSecurityGroup: an app role assigned to a
+// Microsoft 365 group while it was security-enabled stays when the group
+// stops being one, and export then apply reproduces it, although a new
+// assignment to that group is refused.
+func TestExportAssignmentToFormerSecurityGroup(t *testing.T) {
+	e := newSeedEnv(t)
+	e.apply(t, loadExample(t))
+	on, off := true, false
+	if _, err := e.dir.UpdateGroup(e.ctx, contosoID, salesID, tenant.GroupUpdate{SecurityEnabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.mgr.AssignRole(e.ctx, contosoID, "api://orders", "Orders.Approver", consent.Assignee{Group: salesID}); err != nil {
+		t.Fatalf("AssignRole(security-enabled Sales) = %v", err)
+	}
+	if _, err := e.dir.UpdateGroup(e.ctx, contosoID, salesID, tenant.GroupUpdate{SecurityEnabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.mgr.AssignRole(e.ctx, contosoID, "api://orders", "Orders.Approver", consent.Assignee{Group: salesID}); !errors.Is(err, tenant.ErrInvalid) {
+		t.Errorf("AssignRole(Sales, no longer security-enabled) = %v; want ErrInvalid", err)
+	}
+	doc, err := seed.Export(e.ctx, e.dir, e.mgr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newSeedEnv(t)
+	fresh.apply(t, doc)
+	again, err := seed.Export(fresh.ctx, fresh.dir, fresh.mgr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := seed.RoleAssignment{Resource: apiAppID, Role: "Orders.Approver", Group: salesID}
+	if !slices.Contains(again.Tenants[0].RoleAssignments, want) {
+		t.Errorf("role assignments after export and apply = %+v; want %+v among them", again.Tenants[0].RoleAssignments, want)
+	}
+}
