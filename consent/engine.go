@@ -186,6 +186,17 @@ func decideDelegated(req Request, f Facts) (Decision, error) {
 // requirement applies; in OBO and refresh the sign-in happened earlier.
 func (f Flow) signsInToClient() bool { return f == FlowPassword || f == FlowInteractive }
 
+// IDTokenRoles is the roles claim of the ID token the client receives: the
+// client application's roles the user holds, directly or through a direct
+// group, as Entra's ID token carries "the set of roles that were assigned
+// to the user who is logging in" to the application the token is for.
+func IDTokenRoles(f Facts) []string {
+	if f.ClientApp == nil {
+		return nil
+	}
+	return roleValues(*f.ClientApp, f.UserClientAssignments, tenant.MemberTypeUser)
+}
+
 // roleValues returns, in the resource's order, the values of its enabled
 // roles allowed for memberType that the assignments name.
 func roleValues(resource tenant.Application, as []AppRoleAssignment, memberType string) []string {

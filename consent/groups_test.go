@@ -286,7 +286,9 @@ func (r countingReader) AppRoleAssignmentsOf(ctx context.Context, tenantID, prin
 // them. An app-only request reads no group when the resource asks for no
 // groups claim, whatever the client's groups; a delegated one reads the
 // user's direct groups once (roles through groups need them) and the
-// assignments of those groups, and nothing more of groups.
+// assignments of the user and those groups on the resource, and on the
+// client too only when the client has roles a user may hold (its
+// id_token's roles), and nothing more of groups.
 func TestGroupReads(t *testing.T) {
 	f := newFixture(t)
 	f.addGroups(t)
@@ -294,14 +296,20 @@ func TestGroupReads(t *testing.T) {
 	tests := []struct {
 		name                              string
 		req                               request
+		before                            func()
 		memberOf, getGroup, assignmentsOf int
 	}{
-		{"app-only, the client in groups", request{client: daemonAppID}, 0, 0, 1},
-		{"delegated, the user in three groups", request{flow: consent.FlowPassword, client: webAppID, user: alice}, 1, 0, 4},
-		{"delegated, the user in none", request{flow: consent.FlowPassword, client: webAppID, user: bob}, 1, 0, 1},
+		{"app-only, the client in groups", request{client: daemonAppID}, nil, 0, 0, 1},
+		{"delegated, the user in three groups", request{flow: consent.FlowPassword, client: webAppID, user: alice}, nil, 1, 0, 8},
+		{"delegated, the user in none", request{flow: consent.FlowPassword, client: webAppID, user: bob}, nil, 1, 0, 2},
+		{"delegated, a client whose user role is disabled", request{flow: consent.FlowPassword, client: webAppID, user: alice},
+			func() { f.must(f.dir.SetAppRoleEnabled(f.ctx, webAppID, "Web.User", false)) }, 1, 0, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before()
+			}
 			c := &countingViewer{v: f.db}
 			if _, err := consent.Resolve(f.ctx, c, tc.req.request()); err != nil {
 				t.Fatalf("Resolve: %v", err)

@@ -64,8 +64,9 @@ type Facts struct {
 	// flows).
 	UserAssignments []AppRoleAssignment
 	// UserClientAssignments are the same on the client, read when the
-	// client's service principal requires assignment or its ID tokens
-	// list the groups assigned to it (delegated flows).
+	// client's service principal requires assignment, or its ID tokens
+	// list the groups assigned to it or the user's roles (IDTokenRoles)
+	// (delegated flows).
 	UserClientAssignments []AppRoleAssignment
 
 	// AccessGroups is the groups claim of the access token: the ids of
@@ -155,7 +156,7 @@ func (f *Facts) read(ctx context.Context, r Reader, req Request) error {
 		return err
 	}
 	idClaims := f.ClientApp.GroupClaims()
-	if f.ClientSP.AppRoleAssignmentRequired || idClaims.ApplicationGroups {
+	if f.ClientSP.AppRoleAssignmentRequired || idClaims.ApplicationGroups || f.ClientApp.OffersRoles(tenant.MemberTypeUser) {
 		if f.UserClientAssignments, err = assignmentsOf(ctx, r, t.ID, f.User.ID, f.UserGroups, f.ClientSP.ID); err != nil {
 			return err
 		}

@@ -517,23 +517,24 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call, id st
 	params := url.Values{}
 	params.Set("code", code)
 	if f.req.ResponseType == "code id_token" {
-		// The user's groups, when the client asks for them, are read as
-		// the token endpoint reads them (consent.Facts.IDGroups).
-		var groups []string
-		if f.client.GroupMembershipClaims != "" {
+		// The user's groups and roles, when the client asks for groups or
+		// has roles a user may hold, are read as the token endpoint reads
+		// them (consent.Facts.IDGroups, consent.IDTokenRoles).
+		var groups, roles []string
+		if f.client.GroupMembershipClaims != "" || f.client.OffersRoles(tenant.MemberTypeUser) {
 			_, facts, err := s.judgeFlow(r.Context(), f, t, u.ID)
 			if err != nil {
 				s.redirectError(w, c, &f, err)
 				return
 			}
-			groups = facts.IDGroups
+			groups, roles = facts.IDGroups, consent.IDTokenRoles(facts)
 		}
 		sum := sha256.Sum256([]byte(code))
 		idt, err := s.signIDToken(f.req.Endpoint, idToken{
 			TenantID: t.ID, ClientAppID: f.client.AppID, User: u, Issued: c.now,
 			Lifetime: policyLifetime(&f.client, s.cfg.TokenLifetime), ID: s.cfg.NewID(),
 			Nonce: f.req.Nonce, CHash: base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]),
-			Groups: groups, GroupsAsRoles: groupsAsRoles(&f.client, tenant.TokenTypeID), FrontChannel: true,
+			Groups: groups, Roles: roles, GroupsAsRoles: groupsAsRoles(&f.client, tenant.TokenTypeID), FrontChannel: true,
 		})
 		if err != nil {
 			s.redirectError(w, c, &f, err)

@@ -284,8 +284,11 @@ type idToken struct {
 	// client's groupMembershipClaims selects (consent.Facts.IDGroups,
 	// wids); see groups for where they go.
 	Groups, WIDs []string
-	// GroupsAsRoles: the client's groups optional claim says
-	// emit_as_roles, so the groups go into roles (asRoles).
+	// Roles are the client's app roles the user holds
+	// (consent.IDTokenRoles). GroupsAsRoles: the client's groups optional
+	// claim says emit_as_roles, so the groups go into roles in their
+	// place (asRoles).
+	Roles         []string
 	GroupsAsRoles bool
 	// FrontChannel: the authorization endpoint sends the id_token through
 	// the browser, in the redirect (response_type=code id_token).
@@ -318,11 +321,12 @@ func (t idToken) groups(version int) (g groupsClaims, hasGroups bool, wids []str
 	return newGroupsClaims(t.Groups, version, t.TenantID, userObjects, t.User.ID), false, t.WIDs
 }
 
-// groupsAndRoles is groups with the roles claim: the groups themselves
-// when the client lists them as roles (emit_as_roles), unless hasgroups or
-// the overage claims stand for them.
+// groupsAndRoles is groups with the roles claim: the user's roles, or the
+// groups themselves when the client lists them as roles (emit_as_roles),
+// unless hasgroups stands for them.
 func (t idToken) groupsAndRoles(version int) (g groupsClaims, hasGroups bool, roles, wids []string) {
 	g, hasGroups, wids = t.groups(version)
+	roles = t.Roles
 	if t.GroupsAsRoles && !hasGroups {
 		roles, g.groups = asRoles(g.groups)
 	}

@@ -55,7 +55,7 @@ func (s *Server) issueDelegated(ctx context.Context, c *call, r delegatedRequest
 			Optional: optionalUserClaims(r.facts.ClientApp, tenant.TokenTypeID, r.endpoint, user),
 			Issued:   c.now, Lifetime: policyLifetime(r.facts.ClientApp, s.cfg.TokenLifetime), ID: s.cfg.NewID(), Nonce: r.nonce,
 			Groups: r.facts.IDGroups, WIDs: wids(r.facts.ClientApp, user),
-			GroupsAsRoles: groupsAsRoles(r.facts.ClientApp, tenant.TokenTypeID),
+			Roles: consent.IDTokenRoles(r.facts), GroupsAsRoles: groupsAsRoles(r.facts.ClientApp, tenant.TokenTypeID),
 		}); err != nil {
 			return issued{}, err
 		}

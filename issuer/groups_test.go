@@ -565,3 +565,48 @@ func TestGroupsOptionalClaim(t *testing.T) {
 		})
 	}
 }
+
+// TestIDTokenRoles: an id_token carries the client application's roles the
+// user holds, directly or through a direct group, in the application's
+// order; a role reached through a nested group, a disabled role and an
+// Application-type role do not count. The access token keeps the
+// resource's roles.
+func TestIDTokenRoles(t *testing.T) {
+	w := newGroupsWorld(t)
+	ctx := context.Background()
+	d, m := w.Directory, w.manager()
+	for _, r := range []tenant.AppRoleSpec{
+		{Value: "Native.Team", AllowedMemberTypes: []string{"User"}},
+		{Value: "Native.User", AllowedMemberTypes: []string{"User", "Application"}},
+		{Value: "Native.Nested", AllowedMemberTypes: []string{"User"}},
+		{Value: "Native.Off", AllowedMemberTypes: []string{"User"}},
+	} {
+		_, err := d.AddAppRole(ctx, nativeID, r)
+		w.must(err)
+	}
+	_, err := d.AddAppRole(ctx, middleID, tenant.AppRoleSpec{Value: "Middle.User", AllowedMemberTypes: []string{"User"}})
+	w.must(err)
+	for _, a := range []struct {
+		resource, role string
+		who            consent.Assignee
+	}{
+		{nativeID, "Native.User", consent.Assignee{User: adaUPN}},
+		{nativeID, "Native.Team", consent.Assignee{Group: salesID}},    // Ada's direct group
+		{nativeID, "Native.Nested", consent.Assignee{Group: europeID}}, // Ada's through Sales only
+		{nativeID, "Native.Off", consent.Assignee{User: adaUPN}},
+		{"api://middle", "Middle.User", consent.Assignee{User: adaUPN}},
+	} {
+		_, err := m.AssignRole(ctx, tenantA, a.resource, a.role, a.who)
+		w.must(err)
+	}
+	_, err = d.SetAppRoleEnabled(ctx, nativeID, "Native.Off", false)
+	w.must(err)
+	w.setGroupClaims(nativeID, "")
+	answer := w.tokenOK(t, "/"+tenantA+"/oauth2/v2.0/token", pwForm())
+	if got := stringsClaim(t, answerClaims(t, answer, "id_token"), "roles"); !slices.Equal(got, []string{"Native.Team", "Native.User"}) {
+		t.Errorf("id_token roles = %v; want [Native.Team Native.User]", got)
+	}
+	if got := stringsClaim(t, answerClaims(t, answer, "access_token"), "roles"); !slices.Equal(got, []string{"Middle.User"}) {
+		t.Errorf("access token roles = %v; want the resource's [Middle.User]", got)
+	}
+}

@@ -99,12 +99,13 @@ const (
 
 // Allows reports whether the role may be assigned to the member type.
 func (r AppRole) Allows(memberType string) bool {
-	for _, t := range r.AllowedMemberTypes {
-		if t == memberType {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.AllowedMemberTypes, memberType)
+}
+
+// OffersRoles reports whether the application has an enabled app role that
+// memberType may hold: whether its tokens can carry such roles at all.
+func (a Application) OffersRoles(memberType string) bool {
+	return slices.ContainsFunc(a.AppRoles, func(r AppRole) bool { return r.IsEnabled && r.Allows(memberType) })
 }
 
 // PermissionScope is a delegated permission the application exposes
