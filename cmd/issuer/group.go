@@ -212,7 +212,7 @@ func groupMemberAdd(c *cli.Context) error {
 		ref := c.Args().Get(1)
 		m, err := dir.AddGroupMember(c.Context, t.ID, g.ID, ref)
 		if err != nil {
-			return err
+			return memberError(ref, t, err)
 		}
 		names, err := objectNames(c, dir, t)
 		if err != nil {
@@ -227,7 +227,15 @@ func groupMemberRemove(c *cli.Context) error {
 	return withGroup(c, func(dir *tenant.Directory, t tenant.Tenant, g tenant.Group) error {
 		ref := c.Args().Get(1)
 		if err := dir.RemoveGroupMember(c.Context, t.ID, g.ID, ref); err != nil {
-			return err
+			if !errors.Is(err, tenant.ErrNotFound) {
+				return err
+			}
+			// The member or the membership is missing: say which, in
+			// the words of the other commands.
+			if _, merr := dir.MemberOf(c.Context, t.ID, ref, false); merr != nil {
+				return memberError(ref, t, merr)
+			}
+			return fmt.Errorf("%q is not a direct member of group %s in tenant %s: %w", ref, g.DisplayName, t.DisplayName, tenant.ErrNotFound)
 		}
 		return printDone(c, "removed %s from group %s", ref, g.DisplayName)
 	}, "MEMBER")
@@ -347,6 +355,15 @@ func withGroup(c *cli.Context, fn func(dir *tenant.Directory, t tenant.Tenant, g
 
 // groupError names the group the caller asked for when the tenant has no
 // such group, e.g. `group "Sales" in tenant Contoso: not found`.
+// memberError names a member the tenant does not have as the other
+// commands name what they cannot find, with the forms MEMBER may take.
+func memberError(ref string, t tenant.Tenant, err error) error {
+	if errors.Is(err, tenant.ErrNotFound) {
+		return fmt.Errorf("member %q in tenant %s: %w (a user's UPN or object id, a service principal's object id or appId, or a group's object id)", ref, t.DisplayName, tenant.ErrNotFound)
+	}
+	return err
+}
+
 func groupError(ref string, t tenant.Tenant, err error) error {
 	if errors.Is(err, tenant.ErrNotFound) {
 		return fmt.Errorf("group %q in tenant %s: %w", ref, t.DisplayName, tenant.ErrNotFound)
